@@ -1,0 +1,23 @@
+// Entry point of the `hardwire` CLI: builds the subcommand tree and turns hw::Error into a
+// one-line message and exit code 2 (1 is CLI usage errors, from CLI11).
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"hardwire: simulator and emulator of transformer chips with weights in silicon"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "hardwire 0.1.0");
+  hw::cli::add_info_command(app);
+  hw::cli::add_ref_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const hw::Error& e) {
+    std::cerr << "hardwire: error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

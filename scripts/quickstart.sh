@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Quick start, command 1: install what is missing, build (incrementally) and run the main job on
+# built-in defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > build.configure.log 2>&1 || { cat build.configure.log; exit 1; }
+grep '^-- hardwire:' build.configure.log || true
+cmake --build build -j"$(nproc)" --target hardwire
+bin=build/bin/hardwire
+set -x
+"$bin" info llama-3.1-8b
+"$bin" ref generate --model tiny-llama --synthetic-seed 1 --tokens 1,2,3 --n 8

@@ -31,7 +31,6 @@ void decode(benchmark::State& state, const ModelWeights& weights) {
     token = argmax(logits.data(), vocab);
     benchmark::DoNotOptimize(token);
   }
-  state.SetItemsProcessed(state.iterations());
   state.counters["tokens_per_s"] =
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }

@@ -152,11 +152,11 @@ void print_info(std::ostream& out, const ModelConfig& m, const InfoOptions& o) {
   const int64_t kv_k = kv_token * kKvTokensPerK;
   out << "\nmemory\n";
   Table mem;
-  mem.add_row({"weights @" + std::to_string(o.weight_bits_) + " bit",
-               with_commas(weight_bytes) + " B", "(" + binary_bytes(weight_bytes) + ")"});
+  mem.add_row({"weights @" + std::to_string(o.weight_bits_) + " bit", with_commas(weight_bytes),
+               "bytes", "(" + binary_bytes(weight_bytes) + ")"});
   mem.add_row({"KV per token per user @" + std::to_string(o.kv_bits_) + " bit",
-               with_commas(kv_token) + " B", "(" + binary_bytes(kv_token) + ")"});
-  mem.add_row({"KV per 1k tokens per user", with_commas(kv_k) + " B",
+               with_commas(kv_token), "bytes", "(" + binary_bytes(kv_token) + ")"});
+  mem.add_row({"KV per 1k tokens per user", with_commas(kv_k), "bytes",
                "(" + binary_bytes(kv_k) + ")"});
   mem.print(out, "  ");
 }

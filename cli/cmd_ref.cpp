@@ -67,8 +67,22 @@ ModelWeights load_ref_weights(const RefOptions& o) {
   return synthetic_weights(config, o.synthetic_seed_);
 }
 
-std::vector<int32_t> checked_tokens(const RefOptions& o, const ModelConfig& config) {
+// The prompt's ids, each checked against the vocabulary; `extra_positions` more positions
+// (generated tokens fed back) must still fit in the model's context.
+std::vector<int32_t> checked_tokens(const RefOptions& o, const ModelConfig& config,
+                                    int64_t extra_positions) {
   const std::vector<int32_t> tokens = parse_token_list(o.tokens_);
+  const int64_t positions = static_cast<int64_t>(tokens.size()) + extra_positions;
+  if (positions > config.max_positions_) {
+    throw make_error("--tokens",
+                     std::to_string(tokens.size()) + " tokens" +
+                         (extra_positions > 0
+                              ? " plus " + std::to_string(extra_positions) + " fed-back tokens"
+                              : std::string()) +
+                         " need " + std::to_string(positions) + " positions, " + config.name_ +
+                         " has a context of " + std::to_string(config.max_positions_),
+                     "shorten the prompt or generate fewer tokens");
+  }
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] >= config.vocab_) {
       throw make_error("--tokens item " + std::to_string(i + 1),
@@ -82,7 +96,7 @@ std::vector<int32_t> checked_tokens(const RefOptions& o, const ModelConfig& conf
 void run_logits(const RefOptions& o) {
   const ModelWeights weights = load_ref_weights(o);
   const ModelConfig& config = weights.config_;
-  const std::vector<int32_t> tokens = checked_tokens(o, config);
+  const std::vector<int32_t> tokens = checked_tokens(o, config, 0);
   FloatReference reference(weights);
   const std::vector<float> logits = reference.forward(tokens);
 
@@ -122,7 +136,8 @@ std::string join_tokens(const std::vector<int32_t>& tokens) {
 void run_generate(const RefOptions& o) {
   const ModelWeights weights = load_ref_weights(o);
   const ModelConfig& config = weights.config_;
-  const std::vector<int32_t> prompt = checked_tokens(o, config);
+  // The last generated token is printed, never fed back.
+  const std::vector<int32_t> prompt = checked_tokens(o, config, o.n_new_ - 1);
   FloatReference reference(weights);
   const std::vector<int32_t> generated = generate_greedy(reference, prompt, o.n_new_);
   if (o.json_) {

@@ -11,6 +11,20 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "hardwire 0.1.0");
   hw::cli::add_info_command(app);
   hw::cli::add_ref_command(app);
+  hw::cli::add_emulate_command(app);
+  hw::cli::add_quality_command(app);
+  hw::cli::add_estimate_command(app);
+#ifdef HARDWIRE_HAVE_SYSTEMC
+  hw::cli::add_simulate_command(app);
+#else
+  app.add_subcommand("simulate", "SystemC chip model (not built: SystemC was not found)")
+      ->allow_extras()
+      ->callback([]() {
+        throw hw::Error(
+            "simulate: this hardwire was built without SystemC, so the chip model is not "
+            "available (apt-get install libsystemc-dev, then re-run cmake and rebuild)");
+      });
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

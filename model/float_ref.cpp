@@ -111,7 +111,12 @@ std::vector<double> rope_frequencies(const ModelConfig& config) {
 void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t position,
           const std::vector<double>& freqs) {
   const int64_t n_pairs = head_dim / 2;
-  for (int64_t i = 0; i < n_pairs && i < static_cast<int64_t>(freqs.size()); ++i) {
+  if (static_cast<int64_t>(freqs.size()) < n_pairs) {
+    throw make_error("rope", "got " + std::to_string(freqs.size()) + " frequencies for head_dim " +
+                                 std::to_string(head_dim),
+                     "pass rope_frequencies() of the same config");
+  }
+  for (int64_t i = 0; i < n_pairs; ++i) {
     const double angle = static_cast<double>(position) * freqs[static_cast<size_t>(i)];
     const float c = static_cast<float>(std::cos(angle));
     const float s = static_cast<float>(std::sin(angle));

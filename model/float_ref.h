@@ -25,7 +25,7 @@ std::vector<double> rope_frequencies(const ModelConfig& config);
 
 // Adjacent-pair ("normal" mode) RoPE in place on `n_heads` heads of `head_dim` floats stored
 // back to back: (x[2i], x[2i+1]) of each head is rotated by the angle position * freqs[i].
-// freqs has head_dim/2 entries (rope_frequencies()).
+// freqs has head_dim/2 entries (rope_frequencies()); fewer throws hw::Error.
 void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t position,
           const std::vector<double>& freqs);
 

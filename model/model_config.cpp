@@ -121,8 +121,9 @@ class HfReader {
       }
       out = v.get<int64_t>();
     } else if (v.is_number_float()) {
-      double d = v.get<double>();
-      if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9.0e15) {
+      // Whole floats are taken only where a double still represents every integer (2^53).
+      const double d = v.get<double>();
+      if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > std::ldexp(1.0, 53)) {
         throw error(key, "must be a whole number, got " + v.dump());
       }
       out = static_cast<int64_t>(d);

@@ -114,7 +114,10 @@ TEST(CliInfo, HumanTable) {
   EXPECT_NE(r.output_.find("attn_q"), std::string::npos);
   EXPECT_NE(r.output_.find("4096 x 4096"), std::string::npos);
   EXPECT_NE(r.output_.find("token_embd"), std::string::npos);
-  EXPECT_NE(r.output_.find("65,536 B"), std::string::npos);
+  const size_t kv_line = r.output_.find("KV per token per user @8 bit");
+  ASSERT_NE(kv_line, std::string::npos) << r.output_;
+  const std::string line = r.output_.substr(kv_line, r.output_.find('\n', kv_line) - kv_line);
+  EXPECT_NE(line.find(" 65,536  bytes"), std::string::npos) << line;
   EXPECT_NE(r.output_.find("14.96 GiB"), std::string::npos);
 }
 

@@ -179,7 +179,8 @@ TEST(CliRef, SyntheticWeights) {
                        "' --synthetic-seed 7 --tokens 3,1,4 --n 40",
                    true);
   EXPECT_EQ(r.exit_code_, 2) << r.output_;
-  EXPECT_NE(r.output_.find("positions"), std::string::npos) << r.output_;
+  EXPECT_NE(r.output_.find("need 42 positions"), std::string::npos) << r.output_;
+  EXPECT_NE(r.output_.find("context of 32"), std::string::npos) << r.output_;
 }
 
 TEST(CliUtil, ParseTokenList) {

@@ -1,7 +1,8 @@
 // Tests of the float reference (model/float_ref.h): each primitive against its direct formula,
 // the whole forward pass against llama.cpp's logits for every oracle model in
-// HARDWIRE_SHARED_DIR/oracle (batched and token-by-token), and the Qwen2 / Qwen3 / tied /
-// llama3-scaled variants against an independent double-precision loop implementation.
+// HARDWIRE_SHARED_DIR/oracle (batched and token-by-token), the Qwen2 / Qwen3 / tied /
+// llama3-scaled variants against an independent double-precision loop implementation, and the
+// same model loaded from GGUF and from HF safetensors giving the same logits.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include "common/error.h"
 #include "model/float_ref.h"
 #include "model/weights.h"
+#include "tests/model/format_writers.h"
 
 namespace hw {
 namespace {
@@ -143,6 +145,8 @@ TEST(FloatRefPrimitives, RopeRotatesAdjacentPairs) {
   EXPECT_NEAR(e[0], std::cos(1.0), 1e-6);
   EXPECT_NEAR(e[1], std::sin(1.0), 1e-6);
   EXPECT_EQ(e[head_dim / 2], 0.0f);
+  // Too few frequencies for the head size is an error, not a read past the end.
+  EXPECT_THROW(rope(e.data(), 1, head_dim, 1, std::vector<double>(2, 1.0)), Error);
 }
 
 TEST(FloatRefPrimitives, SoftmaxIsStableAndNormalized) {
@@ -556,6 +560,109 @@ INSTANTIATE_TEST_SUITE_P(Models, FloatRefOracle, ::testing::ValuesIn(discover_or
                            return s;
                          });
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(FloatRefOracle);
+
+// ---------------------------------------------------------------------------------------------
+// GGUF vs HF safetensors: the same weights written as a HF checkpoint (Q/K rows back in HF's
+// rotate-half order, HF tensor names, config.json) must load to identical logits.
+
+std::vector<float> to_rotate_half(const FloatTensor& t, int64_t n_heads, int64_t head_dim) {
+  const int64_t half = head_dim / 2;
+  const int64_t row_len = static_cast<int64_t>(t.data_.size()) / (n_heads * head_dim);
+  std::vector<float> out(t.data_.size());
+  for (int64_t h = 0; h < n_heads; ++h) {
+    for (int64_t j = 0; j < half; ++j) {
+      const int64_t base = h * head_dim;
+      std::copy_n(t.data_.begin() + (base + 2 * j) * row_len, row_len,
+                  out.begin() + (base + j) * row_len);
+      std::copy_n(t.data_.begin() + (base + 2 * j + 1) * row_len, row_len,
+                  out.begin() + (base + j + half) * row_len);
+    }
+  }
+  return out;
+}
+
+void write_hf_checkpoint(const ModelWeights& w, const std::string& hf_arch, const fs::path& dir) {
+  const ModelConfig& c = w.config_;
+  const nlohmann::json config = {{"architectures", {hf_arch}},
+                                 {"hidden_size", c.d_model_},
+                                 {"intermediate_size", c.d_ff_},
+                                 {"num_hidden_layers", c.n_layers_},
+                                 {"num_attention_heads", c.n_heads_},
+                                 {"num_key_value_heads", c.n_kv_heads_},
+                                 {"head_dim", c.head_dim_},
+                                 {"vocab_size", c.vocab_},
+                                 {"max_position_embeddings", c.max_positions_},
+                                 {"rms_norm_eps", c.rms_eps_},
+                                 {"rope_theta", c.rope_theta_},
+                                 {"tie_word_embeddings", c.tied_embeddings_},
+                                 {"hidden_act", "silu"}};
+  test::write_text((dir / "config.json").string(), config.dump(2));
+
+  test::SafetensorsWriter st;
+  auto add_matrix = [&](const std::string& name, const FloatTensor& t) {
+    st.add_f32(name, {t.rows_, t.cols_}, t.data_);
+  };
+  auto add_vector = [&](const std::string& name, const std::vector<float>& v) {
+    st.add_f32(name, {static_cast<int64_t>(v.size())}, v);
+  };
+  add_matrix("model.embed_tokens.weight", w.tok_embd_);
+  for (size_t l = 0; l < w.layers_.size(); ++l) {
+    const LayerWeights& L = w.layers_[l];
+    const std::string b = "model.layers." + std::to_string(l) + ".";
+    add_vector(b + "input_layernorm.weight", L.attn_norm_.data_);
+    st.add_f32(b + "self_attn.q_proj.weight", {L.wq_.rows_, L.wq_.cols_},
+               to_rotate_half(L.wq_, c.n_heads_, c.head_dim_));
+    st.add_f32(b + "self_attn.k_proj.weight", {L.wk_.rows_, L.wk_.cols_},
+               to_rotate_half(L.wk_, c.n_kv_heads_, c.head_dim_));
+    add_matrix(b + "self_attn.v_proj.weight", L.wv_);
+    add_matrix(b + "self_attn.o_proj.weight", L.wo_);
+    if (c.qkv_bias_) {
+      add_vector(b + "self_attn.q_proj.bias", to_rotate_half(L.bq_, c.n_heads_, c.head_dim_));
+      add_vector(b + "self_attn.k_proj.bias", to_rotate_half(L.bk_, c.n_kv_heads_, c.head_dim_));
+      add_vector(b + "self_attn.v_proj.bias", L.bv_.data_);
+    }
+    if (c.qk_norm_) {
+      add_vector(b + "self_attn.q_norm.weight", to_rotate_half(L.q_norm_, 1, c.head_dim_));
+      add_vector(b + "self_attn.k_norm.weight", to_rotate_half(L.k_norm_, 1, c.head_dim_));
+    }
+    add_vector(b + "post_attention_layernorm.weight", L.ffn_norm_.data_);
+    add_matrix(b + "mlp.gate_proj.weight", L.w_gate_);
+    add_matrix(b + "mlp.up_proj.weight", L.w_up_);
+    add_matrix(b + "mlp.down_proj.weight", L.w_down_);
+  }
+  add_vector("model.norm.weight", w.output_norm_.data_);
+  if (!c.tied_embeddings_) add_matrix("lm_head.weight", w.output_);
+  st.write((dir / "model.safetensors").string());
+}
+
+void expect_same_logits_from_safetensors(const ModelWeights& w, const std::string& hf_arch,
+                                         const std::vector<int32_t>& tokens) {
+  test::TempDir dir;
+  write_hf_checkpoint(w, hf_arch, dir.path());
+  const ModelWeights loaded = load_weights(dir.file("model.safetensors"));
+  const std::vector<float> a = FloatReference(w).forward(tokens);
+  const std::vector<float> b = FloatReference(loaded).forward(tokens);
+  const double d = max_abs_diff(a, b);
+  std::cout << "[ " << w.config_.name_ << " ] GGUF/in-memory vs HF safetensors max |diff| = " << d
+            << "\n";
+  // The same floats in the same order: bit-identical logits.
+  EXPECT_EQ(d, 0.0) << hf_arch;
+}
+
+TEST(FloatRefFormats, OracleGgufAndSafetensorsGiveSameLogits) {
+  const fs::path gguf = oracle_dir() / "tiny-mha.gguf";
+  const nlohmann::json meta = nlohmann::json::parse(std::ifstream(oracle_dir() / "tiny-mha.logits.json"));
+  const ModelWeights w = load_weights(gguf.string());
+  expect_same_logits_from_safetensors(w, "LlamaForCausalLM",
+                                      meta.at("token_ids").get<std::vector<int32_t>>());
+}
+
+TEST(FloatRefFormats, QwenVariantsThroughSafetensors) {
+  expect_same_logits_from_safetensors(synthetic_weights(tiny_config("qwen2"), 21),
+                                      "Qwen2ForCausalLM", kSyntheticTokens);
+  expect_same_logits_from_safetensors(synthetic_weights(tiny_config("qwen3"), 22),
+                                      "Qwen3ForCausalLM", kSyntheticTokens);
+}
 
 }  // namespace
 }  // namespace hw

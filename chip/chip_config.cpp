@@ -1,0 +1,290 @@
+// Chip description: the declared "chip" parameter tree and its translation into ChipConfig,
+// with the cross-key checks a per-key range cannot express (KV memory of the chosen kind must
+// be described, links must exist when there are several dies, layers_per_die vs dies).
+#include "chip/chip_config.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <yaml-cpp/yaml.h>
+
+#include "common/error.h"
+#include "model/model_config.h"
+
+namespace hw {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kMaxCycles = 1000000000;  // 1 s at 1 GHz: far beyond any block
+
+void add_vector_unit(ParamSchema& s, const std::string& block, const std::string& what) {
+  s.add_int(block + ".elements_per_cycle", 0, "", what + ": elements processed per cycle", 1,
+            int64_t(1) << 30)
+      .required()
+      .add_int(block + ".pipeline_depth", 0, "cycles",
+               what + ": pipeline latency added after the last element", 0, kMaxCycles)
+      .required();
+}
+
+void add_matrix(ParamSchema& s, const std::string& block, const std::string& what) {
+  s.add_int(block + ".fold", 0, "cycles",
+            what + ": cycles per token; every weight is used once per token, so the block "
+                   "performs weights/fold MACs per cycle for any model",
+            1, kMaxCycles)
+      .required()
+      .add_int(block + ".pipeline_depth", 0, "cycles",
+               what + ": adder-tree and output-register latency after the last fold cycle", 0,
+               kMaxCycles)
+      .required();
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  return out;
+}
+
+VectorUnitConfig vector_unit(const ParamValues& v, const std::string& block) {
+  VectorUnitConfig u;
+  u.elements_per_cycle_ = v.get_int(block + ".elements_per_cycle");
+  u.pipeline_depth_cycles_ = v.get_int(block + ".pipeline_depth");
+  return u;
+}
+
+MatrixBlockConfig matrix(const ParamValues& v, const std::string& block) {
+  MatrixBlockConfig m;
+  m.fold_cycles_ = v.get_int(block + ".fold");
+  m.pipeline_depth_cycles_ = v.get_int(block + ".pipeline_depth");
+  return m;
+}
+
+}  // namespace
+
+ParamSchema chip_schema() {
+  ParamSchema s("chip");
+  s.add_string("description", "", "free text: what this design is and where its numbers come from")
+      .add_real("clock", 0.0, "Hz", "core clock of every block", 1e6, 1e11)
+      .required()
+      .add_int("dies", 1, "",
+               "dies (chips) in the system, connected in a chain by links; layers are split "
+               "across them",
+               1, 4096)
+      .add_int_list("layers_per_die", {}, "",
+                    "layers on each die in order; empty = balanced split derived from the model "
+                    "(first dies get the extra layer)",
+                    1, 1 << 20)
+      .add_int("activation_bits", 16, "",
+               "bits per activation value in inter-block buffers and on links (16: the bf16 "
+               "activations of the published checkpoints)",
+               1, 64)
+      .add_int("rom.capacity", 0, "bit",
+               "weight ROM per die (embedding table, layer matrices, norms, lm_head)", 1)
+      .required()
+      .add_real("link.bandwidth", 0.0, "B/s",
+                "chip-to-chip link bandwidth per direction; needed when more than one die is used",
+                0.0)
+      .add_real("link.latency", 0.0, "s", "chip-to-chip link latency, one hop", 0.0, 1.0)
+      .add_real("host.latency", 0.0, "s",
+                "host interface latency, one way, per message (prompt in, first token out)", 0.0,
+                10.0)
+      .required()
+      .add_int("embedding.lookup_cycles", 0, "cycles",
+               "token id to embedding vector (ROM row read), service and latency", 1, kMaxCycles)
+      .required();
+  add_vector_unit(s, "norm", "RMSNorm unit (two passes: sum of squares, then scale)");
+  add_matrix(s, "qkv", "fused q, k, v projection");
+  add_vector_unit(s, "rope", "rotary position embedding of q and k");
+  s.add_string("attention.kv_memory", "sram",
+               "where the KV cache lives: on-die SRAM banks or external DRAM", {"sram", "dram"})
+      .add_int("attention.macs_per_cycle", 0, "",
+               "q.k and p.v multiply-accumulates per cycle, per layer attention engine", 1,
+               int64_t(1000000000000))
+      .required()
+      .add_int("attention.softmax_elements_per_cycle", 0, "",
+               "softmax exponentials per cycle, per layer attention engine", 1, int64_t(1) << 30)
+      .required()
+      .add_int("attention.pipeline_depth", 0, "cycles",
+               "score -> softmax -> accumulate pipeline latency after the last KV word", 0,
+               kMaxCycles)
+      .required()
+      .add_int("attention.kv_sram.capacity", 0, "B",
+               "KV SRAM per die, shared evenly by the layers on the die (kv_memory = sram)", 0)
+      .add_int("attention.kv_sram.banks", 0, "",
+               "banks per layer attention engine; word k of the engine is in bank k mod banks", 0,
+               1 << 20)
+      .add_int("attention.kv_sram.ports_per_bank", 0, "",
+               "ports per bank; with 2 or more, one is reserved for writes", 0, 16)
+      .add_int("attention.kv_sram.bank_width", 0, "B", "bytes per bank access (one word)", 0,
+               1 << 16)
+      .add_int("attention.kv_sram.read_latency", 0, "cycles", "bank read latency", 0, kMaxCycles)
+      .add_int("attention.kv_sram.write_latency", 0, "cycles",
+               "bank write latency until the word is readable", 0, kMaxCycles)
+      .add_int("attention.kv_sram.bank_conflict_penalty", 0, "cycles",
+               "read-sweep stall per write wave on single-ported banks (stolen cycle plus "
+               "turnaround)",
+               0, kMaxCycles)
+      .add_int("attention.kv_dram.capacity", 0, "B", "KV DRAM per die (kv_memory = dram)", 0)
+      .add_real("attention.kv_dram.bandwidth", 0.0, "B/s",
+                "KV DRAM bandwidth per die, reads and writes together, shared by its layers", 0.0)
+      .add_real("attention.kv_dram.latency", 0.0, "s", "KV DRAM access latency", 0.0, 1.0);
+  add_matrix(s, "o_proj", "attention output projection");
+  add_matrix(s, "ffn_gate_up", "FFN gate and up projections (computed side by side)");
+  add_vector_unit(s, "activation", "SiLU(gate) * up unit");
+  add_matrix(s, "ffn_down", "FFN down projection");
+  add_matrix(s, "lm_head", "output projection to vocabulary logits");
+  add_vector_unit(s, "sampler", "greedy argmax over the logits");
+  s.add_int("buffers.fifo_depth", 2, "",
+            "depth in token vectors of every inter-block FIFO (2: one written while one is read)",
+            1, 1 << 20);
+  return s;
+}
+
+nlohmann::json ChipConfig::to_json() const {
+  nlohmann::json j = params_.to_json();
+  j["chip_name"] = name_;
+  j["chip_source"] = source_;
+  return j;
+}
+
+ChipConfig chip_config_from_yaml(const YAML::Node& root, const std::string& name,
+                                 const std::string& file_name,
+                                 const std::vector<std::string>& overrides) {
+  const std::string where = file_name.empty() ? std::string("chip") : file_name;
+  if (root && root.IsMap()) {
+    for (const auto& kv : root) {
+      const std::string key = kv.first.as<std::string>();
+      if (key != "chip") {
+        throw make_error(where, "unknown top-level key '" + key + "'",
+                         "a chip description has a single top-level block 'chip:'");
+      }
+    }
+  } else if (root && !root.IsNull()) {
+    throw make_error(where, "expected a YAML map with a 'chip:' block");
+  }
+  ChipConfig c;
+  c.params_ = resolve_params(chip_schema(), root, file_name, overrides);
+  const ParamValues& v = c.params_;
+  c.name_ = name;
+  c.source_ = file_name;
+  c.description_ = v.get_string("description");
+  c.clock_hz_ = v.get_real("clock");
+  c.dies_ = v.get_int("dies");
+  c.layers_per_die_ = v.get_int_list("layers_per_die");
+  c.activation_bits_ = v.get_int("activation_bits");
+  c.rom_capacity_bits_ = v.get_int("rom.capacity");
+  c.link_.bandwidth_bytes_per_s_ = v.get_real("link.bandwidth");
+  c.link_.latency_s_ = v.get_real("link.latency");
+  c.host_latency_s_ = v.get_real("host.latency");
+  c.embedding_lookup_cycles_ = v.get_int("embedding.lookup_cycles");
+  c.norm_ = vector_unit(v, "norm");
+  c.rope_ = vector_unit(v, "rope");
+  c.activation_ = vector_unit(v, "activation");
+  c.sampler_ = vector_unit(v, "sampler");
+  c.qkv_ = matrix(v, "qkv");
+  c.o_proj_ = matrix(v, "o_proj");
+  c.ffn_gate_up_ = matrix(v, "ffn_gate_up");
+  c.ffn_down_ = matrix(v, "ffn_down");
+  c.lm_head_ = matrix(v, "lm_head");
+  AttentionConfig& a = c.attention_;
+  a.kv_memory_ = v.get_string("attention.kv_memory") == "dram" ? KvMemory::kDram : KvMemory::kSram;
+  a.macs_per_cycle_ = v.get_int("attention.macs_per_cycle");
+  a.softmax_elements_per_cycle_ = v.get_int("attention.softmax_elements_per_cycle");
+  a.pipeline_depth_cycles_ = v.get_int("attention.pipeline_depth");
+  a.kv_sram_.capacity_bytes_ = v.get_int("attention.kv_sram.capacity");
+  a.kv_sram_.banks_ = v.get_int("attention.kv_sram.banks");
+  a.kv_sram_.ports_per_bank_ = v.get_int("attention.kv_sram.ports_per_bank");
+  a.kv_sram_.bank_width_bytes_ = v.get_int("attention.kv_sram.bank_width");
+  a.kv_sram_.read_latency_cycles_ = v.get_int("attention.kv_sram.read_latency");
+  a.kv_sram_.write_latency_cycles_ = v.get_int("attention.kv_sram.write_latency");
+  a.kv_sram_.bank_conflict_penalty_cycles_ = v.get_int("attention.kv_sram.bank_conflict_penalty");
+  a.kv_dram_.capacity_bytes_ = v.get_int("attention.kv_dram.capacity");
+  a.kv_dram_.bandwidth_bytes_per_s_ = v.get_real("attention.kv_dram.bandwidth");
+  a.kv_dram_.latency_s_ = v.get_real("attention.kv_dram.latency");
+  c.fifo_depth_tokens_ = v.get_int("buffers.fifo_depth");
+
+  // Cross-key checks.
+  if (!c.layers_per_die_.empty()) {
+    const int64_t n = static_cast<int64_t>(c.layers_per_die_.size());
+    if (v.source_of("dies") != "default" && c.dies_ != n) {
+      throw make_error(where + ": chip.layers_per_die",
+                       "lists " + std::to_string(n) + " dies but chip.dies is " +
+                           std::to_string(c.dies_) + " (from " + v.source_of("dies") + ")",
+                       "give one entry per die, or drop chip.dies");
+    }
+    c.dies_ = n;
+  }
+  if (a.kv_memory_ == KvMemory::kSram) {
+    const std::pair<const char*, int64_t> need[] = {
+        {"attention.kv_sram.capacity", a.kv_sram_.capacity_bytes_},
+        {"attention.kv_sram.banks", a.kv_sram_.banks_},
+        {"attention.kv_sram.ports_per_bank", a.kv_sram_.ports_per_bank_},
+        {"attention.kv_sram.bank_width", a.kv_sram_.bank_width_bytes_},
+    };
+    for (const auto& [key, value] : need) {
+      if (value < 1) {
+        throw make_error(where + ": chip." + key,
+                         "must be at least 1 when chip.attention.kv_memory is sram, got " +
+                             std::to_string(value),
+                         "set it, or set chip.attention.kv_memory=dram and describe "
+                         "chip.attention.kv_dram");
+      }
+    }
+  } else {
+    if (a.kv_dram_.capacity_bytes_ < 1) {
+      throw make_error(where + ": chip.attention.kv_dram.capacity",
+                       "must be positive when chip.attention.kv_memory is dram",
+                       "give the DRAM capacity per die, e.g. 16 GiB");
+    }
+    if (!(a.kv_dram_.bandwidth_bytes_per_s_ > 0)) {
+      throw make_error(where + ": chip.attention.kv_dram.bandwidth",
+                       "must be positive when chip.attention.kv_memory is dram",
+                       "give the DRAM bandwidth per die, e.g. 819 GB/s");
+    }
+  }
+  if (c.dies_ > 1 && !(c.link_.bandwidth_bytes_per_s_ > 0)) {
+    throw make_error(where + ": chip.link.bandwidth",
+                     "must be positive when chip.dies is " + std::to_string(c.dies_),
+                     "give the chip-to-chip bandwidth, e.g. 100 GB/s");
+  }
+  return c;
+}
+
+ChipConfig load_chip_config(const std::string& name_or_path,
+                            const std::vector<std::string>& overrides) {
+  if (name_or_path.empty()) {
+    throw make_error("chip", "no chip description given",
+                     "pass a name (" + join(chip_preset_names(), ", ") + ") or a YAML path");
+  }
+  std::error_code ec;
+  fs::path path(name_or_path);
+  const bool looks_like_path = path.has_extension() || name_or_path.find('/') != std::string::npos;
+  if (!looks_like_path || !fs::exists(path, ec)) {
+    const fs::path preset = fs::path(configs_dir()) / "chips" / (name_or_path + ".yaml");
+    if (!looks_like_path && fs::exists(preset, ec)) {
+      path = preset;
+    } else {
+      const std::vector<std::string> names = chip_preset_names();
+      const std::string near = closest_match(name_or_path, names);
+      throw make_error(name_or_path, looks_like_path ? "chip file not found"
+                                                     : "not a shipped chip description",
+                       (near.empty() ? std::string() : "did you mean '" + near + "'? ") +
+                           "shipped: " + join(names, ", "));
+    }
+  }
+  const YAML::Node root = load_yaml_file(path.string());
+  return chip_config_from_yaml(root, path.stem().string(), path.string(), overrides);
+}
+
+std::vector<std::string> chip_preset_names() {
+  std::vector<std::string> names;
+  const fs::path dir = fs::path(configs_dir()) / "chips";
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == ".yaml") names.push_back(it->path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace hw

@@ -1,0 +1,124 @@
+// The chip description: a microarchitecture (clock, ROM and SRAM capacities, per-block rates,
+// attention engine, links) declared once as a parameter tree rooted at "chip" and read from
+// configs/chips/<name>.yaml plus `--set chip.key=value` overrides. It says nothing about any
+// particular model: matrix blocks are described by how many cycles they take for one token
+// (`fold`), not by a MAC count, so the same description can be combined with any model on the
+// command line and chip/mapping.h derives the numbers (docs/chip.md has every key).
+//
+// Block tree (YAML mirrors it; per-layer blocks exist once per mapped layer):
+//   embedding -> [ per layer: attn_norm(norm) -> qkv -> (qk_norm) -> rope -> kv_write ->
+//   attention -> o_proj -> ffn_norm(norm) -> ffn_gate_up -> activation -> ffn_down ]
+//   -> final norm -> lm_head -> sampler -> (token back to embedding)
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/param_tree.h"
+
+namespace hw {
+
+// A weight matrix evaluated by hardwired multiply-select cells: every weight of the matrix is
+// used once per token, and the block needs `fold_cycles_` cycles per token (each adder lane
+// serves `fold` weights in turn), so MACs per cycle = weights / fold for whatever model.
+struct MatrixBlockConfig {
+  int64_t fold_cycles_ = 1;            // occupancy per token (initiation interval)
+  int64_t pipeline_depth_cycles_ = 0;  // adder tree / output registers: extra latency
+};
+
+// An element-wise or reduction unit (RMSNorm, RoPE, SiLU*up, argmax sampler).
+struct VectorUnitConfig {
+  int64_t elements_per_cycle_ = 1;
+  int64_t pipeline_depth_cycles_ = 0;
+};
+
+enum class KvMemory { kSram, kDram };
+
+// On-die KV SRAM. Capacity is per die, shared evenly by the layers mapped on it; the bank
+// geometry is per layer: every mapped layer has its own attention engine with `banks_` banks.
+struct KvSramConfig {
+  int64_t capacity_bytes_ = 0;  // per die
+  int64_t banks_ = 0;           // per layer attention engine
+  int64_t ports_per_bank_ = 0;  // >= 2: one port per bank is reserved for writes
+  int64_t bank_width_bytes_ = 0;
+  int64_t read_latency_cycles_ = 0;
+  int64_t write_latency_cycles_ = 0;
+  int64_t bank_conflict_penalty_cycles_ = 0;  // per write wave colliding with a read sweep
+};
+
+// External DRAM holding the KV cache (one attachment per die, shared by its layers).
+struct KvDramConfig {
+  int64_t capacity_bytes_ = 0;           // per die
+  double bandwidth_bytes_per_s_ = 0.0;   // per die, reads and writes together
+  double latency_s_ = 0.0;               // first-word latency of one access stream
+};
+
+struct AttentionConfig {
+  KvMemory kv_memory_ = KvMemory::kSram;
+  int64_t macs_per_cycle_ = 1;               // q.k and p.v MACs per cycle per layer engine
+  int64_t softmax_elements_per_cycle_ = 1;   // exp() per cycle per layer engine
+  int64_t pipeline_depth_cycles_ = 0;        // score -> softmax -> accumulate pipeline
+  KvSramConfig kv_sram_;                     // used when kv_memory_ == kSram
+  KvDramConfig kv_dram_;                     // used when kv_memory_ == kDram
+};
+
+// Chip-to-chip link between consecutive dies (one per boundary, one direction each way).
+struct LinkConfig {
+  double bandwidth_bytes_per_s_ = 0.0;
+  double latency_s_ = 0.0;
+};
+
+// Resolved, validated chip description. Built only by load_chip_config / chip_config_from;
+// passed by const& everywhere afterwards.
+struct ChipConfig {
+  std::string name_;         // file stem, or the name given
+  std::string source_;       // the YAML file it came from ("" for built from overrides only)
+  std::string description_;  // free text from chip.description
+  double clock_hz_ = 0.0;
+  int64_t dies_ = 1;                      // dies in the system (chips connected by links)
+  std::vector<int64_t> layers_per_die_;   // empty: derived by chip/mapping.h (balanced split)
+  int64_t rom_capacity_bits_ = 0;         // weight ROM per die
+  int64_t activation_bits_ = 16;          // width of activation vectors in buffers and links
+  LinkConfig link_;
+  double host_latency_s_ = 0.0;           // one way, host <-> chip, per request message
+  int64_t embedding_lookup_cycles_ = 1;   // token id -> d_model vector from ROM
+  VectorUnitConfig norm_;                 // RMSNorm (attn_norm, ffn_norm, qk_norm, final norm)
+  VectorUnitConfig rope_;
+  VectorUnitConfig activation_;           // SiLU(gate) * up
+  VectorUnitConfig sampler_;              // greedy argmax over the vocabulary
+  MatrixBlockConfig qkv_;
+  MatrixBlockConfig o_proj_;
+  MatrixBlockConfig ffn_gate_up_;
+  MatrixBlockConfig ffn_down_;
+  MatrixBlockConfig lm_head_;
+  AttentionConfig attention_;
+  int64_t fifo_depth_tokens_ = 1;         // every inter-block buffer, in token vectors
+
+  double cycle_s() const { return 1.0 / clock_hz_; }
+  // {"chip": {...resolved values...}, "chip_units": {...}, "chip_source": file}.
+  nlohmann::json to_json() const;
+
+  ParamValues params_;  // the resolved tree, kept for to_json()
+};
+
+// Every chip parameter: key, unit, default (or required), range, description.
+ParamSchema chip_schema();
+
+// `name_or_path`: a shipped name (configs/chips/<name>.yaml, found through configs_dir()) or a
+// path to a YAML file. `overrides`: "chip.key=value" strings (others are ignored here, so one
+// --set list can serve every tree). Throws hw::Error naming the file / key and the fix.
+ChipConfig load_chip_config(const std::string& name_or_path,
+                            const std::vector<std::string>& overrides);
+
+// Builds from an already-parsed YAML tree (tests, embedded configs). `file_name` names it in
+// errors and becomes source_.
+ChipConfig chip_config_from_yaml(const YAML::Node& root, const std::string& name,
+                                 const std::string& file_name,
+                                 const std::vector<std::string>& overrides);
+
+// Names of the shipped chip descriptions (configs/chips/*.yaml), sorted.
+std::vector<std::string> chip_preset_names();
+
+}  // namespace hw

@@ -1,0 +1,689 @@
+// The mapping formulas of chip/mapping.h: placement of layers on dies with the ROM fit check,
+// KV geometry and capacity, per-block service and latency cycles, pipeline stage time, prefill
+// and the activity counts the power model turns into energy. Comments in mapping.h state every
+// rule; this file is their only implementation.
+#include "chip/mapping.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace hw {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
+
+// Whole cycles covering `x` cycles of real time; the tolerance keeps 3.0000000000004 at 3.
+int64_t ceil_cycles(double x) {
+  if (x <= 0) return 0;
+  return static_cast<int64_t>(std::ceil(x * (1.0 - 1e-12)));
+}
+
+BlockTiming block(const std::string& name, int64_t service, int64_t extra_latency) {
+  return {name, service, service + extra_latency};
+}
+
+BlockTiming norm_block(const std::string& name, int64_t n, const VectorUnitConfig& u) {
+  return block(name, 2 * ceil_div(n, u.elements_per_cycle_), u.pipeline_depth_cycles_);
+}
+
+BlockTiming vector_block(const std::string& name, int64_t n, const VectorUnitConfig& u) {
+  return block(name, ceil_div(n, u.elements_per_cycle_), u.pipeline_depth_cycles_);
+}
+
+BlockTiming matrix_block(const std::string& name, const MatrixBlockConfig& m) {
+  return block(name, m.fold_cycles_, m.pipeline_depth_cycles_);
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+// "211.7 Gbit", "427.3 kbit": the message stays readable for tiny test models too.
+std::string gbit(double bits) {
+  if (bits >= 1e9) return fmt("%.1f", bits / 1e9) + " Gbit";
+  if (bits >= 1e6) return fmt("%.1f", bits / 1e6) + " Mbit";
+  if (bits >= 1e3) return fmt("%.1f", bits / 1e3) + " kbit";
+  return fmt("%.0f", bits) + " bit";
+}
+
+struct Placement {
+  std::vector<int64_t> layers_;
+  std::vector<double> bits_;
+};
+
+// Per-die ROM need for a given split: layers, plus the embedding table on die 0 and the final
+// norm + lm_head on the last die (tied embeddings need both copies: lookup and MAC fabric).
+Placement place(const ModelConfig& m, const std::vector<int64_t>& layers, double wb) {
+  Placement p;
+  p.layers_ = layers;
+  const double layer_bits = double(m.params_per_layer()) * wb;
+  const double embd_bits = double(m.vocab_) * double(m.d_model_) * wb;
+  const double head_bits = (double(m.d_model_) + double(m.vocab_) * double(m.d_model_)) * wb;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    double b = double(layers[i]) * layer_bits;
+    if (i == 0) b += embd_bits;
+    if (i + 1 == layers.size()) b += head_bits;
+    p.bits_.push_back(b);
+  }
+  return p;
+}
+
+std::vector<int64_t> balanced_split(int64_t n_layers, int64_t dies) {
+  std::vector<int64_t> out(static_cast<size_t>(dies), n_layers / dies);
+  for (int64_t i = 0; i < n_layers % dies; ++i) ++out[static_cast<size_t>(i)];
+  return out;
+}
+
+bool fits(const Placement& p, int64_t capacity_bits) {
+  for (double b : p.bits_) {
+    if (b > double(capacity_bits)) return false;
+  }
+  return true;
+}
+
+std::string layer_list(const std::vector<int64_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+ActivityCounts& ActivityCounts::operator+=(const ActivityCounts& o) {
+  qkv_macs_ += o.qkv_macs_;
+  o_proj_macs_ += o.o_proj_macs_;
+  ffn_macs_ += o.ffn_macs_;
+  lm_head_macs_ += o.lm_head_macs_;
+  weight_macs_ += o.weight_macs_;
+  rom_bits_read_ += o.rom_bits_read_;
+  attention_macs_ += o.attention_macs_;
+  softmax_exps_ += o.softmax_exps_;
+  norm_elements_ += o.norm_elements_;
+  rope_elements_ += o.rope_elements_;
+  activation_elements_ += o.activation_elements_;
+  residual_adds_ += o.residual_adds_;
+  sampler_elements_ += o.sampler_elements_;
+  kv_sram_read_bits_ += o.kv_sram_read_bits_;
+  kv_sram_write_bits_ += o.kv_sram_write_bits_;
+  kv_dram_read_bits_ += o.kv_dram_read_bits_;
+  kv_dram_write_bits_ += o.kv_dram_write_bits_;
+  buffer_bits_ += o.buffer_bits_;
+  link_bits_ += o.link_bits_;
+  tokens_ += o.tokens_;
+  return *this;
+}
+
+nlohmann::json ActivityCounts::to_json() const {
+  return {{"qkv_macs", qkv_macs_},
+          {"o_proj_macs", o_proj_macs_},
+          {"ffn_macs", ffn_macs_},
+          {"lm_head_macs", lm_head_macs_},
+          {"weight_macs", weight_macs_},
+          {"rom_bits_read", rom_bits_read_},
+          {"attention_macs", attention_macs_},
+          {"softmax_exps", softmax_exps_},
+          {"norm_elements", norm_elements_},
+          {"rope_elements", rope_elements_},
+          {"activation_elements", activation_elements_},
+          {"residual_adds", residual_adds_},
+          {"sampler_elements", sampler_elements_},
+          {"kv_sram_read_bits", kv_sram_read_bits_},
+          {"kv_sram_write_bits", kv_sram_write_bits_},
+          {"kv_dram_read_bits", kv_dram_read_bits_},
+          {"kv_dram_write_bits", kv_dram_write_bits_},
+          {"buffer_bits", buffer_bits_},
+          {"link_bits", link_bits_},
+          {"tokens", tokens_}};
+}
+
+int64_t ChipMapping::kv_bank_of_word(int64_t word_index) const {
+  return word_index % chip_.attention_.kv_sram_.banks_;
+}
+
+BlockTiming ChipMapping::attention(int64_t context_tokens, int64_t shared_prefix_tokens,
+                                   bool write_conflict) const {
+  if (context_tokens < 1) {
+    throw make_error("attention", "context must be at least 1 token, got " +
+                                      std::to_string(context_tokens));
+  }
+  if (shared_prefix_tokens < 0 || shared_prefix_tokens >= context_tokens) {
+    throw make_error("attention", "shared prefix " + std::to_string(shared_prefix_tokens) +
+                                      " must be below the context " +
+                                      std::to_string(context_tokens));
+  }
+  const AttentionConfig& a = chip_.attention_;
+  const int64_t L = context_tokens;
+  const int64_t p = shared_prefix_tokens;
+  const int64_t macs = ceil_div(L * 2 * model_.q_dim(), a.macs_per_cycle_);
+  const int64_t softmax = ceil_div(L * model_.n_heads_, a.softmax_elements_per_cycle_);
+  int64_t sweep = 0;
+  int64_t conflict = 0;
+  int64_t access_latency = 0;
+  if (a.kv_memory_ == KvMemory::kSram) {
+    const int64_t B = a.kv_sram_.banks_;
+    const int64_t per_cycle = B * kv_read_ports_;
+    sweep = ceil_div(p * kv_words_per_position_, per_cycle) +
+            ceil_div((L - p) * kv_words_per_position_, per_cycle);
+    if (a.kv_sram_.ports_per_bank_ == 1 && write_conflict) {
+      conflict = ceil_div(kv_words_per_position_, B) * a.kv_sram_.bank_conflict_penalty_cycles_;
+    }
+    access_latency = a.kv_sram_.read_latency_cycles_;
+  } else {
+    sweep = ceil_cycles(double(p * kv_bytes_per_position_layer_) / kv_dram_bytes_per_cycle_) +
+            ceil_cycles(double((L - p) * kv_bytes_per_position_layer_) / kv_dram_bytes_per_cycle_);
+    access_latency = kv_dram_latency_cycles_;
+  }
+  const int64_t service = std::max({sweep, macs, softmax}) + conflict;
+  return block("attention", service, access_latency + a.pipeline_depth_cycles_);
+}
+
+std::vector<BlockTiming> ChipMapping::layer_blocks(int64_t context_tokens,
+                                                   int64_t shared_prefix_tokens,
+                                                   bool write_conflict) const {
+  std::vector<BlockTiming> out = {attn_norm_, qkv_};
+  if (model_.qk_norm_) out.push_back(qk_norm_);
+  out.push_back(rope_);
+  out.push_back(kv_write_);
+  out.push_back(attention(context_tokens, shared_prefix_tokens, write_conflict));
+  for (const BlockTiming* b : {&o_proj_, &ffn_norm_, &ffn_gate_up_, &activation_, &ffn_down_}) {
+    out.push_back(*b);
+  }
+  return out;
+}
+
+int64_t ChipMapping::layer_latency_cycles(int64_t context_tokens, int64_t shared_prefix_tokens,
+                                          bool write_conflict) const {
+  int64_t t = 0;
+  for (const auto& b : layer_blocks(context_tokens, shared_prefix_tokens, write_conflict)) {
+    t += b.latency_cycles_;
+  }
+  return t;
+}
+
+int64_t ChipMapping::token_latency_cycles(int64_t context_tokens, int64_t shared_prefix_tokens,
+                                          bool write_conflict) const {
+  return embedding_.latency_cycles_ +
+         model_.n_layers_ *
+             layer_latency_cycles(context_tokens, shared_prefix_tokens, write_conflict) +
+         final_norm_.latency_cycles_ + lm_head_.latency_cycles_ + sampler_.latency_cycles_ +
+         (dies_used_ - 1) * link_forward_.latency_cycles_ + link_return_.latency_cycles_;
+}
+
+double ChipMapping::token_latency_s(int64_t context_tokens, int64_t shared_prefix_tokens,
+                                    bool write_conflict) const {
+  return double(token_latency_cycles(context_tokens, shared_prefix_tokens, write_conflict)) /
+         chip_.clock_hz_;
+}
+
+namespace {
+
+// Largest service time; the first one wins ties so the report is stable.
+void take_max(BlockTiming& best, const BlockTiming& b) {
+  if (b.service_cycles_ > best.service_cycles_) best = b;
+}
+
+}  // namespace
+
+BlockTiming ChipMapping::bottleneck(int64_t context_tokens, int64_t shared_prefix_tokens,
+                                    bool write_conflict) const {
+  BlockTiming best = embedding_;
+  for (const auto& b : layer_blocks(context_tokens, shared_prefix_tokens, write_conflict)) {
+    take_max(best, b);
+  }
+  take_max(best, final_norm_);
+  take_max(best, lm_head_);
+  take_max(best, sampler_);
+  take_max(best, link_forward_);
+  take_max(best, link_return_);
+  if (chip_.attention_.kv_memory_ == KvMemory::kDram) {
+    int64_t max_layers = 0;
+    for (const auto& d : dies_) max_layers = std::max(max_layers, d.layers_);
+    const double bytes = double(max_layers) * double(context_tokens + 1) *
+                         double(kv_bytes_per_position_layer_);
+    take_max(best, {"kv_dram_bandwidth", ceil_cycles(bytes / kv_dram_bytes_per_cycle_), 0});
+  }
+  return best;
+}
+
+int64_t ChipMapping::stage_service_cycles(int64_t context_tokens, int64_t shared_prefix_tokens,
+                                          bool write_conflict) const {
+  return bottleneck(context_tokens, shared_prefix_tokens, write_conflict).service_cycles_;
+}
+
+int64_t ChipMapping::prefill_stage_cycles(int64_t context_tokens,
+                                          int64_t shared_prefix_tokens) const {
+  int64_t s = std::max(embedding_.service_cycles_, link_forward_.service_cycles_);
+  for (const auto& b : layer_blocks(context_tokens, shared_prefix_tokens, true)) {
+    s = std::max(s, b.service_cycles_);
+  }
+  if (chip_.attention_.kv_memory_ == KvMemory::kDram) {
+    int64_t max_layers = 0;
+    for (const auto& d : dies_) max_layers = std::max(max_layers, d.layers_);
+    const double bytes = double(max_layers) * double(context_tokens + 1) *
+                         double(kv_bytes_per_position_layer_);
+    s = std::max(s, ceil_cycles(bytes / kv_dram_bytes_per_cycle_));
+  }
+  return s;
+}
+
+int64_t ChipMapping::prefill_cycles(int64_t prompt_tokens, int64_t shared_prefix_tokens) const {
+  if (prompt_tokens < 1 || shared_prefix_tokens < 0 || shared_prefix_tokens >= prompt_tokens) {
+    throw make_error("prefill", "need 0 <= shared prefix (" +
+                                    std::to_string(shared_prefix_tokens) + ") < prompt (" +
+                                    std::to_string(prompt_tokens) + ")");
+  }
+  int64_t total = 0;
+  for (int64_t i = shared_prefix_tokens; i + 1 < prompt_tokens; ++i) {
+    total += prefill_stage_cycles(i + 1, shared_prefix_tokens);
+  }
+  return total + token_latency_cycles(prompt_tokens, shared_prefix_tokens, false);
+}
+
+double ChipMapping::prefill_s(int64_t prompt_tokens, int64_t shared_prefix_tokens) const {
+  return double(prefill_cycles(prompt_tokens, shared_prefix_tokens)) / chip_.clock_hz_;
+}
+
+double ChipMapping::time_to_first_token_s(int64_t prompt_tokens,
+                                          int64_t shared_prefix_tokens) const {
+  return 2.0 * chip_.host_latency_s_ + prefill_s(prompt_tokens, shared_prefix_tokens);
+}
+
+double ChipMapping::decode_tokens_per_s(int64_t prompt_tokens, int64_t output_tokens) const {
+  if (prompt_tokens < 1 || output_tokens < 1) {
+    throw make_error("decode_tokens_per_s", "prompt and output must be at least 1 token");
+  }
+  int64_t cycles = 0;
+  for (int64_t c = prompt_tokens; c < prompt_tokens + output_tokens; ++c) {
+    cycles += token_latency_cycles(c, 0, false);
+  }
+  return double(output_tokens) * chip_.clock_hz_ / double(cycles);
+}
+
+double ChipMapping::aggregate_tokens_per_s(int64_t users, int64_t context_tokens,
+                                           int64_t shared_prefix_tokens) const {
+  if (users < 1) throw make_error("aggregate_tokens_per_s", "users must be at least 1");
+  const int64_t resident = std::min(users, max_users(context_tokens, shared_prefix_tokens));
+  if (resident < 1) return 0.0;
+  const bool conflict = resident > 1;
+  const double latency = token_latency_s(context_tokens, shared_prefix_tokens, conflict);
+  const double stage =
+      double(stage_service_cycles(context_tokens, shared_prefix_tokens, conflict)) /
+      chip_.clock_hz_;
+  return std::min(double(resident) / latency, 1.0 / stage);
+}
+
+int64_t ChipMapping::max_context_tokens(int64_t users, int64_t shared_prefix_tokens) const {
+  if (users < 1) throw make_error("max_context_tokens", "users must be at least 1");
+  if (shared_prefix_tokens < 0) throw make_error("max_context_tokens", "negative shared prefix");
+  const int64_t avail = kv_positions_ - shared_prefix_tokens;
+  if (avail < users) return 0;
+  return std::min(shared_prefix_tokens + avail / users, model_.max_positions_);
+}
+
+int64_t ChipMapping::max_users(int64_t context_tokens, int64_t shared_prefix_tokens) const {
+  if (shared_prefix_tokens < 0 || context_tokens <= shared_prefix_tokens) {
+    throw make_error("max_users", "context (" + std::to_string(context_tokens) +
+                                      ") must exceed the shared prefix (" +
+                                      std::to_string(shared_prefix_tokens) + ")");
+  }
+  if (context_tokens > model_.max_positions_) return 0;
+  const int64_t avail = kv_positions_ - shared_prefix_tokens;
+  if (avail <= 0) return 0;
+  return avail / (context_tokens - shared_prefix_tokens);
+}
+
+namespace {
+
+// Vector widths entering each inter-block FIFO of one layer, in dataflow order, plus the
+// residual stream held across attention and across the FFN.
+int64_t layer_buffer_elements(const ModelConfig& m) {
+  const int64_t d = m.d_model_, q = m.q_dim(), kv = m.kv_dim(), f = m.d_ff_;
+  return d                 // -> attn_norm
+         + d               // -> qkv
+         + (q + 2 * kv)    // -> rope (and qk_norm)
+         + 2 * kv          // -> kv_write
+         + q               // -> attention
+         + q               // -> o_proj
+         + d               // -> ffn_norm
+         + d               // -> ffn_gate_up
+         + 2 * f           // -> activation
+         + f               // -> ffn_down
+         + 2 * d;          // residual copies around attention and FFN
+}
+
+}  // namespace
+
+ActivityCounts ChipMapping::decode_activity(int64_t context_tokens,
+                                            int64_t shared_prefix_tokens) const {
+  // Validates L and p with the same messages as the timing functions.
+  attention(context_tokens, shared_prefix_tokens, false);
+  const ModelConfig& m = model_;
+  const double N = double(m.n_layers_), d = double(m.d_model_), q = double(m.q_dim()),
+               kv = double(m.kv_dim()), f = double(m.d_ff_), V = double(m.vocab_),
+               L = double(context_tokens), ab = double(chip_.activation_bits_);
+  ActivityCounts a;
+  a.tokens_ = 1;
+  a.qkv_macs_ = N * d * (q + 2 * kv);
+  a.o_proj_macs_ = N * q * d;
+  a.ffn_macs_ = N * 3 * f * d;
+  a.lm_head_macs_ = V * d;
+  a.weight_macs_ = a.qkv_macs_ + a.o_proj_macs_ + a.ffn_macs_ + a.lm_head_macs_;
+  a.rom_bits_read_ = (a.weight_macs_ + d) * weight_bits_;
+  a.attention_macs_ = N * L * 2 * q;
+  a.softmax_exps_ = N * L * double(m.n_heads_);
+  a.norm_elements_ = N * 2 * d + (m.qk_norm_ ? N * (q + kv) : 0.0) + d;
+  a.rope_elements_ = N * (q + kv);
+  a.activation_elements_ = N * f;
+  a.residual_adds_ = N * 2 * d;
+  a.sampler_elements_ = V;
+  if (chip_.attention_.kv_memory_ == KvMemory::kSram) {
+    const double word_bits = 8.0 * double(chip_.attention_.kv_sram_.bank_width_bytes_);
+    a.kv_sram_read_bits_ = N * L * double(kv_words_per_position_) * word_bits;
+    a.kv_sram_write_bits_ = N * double(kv_words_per_position_) * word_bits;
+  } else {
+    a.kv_dram_read_bits_ = N * L * 8.0 * double(kv_bytes_per_position_layer_);
+    a.kv_dram_write_bits_ = N * 8.0 * double(kv_bytes_per_position_layer_);
+  }
+  // Each FIFO vector is written once and read once; the head adds final norm, lm_head and
+  // sampler inputs (the logits vector).
+  a.buffer_bits_ = 2.0 * ab * (N * double(layer_buffer_elements(m)) + 2 * d + V);
+  if (dies_used_ > 1) a.link_bits_ = double(dies_used_ - 1) * d * ab + 32.0;
+  return a;
+}
+
+ActivityCounts ChipMapping::prefill_activity(int64_t prompt_tokens,
+                                             int64_t shared_prefix_tokens) const {
+  if (prompt_tokens < 1 || shared_prefix_tokens < 0 || shared_prefix_tokens >= prompt_tokens) {
+    throw make_error("prefill_activity", "need 0 <= shared prefix (" +
+                                             std::to_string(shared_prefix_tokens) +
+                                             ") < prompt (" + std::to_string(prompt_tokens) + ")");
+  }
+  ActivityCounts total;
+  const double d = double(model_.d_model_), V = double(model_.vocab_),
+               ab = double(chip_.activation_bits_);
+  for (int64_t i = shared_prefix_tokens; i < prompt_tokens; ++i) {
+    ActivityCounts a = decode_activity(i + 1, shared_prefix_tokens);
+    if (i + 1 < prompt_tokens) {
+      // No final norm, lm_head, sampler or token return for the inner prompt tokens.
+      a.weight_macs_ -= a.lm_head_macs_;
+      a.rom_bits_read_ -= a.lm_head_macs_ * weight_bits_;
+      a.lm_head_macs_ = 0;
+      a.norm_elements_ -= d;
+      a.sampler_elements_ = 0;
+      a.buffer_bits_ -= 2.0 * ab * (2 * d + V);
+      if (dies_used_ > 1) a.link_bits_ -= 32.0;
+    }
+    total += a;
+  }
+  return total;
+}
+
+std::string ChipMapping::fit_report() const {
+  std::ostringstream os;
+  const double wt = weight_bits_total_;
+  os << model_.name_ << " on " << chip_.name_ << ": " << dies_used_ << " die"
+     << (dies_used_ > 1 ? "s" : "") << ", " << gbit(wt) << " of weights at "
+     << fmt("%.2f", weight_bits_) << " bits, KV at " << kv_bits_ << " bits\n";
+  os << "  die  layers     ROM needed    ROM capacity  use    KV capacity   KV positions/layer\n";
+  for (const auto& d : dies_) {
+    char line[200];
+    std::snprintf(line, sizeof line, "  %3lld  %3lld-%-4lld  %12s  %12s  %5.1f%%  %9.1f MiB  %lld\n",
+                  static_cast<long long>(d.index_), static_cast<long long>(d.first_layer_),
+                  static_cast<long long>(d.first_layer_ + d.layers_ - 1),
+                  gbit(d.weight_bits_).c_str(), gbit(double(d.rom_capacity_bits_)).c_str(),
+                  100.0 * d.weight_bits_ / double(d.rom_capacity_bits_),
+                  double(d.kv_capacity_bytes_) / 1048576.0,
+                  static_cast<long long>(d.kv_positions_per_layer_));
+    os << line;
+  }
+  os << "  KV per token per user: " << kv_bytes_per_token_ << " B ("
+     << kv_bytes_per_position_layer_ << " B per layer";
+  if (chip_.attention_.kv_memory_ == KvMemory::kSram) {
+    os << ", " << kv_words_per_position_ << " words of " << chip_.attention_.kv_sram_.bank_width_bytes_
+       << " B";
+  }
+  os << ")\n  max context per user: " << max_context_tokens(1) << " tokens at 1 user";
+  for (int64_t u : {8, 64}) {
+    os << ", " << max_context_tokens(u) << " at " << u;
+  }
+  os << " (model trained for " << model_.max_positions_ << ")\n";
+  os << "  block          service  latency  cycles (decode, one token, one layer unless noted)\n";
+  std::vector<BlockTiming> rows = {embedding_};
+  for (const auto& b : layer_blocks(1024)) {
+    BlockTiming r = b;
+    if (r.name_ == "attention") r.name_ = "attention@1k";
+    rows.push_back(r);
+  }
+  rows.push_back(final_norm_);
+  rows.push_back(lm_head_);
+  rows.push_back(sampler_);
+  if (dies_used_ > 1) {
+    rows.push_back(link_forward_);
+    rows.push_back(link_return_);
+  }
+  for (const auto& b : rows) {
+    char line[160];
+    std::snprintf(line, sizeof line, "  %-14s %7lld  %7lld\n", b.name_.c_str(),
+                  static_cast<long long>(b.service_cycles_),
+                  static_cast<long long>(b.latency_cycles_));
+    os << line;
+  }
+  const double lat = token_latency_s(1024);
+  os << "  token latency at 1k context: " << fmt("%.2f", lat * 1e6) << " us ("
+     << fmt("%.0f", 1.0 / lat) << " tokens/s per user); 1k/1k decode: "
+     << fmt("%.0f", decode_tokens_per_s(1024, 1024)) << " tokens/s per user\n";
+  const BlockTiming bn = bottleneck(1024, 0, true);
+  os << "  pipeline stage at 1k context: " << bn.service_cycles_ << " cycles (" << bn.name_
+     << "), at most " << fmt("%.0f", chip_.clock_hz_ / double(bn.service_cycles_))
+     << " tokens/s aggregate\n";
+  return os.str();
+}
+
+nlohmann::json ChipMapping::to_json() const {
+  nlohmann::json dies = nlohmann::json::array();
+  for (const auto& d : dies_) {
+    dies.push_back({{"index", d.index_},
+                    {"first_layer", d.first_layer_},
+                    {"layers", d.layers_},
+                    {"has_embedding", d.has_embedding_},
+                    {"has_lm_head", d.has_lm_head_},
+                    {"weight_bits", d.weight_bits_},
+                    {"rom_capacity_bits", d.rom_capacity_bits_},
+                    {"kv_capacity_bytes", d.kv_capacity_bytes_},
+                    {"kv_positions_per_layer", d.kv_positions_per_layer_}});
+  }
+  nlohmann::json blocks = nlohmann::json::object();
+  for (const BlockTiming* b :
+       {&embedding_, &attn_norm_, &qkv_, &qk_norm_, &rope_, &kv_write_, &o_proj_, &ffn_norm_,
+        &ffn_gate_up_, &activation_, &ffn_down_, &final_norm_, &lm_head_, &sampler_,
+        &link_forward_, &link_return_}) {
+    blocks[b->name_] = {{"service_cycles", b->service_cycles_},
+                        {"latency_cycles", b->latency_cycles_}};
+  }
+  return {{"model", model_.name_},
+          {"chip", chip_.name_},
+          {"weight_bits_mean", weight_bits_},
+          {"kv_bits", kv_bits_},
+          {"dies_used", dies_used_},
+          {"dies", dies},
+          {"weight_bits_total", weight_bits_total_},
+          {"kv_row_bytes", kv_row_bytes_},
+          {"kv_bytes_per_position_layer", kv_bytes_per_position_layer_},
+          {"kv_words_per_position", kv_words_per_position_},
+          {"kv_bytes_per_token", kv_bytes_per_token_},
+          {"kv_read_ports", kv_read_ports_},
+          {"kv_positions_per_layer", kv_positions_},
+          {"max_context_tokens_1_user", max_context_tokens(1)},
+          {"buffer_bytes_per_layer", buffer_bytes_per_layer_},
+          {"blocks", blocks}};
+}
+
+ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double weight_bits,
+                      int kv_bits) {
+  model.validate();
+  if (!(weight_bits > 0) || weight_bits > 64) {
+    throw make_error("weight bits", "must be in (0, 64], got " + fmt("%g", weight_bits));
+  }
+  if (kv_bits < 1 || kv_bits > 64) {
+    throw make_error("kv bits", "must be in [1, 64], got " + std::to_string(kv_bits));
+  }
+  ChipMapping m;
+  m.model_ = model;
+  m.chip_ = chip;
+  m.weight_bits_ = weight_bits;
+  m.kv_bits_ = kv_bits;
+  const int64_t n = model.n_layers_;
+
+  // Placement and the ROM fit.
+  std::vector<int64_t> split = chip.layers_per_die_;
+  if (split.empty()) {
+    if (chip.dies_ > n) {
+      throw make_error("chip.dies", std::to_string(chip.dies_) + " dies for " +
+                                        std::to_string(n) + " layers of " + model.name_,
+                       "use at most " + std::to_string(n) + " dies");
+    }
+    split = balanced_split(n, chip.dies_);
+  } else {
+    int64_t sum = 0;
+    for (int64_t l : split) sum += l;
+    if (sum != n) {
+      throw make_error(chip.source_.empty() ? "chip.layers_per_die"
+                                            : chip.source_ + ": chip.layers_per_die",
+                       layer_list(split) + " maps " + std::to_string(sum) + " layers but " +
+                           model.name_ + " has " + std::to_string(n),
+                       "make the entries sum to " + std::to_string(n) +
+                           ", or leave the list empty to derive it");
+    }
+  }
+  const Placement pl = place(model, split, weight_bits);
+  if (!fits(pl, chip.rom_capacity_bits_)) {
+    double total = 0;
+    size_t worst = 0;
+    for (size_t i = 0; i < pl.bits_.size(); ++i) {
+      total += pl.bits_[i];
+      if (pl.bits_[i] > pl.bits_[worst]) worst = i;
+    }
+    int64_t need = 0;
+    for (int64_t dcount = 1; dcount <= n; ++dcount) {
+      if (fits(place(model, balanced_split(n, dcount), weight_bits), chip.rom_capacity_bits_)) {
+        need = dcount;
+        break;
+      }
+    }
+    std::string hint;
+    if (need > 0) {
+      hint = "set chip.dies=" + std::to_string(need) +
+             (chip.layers_per_die_.empty() ? std::string() : " and drop chip.layers_per_die") +
+             ", the fewest dies whose balanced split fits, or raise chip.rom.capacity";
+    } else {
+      hint = "a single layer needs more than one die's ROM: raise chip.rom.capacity or lower "
+             "the weight bits";
+    }
+    throw make_error(
+        model.name_ + " on " + chip.name_,
+        "needs " + gbit(total) + " of weight ROM at " + fmt("%.2f", weight_bits) + " bits; " +
+            chip.name_ + " has " + gbit(double(chip.rom_capacity_bits_)) + " per die and " +
+            std::to_string(split.size()) + " die" + (split.size() > 1 ? "s" : "") + " (die " +
+            std::to_string(worst) + " would hold " + std::to_string(split[worst]) + " layers" +
+            (worst == 0 ? " + embedding" : "") + (worst + 1 == split.size() ? " + lm_head" : "") +
+            " = " + gbit(pl.bits_[worst]) + ")",
+        hint);
+  }
+
+  // KV geometry and capacity.
+  const AttentionConfig& a = chip.attention_;
+  m.kv_row_bytes_ = (model.kv_dim() * kv_bits + 7) / 8;
+  m.kv_bytes_per_position_layer_ = 2 * m.kv_row_bytes_;
+  m.kv_bytes_per_token_ = m.kv_bytes_per_position_layer_ * n;
+  const bool sram = a.kv_memory_ == KvMemory::kSram;
+  if (sram) {
+    m.kv_words_per_position_ = 2 * ceil_div(m.kv_row_bytes_, a.kv_sram_.bank_width_bytes_);
+    m.kv_read_ports_ = a.kv_sram_.ports_per_bank_ >= 2 ? a.kv_sram_.ports_per_bank_ - 1 : 1;
+  } else {
+    m.kv_dram_bytes_per_cycle_ = a.kv_dram_.bandwidth_bytes_per_s_ / chip.clock_hz_;
+    m.kv_dram_latency_cycles_ = ceil_cycles(a.kv_dram_.latency_s_ * chip.clock_hz_);
+  }
+  const int64_t kv_capacity = sram ? a.kv_sram_.capacity_bytes_ : a.kv_dram_.capacity_bytes_;
+  m.dies_used_ = static_cast<int64_t>(split.size());
+  m.kv_positions_ = INT64_MAX;
+  int64_t first = 0;
+  for (size_t i = 0; i < split.size(); ++i) {
+    DieAssignment d;
+    d.index_ = static_cast<int64_t>(i);
+    d.first_layer_ = first;
+    d.layers_ = split[i];
+    d.has_embedding_ = i == 0;
+    d.has_lm_head_ = i + 1 == split.size();
+    d.weight_bits_ = pl.bits_[i];
+    d.rom_capacity_bits_ = chip.rom_capacity_bits_;
+    d.kv_capacity_bytes_ = kv_capacity;
+    const int64_t per_layer_bytes = kv_capacity / d.layers_;
+    d.kv_positions_per_layer_ =
+        sram ? (per_layer_bytes / a.kv_sram_.bank_width_bytes_) / m.kv_words_per_position_
+             : per_layer_bytes / m.kv_bytes_per_position_layer_;
+    m.kv_positions_ = std::min(m.kv_positions_, d.kv_positions_per_layer_);
+    m.weight_bits_total_ += d.weight_bits_;
+    m.dies_.push_back(d);
+    first += split[i];
+  }
+  if (m.kv_positions_ < 1) {
+    const std::string mem = sram ? "chip.attention.kv_sram.capacity" : "chip.attention.kv_dram.capacity";
+    int64_t max_layers = 0;
+    for (int64_t l : split) max_layers = std::max(max_layers, l);
+    const int64_t one_position = sram ? m.kv_words_per_position_ * a.kv_sram_.bank_width_bytes_
+                                      : m.kv_bytes_per_position_layer_;
+    throw make_error(model.name_ + " on " + chip.name_,
+                     "KV memory cannot hold one position of one user: " +
+                         std::to_string(max_layers) + " layers x " + std::to_string(one_position) +
+                         " B per position need " + std::to_string(max_layers * one_position) +
+                         " B, " + mem + " is " + std::to_string(kv_capacity) + " B per die",
+                     "raise " + mem + " or spread the layers over more dies");
+  }
+
+  // Static blocks.
+  const int64_t d = model.d_model_, q = model.q_dim(), kv = model.kv_dim();
+  m.embedding_ = {"embedding", chip.embedding_lookup_cycles_, chip.embedding_lookup_cycles_};
+  m.attn_norm_ = norm_block("attn_norm", d, chip.norm_);
+  m.qkv_ = matrix_block("qkv", chip.qkv_);
+  m.qk_norm_ = model.qk_norm_ ? norm_block("qk_norm", q + kv, chip.norm_) : BlockTiming{"qk_norm", 0, 0};
+  m.rope_ = vector_block("rope", q + kv, chip.rope_);
+  if (sram) {
+    m.kv_write_ = block("kv_write", ceil_div(m.kv_words_per_position_, a.kv_sram_.banks_),
+                        a.kv_sram_.write_latency_cycles_);
+  } else {
+    m.kv_write_ = block("kv_write",
+                        ceil_cycles(double(m.kv_bytes_per_position_layer_) /
+                                    m.kv_dram_bytes_per_cycle_),
+                        m.kv_dram_latency_cycles_);
+  }
+  m.o_proj_ = matrix_block("o_proj", chip.o_proj_);
+  m.ffn_norm_ = norm_block("ffn_norm", d, chip.norm_);
+  m.ffn_gate_up_ = matrix_block("ffn_gate_up", chip.ffn_gate_up_);
+  m.activation_ = vector_block("activation", model.d_ff_, chip.activation_);
+  m.ffn_down_ = matrix_block("ffn_down", chip.ffn_down_);
+  m.final_norm_ = norm_block("final_norm", d, chip.norm_);
+  m.lm_head_ = matrix_block("lm_head", chip.lm_head_);
+  m.sampler_ = vector_block("sampler", model.vocab_, chip.sampler_);
+  if (m.dies_used_ > 1) {
+    const double fwd_bytes = double(d) * double(chip.activation_bits_) / 8.0;
+    const int64_t lat = ceil_cycles(chip.link_.latency_s_ * chip.clock_hz_);
+    m.link_forward_ = block(
+        "link", ceil_cycles(fwd_bytes / chip.link_.bandwidth_bytes_per_s_ * chip.clock_hz_), lat);
+    m.link_return_ = block(
+        "link_return", ceil_cycles(4.0 / chip.link_.bandwidth_bytes_per_s_ * chip.clock_hz_), lat);
+  } else {
+    m.link_forward_ = {"link", 0, 0};
+    m.link_return_ = {"link_return", 0, 0};
+  }
+  m.buffer_bytes_per_layer_ = ceil_div(
+      chip.fifo_depth_tokens_ * layer_buffer_elements(model) * chip.activation_bits_, 8);
+  return m;
+}
+
+}  // namespace hw

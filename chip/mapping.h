@@ -1,0 +1,216 @@
+// The mapping of a model onto a chip: which layers go on which die, whether the weights fit the
+// ROM and the KV cache the SRAM (or DRAM), and the service cycles of every block for one token.
+// These are THE formulas of hardwire: the analytic estimator (power/) evaluates them directly,
+// the SystemC model (sim/) implements the same rules cycle by cycle, and docs/chip.md states
+// them. Everything is derived here from (ModelConfig, ChipConfig, weight bits, KV bits).
+//
+// Notation: d = d_model, q = n_heads*head_dim, kv = n_kv_heads*head_dim, f = d_ff, V = vocab,
+// H = n_heads, N = n_layers, ceil(a/b) integer ceiling, L = context tokens of a step = the
+// number of positions attended, including the token being processed.
+//
+// Block rules (service S = cycles the block is busy per token, i.e. its initiation interval;
+// latency T = S + the block's fixed pipeline/access latency):
+//   embedding      S = T = embedding.lookup_cycles
+//   norm (RMSNorm) S = 2*ceil(n/norm.elements_per_cycle)   (sum of squares pass, scale pass)
+//                  n = d for attn_norm, ffn_norm and the final norm; n = q+kv for qk_norm
+//   matrix blocks  S = fold; T = fold + pipeline_depth       (qkv, o_proj, ffn_gate_up,
+//                  ffn_down, lm_head; every weight used once per token)
+//   rope           S = ceil((q+kv)/rope.elements_per_cycle)
+//   activation     S = ceil(f/activation.elements_per_cycle)   (SiLU(gate)*up)
+//   sampler        S = ceil(V/sampler.elements_per_cycle)      (greedy argmax)
+//   kv_write, attention: see "KV SRAM rule" below.
+// A block starts when the previous block has produced its whole output vector, so the latency
+// of one token is the sum of T over the dataflow (plus links), and with many tokens in flight
+// (users, or prompt tokens in prefill) the slowest S is the pipeline's stage time.
+//
+// KV SRAM rule (the SystemC model implements exactly this):
+//   R  = ceil(kv*kv_bits/8) bytes: the K (or V) row of one position in one layer.
+//   Wp = 2*ceil(R/bank_width) words per position (K words then V words).
+//   Every layer has its own engine of B banks with P ports each. Within an engine, the KV of a
+//   user slot is a run of consecutive words, position after position; the shared prefix (if
+//   any) is one run stored once before the user slots. Global word index k lives in bank
+//   (k mod B), row floor(k / B).
+//   Ports: P >= 2 reserves one port per bank for writes and leaves Pr = P-1 read ports;
+//   P = 1 shares the single port (Pr = 1, writes steal it).
+//   kv_write: the new position's Wp words, one write per bank per cycle:
+//     S = ceil(Wp/B), T = S + write_latency.
+//   attention at context L (p = shared-prefix positions, 0 <= p < L): a read sweep issues
+//   B*Pr consecutive words per cycle (conflict-free for any start word, since B*Pr consecutive
+//   indices hit every bank exactly Pr times); the prefix run and the private run are swept one
+//   after the other (no cycle mixes them):
+//     sweep    = ceil(p*Wp/(B*Pr)) + ceil((L-p)*Wp/(B*Pr))
+//     macs     = ceil(L*2q / attention.macs_per_cycle)           (q.k and p.v)
+//     softmax  = ceil(L*H / attention.softmax_elements_per_cycle)
+//     conflict = (P == 1 and write_conflict) ? ceil(Wp/B) * bank_conflict_penalty : 0
+//     S = max(sweep, macs, softmax) + conflict;  T = S + read_latency + attention.pipeline_depth
+//   write_conflict means another token's kv_write hits this engine during the sweep: true in
+//   prefill (back-to-back tokens) and in decode with more than one user in the pipeline.
+// KV DRAM rule (attention.kv_memory = dram): per die one DRAM of bandwidth BW shared by the
+//   layers on the die; bytes per cycle bpc = BW/clock; latency cycles
+//   Ld = ceil(dram.latency*clock). kv_write S = ceil(2R/bpc), T = S + Ld.
+//   attention sweep = ceil(p*2R/bpc) + ceil((L-p)*2R/bpc), no conflicts, T = S + Ld + depth.
+//   Shared-bandwidth stage bound: every token moves (L+1)*2R bytes per layer through its
+//   die's DRAM, so the stage time is at least ceil(layers_on_die*(L+1)*2R/bpc).
+// Links (dies_used > 1): after each die but the last the d-vector (d*activation_bits/8 bytes)
+//   crosses a link: S = ceil(bytes/link.bandwidth*clock), T = S + ceil(link.latency*clock);
+//   the sampled token id (4 bytes) returns from the last die to die 0 the same way.
+// Prefill streams the prompt tokens back to back: token at position i (context i+1) enters
+//   one prefill stage time after the previous one, where the prefill stage time is the
+//   largest S among embedding, layer blocks and forward links (prompt tokens other than the
+//   last skip the final norm, lm_head and sampler); the last prompt token's full latency,
+//   which produces the first output token, ends the prefill:
+//     prefill(P, p) = sum_{i=p}^{P-2} prefill_stage(i+1) + token_latency(P)
+//   Positions below the shared prefix p are not recomputed (their KV is stored once).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "chip/chip_config.h"
+#include "model/model_config.h"
+
+namespace hw {
+
+// Timing of one block for one token of one user.
+struct BlockTiming {
+  std::string name_;           // "qkv", "attention", "link", ...
+  int64_t service_cycles_ = 0;  // busy time per token (initiation interval)
+  int64_t latency_cycles_ = 0;  // input complete -> output complete
+};
+
+// What one die holds.
+struct DieAssignment {
+  int64_t index_ = 0;
+  int64_t first_layer_ = 0;
+  int64_t layers_ = 0;
+  bool has_embedding_ = false;  // die 0
+  bool has_lm_head_ = false;    // last die used: final norm, lm_head, sampler
+  double weight_bits_ = 0.0;    // ROM bits needed on this die
+  int64_t rom_capacity_bits_ = 0;
+  int64_t kv_capacity_bytes_ = 0;
+  int64_t kv_positions_per_layer_ = 0;  // positions (all users together) each engine can hold
+  bool fits_rom() const { return weight_bits_ <= double(rom_capacity_bits_); }
+};
+
+// Event counts for the power model to multiply by energies. Doubles: prefill sums over long
+// prompts exceed 2^31 and energies are real anyway. MACs are split per block so per-tensor
+// weight widths can be applied; the weight operand of every matrix MAC comes from ROM, the
+// other operand is an activation (activation_bits); attention MACs use KV at kv_bits.
+struct ActivityCounts {
+  double qkv_macs_ = 0, o_proj_macs_ = 0, ffn_macs_ = 0, lm_head_macs_ = 0;
+  double weight_macs_ = 0;          // sum of the four above
+  double rom_bits_read_ = 0;        // weight_macs * weight_bits + embedding row
+  double attention_macs_ = 0;       // q.k and p.v
+  double softmax_exps_ = 0;
+  double norm_elements_ = 0;
+  double rope_elements_ = 0;
+  double activation_elements_ = 0;  // SiLU(gate)*up
+  double residual_adds_ = 0;
+  double sampler_elements_ = 0;
+  double kv_sram_read_bits_ = 0;    // whole bank words
+  double kv_sram_write_bits_ = 0;
+  double kv_dram_read_bits_ = 0;
+  double kv_dram_write_bits_ = 0;
+  double buffer_bits_ = 0;          // inter-block FIFO traffic, written + read
+  double link_bits_ = 0;
+  double tokens_ = 0;               // tokens these counts cover
+
+  ActivityCounts& operator+=(const ActivityCounts& other);
+  nlohmann::json to_json() const;
+};
+
+struct ChipMapping {
+  // Inputs (copied: a mapping is a self-contained value).
+  ModelConfig model_;
+  ChipConfig chip_;
+  double weight_bits_ = 0.0;  // mean over tensors
+  int kv_bits_ = 0;
+
+  // Placement.
+  int64_t dies_used_ = 0;
+  std::vector<DieAssignment> dies_;
+  double weight_bits_total_ = 0.0;  // over all dies (tied embeddings counted twice: the
+                                    // lookup table and the lm_head fabric are separate)
+
+  // KV geometry.
+  int64_t kv_row_bytes_ = 0;                // R
+  int64_t kv_bytes_per_position_layer_ = 0; // 2R
+  int64_t kv_words_per_position_ = 0;       // Wp (SRAM)
+  int64_t kv_bytes_per_token_ = 0;          // one user, one position, every layer (2R*N)
+  int64_t kv_read_ports_ = 0;               // Pr (SRAM)
+  int64_t kv_positions_ = 0;                // per engine, min over dies: the binding capacity
+  double kv_dram_bytes_per_cycle_ = 0.0;    // DRAM only
+  int64_t kv_dram_latency_cycles_ = 0;      // DRAM only
+
+  // Static blocks of one decode token, one user.
+  BlockTiming embedding_, attn_norm_, qkv_, qk_norm_, rope_, kv_write_, o_proj_, ffn_norm_,
+      ffn_gate_up_, activation_, ffn_down_, final_norm_, lm_head_, sampler_;
+  BlockTiming link_forward_;  // one die boundary, d-vector (zero when one die)
+  BlockTiming link_return_;   // token id back to die 0 (zero when one die)
+  int64_t buffer_bytes_per_layer_ = 0;  // all inter-block FIFOs of one layer at fifo depth
+
+  // Bank of global KV word index k (SRAM rule above).
+  int64_t kv_bank_of_word(int64_t word_index) const;
+  // Attention block at context L, p shared-prefix positions (p < L).
+  BlockTiming attention(int64_t context_tokens, int64_t shared_prefix_tokens = 0,
+                        bool write_conflict = false) const;
+  // One layer's blocks in dataflow order (qk_norm only for models that have it).
+  std::vector<BlockTiming> layer_blocks(int64_t context_tokens, int64_t shared_prefix_tokens = 0,
+                                        bool write_conflict = false) const;
+  int64_t layer_latency_cycles(int64_t context_tokens, int64_t shared_prefix_tokens = 0,
+                               bool write_conflict = false) const;
+  // Critical path of one decode token: embedding + N layers + final norm + lm_head + sampler
+  // + links.
+  int64_t token_latency_cycles(int64_t context_tokens, int64_t shared_prefix_tokens = 0,
+                               bool write_conflict = false) const;
+  double token_latency_s(int64_t context_tokens, int64_t shared_prefix_tokens = 0,
+                         bool write_conflict = false) const;
+  // Slowest block (largest S) among every block, the links and the DRAM bound: the decode
+  // pipeline's stage time, which caps aggregate throughput.
+  BlockTiming bottleneck(int64_t context_tokens, int64_t shared_prefix_tokens = 0,
+                         bool write_conflict = false) const;
+  int64_t stage_service_cycles(int64_t context_tokens, int64_t shared_prefix_tokens = 0,
+                               bool write_conflict = false) const;
+  // Prefill stage time at context L (no final norm / lm_head / sampler, write_conflict on).
+  int64_t prefill_stage_cycles(int64_t context_tokens, int64_t shared_prefix_tokens = 0) const;
+  int64_t prefill_cycles(int64_t prompt_tokens, int64_t shared_prefix_tokens = 0) const;
+  double prefill_s(int64_t prompt_tokens, int64_t shared_prefix_tokens = 0) const;
+  // host -> chip prompt, prefill, first token -> host.
+  double time_to_first_token_s(int64_t prompt_tokens, int64_t shared_prefix_tokens = 0) const;
+  // One user alone: output tokens / the sum of the latencies of the steps that produce them
+  // (contexts prompt .. prompt+output-1; the first is the last prompt token's pass).
+  double decode_tokens_per_s(int64_t prompt_tokens, int64_t output_tokens) const;
+  // Steady-state decode rate of `users` at context L: only r = min(users, max_users(L, p))
+  // are resident (the rest wait for KV memory); min(r / latency, 1 / stage time), with
+  // write_conflict when r > 1; 0 when not even one user fits.
+  double aggregate_tokens_per_s(int64_t users, int64_t context_tokens,
+                                int64_t shared_prefix_tokens = 0) const;
+
+  // Capacity. Positions per engine (kv_positions_) are shared by the prefix run (stored once)
+  // and the users' private runs. max_context_tokens = min(prefix + floor((positions - prefix) /
+  // users), model max_positions), or 0 when that leaves no private position; max_users =
+  // floor((positions - prefix) / (context - prefix)) for context > prefix, 0 when context is
+  // beyond the model's max_positions.
+  int64_t max_context_tokens(int64_t users, int64_t shared_prefix_tokens = 0) const;
+  int64_t max_users(int64_t context_tokens, int64_t shared_prefix_tokens = 0) const;
+
+  // Activity of one decode step at context L (lm_head and sampler included) and of a prefill
+  // of positions p..P-1 (lm_head and sampler only for the last).
+  ActivityCounts decode_activity(int64_t context_tokens, int64_t shared_prefix_tokens = 0) const;
+  ActivityCounts prefill_activity(int64_t prompt_tokens, int64_t shared_prefix_tokens = 0) const;
+
+  // Human-readable: dies, ROM use, KV capacity, block table, headline rates.
+  std::string fit_report() const;
+  // Stable keys with units in names.
+  nlohmann::json to_json() const;
+};
+
+// Derives the mapping. Throws hw::Error with the numbers when the weights do not fit the ROM of
+// some die (suggesting the smallest chip.dies that would fit), when KV memory cannot hold one
+// position of one user, or when chip.layers_per_die is inconsistent with the model.
+ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double weight_bits,
+                      int kv_bits);
+
+}  // namespace hw

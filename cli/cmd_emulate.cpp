@@ -1,0 +1,173 @@
+// `hardwire emulate`: runs the chip-numerics golden model (model/golden_model.h) on a prompt and
+// prints the greedy continuation with per-token figures (logit, margin over the runner-up,
+// probability), i.e. what the hardwired chip would output bit for bit. --dump-logits writes the
+// logits of every consumed position as float32 like `ref logits`. Output is deterministic.
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "cli/numerics_options.h"
+#include "cli/output.h"
+#include "common/error.h"
+#include "model/golden_model.h"
+#include "model/quantizer.h"
+
+namespace hw::cli {
+namespace {
+
+struct EmulateOptions {
+  NumericsModelOptions model_;
+  std::string tokens_;
+  int64_t n_new_ = 0;
+  std::string dump_logits_;
+  bool json_ = false;
+};
+
+// The figures of one generated token, from the float conversion of the integer logits that
+// chose it.
+struct TokenFigures {
+  int64_t position_ = 0;
+  int32_t token_ = 0;
+  double logit_ = 0.0;
+  double margin_ = 0.0;       // chosen logit minus the best other logit
+  double probability_ = 0.0;  // softmax of the logits, evaluated in double
+};
+
+TokenFigures figures_of(const float* logits, int64_t vocab, int32_t token, int64_t position) {
+  TokenFigures f;
+  f.position_ = position;
+  f.token_ = token;
+  f.logit_ = logits[token];
+  double runner_up = -INFINITY;
+  double max_logit = logits[0];
+  for (int64_t v = 0; v < vocab; ++v) {
+    max_logit = std::max(max_logit, static_cast<double>(logits[v]));
+    if (v != token) runner_up = std::max(runner_up, static_cast<double>(logits[v]));
+  }
+  double sum = 0.0;
+  for (int64_t v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(logits[v]) - max_logit);
+  f.margin_ = vocab > 1 ? f.logit_ - runner_up : 0.0;
+  f.probability_ = std::exp(f.logit_ - max_logit) / sum;
+  return f;
+}
+
+void write_logits(const std::string& path, const std::vector<float>& logits) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (out) {
+    out.write(reinterpret_cast<const char*>(logits.data()),
+              static_cast<std::streamsize>(logits.size() * sizeof(float)));
+  }
+  if (!out) {
+    throw make_error("--dump-logits " + path, "cannot write the logits file",
+                     "check that the directory exists and is writable");
+  }
+}
+
+void run_emulate(const EmulateOptions& o) {
+  const NumericsProfile profile = load_profile_option(o.model_);
+  const std::vector<int32_t> prompt = parse_token_list(o.tokens_);
+  const ModelWeights weights = load_model_option(o.model_);
+  const ModelConfig& config = weights.config_;
+  check_token_range(prompt, config, "--tokens");
+  const int64_t positions = static_cast<int64_t>(prompt.size()) + std::max<int64_t>(o.n_new_ - 1, 0);
+  if (positions > config.max_positions_) {
+    throw make_error("--n", "prompt plus generated tokens need " + std::to_string(positions) +
+                                " positions, " + config.name_ + " has " +
+                                std::to_string(config.max_positions_),
+                     "generate fewer tokens or shorten the prompt");
+  }
+  const QuantizedModel quantized = quantize_model(weights, profile);
+  GoldenModel golden(quantized, std::max<int64_t>(positions, 1));
+  std::vector<float> logits;
+  const std::vector<int32_t> generated = golden.generate(prompt, o.n_new_, &logits);
+  if (!o.dump_logits_.empty()) write_logits(o.dump_logits_, logits);
+
+  const int64_t vocab = config.vocab_;
+  std::vector<TokenFigures> figures;
+  for (size_t i = 0; i < generated.size(); ++i) {
+    // Token i was chosen from the logits of consumed position prompt.size() - 1 + i.
+    const int64_t row = static_cast<int64_t>(prompt.size()) - 1 + static_cast<int64_t>(i);
+    figures.push_back(figures_of(logits.data() + row * vocab, vocab, generated[i], row));
+  }
+  const int64_t rows = static_cast<int64_t>(logits.size()) / vocab;
+  const double mean_bits = profile.mean_weight_bits(config);
+  const int64_t value_bytes = (quantized.value_bits() + 7) / 8;
+
+  if (o.json_) {
+    nlohmann::json tokens = nlohmann::json::array();
+    for (const TokenFigures& f : figures) {
+      tokens.push_back({{"position", f.position_},
+                        {"token", f.token_},
+                        {"logit", f.logit_},
+                        {"margin", f.margin_},
+                        {"probability", f.probability_}});
+    }
+    nlohmann::json j = {{"model", config.name_},
+                        {"numerics", profile.name_},
+                        {"prompt", prompt},
+                        {"generated", generated},
+                        {"tokens", tokens},
+                        {"mean_weight_bits", mean_bits},
+                        {"weight_value_bytes", value_bytes},
+                        {"activation_bits", profile.activation_bits_},
+                        {"kv_bits", profile.kv_bits()},
+                        {"logits_file", o.dump_logits_.empty() ? nlohmann::json(nullptr)
+                                                               : nlohmann::json(o.dump_logits_)},
+                        {"logits_shape", {rows, vocab}},
+                        {"config", profile.to_json()}};
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  std::cout << config.name_ << " on chip numerics '" << profile.name_ << "' ("
+            << fixed(mean_bits, 2) << " weight bits per parameter, int" << profile.activation_bits_
+            << " activations, int" << profile.kv_bits() << " KV cache)\n\n";
+  Table head;
+  head.add_row({"prompt", join_ids(prompt)});
+  head.add_row({"generated", join_ids(generated)});
+  head.print(std::cout, "  ");
+  if (!figures.empty()) {
+    std::cout << "\n";
+    Table t({"step", "position", "token", "logit", "margin", "probability"});
+    for (size_t i = 0; i < figures.size(); ++i) {
+      const TokenFigures& f = figures[i];
+      t.add_row({std::to_string(i + 1), std::to_string(f.position_), std::to_string(f.token_),
+                 fixed(f.logit_, 4), fixed(f.margin_, 4), fixed(f.probability_, 4)});
+    }
+    t.print(std::cout, "  ");
+  }
+  if (!o.dump_logits_.empty()) {
+    std::cout << "\nlogits [" << rows << " x " << vocab << "] float32 row-major -> "
+              << o.dump_logits_ << "\n";
+  }
+}
+
+}  // namespace
+
+void add_emulate_command(CLI::App& app) {
+  auto opts = std::make_shared<EmulateOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "emulate",
+      "Run the chip's integer numerics (golden model) on a prompt: greedy continuation and "
+      "per-token figures");
+  add_numerics_model_options(cmd, opts->model_);
+  cmd->add_option("--tokens", opts->tokens_, "Prompt as comma-separated token ids, e.g. 1,5,9")
+      ->required();
+  cmd->add_option("--n", opts->n_new_, "Number of tokens to generate (0: only the prompt)")
+      ->required()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--dump-logits", opts->dump_logits_,
+                  "Write the logits of every consumed position (prompt, then each fed-back "
+                  "token) as float32 row-major [rows][vocab]");
+  cmd->add_flag("--json", opts->json_,
+                "Print JSON: generated (token ids), tokens (per-token figures), config");
+  cmd->callback([opts]() { run_emulate(*opts); });
+}
+
+}  // namespace hw::cli

@@ -1,0 +1,242 @@
+// `hardwire estimate`: the analytic estimator (power/estimator.h) for one design point: model on
+// chip in a technology with a number format and a workload. Prints throughput, latency, power,
+// energy per token, area and KV capacity; --json gives the metric keys `hardwire simulate` uses
+// plus the power and area keys; --out DIR writes result.json and resolved_config.json.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "chip/chip_config.h"
+#include "chip/mapping.h"
+#include "chip/workload.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "common/error.h"
+#include "common/param_tree.h"
+#include "model/model_config.h"
+#include "model/numerics_profile.h"
+#include "power/estimator.h"
+#include "power/tech_table.h"
+
+namespace hw::cli {
+namespace {
+
+// The numerics profile used when neither --numerics nor --weight-bits is given.
+constexpr const char* kDefaultNumerics = "hc1-mix";
+
+struct EstimateOptions {
+  std::string model_ = "llama-3.1-8b";
+  std::string chip_ = "hc1-like";
+  std::string tech_ = "n6";
+  std::string numerics_;
+  std::string scenario_;
+  double weight_bits_ = 0;
+  int kv_bits_ = 0;
+  int64_t users_ = 0;
+  int64_t prompt_ = 0;
+  int64_t gen_ = 0;
+  std::vector<std::string> sets_;
+  bool json_ = false;
+  std::string out_;
+};
+
+std::string num(double v, const char* fmt = "%.4g") {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+struct Resolved {
+  ModelConfig model_;
+  ChipConfig chip_;
+  TechTable tech_;
+  WorkloadConfig workload_;
+  double weight_bits_ = 0;
+  int kv_bits_ = 0;
+  nlohmann::json numerics_json_;
+};
+
+Resolved resolve(const EstimateOptions& o) {
+  check_override_roots(o.sets_, {"chip", "tech", "workload", "numerics"});
+  Resolved r;
+  r.model_ = load_model_config(o.model_);
+  r.chip_ = load_chip_config(o.chip_, o.sets_);
+  r.tech_ = load_tech(o.tech_, o.sets_);
+  std::vector<std::string> wl = o.sets_;
+  if (o.users_ > 0) wl.push_back("workload.users=" + std::to_string(o.users_));
+  if (o.prompt_ > 0) {
+    wl.push_back("workload.prompt.dist=fixed");
+    wl.push_back("workload.prompt.tokens=" + std::to_string(o.prompt_));
+  }
+  if (o.gen_ > 0) {
+    wl.push_back("workload.output.dist=fixed");
+    wl.push_back("workload.output.tokens=" + std::to_string(o.gen_));
+  }
+  r.workload_ = load_workload(o.scenario_, wl);
+
+  std::string numerics = o.numerics_;
+  const bool bits_given = o.weight_bits_ > 0 && o.kv_bits_ > 0;
+  if (numerics.empty() && !bits_given) {
+    const auto names = numerics_profile_names();
+    if (std::find(names.begin(), names.end(), kDefaultNumerics) == names.end()) {
+      throw make_error("estimate", std::string("no --numerics given and the default profile '") +
+                                       kDefaultNumerics + "' is not shipped",
+                       "pass --numerics NAME or both --weight-bits and --kv-bits");
+    }
+    numerics = kDefaultNumerics;
+  }
+  if (!numerics.empty()) {
+    const NumericsProfile p = load_numerics_profile(numerics, o.sets_);
+    r.weight_bits_ = p.mean_weight_bits(r.model_);
+    r.kv_bits_ = p.kv_bits();
+    r.numerics_json_ = p.to_json();
+  }
+  if (o.weight_bits_ > 0) r.weight_bits_ = o.weight_bits_;
+  if (o.kv_bits_ > 0) r.kv_bits_ = o.kv_bits_;
+  if (!(r.weight_bits_ > 0) || r.kv_bits_ <= 0) {
+    throw make_error("estimate", "weight and KV widths are not set",
+                     "pass --numerics NAME, or --weight-bits B and --kv-bits K");
+  }
+  return r;
+}
+
+nlohmann::json resolved_config_json(const Resolved& r) {
+  nlohmann::json j = nlohmann::json::object();
+  j["model"] = r.model_.name_;
+  j["weight_bits_mean"] = r.weight_bits_;
+  j["kv_bits"] = r.kv_bits_;
+  j.update(r.chip_.to_json());
+  j.update(r.tech_.values_.to_json());
+  j.update(r.workload_.to_json());
+  if (!r.numerics_json_.is_null()) j.update(r.numerics_json_);
+  return j;
+}
+
+void write_json_file(const std::filesystem::path& path, const nlohmann::json& j) {
+  std::ofstream out(path, std::ios::trunc);
+  out << j.dump(2) << "\n";
+  if (!out) {
+    throw make_error("--out " + path.parent_path().string(), "cannot write " + path.string(),
+                     "check that the directory is writable");
+  }
+}
+
+void print_breakdown(std::ostream& out, const std::string& title, const nlohmann::json& parts,
+                     double total, const std::string& unit) {
+  out << "\n" << title << "\n";
+  Table t({"block", unit, "share"});
+  for (const auto& [key, v] : parts.items()) {
+    const double x = v.get<double>();
+    t.add_row({key, num(x, "%.2f"), total > 0 ? num(100.0 * x / total, "%.1f") + "%" : ""});
+  }
+  t.add_row({"total", num(total, "%.2f"), ""});
+  t.print(out, "  ");
+}
+
+void print_estimate(std::ostream& out, const Resolved& r, const Estimate& e) {
+  const nlohmann::json j = e.to_json();
+  const EstimatePoint& p = e.point_;
+  out << r.model_.name_ << " on " << r.chip_.name_ << " (" << r.tech_.name_ << "), weights "
+      << num(r.weight_bits_, "%.2f") << " bits, KV " << r.kv_bits_ << " bits, "
+      << r.workload_.users_ << " users\n\n";
+  Table t;
+  t.add_row({"tokens/s per user", num(p.tokens_per_s_per_user_, "%.0f")});
+  t.add_row({"tokens/s total", num(p.tokens_per_s_total_, "%.0f")});
+  t.add_row({"users admitted / rejected",
+             std::to_string(p.users_admitted_) + " / " + std::to_string(p.users_rejected_)});
+  t.add_row({"users decoding together", std::to_string(p.users_concurrent_) + " (KV holds " +
+                                            std::to_string(p.max_users_at_context_) +
+                                            " at the longest context)"});
+  t.add_row({"mean decode context", num(p.mean_context_tokens_, "%.1f") + " tokens"});
+  t.add_row({"token latency", num(p.token_latency_cycles_, "%.0f") + " cycles (" +
+                                  num(p.token_latency_cycles_ / r.chip_.clock_hz_ * 1e6, "%.2f") +
+                                  " us)"});
+  t.add_row({"pipeline stage", num(p.stage_cycles_, "%.0f") + " cycles"});
+  t.add_row({"TTFT p50 / p99", num(p.ttft_p50_s_ * 1e3, "%.3f") + " / " +
+                                   num(p.ttft_p99_s_ * 1e3, "%.3f") + " ms"});
+  t.add_row({"inter-token p50 / p99", num(p.itl_p50_s_ * 1e6, "%.2f") + " / " +
+                                          num(p.itl_p99_s_ * 1e6, "%.2f") + " us"});
+  t.add_row({"max context per user", std::to_string(p.max_context_tokens_) + " tokens at " +
+                                         std::to_string(r.workload_.users_) + " users"});
+  t.add_row({std::string("KV ") + (e.plan_.kv_sram_ ? "SRAM" : "DRAM") + " peak",
+             binary_bytes(static_cast<int64_t>(p.kv_peak_bytes_)) + " of " +
+                 binary_bytes(static_cast<int64_t>(e.plan_.kv_capacity_bytes_))});
+  t.add_row({"power", num(p.power_w_, "%.1f") + " W (static " +
+                          num(e.plan_.static_w_, "%.1f") + " W)"});
+  t.add_row({"energy per token", num(p.energy_per_token_j_ * 1e3, "%.4f") + " mJ"});
+  t.add_row({"area", num(e.area_.total_mm2_, "%.1f") + " mm2 over " +
+                         std::to_string(e.dies_used_) + " die(s), largest " +
+                         num(e.area_.largest_die_mm2_, "%.1f") + " mm2"});
+  t.add_row({"transistors", num(e.area_.transistors_ / 1e9, "%.1f") + " billion"});
+  t.print(out, "  ");
+  print_breakdown(out, "power", j["power_breakdown_w"], p.power_w_, "W");
+  print_breakdown(out, "area", j["area_breakdown_mm2"], e.area_.total_mm2_, "mm2");
+}
+
+void run(const EstimateOptions& o) {
+  const Resolved r = resolve(o);
+  const Estimate e = estimate(r.model_, r.chip_, r.tech_, r.weight_bits_, r.kv_bits_, r.workload_);
+  nlohmann::json result = e.to_json();
+  result["source"] = "estimate";
+  result["model"] = r.model_.name_;
+  result["chip"] = r.chip_.name_;
+  result["tech"] = r.tech_.name_;
+  if (!o.out_.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.out_, ec);
+    if (ec) {
+      throw make_error("--out " + o.out_, "cannot create the directory: " + ec.message());
+    }
+    write_json_file(std::filesystem::path(o.out_) / "result.json", result);
+    write_json_file(std::filesystem::path(o.out_) / "resolved_config.json",
+                    resolved_config_json(r));
+  }
+  if (o.json_) {
+    std::cout << result.dump(2) << "\n";
+  } else {
+    print_estimate(std::cout, r, e);
+  }
+}
+
+}  // namespace
+
+void add_estimate_command(CLI::App& app) {
+  auto o = std::make_shared<EstimateOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "estimate",
+      "Analytic steady-state decode estimate: tokens/s, latency, power, energy per token, area");
+  cmd->add_option("--model", o->model_, "Model preset, config.json or .gguf")
+      ->capture_default_str();
+  cmd->add_option("--chip", o->chip_, "Chip name (configs/chips/) or YAML path")
+      ->capture_default_str();
+  cmd->add_option("--tech", o->tech_, "Technology name (configs/tech/) or YAML path")
+      ->capture_default_str();
+  cmd->add_option("--numerics", o->numerics_,
+                  std::string("Numerics profile (configs/numerics/) or YAML path; default ") +
+                      kDefaultNumerics + " when shipped");
+  cmd->add_option("--weight-bits", o->weight_bits_,
+                  "Mean weight bits (overrides the numerics profile)")
+      ->check(CLI::Range(0.5, 64.0));
+  cmd->add_option("--kv-bits", o->kv_bits_, "KV cache bits (overrides the numerics profile)")
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--scenario", o->scenario_, "Workload scenario (configs/scenarios/) or YAML");
+  cmd->add_option("--users", o->users_, "Concurrent users (workload.users)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cmd->add_option("--prompt", o->prompt_, "Prompt tokens per user (fixed)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cmd->add_option("--gen", o->gen_, "Generated tokens per user (fixed)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cmd->add_option("--set", o->sets_,
+                  "Override root.key=value (roots: chip, tech, workload, numerics); repeatable");
+  cmd->add_flag("--json", o->json_, "Print the result as JSON");
+  cmd->add_option("--out", o->out_, "Directory for result.json and resolved_config.json");
+  cmd->callback([o]() { run(*o); });
+}
+
+}  // namespace hw::cli

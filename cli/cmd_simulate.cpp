@@ -1,0 +1,361 @@
+// `hardwire simulate`: runs the SystemC chip model (sim/simulate.h) of a model on a chip under a
+// workload and prints throughput per user and in total, time to first token, inter-token
+// latency, KV admission figures, per-block utilization and stalls, and the activity counts;
+// --json gives them as stable keys, --out DIR writes result.json and resolved_config.json,
+// --vcd / --timeline write waveforms and a Perfetto timeline. --functional carries real data
+// through the golden numerics (small models) and reports the generated token ids.
+// Built only with SystemC (cli/main.cpp registers a placeholder otherwise).
+#ifdef HARDWIRE_HAVE_SYSTEMC
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chip/chip_config.h"
+#include "chip/mapping.h"
+#include "chip/workload.h"
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "cli/numerics_options.h"
+#include "cli/output.h"
+#include "common/error.h"
+#include "common/param_tree.h"
+#include "model/model_config.h"
+#include "model/numerics_profile.h"
+#include "model/quantizer.h"
+#include "model/weights.h"
+#include "sim/simulate.h"
+
+namespace hw::cli {
+namespace {
+
+// The numerics profile used when neither --numerics nor --weight-bits/--kv-bits is given: the
+// same default as `hardwire estimate`, so the two commands describe the same design point.
+constexpr const char* kDefaultNumerics = "hc1-mix";
+
+struct SimulateOptions {
+  std::string model_ = "llama-3.1-8b";
+  std::string chip_ = "hc1-like";
+  std::string numerics_;
+  double weight_bits_ = 0;
+  int kv_bits_ = 0;
+  std::string scenario_;
+  int64_t users_ = 0;
+  int64_t prompt_ = 0;
+  int64_t gen_ = 0;
+  std::string trace_;
+  std::vector<std::string> sets_;
+  bool json_ = false;
+  std::string out_;
+  std::string vcd_;
+  std::string timeline_;
+  int64_t timeline_max_events_ = 2000000;
+  bool functional_ = false;
+  std::string tokens_;
+  uint64_t synthetic_seed_ = 0;
+  CLI::Option* synthetic_seed_option_ = nullptr;
+  bool no_progress_ = false;
+};
+
+std::string num(double v, const char* fmt = "%.4g") {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+// "1,5,9;2,3" -> {{1,5,9},{2,3}}: one prompt per user.
+std::vector<std::vector<int32_t>> parse_prompts(const std::string& text) {
+  std::vector<std::vector<int32_t>> prompts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(';', start);
+    if (end == std::string::npos) end = text.size();
+    prompts.push_back(parse_token_list(text.substr(start, end - start)));
+    start = end + 1;
+  }
+  return prompts;
+}
+
+void write_json_file(const std::filesystem::path& path, const nlohmann::json& j) {
+  std::ofstream out(path, std::ios::trunc);
+  out << j.dump(2) << "\n";
+  if (!out) {
+    throw make_error("--out " + path.parent_path().string(), "cannot write " + path.string(),
+                     "check that the directory is writable");
+  }
+}
+
+struct Resolved {
+  ModelConfig model_;
+  ChipConfig chip_;
+  WorkloadConfig workload_;
+  double weight_bits_ = 0;
+  int kv_bits_ = 0;
+  std::optional<NumericsProfile> profile_;
+  std::vector<std::vector<int32_t>> prompts_;
+};
+
+Resolved resolve(const SimulateOptions& o) {
+  check_override_roots(o.sets_, {"chip", "workload", "numerics"});
+  if (!o.functional_ && !o.tokens_.empty()) {
+    throw make_error("--tokens", "prompts are only simulated in functional mode",
+                     "add --functional (timing mode takes lengths: --prompt L)");
+  }
+  if (o.functional_ && o.tokens_.empty()) {
+    throw make_error("--functional", "needs the prompt token ids",
+                     "pass --tokens 1,5,9 (several users: --tokens '1,5,9;2,7')");
+  }
+  if (o.functional_ && (o.weight_bits_ > 0 || o.kv_bits_ > 0)) {
+    throw make_error("--functional", "the golden numerics come from the profile",
+                     "drop --weight-bits/--kv-bits and use --numerics or --set numerics.*");
+  }
+  if (o.synthetic_seed_option_->count() > 0 && !o.functional_) {
+    throw make_error("--synthetic-seed", "only used in functional mode", "add --functional");
+  }
+  if (!o.trace_.empty() && (o.users_ > 0 || o.prompt_ > 0 || o.gen_ > 0)) {
+    throw make_error("--trace", "a trace gives every user's arrival and lengths",
+                     "drop --users/--prompt/--gen, or drop --trace");
+  }
+  Resolved r;
+  r.chip_ = load_chip_config(o.chip_, o.sets_);
+  if (o.functional_) r.prompts_ = parse_prompts(o.tokens_);
+
+  std::vector<std::string> wl = o.sets_;
+  if (o.users_ > 0) {
+    wl.push_back("workload.users=" + std::to_string(o.users_));
+  } else if (o.functional_ && r.prompts_.size() > 1) {
+    wl.push_back("workload.users=" + std::to_string(r.prompts_.size()));
+  }
+  const int64_t prompt_len = o.functional_ ? int64_t(r.prompts_[0].size()) : o.prompt_;
+  if (prompt_len > 0) {
+    wl.push_back("workload.prompt.dist=fixed");
+    wl.push_back("workload.prompt.tokens=" + std::to_string(prompt_len));
+  }
+  if (o.gen_ > 0) {
+    wl.push_back("workload.output.dist=fixed");
+    wl.push_back("workload.output.tokens=" + std::to_string(o.gen_));
+  }
+  if (!o.trace_.empty()) {
+    wl.push_back("workload.arrival.kind=trace");
+    wl.push_back("workload.arrival.trace=" + o.trace_);
+  }
+  r.workload_ = load_workload(o.scenario_, wl);
+
+  std::string numerics = o.numerics_;
+  const bool bits_given = o.weight_bits_ > 0 && o.kv_bits_ > 0;
+  if (numerics.empty() && !bits_given) numerics = kDefaultNumerics;
+  // Functional mode loads the weights later (run()); the config is read the same way here.
+  r.model_ = load_model_config(o.model_);
+  if (!numerics.empty()) {
+    r.profile_ = load_numerics_profile(numerics, o.sets_);
+    r.weight_bits_ = r.profile_->mean_weight_bits(r.model_);
+    r.kv_bits_ = r.profile_->kv_bits();
+  }
+  if (o.weight_bits_ > 0) r.weight_bits_ = o.weight_bits_;
+  if (o.kv_bits_ > 0) r.kv_bits_ = o.kv_bits_;
+  if (!(r.weight_bits_ > 0) || r.kv_bits_ <= 0) {
+    throw make_error("simulate", "weight and KV widths are not set",
+                     "pass --numerics NAME, or --weight-bits B and --kv-bits K");
+  }
+  return r;
+}
+
+nlohmann::json resolved_config_json(const Resolved& r, const SimulateOptions& o,
+                                     const nlohmann::json& mapping) {
+  nlohmann::json j = nlohmann::json::object();
+  j["model"] = r.model_.name_;
+  j["weight_bits_mean"] = r.weight_bits_;
+  j["kv_bits"] = r.kv_bits_;
+  j.update(r.chip_.to_json());
+  j.update(r.workload_.to_json());
+  if (r.profile_) j.update(r.profile_->to_json());
+  j["simulate"] = {{"functional", o.functional_},
+                   {"prompts", r.prompts_},
+                   {"synthetic_seed", o.synthetic_seed_option_->count() > 0
+                                          ? nlohmann::json(o.synthetic_seed_)
+                                          : nlohmann::json(nullptr)},
+                   {"vcd", o.vcd_},
+                   {"timeline", o.timeline_},
+                   {"timeline_max_events", o.timeline_max_events_}};
+  j["mapping"] = mapping;
+  return j;
+}
+
+std::string seconds_text(double s) {
+  if (s >= 1.0) return num(s, "%.3f") + " s";
+  if (s >= 1e-3) return num(s * 1e3, "%.3f") + " ms";
+  return num(s * 1e6, "%.2f") + " us";
+}
+
+void print_result(std::ostream& out, const sim::SimResult& r) {
+  out << r.model_ << " on " << r.chip_ << " (" << (r.functional_ ? "functional" : "timing")
+      << " mode, " << num(r.weight_bits_, "%.2f") << " weight bits, " << r.kv_bits_
+      << "-bit KV)\n\n";
+  Table t;
+  t.add_row({"users admitted / rejected", std::to_string(r.users_admitted_) + " / " +
+                                              std::to_string(r.users_rejected_) + " of " +
+                                              std::to_string(r.users_requested_)});
+  t.add_row({"peak concurrent users", std::to_string(r.peak_concurrent_users_)});
+  t.add_row({"tokens generated", with_commas(r.tokens_generated_)});
+  t.add_row({"prompt tokens computed", with_commas(r.prompt_tokens_computed_)});
+  t.add_row({"simulated time", seconds_text(r.simulated_s_) + " (" + with_commas(r.cycles_) +
+                                   " cycles)"});
+  t.add_row({"tokens/s per user (decode)", num(r.tokens_per_s_per_user_, "%.1f")});
+  t.add_row({"tokens/s total", num(r.tokens_per_s_total_, "%.1f")});
+  t.add_row({"time to first token p50 / p99",
+             seconds_text(r.ttft_s_.p50_) + " / " + seconds_text(r.ttft_s_.p99_)});
+  t.add_row({"inter-token latency p50 / p99", seconds_text(r.inter_token_latency_s_.p50_) +
+                                                  " / " +
+                                                  seconds_text(r.inter_token_latency_s_.p99_)});
+  t.add_row({"max context per user", with_commas(r.max_context_tokens_) + " tokens at " +
+                                         std::to_string(r.users_requested_) + " users, " +
+                                         with_commas(r.max_context_tokens_1_user_) + " alone"});
+  t.add_row({"users that fit at this context", with_commas(r.max_users_at_context_)});
+  t.add_row({std::string("KV ") + (r.kv_in_dram_ ? "DRAM" : "SRAM") + " peak / capacity",
+             binary_bytes(r.kv_peak_bytes_) + " / " + binary_bytes(r.kv_capacity_bytes_)});
+  t.add_row({"bottleneck block", r.bottleneck_block_});
+  t.add_row({"simulator speed", num(r.wall_s_ > 0 ? r.tokens_generated_ / r.wall_s_ : 0, "%.0f") +
+                                    " tokens/s, " +
+                                    num(r.wall_s_ > 0 ? r.cycles_ / r.wall_s_ : 0, "%.3g") +
+                                    " cycles/s of wall time"});
+  t.print(out, "  ");
+
+  out << "\nblocks (utilization and stall cycles summed over instances)\n";
+  Table b({"block", "inst", "service", "util", "input_empty", "output_full", "bank_conflict",
+           "dram_bw", "fifo_peak"});
+  for (const auto& blk : r.blocks_) {
+    b.add_row({blk.name_, std::to_string(blk.instances_),
+               blk.service_cycles_ >= 0 ? std::to_string(blk.service_cycles_) : "varies",
+               num(100.0 * blk.utilization_, "%.1f") + "%", with_commas(blk.stall_cycles_[0]),
+               with_commas(blk.stall_cycles_[1]), with_commas(blk.stall_cycles_[2]),
+               with_commas(blk.stall_cycles_[3]), std::to_string(blk.fifo_peak_tokens_)});
+  }
+  b.print(out, "  ");
+  if (r.functional_) {
+    out << "\ngenerated\n";
+    Table g({"user", "tokens"});
+    for (const auto& u : r.users_) {
+      g.add_row({std::to_string(u.id_), u.rejected_ ? "(rejected)" : join_ids(u.generated_)});
+    }
+    g.print(out, "  ");
+  }
+  if (!r.vcd_file_.empty()) out << "\nVCD -> " << r.vcd_file_ << "\n";
+  if (!r.timeline_file_.empty()) out << "timeline -> " << r.timeline_file_ << "\n";
+}
+
+void run(const SimulateOptions& o) {
+  const Resolved r = resolve(o);
+  sim::SimOptions so;
+  so.weight_bits_ = r.weight_bits_;
+  so.kv_bits_ = r.kv_bits_;
+  so.vcd_path_ = o.vcd_;
+  so.timeline_path_ = o.timeline_;
+  so.timeline_max_events_ = o.timeline_max_events_;
+  std::optional<QuantizedModel> quantized;
+  ModelConfig model = r.model_;
+  if (o.functional_) {
+    NumericsModelOptions m;
+    m.model_ = o.model_;
+    m.synthetic_seed_ = o.synthetic_seed_;
+    m.synthetic_seed_option_ = o.synthetic_seed_option_;
+    const ModelWeights weights = load_model_option(m);
+    for (size_t i = 0; i < r.prompts_.size(); ++i) {
+      check_token_range(r.prompts_[i], weights.config_,
+                        "--tokens prompt " + std::to_string(i + 1));
+    }
+    quantized = quantize_model(weights, *r.profile_);
+    model = weights.config_;
+    so.functional_model_ = &*quantized;
+    so.prompts_ = r.prompts_;
+  }
+  if (!o.no_progress_) {
+    so.progress_ = [](const sim::SimProgress& p, double wall_s) {
+      std::fprintf(stderr, "simulate: %.1f s wall, %lld tokens generated (%.0f/s), %lld entered\n",
+                   wall_s, static_cast<long long>(p.tokens_generated_),
+                   double(p.tokens_generated_) / wall_s,
+                   static_cast<long long>(p.tokens_processed_));
+    };
+  }
+  const ChipMapping mapping = map_model(model, r.chip_, r.weight_bits_, r.kv_bits_);
+  const sim::SimResult res = sim::run_simulation(model, r.chip_, r.workload_, so);
+  nlohmann::json result = res.to_json();
+  result["source"] = "simulate";
+  if (!o.out_.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.out_, ec);
+    if (ec) throw make_error("--out " + o.out_, "cannot create the directory: " + ec.message());
+    write_json_file(std::filesystem::path(o.out_) / "result.json", result);
+    write_json_file(std::filesystem::path(o.out_) / "resolved_config.json",
+                    resolved_config_json(r, o, mapping.to_json()));
+  }
+  if (o.json_) {
+    std::cout << result.dump(2) << "\n";
+  } else {
+    print_result(std::cout, res);
+  }
+}
+
+}  // namespace
+
+void add_simulate_command(CLI::App& app) {
+  auto o = std::make_shared<SimulateOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "simulate",
+      "SystemC model of the chip: tokens/s per user and total, TTFT, inter-token latency, KV "
+      "admission, per-block utilization and stalls");
+  cmd->add_option("--model", o->model_,
+                  "Model preset, config.json or .gguf (functional mode: a weight file, or a "
+                  "preset with --synthetic-seed)")
+      ->capture_default_str();
+  cmd->add_option("--chip", o->chip_, "Chip name (configs/chips/) or YAML path")
+      ->capture_default_str();
+  cmd->add_option("--numerics", o->numerics_,
+                  std::string("Numerics profile (configs/numerics/) or YAML path; default ") +
+                      kDefaultNumerics);
+  cmd->add_option("--weight-bits", o->weight_bits_,
+                  "Mean weight bits (timing mode; overrides the numerics profile)")
+      ->check(CLI::Range(0.5, 64.0));
+  cmd->add_option("--kv-bits", o->kv_bits_,
+                  "KV cache bits (timing mode; overrides the numerics profile)")
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--scenario", o->scenario_, "Workload scenario (configs/scenarios/) or YAML");
+  cmd->add_option("--users", o->users_, "Users (workload.users)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  cmd->add_option("--prompt", o->prompt_, "Prompt tokens per user (fixed)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  cmd->add_option("--gen", o->gen_, "Generated tokens per user (fixed)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  cmd->add_option("--trace", o->trace_,
+                  "Arrival trace CSV (arrival_s,prompt_tokens,output_tokens), instead of "
+                  "--users/--prompt/--gen");
+  cmd->add_option("--set", o->sets_,
+                  "Override root.key=value (roots: chip, workload, numerics); repeatable");
+  cmd->add_flag("--json", o->json_, "Print the result as JSON");
+  cmd->add_option("--out", o->out_, "Directory for result.json and resolved_config.json");
+  cmd->add_option("--vcd", o->vcd_, "Write a VCD of per-block busy / queued signals");
+  cmd->add_option("--timeline", o->timeline_,
+                  "Write a Chrome-trace / Perfetto JSON timeline of block occupancy");
+  cmd->add_option("--timeline-max-events", o->timeline_max_events_,
+                  "Slices recorded in the timeline before it stops (default 2,000,000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 34));
+  cmd->add_flag("--functional", o->functional_,
+                "Carry real data through the golden numerics (small models); reports the "
+                "generated token ids");
+  cmd->add_option("--tokens", o->tokens_,
+                  "Functional mode prompts: comma-separated ids, ';' between users' prompts "
+                  "(user i gets prompt i mod n)");
+  o->synthetic_seed_option_ = cmd->add_option(
+      "--synthetic-seed", o->synthetic_seed_,
+      "Functional mode: seeded random weights of --model's shape instead of a checkpoint");
+  cmd->add_flag("--no-progress", o->no_progress_, "No progress lines on stderr");
+  cmd->callback([o]() { run(*o); });
+}
+
+}  // namespace hw::cli
+#endif  // HARDWIRE_HAVE_SYSTEMC

@@ -1,0 +1,83 @@
+// THE place where activity becomes joules (the DRAMsim3 pattern): energy = sum over event kinds
+// of count x energy per event, plus static power x elapsed time. Both the analytic estimator
+// (power/estimator.h) and `hardwire simulate --power` (activity counted by the SystemC model)
+// call energy_j() with the same EventEnergies, so the two paths share one table.
+//
+// Event energies depend on the technology (tech_table.h) and on the mapped chip: operand widths
+// (weight, activation, KV bits), SRAM bank sizes and the leaking area. They are derived once
+// per design by event_energies() and are plain numbers afterwards.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include "chip/mapping.h"
+#include "power/area.h"
+#include "power/tech_table.h"
+
+namespace hw {
+
+// Energy of one event of each kind, in pJ, plus the static power of the dies used.
+struct EventEnergies {
+  double qkv_mac_pj_ = 0;        // one hardwired weight use (multiply-select-add)
+  double o_proj_mac_pj_ = 0;
+  double ffn_mac_pj_ = 0;
+  double lm_head_mac_pj_ = 0;
+  double weight_bits_ = 0;       // to tell embedding-row ROM bits from MAC ROM bits
+  double rom_lookup_pj_per_bit_ = 0;  // embedding row read, per bit
+  double attention_mac_pj_ = 0;  // activation x KV multiply + tree add
+  double softmax_exp_pj_ = 0;
+  double norm_element_pj_ = 0;        // square-accumulate pass + scale pass
+  double rope_element_pj_ = 0;        // rotation: 2 multiplies + 1 add per element
+  double activation_element_pj_ = 0;  // SiLU(gate) * up
+  double residual_add_pj_ = 0;
+  double sampler_element_pj_ = 0;     // argmax compare
+  double kv_sram_read_pj_per_bit_ = 0;
+  double kv_sram_write_pj_per_bit_ = 0;
+  double kv_dram_pj_per_bit_ = 0;
+  double buffer_pj_per_bit_ = 0;      // one FIFO access (write or read) of one bit + wire share
+  double link_pj_per_bit_ = 0;
+  double clock_overhead_ = 0;         // fraction added to on-chip dynamic energy
+  double leakage_w_ = 0;              // all dies used
+  double io_w_ = 0;
+
+  double static_w() const { return leakage_w_ + io_w_; }
+  nlohmann::json to_json() const;
+};
+
+// Joules by block. interconnect_j_ holds inter-block buffers, chip-to-chip links and the clock
+// tree / global wire overhead; io_j_ and leakage_j_ are static power x elapsed time.
+struct EnergyBreakdown {
+  double matrix_fabric_j_ = 0;
+  double attention_j_ = 0;
+  double kv_memory_j_ = 0;
+  double nonlinear_j_ = 0;
+  double interconnect_j_ = 0;
+  double io_j_ = 0;
+  double leakage_j_ = 0;
+
+  double dynamic_j() const {
+    return matrix_fabric_j_ + attention_j_ + kv_memory_j_ + nonlinear_j_ + interconnect_j_;
+  }
+  double total_j() const { return dynamic_j() + io_j_ + leakage_j_; }
+  // Each entry divided by `seconds`: the power split, stable keys (matrix_fabric, attention,
+  // kv_memory, nonlinear, interconnect, io, leakage).
+  nlohmann::json power_json(double seconds) const;
+  nlohmann::json energy_json() const;
+};
+
+// Per-event energies of a mapped design; `area` gives the leaking logic and SRAM area.
+EventEnergies event_energies(const ChipMapping& mapping, const TechTable& tech,
+                             const AreaBreakdown& area);
+
+// counts x energies, plus static power over `elapsed_s` (0 for a per-token dynamic figure).
+EnergyBreakdown energy_j(const ActivityCounts& counts, const EventEnergies& e, double elapsed_s);
+
+// What `hardwire simulate --power` adds to a run: the simulated activity (prefill and decode of
+// the whole run) through energy_j with the estimator's per-event energies, static power over the
+// simulated time. Keys as `hardwire estimate`: power_w, dynamic_power_w, static_power_w,
+// energy_per_token_j (run energy / tokens generated), power_breakdown_w, energy_breakdown_j,
+// area_mm2, die_area_mm2, area_breakdown_mm2, transistors, event_energies, tech.
+nlohmann::json activity_power_json(const ChipMapping& mapping, const TechTable& tech,
+                                   const ActivityCounts& counts, double elapsed_s,
+                                   double tokens_generated);
+
+}  // namespace hw

@@ -1,0 +1,93 @@
+// KV cache memory: capacity accounting and the DRAM channel calendar (see kv_sram.h).
+#include "sim/kv_sram.h"
+
+#include <algorithm>
+#include <iterator>
+
+#include "common/error.h"
+
+namespace hw::sim {
+
+KvSram::KvSram(sc_core::sc_module_name name, const ChipMapping& mapping)
+    : sc_core::sc_module(name), used_positions_signal_("used_positions") {
+  const AttentionConfig& a = mapping.chip_.attention_;
+  dram_ = a.kv_memory_ == KvMemory::kDram;
+  single_ported_ = !dram_ && a.kv_sram_.ports_per_bank_ == 1;
+  capacity_positions_ = mapping.kv_positions_;
+  const int64_t n_layers = mapping.model_.n_layers_;
+  if (dram_) {
+    bytes_per_position_ = mapping.kv_bytes_per_position_layer_ * n_layers;
+    capacity_bytes_ = a.kv_dram_.capacity_bytes_ * mapping.dies_used_;
+  } else {
+    bytes_per_position_ =
+        mapping.kv_words_per_position_ * a.kv_sram_.bank_width_bytes_ * n_layers;
+    capacity_bytes_ = a.kv_sram_.capacity_bytes_ * mapping.dies_used_;
+  }
+  dram_busy_.resize(static_cast<size_t>(mapping.dies_used_));
+}
+
+bool KvSram::reserve(int64_t positions) {
+  if (positions < 0) throw make_error("KvSram::reserve", "negative position count");
+  if (positions > free_positions()) return false;
+  used_positions_ += positions;
+  peak_positions_ = std::max(peak_positions_, used_positions_);
+  return true;
+}
+
+void KvSram::release(int64_t positions) {
+  if (positions < 0 || positions > used_positions_) {
+    throw make_error("KvSram::release", "releasing " + std::to_string(positions) +
+                                            " positions with " + std::to_string(used_positions_) +
+                                            " in use");
+  }
+  used_positions_ -= positions;
+}
+
+Cycle KvSram::reserve_dram(int64_t die, Cycle earliest, Cycle duration) {
+  if (duration <= 0) return earliest;
+  std::map<Cycle, Cycle>& busy = dram_busy_.at(static_cast<size_t>(die));
+  Cycle t = earliest;
+  auto it = busy.upper_bound(t);
+  if (it != busy.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second > t) t = prev->second;
+  }
+  while (it != busy.end() && it->first < t + duration) {
+    t = std::max(t, it->second);
+    ++it;
+  }
+  // Insert [t, t + duration), merged with touching neighbours so the map stays small.
+  Cycle start = t;
+  Cycle end = t + duration;
+  auto next = busy.lower_bound(end);
+  if (next != busy.end() && next->first == end) {
+    end = next->second;
+    busy.erase(next);
+  }
+  auto after = busy.lower_bound(start);
+  if (after != busy.begin()) {
+    auto prev = std::prev(after);
+    if (prev->second == start) {
+      start = prev->first;
+      busy.erase(prev);
+    }
+  }
+  busy.emplace(start, end);
+  dram_peak_intervals_ = std::max(dram_peak_intervals_, busy.size());
+  return t;
+}
+
+void KvSram::prune_dram(Cycle now) {
+  for (auto& busy : dram_busy_) {
+    while (!busy.empty() && busy.begin()->second <= now) busy.erase(busy.begin());
+  }
+}
+
+int64_t KvSram::state_bytes() const {
+  // A std::map node holds the pair plus three pointers and a colour word.
+  constexpr int64_t kNodeBytes = 2 * sizeof(Cycle) + 4 * sizeof(void*);
+  return static_cast<int64_t>(dram_peak_intervals_) * kNodeBytes *
+         static_cast<int64_t>(dram_busy_.size());
+}
+
+}  // namespace hw::sim

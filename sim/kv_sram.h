@@ -1,0 +1,62 @@
+// The KV cache memory of the chip. Capacity: every layer engine holds kv_positions_ positions
+// (ChipMapping; the binding die), shared by the shared-prefix run (stored once) and the users'
+// private runs; the scheduler reserves a user's whole run (prompt + output - 1 positions, all
+// that will ever be written) on admission and frees it when the user leaves, so a running user
+// can never be evicted. With kv_memory = dram the same accounting holds for the DRAM, and each
+// die's channel is a shared resource: KV writes and attention sweeps of all the die's layers
+// reserve it in token (age) order, filling gaps (stall reason dram_bandwidth).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include <systemc>
+
+#include "chip/mapping.h"
+#include "sim/token.h"
+
+namespace hw::sim {
+
+class KvSram : public sc_core::sc_module {
+ public:
+  KvSram(sc_core::sc_module_name name, const ChipMapping& mapping);
+
+  bool dram() const { return dram_; }
+  bool single_ported() const { return single_ported_; }
+  // Positions per layer engine, all users together.
+  int64_t capacity_positions() const { return capacity_positions_; }
+  int64_t used_positions() const { return used_positions_; }
+  int64_t free_positions() const { return capacity_positions_ - used_positions_; }
+  int64_t peak_positions() const { return peak_positions_; }
+  // Reserves `positions` in every engine; false (and nothing reserved) when they do not fit.
+  bool reserve(int64_t positions);
+  void release(int64_t positions);
+
+  // Bytes one position occupies over every layer (whole bank words in SRAM).
+  int64_t bytes_per_position() const { return bytes_per_position_; }
+  // Capacity of the KV memory over the dies used.
+  int64_t capacity_bytes() const { return capacity_bytes_; }
+  int64_t peak_bytes() const { return peak_positions_ * bytes_per_position_; }
+
+  // DRAM: earliest cycle >= `earliest` at which die `die`'s channel is free for `duration`
+  // cycles; reserves it.
+  Cycle reserve_dram(int64_t die, Cycle earliest, Cycle duration);
+  // Forgets channel reservations that end by `now` (no later request can start before now).
+  void prune_dram(Cycle now);
+  int64_t state_bytes() const;
+
+  sc_core::sc_signal<int> used_positions_signal_;  // VCD
+
+ private:
+  bool dram_ = false;
+  bool single_ported_ = false;
+  int64_t capacity_positions_ = 0;
+  int64_t used_positions_ = 0;
+  int64_t peak_positions_ = 0;
+  int64_t bytes_per_position_ = 0;
+  int64_t capacity_bytes_ = 0;
+  std::vector<std::map<Cycle, Cycle>> dram_busy_;  // per die: start -> end, disjoint
+  size_t dram_peak_intervals_ = 0;
+};
+
+}  // namespace hw::sim

@@ -1,0 +1,130 @@
+// The scheduler: continuous batching of users onto the chip. Users arrive (their request
+// reaches the chip one host latency after it is sent), wait in arrival order, and are admitted
+// only while their whole KV run fits the KV memory (kv_sram.h); a user whose context could never
+// fit, or exceeds the model's trained context, is rejected. An admitted user's prompt streams
+// into the pipeline token after token (prefill; positions of a shared prefix already stored are
+// skipped); each output token, when it leaves the chip, becomes that user's next input (decode).
+// Whenever the embedding's input FIFO has room, the next token is chosen: a ready decode token
+// first (oldest first, to keep inter-token latency low), else the next prompt token of the
+// earliest admitted user still in prefill. A user leaves after its last output token and frees
+// its KV, which may admit the next one.
+//
+// This is the process that advances SystemC time: it wakes at arrivals, token exits and the
+// cycles the input FIFO frees, and each token it injects is evaluated through the pipeline.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <queue>
+#include <vector>
+
+#include <systemc>
+
+#include "chip/mapping.h"
+#include "chip/workload.h"
+#include "sim/clock.h"
+#include "sim/functional.h"
+#include "sim/kv_sram.h"
+#include "sim/pipeline.h"
+#include "sim/stats.h"
+
+namespace hw::sim {
+
+class VcdProbe;
+
+struct SimProgress {
+  int64_t tokens_generated_ = 0;
+  int64_t tokens_processed_ = 0;  // prompt and decode tokens that entered the chip
+  Cycle cycle_ = 0;
+};
+
+// What the scheduler knows about one user.
+struct UserRun {
+  UserRequest request_;
+  Cycle arrival_cycle_ = 0;  // reaches the chip
+  int64_t private_positions_ = 0;
+  int64_t first_position_ = 0;  // prompt positions below it were stored by another user
+  bool owns_prefix_ = false;    // computes and stores the shared prefix
+  bool rejected_ = false;
+  bool admitted_ = false;
+  bool done_ = false;
+  int64_t next_position_ = 0;
+  int64_t generated_ = 0;
+  int32_t next_input_ = 0;
+  Cycle admitted_cycle_ = -1;
+  Cycle first_token_cycle_ = -1;
+  Cycle last_token_cycle_ = -1;
+  std::vector<int32_t> generated_ids_;  // functional mode
+};
+
+class Scheduler : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(Scheduler);
+  Scheduler(sc_core::sc_module_name name, const ChipMapping& mapping,
+            const std::vector<UserRequest>& requests, const ClockBase& clock, Pipeline& pipeline,
+            KvSram& kv, FunctionalData* functional);
+
+  void set_vcd(VcdProbe* vcd, int active_users_signal, int tokens_out_signal, int kv_signal);
+  void set_progress(std::function<void(const SimProgress&)> progress);
+
+  const std::vector<UserRun>& users() const { return users_; }
+  const CycleHistogram& inter_token_cycles() const { return itl_; }
+  const ActivityCounts& activity() const { return activity_; }
+  int64_t tokens_generated() const { return tokens_generated_; }
+  int64_t prompt_tokens_computed() const { return prompt_tokens_computed_; }
+  int64_t peak_active_users() const { return peak_active_users_; }
+  int64_t state_bytes() const;
+
+  sc_core::sc_signal<int> active_users_signal_;  // VCD
+  sc_core::sc_signal<int> tokens_out_signal_;    // VCD
+
+ private:
+  struct Exit {
+    Cycle cycle_;
+    int64_t seq_;
+    int64_t user_;
+    int32_t output_id_;
+    bool operator>(const Exit& o) const {
+      return cycle_ != o.cycle_ ? cycle_ > o.cycle_ : seq_ > o.seq_;
+    }
+  };
+
+  void step();  // SC_METHOD
+  void handle_exit(const Exit& e);
+  void admit(Cycle now);
+  void inject(int64_t user, Cycle now);
+  void vcd_change(Cycle cycle, int signal, int delta);
+
+  const ChipMapping& mapping_;
+  const ClockBase& clock_;
+  Pipeline& pipeline_;
+  KvSram& kv_;
+  FunctionalData* functional_;
+  std::vector<UserRun> users_;
+  int64_t shared_prefix_ = 0;
+  bool prefix_stored_ = false;
+  int64_t max_positions_ = 0;
+
+  Cycle now_ = 0;
+  size_t next_arrival_ = 0;
+  std::deque<int64_t> waiting_;       // arrived, not yet admitted
+  std::deque<int64_t> prefill_;       // admitted, prompt tokens left to inject
+  std::deque<int64_t> decode_ready_;  // an output token came back, next input ready
+  std::priority_queue<Exit, std::vector<Exit>, std::greater<Exit>> exits_;
+  size_t peak_exits_ = 0;
+  int64_t seq_ = 0;
+  int64_t active_users_ = 0;
+  int64_t peak_active_users_ = 0;
+  int64_t tokens_generated_ = 0;
+  int64_t prompt_tokens_computed_ = 0;
+  CycleHistogram itl_;
+  ActivityCounts activity_;
+
+  VcdProbe* vcd_ = nullptr;
+  int vcd_active_ = -1;
+  int vcd_tokens_ = -1;
+  int vcd_kv_ = -1;
+  std::function<void(const SimProgress&)> progress_;
+};
+
+}  // namespace hw::sim

@@ -1,0 +1,353 @@
+// run_simulation(): mapping, elaboration, the kernel run and the results (see simulate.h).
+#include "sim/simulate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include <systemc>
+
+#include "common/error.h"
+#include "sim/chip_top.h"
+
+// libsystemc.so's own main() calls sc_main(), so the symbol must exist to link. hardwire has its
+// own main() and starts the kernel from run_simulation(); this one only runs if something calls
+// the library's main, and says so.
+int sc_main(int, char**) {
+  std::cerr << "hardwire: the SystemC model is started by hw::sim::run_simulation(), not sc_main\n";
+  return 1;
+}
+
+namespace hw::sim {
+namespace {
+
+bool g_elaborated = false;
+
+// Seconds between two progress reports.
+constexpr double kProgressPeriodS = 1.0;
+
+nlohmann::json percentiles_json(const Percentiles& p) {
+  return {{"p50", p.p50_}, {"p99", p.p99_}, {"mean", p.mean_}, {"count", p.count_}};
+}
+
+void check_functional(const ModelConfig& model, const SimOptions& options,
+                      std::vector<UserRequest>& requests) {
+  const ModelConfig& fm = options.functional_model_->config_;
+  if (fm.n_layers_ != model.n_layers_ || fm.d_model_ != model.d_model_ ||
+      fm.n_heads_ != model.n_heads_ || fm.n_kv_heads_ != model.n_kv_heads_ ||
+      fm.d_ff_ != model.d_ff_ || fm.vocab_ != model.vocab_) {
+    throw make_error("functional mode", "the quantized model (" + fm.name_ +
+                                            ") is not the simulated model (" + model.name_ + ")");
+  }
+  if (options.prompts_.empty()) {
+    throw make_error("functional mode", "no prompt given", "pass --tokens, e.g. --tokens 1,5,9");
+  }
+  for (auto& r : requests) {
+    const auto& prompt = options.prompts_[static_cast<size_t>(r.id_) % options.prompts_.size()];
+    r.prompt_tokens_ = static_cast<int64_t>(prompt.size());
+    const int64_t p = r.shared_prefix_tokens_;
+    if (p >= r.prompt_tokens_) {
+      throw make_error("functional mode",
+                       "user " + std::to_string(r.id_) + "'s prompt of " +
+                           std::to_string(r.prompt_tokens_) +
+                           " tokens is not longer than the shared prefix of " + std::to_string(p),
+                       "lower workload.shared_prefix_tokens or give longer prompts");
+    }
+    const auto& first = options.prompts_[0];
+    if (p > 0 && !std::equal(prompt.begin(), prompt.begin() + p, first.begin())) {
+      throw make_error("functional mode",
+                       "user " + std::to_string(r.id_) + "'s prompt does not start with the " +
+                           std::to_string(p) + " shared-prefix tokens of the first prompt",
+                       "give prompts that share their first workload.shared_prefix_tokens ids");
+    }
+  }
+}
+
+}  // namespace
+
+nlohmann::json SimResult::to_json() const {
+  nlohmann::json utilization = nlohmann::json::object();
+  nlohmann::json stalls = nlohmann::json::object();
+  nlohmann::json blocks = nlohmann::json::object();
+  for (const auto& b : blocks_) {
+    utilization[b.name_] = b.utilization_;
+    nlohmann::json reasons = nlohmann::json::object();
+    for (int r = 0; r < kStallReasonCount; ++r) {
+      reasons[stall_reason_name(static_cast<StallReason>(r))] = b.stall_cycles_[size_t(r)];
+    }
+    stalls[b.name_] = reasons;
+    blocks[b.name_] = {
+        {"instances", b.instances_},
+        {"service_cycles", b.service_cycles_ >= 0 ? nlohmann::json(b.service_cycles_) : nullptr},
+        {"latency_cycles", b.latency_cycles_ >= 0 ? nlohmann::json(b.latency_cycles_) : nullptr},
+        {"tokens", b.tokens_},
+        {"busy_cycles", b.busy_cycles_},
+        {"fifo_peak_tokens", b.fifo_peak_tokens_}};
+  }
+  nlohmann::json users = nlohmann::json::array();
+  for (const auto& u : users_) {
+    nlohmann::json j = {{"id", u.id_},
+                        {"arrival_s", u.arrival_s_},
+                        {"prompt_tokens", u.prompt_tokens_},
+                        {"output_tokens", u.output_tokens_},
+                        {"prompt_tokens_computed", u.prompt_tokens_computed_},
+                        {"rejected", u.rejected_}};
+    if (!u.rejected_) {
+      j["admitted_s"] = u.admitted_s_;
+      j["ttft_s"] = u.ttft_s_;
+      j["finished_s"] = u.finished_s_;
+      j["decode_tokens_per_s"] = u.decode_tokens_per_s_;
+    }
+    if (functional_) j["generated"] = u.generated_;
+    users.push_back(j);
+  }
+  const double processed = double(tokens_generated_ + prompt_tokens_computed_);
+  nlohmann::json j = {
+      {"model", model_},
+      {"chip", chip_},
+      {"mode", functional_ ? "functional" : "timing"},
+      {"weight_bits", weight_bits_},
+      {"kv_bits", kv_bits_},
+      {"users_requested", users_requested_},
+      {"users_admitted", users_admitted_},
+      {"users_rejected", users_rejected_},
+      {"peak_concurrent_users", peak_concurrent_users_},
+      {"tokens_generated", tokens_generated_},
+      {"prompt_tokens_computed", prompt_tokens_computed_},
+      {"clock_hz", clock_hz_},
+      {"cycles", cycles_},
+      {"simulated_s", simulated_s_},
+      {"tokens_per_s_per_user", tokens_per_s_per_user_},
+      {"tokens_per_s_total", tokens_per_s_total_},
+      {"ttft_s", percentiles_json(ttft_s_)},
+      {"inter_token_latency_s", percentiles_json(inter_token_latency_s_)},
+      {"max_context_tokens", max_context_tokens_},
+      {"max_context_tokens_1_user", max_context_tokens_1_user_},
+      {"max_users_at_context", max_users_at_context_},
+      {"kv_memory", kv_in_dram_ ? "dram" : "sram"},
+      {"kv_capacity_positions_per_layer", kv_capacity_positions_},
+      {"kv_peak_positions_per_layer", kv_peak_positions_},
+      {"kv_capacity_bytes", kv_capacity_bytes_},
+      {"kv_sram_peak_bytes", kv_in_dram_ ? 0 : kv_peak_bytes_},
+      {"kv_dram_peak_bytes", kv_in_dram_ ? kv_peak_bytes_ : 0},
+      {"utilization", utilization},
+      {"stall_cycles", stalls},
+      {"blocks", blocks},
+      {"bottleneck_block", bottleneck_block_},
+      {"activity", activity_.to_json()},
+      {"analytic", analytic_},
+      {"users", users},
+      {"wall_s", wall_s_},
+      {"sim_tokens_per_wall_s", wall_s_ > 0 ? double(tokens_generated_) / wall_s_ : 0.0},
+      {"sim_token_passes_per_wall_s", wall_s_ > 0 ? processed / wall_s_ : 0.0},
+      {"sim_cycles_per_wall_s", wall_s_ > 0 ? double(cycles_) / wall_s_ : 0.0},
+      {"engine_state_bytes", engine_state_bytes_},
+      {"vcd_file", vcd_file_},
+      {"timeline_file", timeline_file_},
+  };
+  if (functional_ && users_.size() == 1) j["generated"] = users_[0].generated_;
+  return j;
+}
+
+SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
+                         const WorkloadConfig& workload, const SimOptions& options) {
+  return run_simulation(model, chip, generate_requests(workload), options);
+}
+
+SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
+                         const std::vector<UserRequest>& requests_in, const SimOptions& options) {
+  if (g_elaborated) {
+    throw make_error("run_simulation",
+                     "this process already ran a simulation and SystemC elaborates once per "
+                     "process",
+                     "run one simulation per process (the hardwire CLI does; tests fork)");
+  }
+  if (requests_in.empty()) throw make_error("workload", "no users to simulate");
+  std::vector<UserRequest> requests = requests_in;
+  if (options.functional_model_) check_functional(model, options, requests);
+  const ChipMapping mapping = map_model(model, chip, options.weight_bits_, options.kv_bits_);
+
+  std::unique_ptr<FunctionalData> functional;
+  if (options.functional_model_) {
+    int64_t capacity = 1;
+    for (const auto& r : requests) {
+      capacity = std::max(capacity, r.prompt_tokens_ + r.output_tokens_ - 1);
+    }
+    capacity = std::min(capacity, model.max_positions_);
+    functional = std::make_unique<FunctionalData>(*options.functional_model_, options.prompts_,
+                                                  capacity);
+  }
+
+  g_elaborated = true;
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  ChipTopOptions top_options;
+  top_options.vcd_path_ = options.vcd_path_;
+  top_options.timeline_max_events_ =
+      options.timeline_path_.empty() ? 0 : std::max<int64_t>(1, options.timeline_max_events_);
+  auto top = std::make_unique<ChipTop>("chip", mapping, requests, functional.get(), top_options);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  if (options.progress_) {
+    auto last = std::make_shared<double>(0.0);
+    auto report = options.progress_;
+    top->scheduler().set_progress([t0, last, report](const SimProgress& p) {
+      const double wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (wall - *last >= kProgressPeriodS) {
+        *last = wall;
+        report(p, wall);
+      }
+    });
+  }
+  sc_core::sc_start();
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (top->vcd()) top->vcd()->close();
+
+  SimResult res;
+  const Scheduler& sched = top->scheduler();
+  const Pipeline& pipe = top->pipeline();
+  const KvSram& kv = top->kv();
+  res.model_ = model.name_;
+  res.chip_ = chip.name_;
+  res.functional_ = options.functional_model_ != nullptr;
+  res.weight_bits_ = options.weight_bits_;
+  res.kv_bits_ = options.kv_bits_;
+  res.clock_hz_ = chip.clock_hz_;
+  res.cycles_ = pipe.last_cycle();
+  res.simulated_s_ = double(res.cycles_) / chip.clock_hz_;
+  res.wall_s_ = wall_s;
+  res.tokens_generated_ = sched.tokens_generated();
+  res.prompt_tokens_computed_ = sched.prompt_tokens_computed();
+  res.users_requested_ = static_cast<int64_t>(requests.size());
+  res.peak_concurrent_users_ = sched.peak_active_users();
+  res.activity_ = sched.activity();
+
+  std::vector<double> ttfts;
+  double rate_sum = 0.0;
+  int64_t rate_users = 0;
+  for (const UserRun& u : sched.users()) {
+    UserResult ur;
+    const UserRequest& r = u.request_;
+    ur.id_ = r.id_;
+    ur.arrival_s_ = r.arrival_s_;
+    ur.prompt_tokens_ = r.prompt_tokens_;
+    ur.output_tokens_ = r.output_tokens_;
+    ur.rejected_ = u.rejected_;
+    if (u.rejected_) {
+      ++res.users_rejected_;
+    } else {
+      ++res.users_admitted_;
+      ur.prompt_tokens_computed_ = r.prompt_tokens_ - u.first_position_;
+      ur.admitted_s_ = double(u.admitted_cycle_) / chip.clock_hz_;
+      ur.ttft_s_ = double(u.first_token_cycle_) / chip.clock_hz_ + chip.host_latency_s_ -
+                   r.arrival_s_;
+      ur.finished_s_ = double(u.last_token_cycle_) / chip.clock_hz_;
+      ttfts.push_back(ur.ttft_s_);
+      if (u.generated_ >= 2) {
+        ur.decode_tokens_per_s_ = double(u.generated_ - 1) * chip.clock_hz_ /
+                                  double(u.last_token_cycle_ - u.first_token_cycle_);
+        rate_sum += ur.decode_tokens_per_s_;
+        ++rate_users;
+      }
+      ur.generated_ = u.generated_ids_;
+    }
+    res.users_.push_back(std::move(ur));
+  }
+  res.tokens_per_s_per_user_ = rate_users ? rate_sum / double(rate_users) : 0.0;
+  res.tokens_per_s_total_ =
+      res.simulated_s_ > 0 ? double(res.tokens_generated_) / res.simulated_s_ : 0.0;
+  res.ttft_s_.count_ = static_cast<int64_t>(ttfts.size());
+  for (double v : ttfts) res.ttft_s_.mean_ += v / double(ttfts.size());
+  res.ttft_s_.p50_ = percentile_of(ttfts, 50);
+  res.ttft_s_.p99_ = percentile_of(ttfts, 99);
+  const CycleHistogram& itl = sched.inter_token_cycles();
+  res.inter_token_latency_s_.count_ = itl.count();
+  res.inter_token_latency_s_.mean_ = itl.mean() / chip.clock_hz_;
+  res.inter_token_latency_s_.p50_ = itl.percentile(50) / chip.clock_hz_;
+  res.inter_token_latency_s_.p99_ = itl.percentile(99) / chip.clock_hz_;
+
+  const UserRequest& first = requests.front();
+  const int64_t prefix = first.shared_prefix_tokens_;
+  res.max_context_tokens_ = mapping.max_context_tokens(res.users_requested_, prefix);
+  res.max_context_tokens_1_user_ = mapping.max_context_tokens(1, prefix);
+  res.max_users_at_context_ =
+      mapping.max_users(first.prompt_tokens_ + first.output_tokens_ - 1, prefix);
+  res.kv_in_dram_ = kv.dram();
+  res.kv_capacity_positions_ = kv.capacity_positions();
+  res.kv_peak_positions_ = kv.peak_positions();
+  res.kv_capacity_bytes_ = kv.capacity_bytes();
+  res.kv_peak_bytes_ = kv.peak_bytes();
+
+  std::map<const BlockModule*, size_t> index;
+  for (const BlockModule* b : top->blocks()) {
+    index[b] = res.blocks_.size();
+    BlockResult br;
+    br.name_ = b->block_name();
+    if (b->block_name() != "attention") {
+      const BlockTiming t = b->timing(Token{});
+      br.service_cycles_ = t.service_cycles_;
+      br.latency_cycles_ = t.latency_cycles_;
+    }
+    res.blocks_.push_back(br);
+  }
+  for (const Stage& s : pipe.stages()) {
+    BlockResult& br = res.blocks_[index.at(s.block_)];
+    ++br.instances_;
+    br.tokens_ += s.tokens_;
+    br.busy_cycles_ += s.busy_cycles_;
+    Cycle stalled = 0;
+    for (int r = 1; r < kStallReasonCount; ++r) {
+      br.stall_cycles_[size_t(r)] += s.stall_cycles_[size_t(r)];
+      stalled += s.stall_cycles_[size_t(r)];
+    }
+    br.stall_cycles_[0] += std::max<Cycle>(0, res.cycles_ - s.busy_cycles_ - stalled);
+    br.fifo_peak_tokens_ = std::max(br.fifo_peak_tokens_, s.input_.peak_occupancy());
+  }
+  double best = -1.0;
+  for (auto& br : res.blocks_) {
+    br.utilization_ = res.cycles_ > 0 && br.instances_ > 0
+                          ? double(br.busy_cycles_) / (double(br.instances_) * double(res.cycles_))
+                          : 0.0;
+    if (br.utilization_ > best) {
+      best = br.utilization_;
+      res.bottleneck_block_ = br.name_;
+    }
+  }
+
+  const int64_t mid_context = first.prompt_tokens_ + first.output_tokens_ / 2;
+  const int64_t resident = std::max<int64_t>(1, res.peak_concurrent_users_);
+  const BlockTiming stage = mapping.bottleneck(first.prompt_tokens_, 0, resident > 1);
+  res.analytic_ = {
+      {"prompt_tokens", first.prompt_tokens_},
+      {"output_tokens", first.output_tokens_},
+      {"token_latency_s_at_prompt", mapping.token_latency_s(first.prompt_tokens_)},
+      {"decode_tokens_per_s_per_user",
+       mapping.decode_tokens_per_s(first.prompt_tokens_, first.output_tokens_)},
+      {"ttft_s_one_user", mapping.time_to_first_token_s(first.prompt_tokens_, 0)},
+      {"stage_cycles_at_prompt", stage.service_cycles_},
+      {"stage_block_at_prompt", stage.name_},
+      {"aggregate_tokens_per_s_at_mid_context",
+       mapping.aggregate_tokens_per_s(resident, std::min(mid_context, model.max_positions_),
+                                      prefix < mid_context ? prefix : 0)},
+      {"resident_users", resident},
+  };
+  res.engine_state_bytes_ = top->state_bytes();
+
+  if (!options.timeline_path_.empty()) {
+    top->timeline()->write(options.timeline_path_, pipe.stages(), chip.clock_hz_,
+                           {{"model", model.name_}, {"chip", chip.name_}});
+    res.timeline_file_ = options.timeline_path_;
+  }
+  if (!options.vcd_path_.empty()) {
+    std::string base = options.vcd_path_;
+    if (base.size() < 4 || base.compare(base.size() - 4, 4, ".vcd") != 0) base += ".vcd";
+    res.vcd_file_ = base;
+  }
+  return res;
+}
+
+}  // namespace hw::sim

@@ -1,0 +1,125 @@
+// Entry point of the SystemC chip model: maps the model onto the chip (chip/mapping.h), expands
+// the workload into user requests, elaborates the chip module (chip_top.h), runs the kernel to
+// the end of the workload and returns every metric: throughput per user and in total, time to
+// first token and inter-token latency percentiles, admission and KV-memory figures, per-block
+// utilization and stall cycles by reason, and the activity counts the power model consumes.
+// Timing-only by default; with SimOptions::functional_model_ the tokens carry the golden
+// model's integer data and the generated ids are returned per user.
+//
+// SystemC elaborates once per process: run_simulation() may be called once (a second call
+// throws); sweep by running one process per point (the CLI, or fork()).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "chip/chip_config.h"
+#include "chip/mapping.h"
+#include "chip/workload.h"
+#include "model/model_config.h"
+#include "model/quantizer.h"
+#include "sim/scheduler.h"
+#include "sim/token.h"
+
+namespace hw::sim {
+
+struct SimOptions {
+  double weight_bits_ = 0.0;  // mean stored bits per weight (the ROM fit); required
+  int kv_bits_ = 0;           // bits per K/V value; required
+  // Functional mode: the quantized model whose golden functions the blocks apply (its config
+  // must be the simulated model) and the prompts; user i's prompt is prompts_[i % n] and its
+  // length overrides the workload's prompt length.
+  const QuantizedModel* functional_model_ = nullptr;
+  std::vector<std::vector<int32_t>> prompts_;
+  std::string vcd_path_;                // "" = none
+  std::string timeline_path_;           // "" = none
+  int64_t timeline_max_events_ = 2000000;
+  // Called about once per wall-clock second while the kernel runs.
+  std::function<void(const SimProgress&, double wall_s)> progress_;
+};
+
+struct Percentiles {
+  double p50_ = 0.0;
+  double p99_ = 0.0;
+  double mean_ = 0.0;
+  int64_t count_ = 0;
+};
+
+struct BlockResult {
+  std::string name_;
+  int64_t instances_ = 0;
+  int64_t service_cycles_ = -1;  // per token, -1 when it depends on the token (attention)
+  int64_t latency_cycles_ = -1;
+  int64_t tokens_ = 0;           // token visits over all instances
+  Cycle busy_cycles_ = 0;        // over all instances
+  double utilization_ = 0.0;     // busy / (instances * cycles)
+  std::array<Cycle, kStallReasonCount> stall_cycles_{};  // over all instances
+  int64_t fifo_peak_tokens_ = 0;  // fullest input FIFO of any instance
+};
+
+struct UserResult {
+  int64_t id_ = 0;
+  double arrival_s_ = 0.0;
+  int64_t prompt_tokens_ = 0;
+  int64_t output_tokens_ = 0;
+  int64_t prompt_tokens_computed_ = 0;  // prompt minus the shared prefix another user stored
+  bool rejected_ = false;
+  double admitted_s_ = 0.0;
+  double ttft_s_ = 0.0;           // request sent -> first token at the host
+  double finished_s_ = 0.0;       // last token left the chip
+  double decode_tokens_per_s_ = 0.0;  // (outputs - 1) / (last - first token), 0 with 1 output
+  std::vector<int32_t> generated_;    // functional mode
+};
+
+struct SimResult {
+  std::string model_;
+  std::string chip_;
+  bool functional_ = false;
+  double weight_bits_ = 0.0;
+  int kv_bits_ = 0;
+  int64_t users_requested_ = 0;
+  int64_t users_admitted_ = 0;
+  int64_t users_rejected_ = 0;
+  int64_t peak_concurrent_users_ = 0;
+  int64_t tokens_generated_ = 0;
+  int64_t prompt_tokens_computed_ = 0;
+  double clock_hz_ = 0.0;
+  Cycle cycles_ = 0;
+  double simulated_s_ = 0.0;
+  double tokens_per_s_per_user_ = 0.0;  // decode, mean over users with >= 2 outputs
+  double tokens_per_s_total_ = 0.0;     // generated tokens / simulated time
+  Percentiles ttft_s_;
+  Percentiles inter_token_latency_s_;
+  int64_t max_context_tokens_ = 0;        // per user with the workload's users all resident
+  int64_t max_context_tokens_1_user_ = 0;
+  int64_t max_users_at_context_ = 0;      // at the first user's prompt + output
+  int64_t kv_capacity_positions_ = 0;     // per layer engine
+  int64_t kv_peak_positions_ = 0;
+  bool kv_in_dram_ = false;
+  int64_t kv_capacity_bytes_ = 0;
+  int64_t kv_peak_bytes_ = 0;
+  std::vector<BlockResult> blocks_;
+  std::string bottleneck_block_;          // highest utilization
+  ActivityCounts activity_;
+  nlohmann::json analytic_;               // the mapping's closed-form figures, for comparison
+  std::vector<UserResult> users_;
+  double wall_s_ = 0.0;
+  int64_t engine_state_bytes_ = 0;        // model state (not recorders): flat in tokens
+  std::string vcd_file_;
+  std::string timeline_file_;
+
+  // Stable keys, units in names (docs/simulate.md).
+  nlohmann::json to_json() const;
+};
+
+SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
+                         const WorkloadConfig& workload, const SimOptions& options);
+// With the requests already expanded (tests, traces built in code).
+SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
+                         const std::vector<UserRequest>& requests, const SimOptions& options);
+
+}  // namespace hw::sim

@@ -1,0 +1,267 @@
+// Tests of the mapping formulas against values computed by hand for the tiny model and chip of
+// chip_test_util.h, the fit failures and their messages, capacity arithmetic, and the hc1-like
+// calibration point (Llama 3.1 8B at 1k/1k lands in the publicly observed 14k-20k tokens/s).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "chip/mapping.h"
+#include "chip_test_util.h"
+
+namespace hw {
+namespace {
+
+using ::testing::HasSubstr;
+using test::error_of;
+using test::tiny_chip;
+using test::tiny_model;
+
+// Tiny model: d 64, q 64, kv 32, f 128, V 256, H 4, 2 layers. 8-bit KV: R = 32 B, 8-byte words,
+// so Wp = 2 * ceil(32/8) = 8 words per position; 3 single-ported banks: Pr = 1.
+ChipMapping tiny_mapping(const std::vector<std::string>& overrides = {}) {
+  return map_model(tiny_model(), tiny_chip(overrides), 4.0, 8);
+}
+
+TEST(Mapping, StaticBlocksByHand) {
+  const ChipMapping m = tiny_mapping();
+  EXPECT_EQ(m.kv_row_bytes_, 32);
+  EXPECT_EQ(m.kv_words_per_position_, 8);
+  EXPECT_EQ(m.kv_read_ports_, 1);
+  EXPECT_EQ(m.kv_bytes_per_token_, 2 * 2 * 32);
+  // S / T per block (T = S + depth or access latency).
+  auto check = [](const BlockTiming& b, int64_t s, int64_t t) {
+    SCOPED_TRACE(b.name_);
+    EXPECT_EQ(b.service_cycles_, s);
+    EXPECT_EQ(b.latency_cycles_, t);
+  };
+  check(m.embedding_, 3, 3);
+  check(m.attn_norm_, 8, 10);     // 2 * ceil(64/16), +2
+  check(m.qkv_, 8, 11);           // fold 8, +3
+  check(m.rope_, 12, 13);         // ceil((64+32)/8), +1
+  check(m.kv_write_, 3, 4);       // ceil(8 words / 3 banks), + write latency 1
+  check(m.o_proj_, 4, 6);
+  check(m.ffn_norm_, 8, 10);
+  check(m.ffn_gate_up_, 16, 20);
+  check(m.activation_, 4, 5);     // ceil(128/32), +1
+  check(m.ffn_down_, 8, 11);
+  check(m.final_norm_, 8, 10);
+  check(m.lm_head_, 32, 37);
+  check(m.sampler_, 4, 6);        // ceil(256/64), +2
+  check(m.link_forward_, 0, 0);
+  EXPECT_EQ(m.kv_bank_of_word(7), 1);
+  EXPECT_EQ(m.kv_bank_of_word(9), 0);
+}
+
+TEST(Mapping, AttentionCyclesByHand) {
+  const ChipMapping m = tiny_mapping();
+  // L = 10: sweep ceil(80/3) = 27, MACs ceil(10*128/256) = 5, softmax ceil(40/4) = 10.
+  BlockTiming a = m.attention(10);
+  EXPECT_EQ(a.service_cycles_, 27);
+  EXPECT_EQ(a.latency_cycles_, 27 + 2 + 5);
+  // Single-ported banks with a concurrent write: + ceil(8/3) waves * 3 cycles = 9.
+  EXPECT_EQ(m.attention(10, 0, true).service_cycles_, 36);
+  // Prefix and private runs are swept separately: p = 5: ceil(40/3) + ceil(40/3) = 28.
+  EXPECT_EQ(m.attention(10, 5).service_cycles_, 28);
+  EXPECT_EQ(m.attention(10, 4).service_cycles_, 27);  // 11 + 16
+  // With two ports one is a write port: no conflict, Pr = 1 still.
+  const ChipMapping dual = tiny_mapping({"chip.attention.kv_sram.ports_per_bank=2"});
+  EXPECT_EQ(dual.attention(10, 0, true).service_cycles_, 27);
+  // Three ports: Pr = 2, sweep ceil(80/6) = 14 beats softmax 10.
+  const ChipMapping tri = tiny_mapping({"chip.attention.kv_sram.ports_per_bank=3"});
+  EXPECT_EQ(tri.attention(10).service_cycles_, 14);
+  // Softmax-bound: 1 exp per cycle -> 40.
+  const ChipMapping slow = tiny_mapping({"chip.attention.softmax_elements_per_cycle=1"});
+  EXPECT_EQ(slow.attention(10).service_cycles_, 40);
+  EXPECT_THAT(error_of([&] { m.attention(0); }), HasSubstr("at least 1"));
+  EXPECT_THAT(error_of([&] { m.attention(5, 5); }), HasSubstr("must be below the context"));
+}
+
+TEST(Mapping, TokenLatencyAndStageByHand) {
+  const ChipMapping m = tiny_mapping();
+  // One layer at L = 10: 10 + 11 + 13 + 4 + 34 + 6 + 10 + 20 + 5 + 11 = 124.
+  EXPECT_EQ(m.layer_latency_cycles(10), 124);
+  EXPECT_EQ(m.layer_blocks(10).size(), 10u);
+  // Embedding 3 + 2 layers + final norm 10 + lm_head 37 + sampler 6.
+  EXPECT_EQ(m.token_latency_cycles(10), 3 + 2 * 124 + 10 + 37 + 6);
+  EXPECT_DOUBLE_EQ(m.token_latency_s(10), 304 / 100e6);
+  // Stage: lm_head (32) beats attention (27) at L = 10; attention wins at L = 20 (ceil(160/3)).
+  EXPECT_EQ(m.bottleneck(10).name_, "lm_head");
+  EXPECT_EQ(m.stage_service_cycles(10), 32);
+  EXPECT_EQ(m.bottleneck(20).name_, "attention");
+  EXPECT_EQ(m.stage_service_cycles(20), 54);
+  EXPECT_DOUBLE_EQ(m.aggregate_tokens_per_s(1, 10), 1.0 / m.token_latency_s(10));
+  // 51 users fit at L = 10 (512 positions): conflicts on the single-ported banks make
+  // attention 27 + 9 = 36, the stage; more users wait for KV memory and add nothing.
+  EXPECT_DOUBLE_EQ(m.aggregate_tokens_per_s(51, 10), 100e6 / 36);
+  EXPECT_DOUBLE_EQ(m.aggregate_tokens_per_s(1000, 10), 100e6 / 36);
+  EXPECT_DOUBLE_EQ(m.aggregate_tokens_per_s(2, 10), 2.0 / m.token_latency_s(10, 0, true));
+  EXPECT_DOUBLE_EQ(m.aggregate_tokens_per_s(1, 600), 0.0);
+}
+
+TEST(Mapping, PrefillByHand) {
+  const ChipMapping m = tiny_mapping();
+  // Prefill stage with write conflicts: attention(L, conflict) = sweep + 9:
+  // L=1: 3+9 = 12, L=2: 6+9 = 15, L=3: 8+9 = 17; ffn_gate_up is 16; lm_head is excluded.
+  EXPECT_EQ(m.prefill_stage_cycles(1), 16);
+  EXPECT_EQ(m.prefill_stage_cycles(2), 16);
+  EXPECT_EQ(m.prefill_stage_cycles(3), 17);
+  // Last token at L = 4: attention S = ceil(32/3) = 11, T = 18; layer = 108; token = 272.
+  EXPECT_EQ(m.token_latency_cycles(4), 272);
+  EXPECT_EQ(m.prefill_cycles(4), 16 + 16 + 17 + 272);
+  EXPECT_EQ(m.prefill_cycles(1), m.token_latency_cycles(1));
+  // Shared prefix of 2: only positions 2 and 3 are computed: stage(3, p=2) + latency(4, p=2).
+  // stage(3, p=2): sweep ceil(16/3) + ceil(8/3) = 6 + 3 = 9, +9 conflict = 18.
+  EXPECT_EQ(m.prefill_stage_cycles(3, 2), 18);
+  EXPECT_EQ(m.prefill_cycles(4, 2), 18 + m.token_latency_cycles(4, 2));
+  EXPECT_DOUBLE_EQ(m.time_to_first_token_s(4), 2e-6 + 321 / 100e6);
+  EXPECT_THAT(error_of([&] { m.prefill_cycles(4, 4); }), HasSubstr("shared prefix"));
+}
+
+TEST(Mapping, LinksBetweenDies) {
+  // d-vector 64 x 16 bit = 128 B at 1.28 GB/s and 100 MHz: 10 cycles + 50 ns = 5 cycles.
+  const ChipMapping m =
+      tiny_mapping({"chip.dies=2", "chip.link.bandwidth=1.28 GB/s", "chip.link.latency=50 ns"});
+  ASSERT_EQ(m.dies_used_, 2);
+  EXPECT_EQ(m.dies_[0].layers_, 1);
+  EXPECT_EQ(m.dies_[1].first_layer_, 1);
+  EXPECT_TRUE(m.dies_[0].has_embedding_);
+  EXPECT_TRUE(m.dies_[1].has_lm_head_);
+  EXPECT_EQ(m.link_forward_.service_cycles_, 10);
+  EXPECT_EQ(m.link_forward_.latency_cycles_, 15);
+  EXPECT_EQ(m.link_return_.service_cycles_, 1);  // 4 B -> 0.3125 cycles
+  EXPECT_EQ(m.link_return_.latency_cycles_, 6);
+  EXPECT_EQ(m.token_latency_cycles(10), 304 + 15 + 6);
+  // Each die now holds one layer: twice the KV positions per engine.
+  EXPECT_EQ(m.kv_positions_, 1024);
+}
+
+TEST(Mapping, CapacityArithmetic) {
+  const ChipMapping m = tiny_mapping();
+  // 64 KiB / 2 layers = 32 KiB per engine = 4096 words / 8 per position = 512 positions.
+  EXPECT_EQ(m.kv_positions_, 512);
+  EXPECT_EQ(m.max_context_tokens(1), 512);
+  EXPECT_EQ(m.max_context_tokens(3), 170);
+  EXPECT_EQ(m.max_context_tokens(3, 100), 100 + 412 / 3);
+  EXPECT_EQ(m.max_context_tokens(600), 0);
+  EXPECT_EQ(m.max_users(100), 5);
+  EXPECT_EQ(m.max_users(100, 50), 462 / 50);
+  EXPECT_EQ(m.max_users(2000), 0);  // beyond the model's 1024 positions
+  // The model's trained length caps the context.
+  const ChipMapping big = tiny_mapping({"chip.attention.kv_sram.capacity=1 MiB"});
+  EXPECT_EQ(big.max_context_tokens(1), 1024);
+  EXPECT_THAT(error_of([&] { m.max_users(10, 10); }), HasSubstr("must exceed the shared prefix"));
+}
+
+TEST(Mapping, ActivityCountsByHand) {
+  const ChipMapping m = tiny_mapping();
+  const ActivityCounts a = m.decode_activity(10);
+  EXPECT_DOUBLE_EQ(a.qkv_macs_, 2 * 64 * (64 + 64));
+  EXPECT_DOUBLE_EQ(a.o_proj_macs_, 2 * 64 * 64);
+  EXPECT_DOUBLE_EQ(a.ffn_macs_, 2 * 3 * 128 * 64);
+  EXPECT_DOUBLE_EQ(a.lm_head_macs_, 256 * 64);
+  EXPECT_DOUBLE_EQ(a.weight_macs_, 16384 + 8192 + 49152 + 16384);
+  EXPECT_DOUBLE_EQ(a.rom_bits_read_, (90112 + 64) * 4.0);
+  EXPECT_DOUBLE_EQ(a.attention_macs_, 2 * 10 * 128);
+  EXPECT_DOUBLE_EQ(a.softmax_exps_, 2 * 10 * 4);
+  EXPECT_DOUBLE_EQ(a.kv_sram_read_bits_, 2 * 10 * 8 * 64);
+  EXPECT_DOUBLE_EQ(a.kv_sram_write_bits_, 2 * 8 * 64);
+  EXPECT_DOUBLE_EQ(a.kv_dram_read_bits_, 0);
+  EXPECT_DOUBLE_EQ(a.link_bits_, 0);
+  EXPECT_DOUBLE_EQ(a.sampler_elements_, 256);
+  // Prefill of 3: positions 1, 2, 3 with lm_head only on the last.
+  const ActivityCounts p = m.prefill_activity(3);
+  EXPECT_DOUBLE_EQ(p.tokens_, 3);
+  EXPECT_DOUBLE_EQ(p.lm_head_macs_, 256 * 64);
+  EXPECT_DOUBLE_EQ(p.attention_macs_, 2 * (1 + 2 + 3) * 128);
+  EXPECT_DOUBLE_EQ(p.sampler_elements_, 256);
+  EXPECT_DOUBLE_EQ(p.qkv_macs_, 3 * a.qkv_macs_);
+}
+
+TEST(Mapping, DramRuleByHand) {
+  // 800 MB/s at 100 MHz = 8 B per cycle; 100 ns = 10 cycles. 2R = 64 B per position per layer.
+  const ChipMapping m = tiny_mapping({"chip.attention.kv_memory=dram",
+                                      "chip.attention.kv_dram.capacity=1 MiB",
+                                      "chip.attention.kv_dram.bandwidth=800 MB/s",
+                                      "chip.attention.kv_dram.latency=100 ns"});
+  EXPECT_EQ(m.kv_write_.service_cycles_, 8);
+  EXPECT_EQ(m.kv_write_.latency_cycles_, 18);
+  EXPECT_EQ(m.attention(10).service_cycles_, 80);
+  EXPECT_EQ(m.attention(10).latency_cycles_, 80 + 10 + 5);
+  // Shared bandwidth: 2 layers x 11 positions x 64 B / 8 B per cycle = 176.
+  EXPECT_EQ(m.bottleneck(10).name_, "kv_dram_bandwidth");
+  EXPECT_EQ(m.stage_service_cycles(10), 176);
+  // 1 MiB / 2 layers / 64 B = 8192 positions; capped by the model's 1024.
+  EXPECT_EQ(m.kv_positions_, 8192);
+  EXPECT_EQ(m.max_context_tokens(1), 1024);
+  EXPECT_DOUBLE_EQ(m.decode_activity(10).kv_dram_read_bits_, 2 * 10 * 64 * 8);
+}
+
+TEST(Mapping, RomFitFailureNamesTheNumbers) {
+  const std::string msg = error_of([] {
+    map_model(tiny_model(), tiny_chip({"chip.rom.capacity=300 kbit"}), 4.0, 8);
+  });
+  // 2 layers x 36992 x 4 + embedding 16384 x 4 + head (64 + 16384) x 4 = 427264 bits.
+  EXPECT_THAT(msg, HasSubstr("tiny on tiny-chip: needs 427.3 kbit of weight ROM at 4.00 bits"));
+  EXPECT_THAT(msg, HasSubstr("has 300.0 kbit per die and 1 die"));
+  EXPECT_THAT(msg, HasSubstr("set chip.dies=2"));
+  // Fits on two dies: 213504 and 213760 bits.
+  const ChipMapping two = tiny_mapping(
+      {"chip.rom.capacity=300 kbit", "chip.dies=2", "chip.link.bandwidth=1 GB/s"});
+  EXPECT_DOUBLE_EQ(two.dies_[0].weight_bits_, 213504);
+  EXPECT_DOUBLE_EQ(two.dies_[1].weight_bits_, 213760);
+}
+
+TEST(Mapping, SeventyBOnHc1LikeNeedsEightDies) {
+  const ModelConfig m70 = load_model_config("llama-3.1-70b");
+  const ChipConfig hc1 = load_chip_config("hc1-like", {});
+  const std::string msg = error_of([&] { map_model(m70, hc1, 3.0, 8); });
+  EXPECT_THAT(msg, HasSubstr("llama-3.1-70b on hc1-like: needs 211.7 Gbit of weight ROM at 3.00 "
+                             "bits; hc1-like has 32.1 Gbit per die and 1 die"));
+  EXPECT_THAT(msg, HasSubstr("set chip.dies=8"));
+}
+
+TEST(Mapping, KvAndLayerListFailures) {
+  EXPECT_THAT(error_of([] { tiny_mapping({"chip.attention.kv_sram.capacity=100 B"}); }),
+              HasSubstr("KV memory cannot hold one position of one user: 2 layers x 64 B"));
+  EXPECT_THAT(error_of([] {
+                tiny_mapping({"chip.layers_per_die=[1,2]", "chip.link.bandwidth=1 GB/s"});
+              }),
+              HasSubstr("[1, 2] maps 3 layers but tiny has 2"));
+  EXPECT_THAT(error_of([] {
+                tiny_mapping({"chip.dies=3", "chip.link.bandwidth=1 GB/s"});
+              }),
+              HasSubstr("3 dies for 2 layers"));
+  EXPECT_THAT(error_of([] { map_model(tiny_model(), tiny_chip(), 0.0, 8); }),
+              HasSubstr("weight bits"));
+}
+
+TEST(Mapping, Hc1LikeLandsAtThePublishedRate) {
+  // The mean of a 3/6-bit mix (attn_v, attn_output, embeddings, lm_head at 6 bits) over
+  // Llama 3.1 8B is 3.64 bits; timing does not depend on it, the ROM fit does.
+  const ChipMapping m =
+      map_model(load_model_config("llama-3.1-8b"), load_chip_config("hc1-like", {}), 3.64, 8);
+  const double rate = m.decode_tokens_per_s(1024, 1024);
+  EXPECT_GE(rate, 14000.0);  // observed 14.4k-15.8k sustained, bursts to 20k [3P]
+  EXPECT_LE(rate, 20000.0);
+  EXPECT_EQ(m.dies_used_, 1);
+  EXPECT_TRUE(m.dies_[0].fits_rom());
+  EXPECT_EQ(m.kv_bytes_per_token_, 65536);  // 64 KiB per token per user [D]
+  EXPECT_EQ(m.max_context_tokens(1), 4096);
+  EXPECT_EQ(m.max_context_tokens(64), 64);
+  EXPECT_THAT(m.fit_report(), HasSubstr("llama-3.1-8b on hc1-like: 1 die"));
+  EXPECT_EQ(m.to_json()["kv_bytes_per_token"], 65536);
+}
+
+TEST(Mapping, ContrastingDesignsMapTheirModels) {
+  const ChipMapping dram =
+      map_model(load_model_config("llama-3.1-8b"), load_chip_config("kv-in-dram", {}), 3.64, 8);
+  EXPECT_EQ(dram.bottleneck(1536, 0, true).name_, "kv_dram_bandwidth");
+  EXPECT_GT(dram.max_users(2048), 64);
+  const ChipMapping multi = map_model(load_model_config("llama-3.1-70b"),
+                                      load_chip_config("multi-die-70b", {}), 3.64, 8);
+  EXPECT_EQ(multi.dies_used_, 10);
+  for (const auto& d : multi.dies_) EXPECT_EQ(d.layers_, 8);
+  EXPECT_GT(multi.link_forward_.latency_cycles_, 0);
+}
+
+}  // namespace
+}  // namespace hw

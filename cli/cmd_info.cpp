@@ -76,6 +76,7 @@ nlohmann::json info_json(const ModelConfig& m, const InfoOptions& o) {
       {"rms_eps", m.rms_eps_},
       {"rope_theta", m.rope_theta_},
       {"rope_scaling", rope},
+      {"rope_freq_factors", m.rope_freq_factors_},
       {"tied_embeddings", m.tied_embeddings_},
       {"qkv_bias", m.qkv_bias_},
       {"qk_norm", m.qk_norm_},
@@ -108,7 +109,12 @@ void print_tensors(std::ostream& out, const std::vector<TensorShape>& tensors, i
 void print_info(std::ostream& out, const ModelConfig& m, const InfoOptions& o) {
   const auto& rs = m.rope_scaling_;
   std::string rope = "none";
-  if (rs.enabled_) {
+  if (!m.rope_freq_factors_.empty()) {
+    rope = "per-pair frequency divisors from the GGUF rope_freqs table (" +
+           std::to_string(m.rope_freq_factors_.size()) + " entries, " +
+           number_text(m.rope_freq_factors_.front()) + " .. " +
+           number_text(m.rope_freq_factors_.back()) + ")";
+  } else if (rs.enabled_) {
     rope = "llama3 (factor " + number_text(rs.factor_) + ", low_freq_factor " +
            number_text(rs.low_freq_factor_) + ", high_freq_factor " +
            number_text(rs.high_freq_factor_) + ", original context " +

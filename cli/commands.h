@@ -11,5 +11,6 @@ void add_emulate_command(CLI::App& app);
 void add_quality_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 void add_estimate_command(CLI::App& app);
+void add_params_command(CLI::App& app);
 
 }  // namespace hw::cli

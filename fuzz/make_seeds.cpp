@@ -42,10 +42,18 @@ void write_gguf_seed(const std::string& path) {
   nested.gguf_string("x");
   w.add_raw("t.nested", gt::kArray, nested.data_);
   w.add_f32_tensor("token_embd.weight", {32, 4}, std::vector<float>(128, 0.5f));
-  w.add_tensor({"f16", {32}, mt::kF16, hw::test::f16_bytes(std::vector<float>(32, 1.5f)),
-                std::nullopt, false});
-  w.add_tensor({"bf16", {32}, mt::kBF16, hw::test::bf16_bytes(std::vector<float>(32, -2.0f)),
-                std::nullopt, false});
+  w.add_tensor({"f16",
+                {32},
+                mt::kF16,
+                hw::test::f16_bytes(std::vector<float>(32, 1.5f)),
+                std::nullopt,
+                false});
+  w.add_tensor({"bf16",
+                {32},
+                mt::kBF16,
+                hw::test::bf16_bytes(std::vector<float>(32, -2.0f)),
+                std::nullopt,
+                false});
   w.add_tensor({"q8", {32}, mt::kQ8_0, std::vector<uint8_t>(34, 0x11), std::nullopt, false});
   w.add_tensor({"q4", {32}, mt::kQ4_0, std::vector<uint8_t>(18, 0x3c), std::nullopt, false});
   w.write(path);

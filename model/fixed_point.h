@@ -22,11 +22,14 @@ constexpr int64_t kMantLimit = int64_t{1} << kMantBits;
 // Fraction bits of the rsqrt/exp2/sigmoid/sine table entries (value * 2^30).
 constexpr int kTableFracBits = 30;
 // Fraction bits of attention scores in the log2 domain (z = score * log2(e)) and of
-// probabilities (p in [0, 1] as p * 2^16).
+// probabilities (p in [0, 1] as p * 2^30: fine enough that 2^17+ keys of equal weight keep
+// their share).
 constexpr int kScoreFracBits = 16;
-constexpr int kProbFracBits = 16;
-// Output fraction of the rsqrt table and Newton iteration (y = 1/sqrt(x) * 2^16, x in [1, 4)).
+constexpr int kProbFracBits = 30;
+// Fraction bits of the rsqrt table entries (y = 1/sqrt(x) * 2^16, x in [1, 4)) and of the
+// Newton iteration that refines them.
 constexpr int kRsqrtFracBits = 16;
+constexpr int kRsqrtNewtonFracBits = 30;
 // Fraction bits of a norm gain's int16 representation are chosen per tensor; sigmoid's table
 // covers |x| < 16 (sigmoid(16) = 1 - 1.1e-7, below one table LSB of 2^-30 * 2^23).
 constexpr int kSigmoidRangeLog2 = 4;
@@ -175,9 +178,9 @@ HW_HD inline Dyadic quantize_dynamic(const T* v, int64_t n, int frac_bits, int32
 
 // 1/sqrt(u) for 1 <= u < 2^63 as a dyadic. u is shifted by an even amount 2j to
 // um in [2^30, 2^32) (truncating), x = um / 2^30 in [1, 4); the table (3 * 2^(T-2) entries,
-// entry i = round(2^16 / sqrt(x_mid(i)))) gives y0 ~ 1/sqrt(x) in Q0.16 from the top T bits
-// of um, then `newton_steps` of y <- y (3 - x y^2) / 2 in fixed point. Result
-// 1/sqrt(u) = y * 2^-(16 + 15 + j).
+// entry i = round(2^16 / sqrt(x_mid(i)))) gives y0 ~ 1/sqrt(x) from the top T bits of um,
+// widened to Q0.30; then `newton_steps` of y <- y (3 - x y^2) / 2 in Q0.30. Result
+// 1/sqrt(u) = y * 2^-(30 + 15 + j), normalized to a 15-bit mantissa.
 HW_HD inline Dyadic rsqrt_dyadic(uint64_t u, const uint32_t* table, int table_bits,
                                  int newton_steps) {
   if (u == 0) return {};
@@ -185,21 +188,21 @@ HW_HD inline Dyadic rsqrt_dyadic(uint64_t u, const uint32_t* table, int table_bi
   if (sh & 1) ++sh;  // even: um in [2^30, 2^32)
   const uint64_t um = sh >= 0 ? (u >> sh) : (u << (-sh));
   const uint64_t idx = (um >> (32 - table_bits)) - (uint64_t{1} << (table_bits - 2));
-  uint64_t y = table[idx];
+  uint64_t y = static_cast<uint64_t>(table[idx]) << (kRsqrtNewtonFracBits - kRsqrtFracBits);
   for (int i = 0; i < newton_steps; ++i) {
-    // x * y^2 stays near 1, so um * y^2 (Q2.30 times Q0.32) stays below 2^63.
-    const uint64_t y2 = y * y;                         // Q0.32
-    const uint64_t xy2 = round_shift_u(um * y2, 32);   // Q2.30 of x*y^2
-    const uint64_t t = (uint64_t{3} << 30) - xy2;      // Q2.30, positive
-    y = round_shift_u(y * t, 31);                      // Q0.16 of y*(3-xy^2)/2
+    // y <= 1 and x * y^2 stays near 1, so every product stays below 2^63.
+    const uint64_t y2 = round_shift_u(y * y, kRsqrtNewtonFracBits);   // Q0.30
+    const uint64_t xy2 = round_shift_u(um * y2, 30);                   // Q2.30 of x*y^2
+    const uint64_t t = (uint64_t{3} << 30) - xy2;                      // Q2.30, positive
+    y = round_shift_u(y * t, 31);                                      // Q0.30 of y*(3-xy^2)/2
   }
-  return dyadic_normalize(y, kRsqrtFracBits + 15 + sh / 2);
+  return dyadic_normalize(y, kRsqrtNewtonFracBits + 15 + sh / 2);
 }
 
-// 2^(-d / 2^16) * 2^16 rounded, for d >= 0 in Q.16 (kScoreFracBits). The table holds
+// 2^(-d / 2^16) * 2^30 rounded, for d >= 0 in Q.16 (kScoreFracBits). The table holds
 // round(2^(-i / 2^T) * 2^30) for i = 0..2^T; the fraction between entries is interpolated
-// linearly with the remaining 16 - T bits, then shifted by the integer part of d.
-HW_HD inline uint32_t exp2_neg_q16(int64_t d, const int32_t* table, int table_bits) {
+// linearly with the remaining 16 - T bits, then shifted right by the integer part of d.
+HW_HD inline uint32_t exp2_neg(int64_t d, const int32_t* table, int table_bits) {
   const int64_t n = d >> kScoreFracBits;
   const int64_t f = d & ((int64_t{1} << kScoreFracBits) - 1);
   const int rb = kScoreFracBits - table_bits;
@@ -318,7 +321,7 @@ HW_HD inline int32_t dot_i8(const int8_t* a, const int8_t* b, int64_t n) {
 // Attention of one query head over n_keys cached positions (docs/numerics.md, "Attention").
 // q: head_dim int8 values; qc: the query scale times log2(e)/sqrt(head_dim). k/v: row j starts at
 // k + j * row_stride; their scales at k_scale[j * scale_stride]. Scratch: z (n_keys int64),
-// p (n_keys uint32), acc (head_dim int64). out: head_dim values in Q.out_frac.
+// p (n_keys uint32), acc (head_dim int64). out: head_dim values in Q.out_frac. n_keys <= 2^18.
 HW_HD inline void attention_head(const int8_t* q, Dyadic qc, const int8_t* k,
                                  const Dyadic* k_scale, const int8_t* v, const Dyadic* v_scale,
                                  int64_t n_keys, int64_t row_stride, int64_t scale_stride,
@@ -336,13 +339,14 @@ HW_HD inline void attention_head(const int8_t* q, Dyadic qc, const int8_t* k,
     z[j] = zj;
     z_max = zj > z_max ? zj : z_max;
   }
-  // Unnormalized probabilities 2^(z - z_max) in Q0.16; the maximum is exactly 2^16.
+  // Unnormalized probabilities 2^(z - z_max) in Q0.30; the maximum is exactly 2^30, so the sum
+  // stays below 2^48 for up to 2^18 keys.
   uint64_t sum = 0;
   for (int64_t j = 0; j < n_keys; ++j) {
-    p[j] = exp2_neg_q16(z_max - z[j], exp2_table, exp2_bits);
+    p[j] = exp2_neg(z_max - z[j], exp2_table, exp2_bits);
     sum += p[j];
   }
-  // Normalized probabilities pi_j = round(p_j / sum * 2^16) through one reciprocal of the sum.
+  // Normalized probabilities pi_j = round(p_j / sum * 2^30) through one reciprocal of the sum.
   const Dyadic inv = dyadic_ratio(1, sum);
   int32_t e_min = kInt32Max;
   for (int64_t j = 0; j < n_keys; ++j) {

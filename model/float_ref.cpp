@@ -103,6 +103,9 @@ std::vector<double> rope_frequencies(const ModelConfig& config) {
         f = (1.0 - smooth) * f / s.factor_ + smooth * f;
       }
     }
+    if (!config.rope_freq_factors_.empty()) {
+      f /= config.rope_freq_factors_.at(static_cast<size_t>(i));
+    }
     freqs[static_cast<size_t>(i)] = f;
   }
   return freqs;

@@ -110,8 +110,9 @@ bool known_value_type(uint32_t t) { return t <= static_cast<uint32_t>(GgufValueT
 std::string_view read_string(ByteCursor& c, const char* length_field, const char* bytes_field) {
   const uint64_t n = c.u64(length_field);
   if (n > c.remaining()) {
-    c.fail(length_field, "string length " + std::to_string(n) + " exceeds the " +
-                             std::to_string(c.remaining()) + " bytes left in the file",
+    c.fail(length_field,
+           "string length " + std::to_string(n) + " exceeds the " + std::to_string(c.remaining()) +
+               " bytes left in the file",
            "the file is truncated or corrupt");
   }
   return c.take_string(n, bytes_field);
@@ -170,8 +171,9 @@ GgufValue read_value(ByteCursor& c, GgufValueType type, int depth) {
       break;
     case GgufValueType::kArray: {
       if (depth >= kMaxArrayDepth) {
-        c.fail("array", "arrays nested more than " + std::to_string(kMaxArrayDepth) +
-                            " levels deep", "the file is corrupt");
+        c.fail("array",
+               "arrays nested more than " + std::to_string(kMaxArrayDepth) + " levels deep",
+               "the file is corrupt");
       }
       const uint32_t et = c.u32("array element type");
       if (!known_value_type(et)) {
@@ -184,9 +186,10 @@ GgufValue read_value(ByteCursor& c, GgufValueType type, int depth) {
       if (v.array_type_ == GgufValueType::kString) min_bytes = kMinStringBytes;
       if (v.array_type_ == GgufValueType::kArray) min_bytes = kMinArrayBytes;
       if (n > c.remaining() / min_bytes) {
-        c.fail("array length", std::to_string(n) + " elements of " +
-                                   gguf_value_type_name(v.array_type_) + " cannot fit in the " +
-                                   std::to_string(c.remaining()) + " bytes left in the file",
+        c.fail("array length",
+               std::to_string(n) + " elements of " + gguf_value_type_name(v.array_type_) +
+                   " cannot fit in the " + std::to_string(c.remaining()) +
+                   " bytes left in the file",
                "the file is truncated or corrupt");
       }
       v.array_.reserve(static_cast<size_t>(n));
@@ -215,19 +218,32 @@ Error key_error(const GgufFile& g, const std::string& key, const std::string& wh
 
 const char* gguf_value_type_name(GgufValueType type) {
   switch (type) {
-    case GgufValueType::kUint8: return "uint8";
-    case GgufValueType::kInt8: return "int8";
-    case GgufValueType::kUint16: return "uint16";
-    case GgufValueType::kInt16: return "int16";
-    case GgufValueType::kUint32: return "uint32";
-    case GgufValueType::kInt32: return "int32";
-    case GgufValueType::kFloat32: return "float32";
-    case GgufValueType::kBool: return "bool";
-    case GgufValueType::kString: return "string";
-    case GgufValueType::kArray: return "array";
-    case GgufValueType::kUint64: return "uint64";
-    case GgufValueType::kInt64: return "int64";
-    case GgufValueType::kFloat64: return "float64";
+    case GgufValueType::kUint8:
+      return "uint8";
+    case GgufValueType::kInt8:
+      return "int8";
+    case GgufValueType::kUint16:
+      return "uint16";
+    case GgufValueType::kInt16:
+      return "int16";
+    case GgufValueType::kUint32:
+      return "uint32";
+    case GgufValueType::kInt32:
+      return "int32";
+    case GgufValueType::kFloat32:
+      return "float32";
+    case GgufValueType::kBool:
+      return "bool";
+    case GgufValueType::kString:
+      return "string";
+    case GgufValueType::kArray:
+      return "array";
+    case GgufValueType::kUint64:
+      return "uint64";
+    case GgufValueType::kInt64:
+      return "int64";
+    case GgufValueType::kFloat64:
+      return "float64";
   }
   return "unknown";
 }
@@ -340,7 +356,8 @@ void dequantize_ggml(uint32_t type_id, ByteSpan src, int64_t n, float* dst,
       // Block of 32: fp16 scale d, then 32 int8 q; value = d * q.
       for (int64_t b = 0; b < n / 32; ++b, p += 34) {
         const float d = fp16_to_float(load_le16(p));
-        for (int j = 0; j < 32; ++j) dst[b * 32 + j] = d * static_cast<float>(static_cast<int8_t>(p[2 + j]));
+        for (int j = 0; j < 32; ++j)
+          dst[b * 32 + j] = d * static_cast<float>(static_cast<int8_t>(p[2 + j]));
       }
       break;
     case GgmlType::kQ4_0:
@@ -392,8 +409,9 @@ void GgufFile::parse_all() {
   }
   version_ = c.u32("version");
   if (version_ != 2 && version_ != 3) {
-    std::string hint = "hardwire reads GGUF v3 (and the identical little-endian v2); "
-                       "re-convert the model with a current llama.cpp";
+    std::string hint =
+        "hardwire reads GGUF v3 (and the identical little-endian v2); "
+        "re-convert the model with a current llama.cpp";
     if (version_ == 0x03000000u || version_ == 0x02000000u) {
       hint = "this looks like a big-endian GGUF; convert it to little-endian";
     }
@@ -402,15 +420,17 @@ void GgufFile::parse_all() {
   const uint64_t n_tensors = c.u64("n_tensors");
   const uint64_t n_kv = c.u64("n_kv");
   if (n_kv > c.remaining() / kMinKeyValueBytes) {
-    c.fail("n_kv", std::to_string(n_kv) + " metadata entries cannot fit in the " +
-                       std::to_string(c.remaining()) + " bytes left in the file",
+    c.fail("n_kv",
+           std::to_string(n_kv) + " metadata entries cannot fit in the " +
+               std::to_string(c.remaining()) + " bytes left in the file",
            "the header is corrupt");
   }
   if (n_tensors > c.remaining() / kMinTensorInfoBytes ||
       n_kv * kMinKeyValueBytes > c.remaining() - n_tensors * kMinTensorInfoBytes) {
-    c.fail("n_tensors", std::to_string(n_tensors) + " tensor infos (with " +
-                            std::to_string(n_kv) + " metadata entries) cannot fit in the " +
-                            std::to_string(c.remaining()) + " bytes left in the file",
+    c.fail("n_tensors",
+           std::to_string(n_tensors) + " tensor infos (with " + std::to_string(n_kv) +
+               " metadata entries) cannot fit in the " + std::to_string(c.remaining()) +
+               " bytes left in the file",
            "the header is corrupt");
   }
 
@@ -432,12 +452,11 @@ void GgufFile::parse_all() {
 
   alignment_bytes_ = kDefaultAlignmentBytes;
   if (const GgufValue* a = find("general.alignment")) {
-    if (!a->is_integer() || a->type_ == GgufValueType::kInt8 ||
-        a->type_ == GgufValueType::kInt16 || a->type_ == GgufValueType::kInt32 ||
-        a->type_ == GgufValueType::kInt64) {
-      throw key_error(*this, "general.alignment",
-                      std::string("must be an unsigned integer, got ") +
-                          gguf_value_type_name(a->type_));
+    if (!a->is_integer() || a->type_ == GgufValueType::kInt8 || a->type_ == GgufValueType::kInt16 ||
+        a->type_ == GgufValueType::kInt32 || a->type_ == GgufValueType::kInt64) {
+      throw key_error(
+          *this, "general.alignment",
+          std::string("must be an unsigned integer, got ") + gguf_value_type_name(a->type_));
     }
     const uint64_t align = a->uint_;
     if (align == 0 || (align & (align - 1)) != 0 || align > (uint64_t{1} << 32)) {
@@ -456,8 +475,8 @@ void GgufFile::parse_all() {
     c.set_context("tensor '" + t.name_ + "'");
     const uint32_t n_dims = c.u32("n_dims");
     if (n_dims == 0 || n_dims > kMaxDims) {
-      c.fail("n_dims", "must be 1.." + std::to_string(kMaxDims) + ", got " +
-                           std::to_string(n_dims), "the tensor info is corrupt");
+      c.fail("n_dims", "must be 1.." + std::to_string(kMaxDims) + ", got " + std::to_string(n_dims),
+             "the tensor info is corrupt");
     }
     int64_t elements = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
@@ -478,8 +497,9 @@ void GgufFile::parse_all() {
              "the file is corrupt or from a newer llama.cpp than hardwire knows");
     }
     if (t.ne_[0] % info->block_elements_ != 0) {
-      c.fail("ne[0]", std::to_string(t.ne_[0]) + " is not a multiple of the " + info->name_ +
-                          " block size " + std::to_string(info->block_elements_),
+      c.fail("ne[0]",
+             std::to_string(t.ne_[0]) + " is not a multiple of the " + info->name_ +
+                 " block size " + std::to_string(info->block_elements_),
              "the tensor info is corrupt");
     }
     const uint64_t blocks = static_cast<uint64_t>(elements / info->block_elements_);
@@ -489,11 +509,13 @@ void GgufFile::parse_all() {
     t.size_bytes_ = blocks * static_cast<uint64_t>(info->block_bytes_);
     t.offset_bytes_ = c.u64("offset");
     if (t.offset_bytes_ % alignment_bytes_ != 0) {
-      c.fail("offset", std::to_string(t.offset_bytes_) + " is not a multiple of the alignment " +
-                           std::to_string(alignment_bytes_),
+      c.fail("offset",
+             std::to_string(t.offset_bytes_) + " is not a multiple of the alignment " +
+                 std::to_string(alignment_bytes_),
              "tensor data must start on general.alignment boundaries");
     }
-    if (tensor_index_.count(t.name_)) c.fail("name", "duplicate tensor name", "the file is corrupt");
+    if (tensor_index_.count(t.name_))
+      c.fail("name", "duplicate tensor name", "the file is corrupt");
     tensor_index_.emplace(t.name_, tensors_.size());
     tensors_.push_back(std::move(t));
   }
@@ -505,11 +527,12 @@ void GgufFile::parse_all() {
     if (data_offset_bytes_ > size || t.offset_bytes_ > size - data_offset_bytes_ ||
         t.size_bytes_ > size - data_offset_bytes_ - t.offset_bytes_) {
       c.set_context("tensor '" + t.name_ + "'");
-      c.fail("data", "bytes [" + std::to_string(t.offset_bytes_) + ", " +
-                         std::to_string(t.offset_bytes_) + " + " + std::to_string(t.size_bytes_) +
-                         ") of the data section (which starts at byte " +
-                         std::to_string(data_offset_bytes_) + ") lie beyond the end of the file (" +
-                         std::to_string(size) + " bytes)",
+      c.fail("data",
+             "bytes [" + std::to_string(t.offset_bytes_) + ", " + std::to_string(t.offset_bytes_) +
+                 " + " + std::to_string(t.size_bytes_) +
+                 ") of the data section (which starts at byte " +
+                 std::to_string(data_offset_bytes_) + ") lie beyond the end of the file (" +
+                 std::to_string(size) + " bytes)",
              "the file is truncated");
     }
   }
@@ -523,11 +546,11 @@ void GgufFile::parse_all() {
     const auto& cur = tensors_[order[i]];
     if (prev.offset_bytes_ + prev.size_bytes_ > cur.offset_bytes_) {
       c.set_context("tensor '" + cur.name_ + "'");
-      c.fail("offset", "data [" + std::to_string(cur.offset_bytes_) + ", " +
-                           std::to_string(cur.offset_bytes_ + cur.size_bytes_) +
-                           ") overlaps tensor '" + prev.name_ + "' [" +
-                           std::to_string(prev.offset_bytes_) + ", " +
-                           std::to_string(prev.offset_bytes_ + prev.size_bytes_) + ")",
+      c.fail("offset",
+             "data [" + std::to_string(cur.offset_bytes_) + ", " +
+                 std::to_string(cur.offset_bytes_ + cur.size_bytes_) + ") overlaps tensor '" +
+                 prev.name_ + "' [" + std::to_string(prev.offset_bytes_) + ", " +
+                 std::to_string(prev.offset_bytes_ + prev.size_bytes_) + ")",
              "the file is corrupt");
     }
   }
@@ -545,10 +568,11 @@ int64_t GgufFile::get_int(const std::string& key) const {
                     "the GGUF converter writes it for this architecture; re-convert the model");
   }
   if (!v->is_integer()) {
-    throw key_error(*this, key, std::string("must be an integer, got ") +
-                                    gguf_value_type_name(v->type_));
+    throw key_error(*this, key,
+                    std::string("must be an integer, got ") + gguf_value_type_name(v->type_));
   }
-  const bool is_unsigned = v->type_ == GgufValueType::kUint8 || v->type_ == GgufValueType::kUint16 ||
+  const bool is_unsigned = v->type_ == GgufValueType::kUint8 ||
+                           v->type_ == GgufValueType::kUint16 ||
                            v->type_ == GgufValueType::kUint32 || v->type_ == GgufValueType::kUint64;
   if (!is_unsigned) return v->int_;
   if (v->uint_ > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
@@ -564,8 +588,9 @@ double GgufFile::get_float(const std::string& key) const {
                     "the GGUF converter writes it for this architecture; re-convert the model");
   }
   if (!v->is_float()) {
-    throw key_error(*this, key, std::string("must be float32 or float64, got ") +
-                                    gguf_value_type_name(v->type_));
+    throw key_error(
+        *this, key,
+        std::string("must be float32 or float64, got ") + gguf_value_type_name(v->type_));
   }
   return v->float_;
 }
@@ -574,8 +599,8 @@ std::string GgufFile::get_string(const std::string& key) const {
   const GgufValue* v = find(key);
   if (v == nullptr) throw key_error(*this, key, "missing required metadata key");
   if (v->type_ != GgufValueType::kString) {
-    throw key_error(*this, key, std::string("must be a string, got ") +
-                                    gguf_value_type_name(v->type_));
+    throw key_error(*this, key,
+                    std::string("must be a string, got ") + gguf_value_type_name(v->type_));
   }
   return std::string(v->string_);
 }
@@ -584,8 +609,8 @@ bool GgufFile::get_bool(const std::string& key) const {
   const GgufValue* v = find(key);
   if (v == nullptr) throw key_error(*this, key, "missing required metadata key");
   if (v->type_ != GgufValueType::kBool) {
-    throw key_error(*this, key, std::string("must be a bool, got ") +
-                                    gguf_value_type_name(v->type_));
+    throw key_error(*this, key,
+                    std::string("must be a bool, got ") + gguf_value_type_name(v->type_));
   }
   return v->uint_ != 0;
 }
@@ -695,11 +720,19 @@ ModelConfig model_config_from_gguf(const GgufFile& g) {
                       "load the HF safetensors checkpoint with its config.json instead");
     }
   }
-  if (g.find_tensor("rope_freqs.weight")) {
-    throw make_error(g.name(),
-                     "tensor 'rope_freqs.weight' (llama3 RoPE frequency factors) is not "
-                     "supported yet",
-                     "load the HF safetensors checkpoint (its config.json carries rope_scaling)");
+  if (const GgufTensorInfo* ff = g.find_tensor("rope_freqs.weight")) {
+    const int64_t pairs = cfg.head_dim_ / 2;
+    if (ff->ne_.size() != 1 || ff->ne_[0] != pairs) {
+      throw make_error(g.name(), "tensor 'rope_freqs.weight': has ne " + ff->shape_string() +
+                                     ", expected [" + std::to_string(pairs) + "] (head_dim / 2)");
+    }
+    for (float v : g.dequantize(*ff)) {
+      if (!std::isfinite(v) || v <= 0.0f) {
+        throw make_error(g.name(), "tensor 'rope_freqs.weight': factor " + std::to_string(v) +
+                                       " is not a positive finite number");
+      }
+      cfg.rope_freq_factors_.push_back(v);
+    }
   }
   if (arch == "mistral" && g.find(p + "attention.sliding_window")) {
     cfg.sliding_window_ = g.get_int(p + "attention.sliding_window");

@@ -37,10 +37,10 @@ const char* gguf_value_type_name(GgufValueType type);
 // One metadata value. Strings are views into the file (valid while the GgufFile lives).
 struct GgufValue {
   GgufValueType type_ = GgufValueType::kUint8;
-  uint64_t uint_ = 0;       // kUint8..kUint64 and kBool (0/1)
-  int64_t int_ = 0;         // kInt8..kInt64
-  double float_ = 0.0;      // kFloat32, kFloat64
-  std::string_view string_;  // kString
+  uint64_t uint_ = 0;                                 // kUint8..kUint64 and kBool (0/1)
+  int64_t int_ = 0;                                   // kInt8..kInt64
+  double float_ = 0.0;                                // kFloat32, kFloat64
+  std::string_view string_;                           // kString
   GgufValueType array_type_ = GgufValueType::kUint8;  // kArray: element type
   std::vector<GgufValue> array_;                      // kArray: elements
 
@@ -75,8 +75,9 @@ std::string ggml_type_name(uint32_t type_id);
 
 struct GgufTensorInfo {
   std::string name_;
-  std::vector<int64_t> ne_;  // ggml order: ne_[0] is contiguous; a [n_out][n_in] weight is [n_in, n_out]
-  uint32_t type_ = 0;        // GgmlType id (always one ggml_type_info() knows)
+  // ggml order: ne_[0] is the contiguous dimension, so an [n_out][n_in] weight is [n_in, n_out].
+  std::vector<int64_t> ne_;
+  uint32_t type_ = 0;          // GgmlType id (always one ggml_type_info() knows)
   uint64_t offset_bytes_ = 0;  // from the start of the data section
   uint64_t size_bytes_ = 0;
 
@@ -92,7 +93,8 @@ float bf16_to_float(uint16_t bf16);
 
 // Decodes `n` elements of ggml type `type_id` from `src` (exactly the bytes of n elements) into
 // dst. Throws hw::Error naming `what` when the type cannot be dequantized or the sizes disagree.
-void dequantize_ggml(uint32_t type_id, ByteSpan src, int64_t n, float* dst, const std::string& what);
+void dequantize_ggml(uint32_t type_id, ByteSpan src, int64_t n, float* dst,
+                     const std::string& what);
 
 class GgufFile {
  public:

@@ -399,15 +399,20 @@ void GoldenModel::run_token(int32_t token, int64_t position, TokenState& s, KvCa
   lm_head(s);
 }
 
-const std::vector<int32_t>& GoldenModel::step(const std::vector<int32_t>& tokens) {
-  if (position_ + static_cast<int64_t>(tokens.size()) > capacity_) {
+void GoldenModel::check_room(const std::vector<int32_t>& tokens) const {
+  const int64_t end = position_ + static_cast<int64_t>(tokens.size());
+  if (end > capacity_) {
     throw make_error("GoldenModel",
-                     "sequence of " + std::to_string(position_ + static_cast<int64_t>(tokens.size())) +
+                     "sequence of " + std::to_string(end) +
                          " positions exceeds the KV cache capacity of " + std::to_string(capacity_) +
                          " positions",
                      "shorten the sequence, reset(), or construct with a larger capacity");
   }
   for (int32_t t : tokens) check_token(t);
+}
+
+const std::vector<int32_t>& GoldenModel::step(const std::vector<int32_t>& tokens) {
+  check_room(tokens);
   for (int32_t t : tokens) {
     run_token(t, position_, state_, cache_);
     ++position_;
@@ -423,8 +428,7 @@ std::vector<float> GoldenModel::forward(const std::vector<int32_t>& tokens) {
   const int64_t vocab = model_.config_.vocab_;
   std::vector<float> out;
   out.reserve(tokens.size() * static_cast<size_t>(vocab));
-  if (position_ + static_cast<int64_t>(tokens.size()) > capacity_) step(tokens);  // throws
-  for (int32_t t : tokens) check_token(t);
+  check_room(tokens);
   for (int32_t t : tokens) {
     const std::vector<int32_t>& logits = step({t});
     for (int32_t v : logits) out.push_back(logit_to_float(v));

@@ -137,6 +137,8 @@ class GoldenModel {
   void project(const QuantizedMatrix& w, TokenState& s, int out_frac, int32_t* out) const;
   void residual_add(const QuantizedMatrix& w, TokenState& s) const;
   void check_token(int32_t token) const;
+  // Throws unless `tokens` fit in the cache after position() and are all in the vocabulary.
+  void check_room(const std::vector<int32_t>& tokens) const;
 
   const QuantizedModel& model_;
   NumericsTables tables_;

@@ -17,10 +17,10 @@ namespace hw {
 ByteSpan ByteSpan::sub(uint64_t offset, uint64_t length, const std::string& name,
                        const std::string& field) const {
   if (offset > size_bytes_ || length > size_bytes_ - offset) {
-    throw make_error(name, field + ": bytes [" + std::to_string(offset) + ", " +
-                               std::to_string(offset) + " + " + std::to_string(length) +
-                               ") lie beyond the end of the file (" +
-                               std::to_string(size_bytes_) + " bytes)",
+    throw make_error(name,
+                     field + ": bytes [" + std::to_string(offset) + ", " + std::to_string(offset) +
+                         " + " + std::to_string(length) + ") lie beyond the end of the file (" +
+                         std::to_string(size_bytes_) + " bytes)",
                      "the file is truncated or its header is corrupt");
   }
   return {data_ + offset, length};
@@ -93,9 +93,10 @@ void ByteCursor::fail(const std::string& field, const std::string& what,
 
 const uint8_t* ByteCursor::need(uint64_t length, const char* field) {
   if (length > remaining()) {
-    fail(field, "truncated: needs " + std::to_string(length) + " bytes at offset " +
-                    std::to_string(offset_) + " but the file has " +
-                    std::to_string(bytes_.size_bytes_) + " bytes",
+    fail(field,
+         "truncated: needs " + std::to_string(length) + " bytes at offset " +
+             std::to_string(offset_) + " but the file has " + std::to_string(bytes_.size_bytes_) +
+             " bytes",
          "the file is cut short or the length field is corrupt");
   }
   const uint8_t* p = bytes_.data_ + offset_;
@@ -120,8 +121,9 @@ std::string_view ByteCursor::take_string(uint64_t length, const char* field) {
 
 void ByteCursor::seek(uint64_t offset, const char* field) {
   if (offset > bytes_.size_bytes_) {
-    fail(field, "offset " + std::to_string(offset) + " is beyond the end of the file (" +
-                    std::to_string(bytes_.size_bytes_) + " bytes)",
+    fail(field,
+         "offset " + std::to_string(offset) + " is beyond the end of the file (" +
+             std::to_string(bytes_.size_bytes_) + " bytes)",
          "the file is truncated or its header is corrupt");
   }
   offset_ = offset;

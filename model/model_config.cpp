@@ -337,6 +337,17 @@ void ModelConfig::validate() const {
   if (!(rope_theta_ > 0.0) || !std::isfinite(rope_theta_)) {
     throw make_error(where, "rope_theta must be positive and finite");
   }
+  if (!rope_freq_factors_.empty()) {
+    if (static_cast<int64_t>(rope_freq_factors_.size()) != head_dim_ / 2) {
+      throw make_error(where, "rope_freq_factors has " + std::to_string(rope_freq_factors_.size()) +
+                                  " entries, expected head_dim / 2 = " +
+                                  std::to_string(head_dim_ / 2));
+    }
+    if (rope_scaling_.enabled_) {
+      throw make_error(where, "both rope_scaling and a rope_freqs table are given",
+                       "they encode the same scaling: keep one");
+    }
+  }
   if (rope_scaling_.enabled_) {
     const auto& rs = rope_scaling_;
     if (!(rs.factor_ > 0.0) || !(rs.low_freq_factor_ > 0.0) ||

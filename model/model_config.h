@@ -39,6 +39,9 @@ struct ModelConfig {
   double rms_eps_ = 1e-5;
   double rope_theta_ = 10000.0;
   RopeScaling rope_scaling_;
+  // Per-pair divisors of the RoPE rate, head_dim/2 of them: how llama.cpp's converter stores
+  // llama3 scaling in GGUF (tensor rope_freqs.weight). Empty: rates follow rope_scaling_.
+  std::vector<double> rope_freq_factors_;
   bool tied_embeddings_ = false;
   bool qkv_bias_ = false;      // Qwen2: biases on q, k, v projections
   bool qk_norm_ = false;       // Qwen3: RMSNorm over each q and k head before RoPE

@@ -12,6 +12,7 @@
 #include <numeric>
 
 #include "common/error.h"
+#include "model/fixed_point.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -24,8 +25,9 @@ namespace {
 // Clipping grid of the calibration: alpha = 1 - 0.05 i for i = 0..14 (1.00 down to 0.30).
 constexpr int kClipSteps = 15;
 constexpr double kClipStep = 0.05;
-// Largest product length the int64 accumulator bound allows (docs/numerics.md, "Accumulators").
-constexpr int64_t kMaxDotLength = int64_t{1} << 18;
+// Longest dot product the accumulators allow (docs/numerics.md, "Accumulators"): a group sum of
+// 2^17 products of magnitude <= 127 * 127 stays below 2^31.
+constexpr int64_t kMaxDotLength = int64_t{1} << 17;
 // Columns per block of the packed 4-bit layout (QuantizedMatrix::packed4_).
 constexpr int64_t kPackBlock = 64;
 
@@ -164,23 +166,26 @@ __attribute__((target("avx2"))) void gemv_rows_avx2(const QuantizedMatrix& w, co
 }
 
 // Packed 4-bit rows: per block of 64 columns, 32 bytes whose low nibbles are columns 0..31 and
-// high nibbles columns 32..63 (value + 8). madd lanes hold sums of 4 products of at most
-// 127 * 7, so with group-32 scales a lane times a 15-bit mantissa stays below 2^27 and eight
+// high nibbles columns 32..63 (value + 8). maddubs gives int16 sums of 2 products of at most
+// 127 * 7; madd against a broadcast 15-bit group mantissa (instead of ones) applies the group
+// scale in the same instruction, each int32 lane then below 2 * 1778 * 32767 < 2^27, so eight
 // blocks of two groups accumulate in int32 before they are widened to int64.
 constexpr int kBlocksPerFlush = 8;
 
-__attribute__((target("avx2"))) inline void dots_packed_avx2(const uint8_t* wp, const int8_t* x,
-                                                            __m256i& pa, __m256i& pb) {
+__attribute__((target("avx2"))) inline void pairs_packed_avx2(const uint8_t* wp, const int8_t* x,
+                                                             const int8_t* ax, __m256i& pa,
+                                                             __m256i& pb) {
   const __m256i mask = _mm256_set1_epi8(0x0F);
   const __m256i eight = _mm256_set1_epi8(8);
-  const __m256i ones = _mm256_set1_epi16(1);
   const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp));
   const __m256i lo = _mm256_sub_epi8(_mm256_and_si256(bytes, mask), eight);
   const __m256i hi = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask), eight);
   const __m256i xa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
   const __m256i xb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32));
-  pa = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(xa), _mm256_sign_epi8(lo, xa)), ones);
-  pb = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(xb), _mm256_sign_epi8(hi, xb)), ones);
+  const __m256i aa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ax));
+  const __m256i ab = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ax + 32));
+  pa = _mm256_maddubs_epi16(aa, _mm256_sign_epi8(lo, xa));
+  pb = _mm256_maddubs_epi16(ab, _mm256_sign_epi8(hi, xb));
 }
 
 __attribute__((target("avx2"))) inline int64_t hsum64_avx2(__m256i v32) {
@@ -197,6 +202,10 @@ __attribute__((target("avx2"))) void gemv_packed_avx2(const QuantizedMatrix& w, 
   const int64_t row_bytes = w.cols_ / 2;
   const bool group32 = w.groups_per_row_ > 1 && w.group_size_ == 32;
   const int64_t blocks_per_group = w.groups_per_row_ == 1 ? blocks : w.group_size_ / kPackBlock;
+  // |x| once per product (x is at most 2^17 values; |x| <= 127 fits int8).
+  std::vector<int8_t> ax(static_cast<size_t>(w.cols_));
+  for (int64_t c = 0; c < w.cols_; ++c) ax[static_cast<size_t>(c)] = static_cast<int8_t>(x[c] < 0 ? -x[c] : x[c]);
+  const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t r = 0; r < w.rows_; ++r) {
     const uint8_t* wp = w.packed4_.data() + r * row_bytes;
     const uint16_t* m = w.scale_m_.data() + r * w.groups_per_row_;
@@ -205,9 +214,11 @@ __attribute__((target("avx2"))) void gemv_packed_avx2(const QuantizedMatrix& w, 
       __m256i acc32 = _mm256_setzero_si256();
       for (int64_t b = 0; b < blocks; ++b) {
         __m256i pa, pb;
-        dots_packed_avx2(wp + b * 32, x + b * kPackBlock, pa, pb);
-        acc32 = _mm256_add_epi32(acc32, _mm256_mullo_epi32(pa, _mm256_set1_epi32(m[2 * b])));
-        acc32 = _mm256_add_epi32(acc32, _mm256_mullo_epi32(pb, _mm256_set1_epi32(m[2 * b + 1])));
+        pairs_packed_avx2(wp + b * 32, x + b * kPackBlock, ax.data() + b * kPackBlock, pa, pb);
+        const __m256i ma = _mm256_set1_epi16(static_cast<int16_t>(m[2 * b]));
+        const __m256i mb = _mm256_set1_epi16(static_cast<int16_t>(m[2 * b + 1]));
+        acc32 = _mm256_add_epi32(acc32, _mm256_add_epi32(_mm256_madd_epi16(pa, ma),
+                                                         _mm256_madd_epi16(pb, mb)));
         if ((b + 1) % kBlocksPerFlush == 0) {
           sum += hsum64_avx2(acc32);
           acc32 = _mm256_setzero_si256();
@@ -219,8 +230,8 @@ __attribute__((target("avx2"))) void gemv_packed_avx2(const QuantizedMatrix& w, 
         __m256i acc32 = _mm256_setzero_si256();
         for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
           __m256i pa, pb;
-          dots_packed_avx2(wp + b * 32, x + b * kPackBlock, pa, pb);
-          acc32 = _mm256_add_epi32(acc32, _mm256_add_epi32(pa, pb));
+          pairs_packed_avx2(wp + b * 32, x + b * kPackBlock, ax.data() + b * kPackBlock, pa, pb);
+          acc32 = _mm256_add_epi32(acc32, _mm256_madd_epi16(_mm256_add_epi16(pa, pb), ones));
         }
         sum += static_cast<int64_t>(hsum_avx2(acc32)) * m[g];
       }
@@ -333,7 +344,7 @@ QuantizedMatrix quantize_matrix(const FloatTensor& w, int bits, const NumericsPr
     throw make_error("quantize: tensor " + name,
                      std::to_string(w.cols_) + " input columns exceed the datapath limit of " +
                          std::to_string(kMaxDotLength),
-                     "the int64 accumulator bound of docs/numerics.md assumes at most 2^18 terms");
+                     "the int32 group sums of docs/numerics.md hold at most 2^17 terms");
   }
   QuantizedMatrix q;
   q.name_ = name;

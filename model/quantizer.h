@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "model/fixed_point.h"
 #include "model/model_config.h"
 #include "model/numerics_profile.h"
 #include "model/weights.h"

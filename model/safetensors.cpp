@@ -85,8 +85,9 @@ void SafetensorsFile::parse_all() {
   c.set_context("header");
   const uint64_t header_bytes = c.u64("length");
   if (header_bytes > c.remaining()) {
-    c.fail("length", std::to_string(header_bytes) + " exceeds the " +
-                         std::to_string(c.remaining()) + " bytes after it",
+    c.fail("length",
+           std::to_string(header_bytes) + " exceeds the " + std::to_string(c.remaining()) +
+               " bytes after it",
            "the file is truncated or not a safetensors file");
   }
   const std::string_view text = c.take_string(header_bytes, "JSON");
@@ -133,7 +134,8 @@ void SafetensorsFile::parse_all() {
     }
 
     auto shape_it = entry.find("shape");
-    if (shape_it == entry.end() || !shape_it->is_array()) c.fail("shape", "missing or not an array");
+    if (shape_it == entry.end() || !shape_it->is_array())
+      c.fail("shape", "missing or not an array");
     int64_t elements = 1;
     for (const json& d : *shape_it) {
       if (!d.is_number_unsigned()) {
@@ -159,15 +161,16 @@ void SafetensorsFile::parse_all() {
     t.begin_bytes_ = (*off_it)[0].get<uint64_t>();
     t.end_bytes_ = (*off_it)[1].get<uint64_t>();
     if (t.begin_bytes_ > t.end_bytes_ || t.end_bytes_ > data_bytes) {
-      c.fail("data_offsets", off_it->dump() + " is not a range inside the data region of " +
-                                 std::to_string(data_bytes) + " bytes",
+      c.fail("data_offsets",
+             off_it->dump() + " is not a range inside the data region of " +
+                 std::to_string(data_bytes) + " bytes",
              "the file is truncated or its header is corrupt");
     }
     if (t.end_bytes_ - t.begin_bytes_ != static_cast<uint64_t>(expected_bytes)) {
-      c.fail("data_offsets", off_it->dump() + " spans " +
-                                 std::to_string(t.end_bytes_ - t.begin_bytes_) +
-                                 " bytes, but shape " + shape_it->dump() + " of " + t.dtype_ +
-                                 " needs " + std::to_string(expected_bytes),
+      c.fail("data_offsets",
+             off_it->dump() + " spans " + std::to_string(t.end_bytes_ - t.begin_bytes_) +
+                 " bytes, but shape " + shape_it->dump() + " of " + t.dtype_ + " needs " +
+                 std::to_string(expected_bytes),
              "the header is corrupt");
     }
     tensors_.push_back(std::move(t));
@@ -183,10 +186,10 @@ void SafetensorsFile::parse_all() {
     const auto& cur = tensors_[i];
     if (prev.end_bytes_ > cur.begin_bytes_) {
       c.set_context("tensor '" + cur.name_ + "'");
-      c.fail("data_offsets", "[" + std::to_string(cur.begin_bytes_) + ", " +
-                                 std::to_string(cur.end_bytes_) + ") overlaps tensor '" +
-                                 prev.name_ + "' [" + std::to_string(prev.begin_bytes_) + ", " +
-                                 std::to_string(prev.end_bytes_) + ")",
+      c.fail("data_offsets",
+             "[" + std::to_string(cur.begin_bytes_) + ", " + std::to_string(cur.end_bytes_) +
+                 ") overlaps tensor '" + prev.name_ + "' [" + std::to_string(prev.begin_bytes_) +
+                 ", " + std::to_string(prev.end_bytes_) + ")",
              "the header is corrupt");
     }
   }
@@ -222,9 +225,10 @@ std::vector<float> SafetensorsFile::dequantize(const SafetensorsTensorInfo& tens
   } else if (tensor.dtype_ == "BF16") {
     type_id = static_cast<uint32_t>(GgmlType::kBF16);
   } else {
-    throw make_error(name_, "tensor '" + tensor.name_ + "': dtype " + tensor.dtype_ +
-                                " cannot be converted to float",
-                     "supported safetensors dtypes: F32, F16, BF16");
+    throw make_error(
+        name_,
+        "tensor '" + tensor.name_ + "': dtype " + tensor.dtype_ + " cannot be converted to float",
+        "supported safetensors dtypes: F32, F16, BF16");
   }
   std::vector<float> out(static_cast<size_t>(tensor.elements()));
   dequantize_ggml(type_id, tensor_bytes(tensor), tensor.elements(), out.data(),

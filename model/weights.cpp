@@ -57,23 +57,40 @@ enum class Slot {
 std::string gguf_name(Slot slot, int64_t layer) {
   const std::string b = "blk." + std::to_string(layer) + ".";
   switch (slot) {
-    case Slot::kTokEmbd: return "token_embd.weight";
-    case Slot::kAttnNorm: return b + "attn_norm.weight";
-    case Slot::kWq: return b + "attn_q.weight";
-    case Slot::kWk: return b + "attn_k.weight";
-    case Slot::kWv: return b + "attn_v.weight";
-    case Slot::kWo: return b + "attn_output.weight";
-    case Slot::kBq: return b + "attn_q.bias";
-    case Slot::kBk: return b + "attn_k.bias";
-    case Slot::kBv: return b + "attn_v.bias";
-    case Slot::kQNorm: return b + "attn_q_norm.weight";
-    case Slot::kKNorm: return b + "attn_k_norm.weight";
-    case Slot::kFfnNorm: return b + "ffn_norm.weight";
-    case Slot::kGate: return b + "ffn_gate.weight";
-    case Slot::kUp: return b + "ffn_up.weight";
-    case Slot::kDown: return b + "ffn_down.weight";
-    case Slot::kOutputNorm: return "output_norm.weight";
-    case Slot::kOutput: return "output.weight";
+    case Slot::kTokEmbd:
+      return "token_embd.weight";
+    case Slot::kAttnNorm:
+      return b + "attn_norm.weight";
+    case Slot::kWq:
+      return b + "attn_q.weight";
+    case Slot::kWk:
+      return b + "attn_k.weight";
+    case Slot::kWv:
+      return b + "attn_v.weight";
+    case Slot::kWo:
+      return b + "attn_output.weight";
+    case Slot::kBq:
+      return b + "attn_q.bias";
+    case Slot::kBk:
+      return b + "attn_k.bias";
+    case Slot::kBv:
+      return b + "attn_v.bias";
+    case Slot::kQNorm:
+      return b + "attn_q_norm.weight";
+    case Slot::kKNorm:
+      return b + "attn_k_norm.weight";
+    case Slot::kFfnNorm:
+      return b + "ffn_norm.weight";
+    case Slot::kGate:
+      return b + "ffn_gate.weight";
+    case Slot::kUp:
+      return b + "ffn_up.weight";
+    case Slot::kDown:
+      return b + "ffn_down.weight";
+    case Slot::kOutputNorm:
+      return "output_norm.weight";
+    case Slot::kOutput:
+      return "output.weight";
   }
   return {};
 }
@@ -81,23 +98,40 @@ std::string gguf_name(Slot slot, int64_t layer) {
 std::string hf_name(Slot slot, int64_t layer) {
   const std::string b = "model.layers." + std::to_string(layer) + ".";
   switch (slot) {
-    case Slot::kTokEmbd: return "model.embed_tokens.weight";
-    case Slot::kAttnNorm: return b + "input_layernorm.weight";
-    case Slot::kWq: return b + "self_attn.q_proj.weight";
-    case Slot::kWk: return b + "self_attn.k_proj.weight";
-    case Slot::kWv: return b + "self_attn.v_proj.weight";
-    case Slot::kWo: return b + "self_attn.o_proj.weight";
-    case Slot::kBq: return b + "self_attn.q_proj.bias";
-    case Slot::kBk: return b + "self_attn.k_proj.bias";
-    case Slot::kBv: return b + "self_attn.v_proj.bias";
-    case Slot::kQNorm: return b + "self_attn.q_norm.weight";
-    case Slot::kKNorm: return b + "self_attn.k_norm.weight";
-    case Slot::kFfnNorm: return b + "post_attention_layernorm.weight";
-    case Slot::kGate: return b + "mlp.gate_proj.weight";
-    case Slot::kUp: return b + "mlp.up_proj.weight";
-    case Slot::kDown: return b + "mlp.down_proj.weight";
-    case Slot::kOutputNorm: return "model.norm.weight";
-    case Slot::kOutput: return "lm_head.weight";
+    case Slot::kTokEmbd:
+      return "model.embed_tokens.weight";
+    case Slot::kAttnNorm:
+      return b + "input_layernorm.weight";
+    case Slot::kWq:
+      return b + "self_attn.q_proj.weight";
+    case Slot::kWk:
+      return b + "self_attn.k_proj.weight";
+    case Slot::kWv:
+      return b + "self_attn.v_proj.weight";
+    case Slot::kWo:
+      return b + "self_attn.o_proj.weight";
+    case Slot::kBq:
+      return b + "self_attn.q_proj.bias";
+    case Slot::kBk:
+      return b + "self_attn.k_proj.bias";
+    case Slot::kBv:
+      return b + "self_attn.v_proj.bias";
+    case Slot::kQNorm:
+      return b + "self_attn.q_norm.weight";
+    case Slot::kKNorm:
+      return b + "self_attn.k_norm.weight";
+    case Slot::kFfnNorm:
+      return b + "post_attention_layernorm.weight";
+    case Slot::kGate:
+      return b + "mlp.gate_proj.weight";
+    case Slot::kUp:
+      return b + "mlp.up_proj.weight";
+    case Slot::kDown:
+      return b + "mlp.down_proj.weight";
+    case Slot::kOutputNorm:
+      return "model.norm.weight";
+    case Slot::kOutput:
+      return "lm_head.weight";
   }
   return {};
 }
@@ -131,9 +165,10 @@ class TensorReader {
 Error shape_error(const std::string& file, const std::string& tensor,
                   const std::vector<int64_t>& actual, const std::vector<int64_t>& expected,
                   const std::string& convention) {
-  return make_error(file, "tensor '" + tensor + "': shape " + dims_string(actual) +
-                              " does not match the model config, expected " +
-                              dims_string(expected) + " (" + convention + ")",
+  return make_error(file,
+                    "tensor '" + tensor + "': shape " + dims_string(actual) +
+                        " does not match the model config, expected " + dims_string(expected) +
+                        " (" + convention + ")",
                     "the checkpoint and its config describe different models");
 }
 
@@ -151,8 +186,8 @@ class GgufReader : public TensorReader {
     const GgufTensorInfo* t = g_.find_tensor(name);
     if (t == nullptr) throw missing_error(g_.name(), name);
     // ggml order: the contiguous (input) dimension first.
-    const std::vector<int64_t> expected = vector ? std::vector<int64_t>{cols}
-                                                 : std::vector<int64_t>{cols, rows};
+    const std::vector<int64_t> expected =
+        vector ? std::vector<int64_t>{cols} : std::vector<int64_t>{cols, rows};
     if (t->ne_ != expected) {
       throw shape_error(g_.name(), name, t->ne_, expected, "GGUF ne = [n_in, n_out]");
     }
@@ -167,7 +202,8 @@ class GgufReader : public TensorReader {
     for (const auto& t : g_.tensors()) out.push_back(t.name_);
     return out;
   }
-  bool ignorable(const std::string&) const override { return false; }
+  // rope_freqs.weight was read into ModelConfig::rope_freq_factors_ with the metadata.
+  bool ignorable(const std::string& name) const override { return name == "rope_freqs.weight"; }
   const std::string& where() const override { return g_.name(); }
   bool rotate_half_qk() const override {
     // llama.cpp runs qwen2/qwen3 with rotate-half ("neox") RoPE on unpermuted HF rows, and
@@ -188,8 +224,8 @@ class SafetensorsReader : public TensorReader {
       for (const auto& t : shard->tensors()) {
         auto [it, inserted] = index_.emplace(t.name_, Entry{shard.get(), &t});
         if (!inserted) {
-          throw make_error(shard->name(), "tensor '" + t.name_ + "': also in " +
-                                              it->second.file_->name(),
+          throw make_error(shard->name(),
+                           "tensor '" + t.name_ + "': also in " + it->second.file_->name(),
                            "a tensor must be stored in exactly one shard");
         }
       }
@@ -201,8 +237,8 @@ class SafetensorsReader : public TensorReader {
     auto it = index_.find(name);
     if (it == index_.end()) throw missing_error(where_, name);
     const SafetensorsTensorInfo& t = *it->second.info_;
-    const std::vector<int64_t> expected = vector ? std::vector<int64_t>{cols}
-                                                 : std::vector<int64_t>{rows, cols};
+    const std::vector<int64_t> expected =
+        vector ? std::vector<int64_t>{cols} : std::vector<int64_t>{rows, cols};
     if (t.shape_ != expected) {
       throw shape_error(it->second.file_->name(), name, t.shape_, expected,
                         "safetensors shape = [out_features, in_features]");
@@ -334,7 +370,8 @@ std::string lower(std::string s) {
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string read_text(const fs::path& path) {
@@ -441,8 +478,8 @@ ModelWeights load_safetensors(const std::string& path) {
   for (const auto& [tensor, file] : weight_map) {
     const SafetensorsFile* shard = reader.shard_of(tensor);
     if (shard == nullptr || fs::path(shard->name()).filename().string() != file) {
-      throw make_error(index_path.string(), "weight_map." + tensor + ": not found in shard '" +
-                                                file + "'",
+      throw make_error(index_path.string(),
+                       "weight_map." + tensor + ": not found in shard '" + file + "'",
                        "the index and the shards disagree; re-download the checkpoint");
     }
   }
@@ -508,7 +545,8 @@ FloatTensor random_vector(NormalSource& rng, int64_t n, double mean) {
 ModelWeights load_weights(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) {
-    throw make_error(path, "not found", "give a .gguf file, a .safetensors file or a model directory");
+    throw make_error(path, "not found",
+                     "give a .gguf file, a .safetensors file or a model directory");
   }
   if (lower(fs::path(path).extension().string()) == ".gguf") return load_gguf(path);
   return load_safetensors(path);

@@ -16,10 +16,14 @@ constexpr int kFp16SignificandBits = 11;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+double lane_count(int64_t weights, int64_t fold) {
+  return double(ceil_div(weights, std::max<int64_t>(fold, 1)));
+}
+
 // Adder lanes and product banks of one matrix block of `weights` ROM weights.
 double matrix_block_transistors(int64_t weights, int64_t fold, const TechTable& t, int act_bits,
                                 int lane_weight_bits) {
-  const double lanes = double(ceil_div(weights, std::max<int64_t>(fold, 1)));
+  const double lanes = lane_count(weights, fold);
   const int g = t.rom_bits_per_cell_;
   const double lane = t.adder_transistors(act_bits + lane_weight_bits + 2);
   // A product bank holds the odd multiples 3x..(2^g - 1)x: 2^(g-1) - 1 adders.
@@ -28,6 +32,15 @@ double matrix_block_transistors(int64_t weights, int64_t fold, const TechTable& 
 }
 
 }  // namespace
+
+int weight_mac_flops(const ChipMapping& m) {
+  return static_cast<int>(m.chip_.activation_bits_) + static_cast<int>(std::ceil(m.weight_bits_)) +
+         2;
+}
+
+int attention_mac_flops(const ChipMapping& m) {
+  return static_cast<int>(m.chip_.activation_bits_) + m.kv_bits_ + 2;
+}
 
 double fp16_mul_add_transistors(const TechTable& tech) {
   return tech.mult_transistors(kFp16SignificandBits) +
@@ -50,8 +63,13 @@ BlockTransistors die_transistors(const ChipMapping& m, const TechTable& t, int64
                          matrix_block_transistors(q * d, c.o_proj_.fold_cycles_, t, act, wb) +
                          matrix_block_transistors(2 * f * d, c.ffn_gate_up_.fold_cycles_, t, act, wb) +
                          matrix_block_transistors(f * d, c.ffn_down_.fold_cycles_, t, act, wb));
+  double lanes = layers * (lane_count(d * (q + 2 * kv), c.qkv_.fold_cycles_) +
+                           lane_count(q * d, c.o_proj_.fold_cycles_) +
+                           lane_count(2 * f * d, c.ffn_gate_up_.fold_cycles_) +
+                           lane_count(f * d, c.ffn_down_.fold_cycles_));
   if (a.has_lm_head_) {
     mac += matrix_block_transistors(mo.vocab_ * d, c.lm_head_.fold_cycles_, t, act, wb);
+    lanes += lane_count(mo.vocab_ * d, c.lm_head_.fold_cycles_);
   }
   bt.mac_trees_ = mac;
 
@@ -65,6 +83,16 @@ BlockTransistors die_transistors(const ChipMapping& m, const TechTable& t, int64
   const double fma = fp16_mul_add_transistors(t);
   const double k = double(t.nonlinear_mul_adds_);
   const double norms_per_layer = mo.qk_norm_ ? 3.0 : 2.0;
+  double vector_lanes =
+      layers * (double(c.attention_.softmax_elements_per_cycle_) +
+                norms_per_layer * double(c.norm_.elements_per_cycle_) +
+                double(c.rope_.elements_per_cycle_) + double(c.activation_.elements_per_cycle_));
+  if (a.has_lm_head_) {
+    vector_lanes += double(c.norm_.elements_per_cycle_) + double(c.sampler_.elements_per_cycle_);
+  }
+  bt.flops_ = lanes * weight_mac_flops(m) +
+              layers * double(c.attention_.macs_per_cycle_) * attention_mac_flops(m) +
+              vector_lanes * kVectorLaneFlops;
   double nl = layers * (double(c.attention_.softmax_elements_per_cycle_) * k * fma +
                         norms_per_layer * double(c.norm_.elements_per_cycle_) * fma +
                         double(c.rope_.elements_per_cycle_) * 2.0 * fma +
@@ -107,6 +135,7 @@ AreaBreakdown chip_area(const ChipMapping& m, const TechTable& t) {
     a.largest_die_mm2_ = std::max(a.largest_die_mm2_, die_total);
     a.logic_mm2_ += rom + mac + attn + nl + bt.control_ * lt;
     a.sram_mm2_ += kv + buffers;
+    a.flops_ += bt.flops_;
     a.transistors_ += bt.rom_cells_ + bt.mac_trees_ + bt.attention_ + bt.nonlinear_ +
                       bt.control_ +
                       (bt.kv_sram_bits_ + bt.buffer_sram_bits_) * t.sram_transistors_per_bit_;

@@ -22,7 +22,13 @@ struct BlockTransistors {
   double control_ = 0;          // control fraction of the logic above
   double kv_sram_bits_ = 0;     // KV SRAM bits
   double buffer_sram_bits_ = 0; // inter-block FIFO bits
+  double flops_ = 0;            // clocked register bits: lane, engine and vector-lane outputs
 };
+
+// Register bits clocked by one event of each kind (the output register of the lane or unit).
+int weight_mac_flops(const ChipMapping& mapping);
+int attention_mac_flops(const ChipMapping& mapping);
+constexpr int kVectorLaneFlops = 16;  // fp16 result register of a vector / nonlinear lane
 
 struct AreaBreakdown {
   double rom_weights_mm2_ = 0;
@@ -35,6 +41,7 @@ struct AreaBreakdown {
   double total_mm2_ = 0;
   double largest_die_mm2_ = 0;           // the biggest of the dies used (the die size)
   double transistors_ = 0;
+  double flops_ = 0;                     // clocked register bits, all dies
   // Areas that leak as logic (ROM fabric included) and as SRAM arrays.
   double logic_mm2_ = 0;
   double sram_mm2_ = 0;

@@ -56,7 +56,11 @@ EventEnergies event_energies(const ChipMapping& m, const TechTable& t, const Are
       0.5 * (t.sram_read_pj_per_bit(fifo_bytes) + t.sram_write_pj_per_bit(fifo_bytes)) +
       0.5 * t.onchip_transfer_pj_per_bit_;
   e.link_pj_per_bit_ = t.link_pj_per_bit_;
-  e.clock_overhead_ = t.clock_overhead_;
+  e.busy_flop_clock_pj_ = t.clock_gating_ * t.flop_clock_pj_;
+  e.weight_mac_flops_ = weight_mac_flops(m);
+  e.attention_mac_flops_ = attention_mac_flops(m);
+  e.vector_flops_ = kVectorLaneFlops;
+  e.clock_idle_w_ = (1.0 - t.clock_gating_) * t.flop_clock_pj_ * 1e-12 * area.flops_ * c.clock_hz_;
   e.leakage_w_ = t.leakage_logic_w_per_mm2_ * area.logic_mm2_ +
                  t.leakage_sram_w_per_mm2_ * area.sram_mm2_;
   e.io_w_ = t.io_power_w_ * double(m.dies_used_);
@@ -82,12 +86,14 @@ EnergyBreakdown energy_j(const ActivityCounts& n, const EventEnergies& e, double
                               n.activation_elements_ * e.activation_element_pj_ +
                               n.residual_adds_ * e.residual_add_pj_ +
                               n.sampler_elements_ * e.sampler_element_pj_);
-  const double buffers_j = kJPerPj * n.buffer_bits_ * e.buffer_pj_per_bit_;
-  // Clock tree and global wires scale with the on-die switching; DRAM and links are off-die.
-  const double on_die_j =
-      b.matrix_fabric_j_ + b.attention_j_ + kv_sram_j + b.nonlinear_j_ + buffers_j;
-  b.interconnect_j_ = buffers_j + kJPerPj * n.link_bits_ * e.link_pj_per_bit_ +
-                      e.clock_overhead_ * on_die_j;
+  b.interconnect_j_ = kJPerPj * (n.buffer_bits_ * e.buffer_pj_per_bit_ +
+                                 n.link_bits_ * e.link_pj_per_bit_);
+  const double vector_events = n.softmax_exps_ + n.norm_elements_ + n.rope_elements_ +
+                               n.activation_elements_ + n.residual_adds_ + n.sampler_elements_;
+  b.clock_j_ = kJPerPj * e.busy_flop_clock_pj_ *
+               (n.weight_macs_ * e.weight_mac_flops_ + n.attention_macs_ * e.attention_mac_flops_ +
+                vector_events * e.vector_flops_);
+  b.clock_idle_j_ = e.clock_idle_w_ * elapsed_s;
   b.io_j_ = e.io_w_ * elapsed_s;
   b.leakage_j_ = e.leakage_w_ * elapsed_s;
   return b;
@@ -116,17 +122,22 @@ nlohmann::json activity_power_json(const ChipMapping& m, const TechTable& t,
 
 nlohmann::json EnergyBreakdown::power_json(double seconds) const {
   const double inv = seconds > 0 ? 1.0 / seconds : 0.0;
-  return {{"matrix_fabric", matrix_fabric_j_ * inv}, {"attention", attention_j_ * inv},
-          {"kv_memory", kv_memory_j_ * inv},         {"nonlinear", nonlinear_j_ * inv},
-          {"interconnect", interconnect_j_ * inv},   {"io", io_j_ * inv},
+  return {{"matrix_fabric", matrix_fabric_j_ * inv},
+          {"attention", attention_j_ * inv},
+          {"kv_memory", kv_memory_j_ * inv},
+          {"nonlinear", nonlinear_j_ * inv},
+          {"interconnect", interconnect_j_ * inv},
+          {"clock", (clock_j_ + clock_idle_j_) * inv},
+          {"io", io_j_ * inv},
           {"leakage", leakage_j_ * inv}};
 }
 
 nlohmann::json EnergyBreakdown::energy_json() const {
   return {{"matrix_fabric", matrix_fabric_j_}, {"attention", attention_j_},
           {"kv_memory", kv_memory_j_},         {"nonlinear", nonlinear_j_},
-          {"interconnect", interconnect_j_},   {"io", io_j_},
-          {"leakage", leakage_j_},             {"total", total_j()}};
+          {"interconnect", interconnect_j_},   {"clock", clock_j_ + clock_idle_j_},
+          {"io", io_j_},                       {"leakage", leakage_j_},
+          {"total", total_j()}};
 }
 
 nlohmann::json EventEnergies::to_json() const {
@@ -147,7 +158,11 @@ nlohmann::json EventEnergies::to_json() const {
           {"kv_dram_pj_per_bit", kv_dram_pj_per_bit_},
           {"buffer_pj_per_bit", buffer_pj_per_bit_},
           {"link_pj_per_bit", link_pj_per_bit_},
-          {"clock_overhead", clock_overhead_},
+          {"busy_flop_clock_pj", busy_flop_clock_pj_},
+          {"weight_mac_flops", weight_mac_flops_},
+          {"attention_mac_flops", attention_mac_flops_},
+          {"vector_flops", vector_flops_},
+          {"clock_idle_w", clock_idle_w_},
           {"leakage_w", leakage_w_},
           {"io_w", io_w_}};
 }

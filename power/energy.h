@@ -35,31 +35,43 @@ struct EventEnergies {
   double kv_dram_pj_per_bit_ = 0;
   double buffer_pj_per_bit_ = 0;      // one FIFO access (write or read) of one bit + wire share
   double link_pj_per_bit_ = 0;
-  double clock_overhead_ = 0;         // fraction added to on-chip dynamic energy
+  // Clock: a busy lane clocks its output register once per event; the gated share of the
+  // flop-cycles is paid only then (busy_flop_clock_pj_ = gating x one flop-cycle), the ungated
+  // share every cycle (clock_idle_w_ over all flops of the dies used).
+  double busy_flop_clock_pj_ = 0;
+  double weight_mac_flops_ = 0;
+  double attention_mac_flops_ = 0;
+  double vector_flops_ = 0;
+  double clock_idle_w_ = 0;
   double leakage_w_ = 0;              // all dies used
   double io_w_ = 0;
 
-  double static_w() const { return leakage_w_ + io_w_; }
+  double static_w() const { return clock_idle_w_ + leakage_w_ + io_w_; }
   nlohmann::json to_json() const;
 };
 
-// Joules by block. interconnect_j_ holds inter-block buffers, chip-to-chip links and the clock
-// tree / global wire overhead; io_j_ and leakage_j_ are static power x elapsed time.
+// Joules by block. interconnect_j_ holds inter-block buffers and chip-to-chip links; clock_j_
+// the register clocking of busy lanes (dynamic) and clock_idle_j_ the ungated clock over the
+// elapsed time; io_j_ and leakage_j_ are static power x elapsed time.
 struct EnergyBreakdown {
   double matrix_fabric_j_ = 0;
   double attention_j_ = 0;
   double kv_memory_j_ = 0;
   double nonlinear_j_ = 0;
   double interconnect_j_ = 0;
+  double clock_j_ = 0;
+  double clock_idle_j_ = 0;
   double io_j_ = 0;
   double leakage_j_ = 0;
 
+  // Proportional to activity (per token).
   double dynamic_j() const {
-    return matrix_fabric_j_ + attention_j_ + kv_memory_j_ + nonlinear_j_ + interconnect_j_;
+    return matrix_fabric_j_ + attention_j_ + kv_memory_j_ + nonlinear_j_ + interconnect_j_ +
+           clock_j_;
   }
-  double total_j() const { return dynamic_j() + io_j_ + leakage_j_; }
+  double total_j() const { return dynamic_j() + clock_idle_j_ + io_j_ + leakage_j_; }
   // Each entry divided by `seconds`: the power split, stable keys (matrix_fabric, attention,
-  // kv_memory, nonlinear, interconnect, io, leakage).
+  // kv_memory, nonlinear, interconnect, clock (busy + idle), io, leakage).
   nlohmann::json power_json(double seconds) const;
   nlohmann::json energy_json() const;
 };

@@ -102,6 +102,8 @@ EnergyBreakdown blend(const EnergyBreakdown& a, const EnergyBreakdown& b, double
   r.kv_memory_j_ = mix(a.kv_memory_j_, b.kv_memory_j_);
   r.nonlinear_j_ = mix(a.nonlinear_j_, b.nonlinear_j_);
   r.interconnect_j_ = mix(a.interconnect_j_, b.interconnect_j_);
+  r.clock_j_ = mix(a.clock_j_, b.clock_j_);
+  r.clock_idle_j_ = mix(a.clock_idle_j_, b.clock_idle_j_);
   r.io_j_ = mix(a.io_j_, b.io_j_);
   r.leakage_j_ = mix(a.leakage_j_, b.leakage_j_);
   return r;
@@ -374,9 +376,10 @@ nlohmann::json Estimate::to_json() const {
   const double total = r.tokens_per_s_total_;
   nlohmann::json power = per_token_.power_json(total > 0 ? 1.0 / total : 0.0);
   if (total <= 0) {
-    power = {{"matrix_fabric", 0.0}, {"attention", 0.0}, {"kv_memory", 0.0},
-             {"nonlinear", 0.0},     {"interconnect", 0.0}, {"io", events_.io_w_},
-             {"leakage", events_.leakage_w_}};
+    power = {{"matrix_fabric", 0.0},           {"attention", 0.0},
+             {"kv_memory", 0.0},               {"nonlinear", 0.0},
+             {"interconnect", 0.0},            {"clock", events_.clock_idle_w_},
+             {"io", events_.io_w_},            {"leakage", events_.leakage_w_}};
   }
   return {
       {"tokens_per_s_per_user", r.tokens_per_s_per_user_},

@@ -70,8 +70,13 @@ ParamSchema build_schema() {
              "control, sequencing and local interconnect area, fraction of block logic area", 0,
              10)
       .required();
-  s.add_real("logic.clock_overhead", 0, "",
-             "clock tree and global wires, fraction added to on-chip dynamic energy", 0, 10)
+  s.add_int("clock.transistors_per_flop", 0, "transistors",
+            "clocked transistors of one flip-flop (clock-pin load)", 1, 64)
+      .required();
+  s.add_real("clock.tree_overhead", 0, "",
+             "clock tree wires and buffers, as a fraction of the flops' own clock energy", 0, 100)
+      .required();
+  s.add_real("clock.gating", 0, "", "fraction of idle flop-cycles whose clock is gated off", 0, 1)
       .required();
   s.add_int("nonlinear.fp16_mul_adds_per_op", 0, "",
             "fp16 multiply-adds per exp / rsqrt / SiLU evaluation (polynomial degree)", 1, 64)
@@ -79,6 +84,9 @@ ParamSchema build_schema() {
   // ROM-select fabric.
   s.add_int("rom.bits_per_cell", 4, "bits", "weight bits one ROM transistor stores", 1, 8);
   s.add_real("rom.cell_area", 0, "um2", "area of one ROM cell (one transistor)", kPos).required();
+  s.add_real("rom.bitline_activity", 0, "",
+             "fraction of passed product bits that swing the lane bitline", 0, 1)
+      .required();
   s.add_int("rom.rows_per_product_bank", 0, "",
             "weight rows sharing one precomputed product bank (amortizes the precompute)", 1,
             1 << 30)
@@ -145,9 +153,9 @@ double TechTable::sram_write_pj_per_bit(double macro_bytes) const {
 namespace {
 
 // Energy of one weight use at integer width `b`, per ROM cell (ceil(b / g) cells of g bits):
-// - select: the cell passes its selected product (act + g bits) onto the lane's bitlines,
-//   shared by the F cells the lane serves in turn; each bit costs a read of one bit of a square
-//   SRAM-like array of F rows (F x F bits, Horowitz's per-bit read energy at that size);
+// - select: the cell passes its selected product (act + g bits) onto the lane's output
+//   bitlines, shared by the F cells the lane serves in turn: each bit that swings charges F
+//   cell diffusions, F transistor toggles (bitline_activity of the bits swing);
 // - accumulate: the product enters the adder tree, mean adder width = product width + 2 (level
 //   i of an N-input tree has N / 2^i adders of width w + i, and sum(i / 2^i) = 2);
 // - precompute: the cell's share of the shared product bank (2^(g-1) - 1 adds build the odd
@@ -175,19 +183,12 @@ double interpolate_width(double bits, F f) {
 }  // namespace
 
 double TechTable::rom_bitline_pj_per_bit(int64_t fold_rows) const {
-  const double rows = double(std::max<int64_t>(fold_rows, 1));
-  // Never below one transistor toggle (a fully spatial fabric has no shared bitline).
-  return std::max(sram_read_pj_per_bit(rows * rows / 8.0), transistor_switch_pj_);
+  return double(std::max<int64_t>(fold_rows, 1)) * transistor_switch_pj_ * rom_bitline_activity_;
 }
 
 double TechTable::rom_mac_pj(double weight_bits, int act_bits, int64_t fold_rows) const {
   return interpolate_width(
       weight_bits, [&](int b) { return rom_mac_int_pj(*this, b, act_bits, fold_rows); });
-}
-
-double TechTable::dyn_mac_pj(int bits) const {
-  // Spatial dot-product unit: one multiply and one adder-tree add at product width + 2.
-  return mult_pj(bits) + add_pj(2 * bits + 2);
 }
 
 double TechTable::sram_um2_per_bit() const { return sram_bitcell_um2_ / sram_array_efficiency_; }
@@ -248,11 +249,15 @@ TechTable make_tech_table(const ParamValues& v) {
   t.dram_pj_per_bit_ = v.get_real("dram.energy");
   t.link_pj_per_bit_ = v.get_real("interconnect.link_energy");
   t.onchip_transfer_pj_per_bit_ = v.get_real("interconnect.onchip_energy");
-  t.clock_overhead_ = v.get_real("logic.clock_overhead");
+  // One flop-cycle: its clocked transistors toggle, plus the tree's share.
+  t.flop_clock_pj_ = double(v.get_int("clock.transistors_per_flop")) * t.transistor_switch_pj_ *
+                     (1.0 + v.get_real("clock.tree_overhead"));
+  t.clock_gating_ = v.get_real("clock.gating");
 
   t.rom_bits_per_cell_ = static_cast<int>(v.get_int("rom.bits_per_cell"));
   t.rom_rows_per_product_bank_ = static_cast<int>(v.get_int("rom.rows_per_product_bank"));
   t.rom_cell_um2_ = v.get_real("rom.cell_area");
+  t.rom_bitline_activity_ = v.get_real("rom.bitline_activity");
 
   t.sram_bitcell_um2_ = v.get_real("scaling.sram_bitcell_area");
   t.sram_array_efficiency_ = v.get_real("sram.array_efficiency");

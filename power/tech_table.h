@@ -51,12 +51,17 @@ struct TechTable {
   double dram_pj_per_bit_ = 0;
   double link_pj_per_bit_ = 0;
   double onchip_transfer_pj_per_bit_ = 0;  // block-to-block on-chip bus, per bit moved
-  double clock_overhead_ = 0;              // fraction added to all on-chip dynamic energy
+
+  // Clock: energy of clocking one flip-flop for one cycle (its clocked transistors plus the
+  // clock tree's share), and the fraction of idle flop-cycles whose clock is gated off.
+  double flop_clock_pj_ = 0;
+  double clock_gating_ = 0;
 
   // Hardwired ROM-select fabric.
   int rom_bits_per_cell_ = 4;
   int rom_rows_per_product_bank_ = 1;
   double rom_cell_um2_ = 0;
+  double rom_bitline_activity_ = 0.5;  // fraction of product bits that toggle the bitline
 
   // Area and transistor density.
   double sram_bitcell_um2_ = 0;
@@ -87,8 +92,6 @@ struct TechTable {
   double rom_mac_pj(double weight_bits, int act_bits, int64_t fold_rows) const;
   // One product bit passed by a ROM cell onto a bitline shared by `fold_rows` cells.
   double rom_bitline_pj_per_bit(int64_t fold_rows) const;
-  // A dynamic multiply-accumulate (attention: activation x KV value) at `bits` x `bits`.
-  double dyn_mac_pj(int bits) const;
   // Area: SRAM per stored bit (bitcell / array efficiency), ROM per weight bit, adders.
   double sram_um2_per_bit() const;
   double rom_um2_per_bit() const;

@@ -3,8 +3,8 @@
 // softmax exponentials in parallel; the slowest of the three sets the service time, so it
 // grows linearly with the context. The token carries its timing at its context
 // (ChipMapping::attention), computed once for all layers. On single-ported banks a KV write
-// that lands during the previous token's sweep steals its port: the pipeline charges the
-// write wave's bank_conflict penalty (stall reason bank_conflict).
+// that lands while the engine is sweeping steals its port: the pipeline charges the write
+// wave's bank_conflict penalty (stall reason bank_conflict).
 #pragma once
 #include "sim/block.h"
 

@@ -58,15 +58,21 @@ Cycle Pipeline::pass(Token& t) {
       t.kv_write_start_ = begin;
       t.kv_write_end_ = begin + service;
     } else if (attention) {
-      // On single-ported banks this token's KV write, if it landed while the previous token
-      // was sweeping this engine, stole read cycles: one penalty per write wave (mapping.h).
-      if (single_ported && t.kv_write_start_ < st.prev_sweep_end_ &&
-          t.kv_write_end_ > st.prev_sweep_start_) {
-        penalty = t.conflict_penalty_cycles_;
-        st.stall_cycles_[static_cast<int>(StallReason::kBankConflict)] += penalty;
+      // On single-ported banks this token's KV write, if it landed while an earlier token was
+      // sweeping this engine, stole read cycles: one penalty per write wave (mapping.h). The
+      // sweep it hit is already evaluated, so the penalty is charged to this token's own sweep,
+      // the next one on the engine: the engine loses the same cycles, one token later.
+      if (single_ported) {
+        // Writes start in token order, so sweeps that ended before this write can go.
+        while (!st.sweeps_.empty() && st.sweeps_.front().second <= t.kv_write_start_) {
+          st.sweeps_.pop_front();
+        }
+        if (!st.sweeps_.empty() && st.sweeps_.front().first < t.kv_write_end_) {
+          penalty = t.conflict_penalty_cycles_;
+          st.stall_cycles_[static_cast<int>(StallReason::kBankConflict)] += penalty;
+        }
+        st.sweeps_.emplace_back(begin, begin + service + penalty);
       }
-      st.prev_sweep_start_ = begin;
-      st.prev_sweep_end_ = begin + service + penalty;
     }
     const Cycle busy_end = begin + service + penalty;
     const Cycle ready = begin + latency + penalty;

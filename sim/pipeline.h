@@ -19,7 +19,9 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/block.h"
@@ -46,8 +48,9 @@ struct Stage {
 
   Cycle next_issue_ = 0;      // the block can take its next token from this cycle
   Cycle last_departure_ = 0;  // outputs leave in order
-  Cycle prev_sweep_start_ = 0;  // attention: the previous token's read sweep
-  Cycle prev_sweep_end_ = 0;
+  // Attention: read sweeps [start, end) of earlier tokens that may still be running when a
+  // later token's KV write lands (at most fifo_depth + 1 of them, pruned as writes advance).
+  std::deque<std::pair<Cycle, Cycle>> sweeps_;
 
   Cycle busy_cycles_ = 0;
   std::array<Cycle, kStallReasonCount> stall_cycles_{};

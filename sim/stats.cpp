@@ -26,10 +26,10 @@ double CycleHistogram::value_of(size_t index) {
   return lower + std::ldexp(0.5, int(shift));
 }
 
+CycleHistogram::CycleHistogram() : counts_(index_of(Cycle{1} << kMaxBits) + 1, 0) {}
+
 void CycleHistogram::add(Cycle value) {
-  const size_t i = index_of(value);
-  if (i >= counts_.size()) counts_.resize(i + 1, 0);
-  ++counts_[i];
+  ++counts_[std::min(index_of(value), counts_.size() - 1)];
   ++count_;
   sum_ += double(value);
 }

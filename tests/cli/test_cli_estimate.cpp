@@ -92,7 +92,8 @@ TEST(CliEstimate, ErrorsNameTheInput) {
   r = run_hardwire("estimate --weight-bits 4 --kv-bits 8 --set power.x=1", true);
   EXPECT_EQ(r.exit_code_, 2);
   EXPECT_NE(r.output_.find("unknown config tree 'power'"), std::string::npos) << r.output_;
-  r = run_hardwire("estimate --weight-bits 4 --kv-bits 8 --set tech.leakage.logic=3 GHz", true);
+  r = run_hardwire("estimate --weight-bits 4 --kv-bits 8 --set 'tech.leakage.logic=3 GHz'", true);
+  EXPECT_NE(r.output_.find("tech.leakage.logic"), std::string::npos) << r.output_;
   EXPECT_EQ(r.exit_code_, 2);
   r = run_hardwire("estimate --model llama-3.1-70b --weight-bits 4 --kv-bits 8", true);
   EXPECT_EQ(r.exit_code_, 2);

@@ -9,12 +9,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace hw::test {
 
@@ -41,7 +40,8 @@ class TempDir {
 
 inline void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
@@ -110,7 +110,9 @@ struct ByteWriter {
     std::memcpy(&b, &v, 8);
     u64(b);
   }
-  void raw(const std::vector<uint8_t>& bytes) { data_.insert(data_.end(), bytes.begin(), bytes.end()); }
+  void raw(const std::vector<uint8_t>& bytes) {
+    data_.insert(data_.end(), bytes.begin(), bytes.end());
+  }
   void raw(const std::string& bytes) { data_.insert(data_.end(), bytes.begin(), bytes.end()); }
   // GGUF string: u64 length + bytes.
   void gguf_string(const std::string& s) {
@@ -162,7 +164,8 @@ class GgufWriter {
  public:
   std::string magic_ = "GGUF";
   uint32_t version_ = 3;
-  uint64_t layout_alignment_ = 32;  // alignment used to lay out data (write general.alignment yourself)
+  uint64_t layout_alignment_ =
+      32;  // alignment used to lay out data (write general.alignment yourself)
   std::optional<uint64_t> n_tensors_override_;
   std::optional<uint64_t> n_kv_override_;
 
@@ -292,7 +295,8 @@ class SafetensorsWriter {
     for (const auto& t : tensors_) {
       const uint64_t begin = data.size();
       data.insert(data.end(), t.data_.begin(), t.data_.end());
-      const auto offsets = t.offsets_override_.value_or(std::make_pair(begin, uint64_t{data.size()}));
+      const auto offsets =
+          t.offsets_override_.value_or(std::make_pair(begin, uint64_t{data.size()}));
       header[t.name_] = {{"dtype", t.dtype_},
                          {"shape", t.shape_},
                          {"data_offsets", {offsets.first, offsets.second}}};

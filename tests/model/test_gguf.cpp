@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "model/float_ref.h"
 #include "model/gguf.h"
 #include "tests/model/format_writers.h"
 
@@ -139,8 +140,8 @@ TEST(GgufHalf, KnownBitPatterns) {
   EXPECT_EQ(fp16_to_float(0x3800), 0.5f);
   EXPECT_EQ(fp16_to_float(0x7bff), 65504.0f);
   EXPECT_EQ(fp16_to_float(0x3555), 0.333251953125f);
-  EXPECT_EQ(fp16_to_float(0x0400), std::ldexp(1.0f, -14));    // smallest normal
-  EXPECT_EQ(fp16_to_float(0x0001), std::ldexp(1.0f, -24));    // smallest subnormal
+  EXPECT_EQ(fp16_to_float(0x0400), std::ldexp(1.0f, -14));     // smallest normal
+  EXPECT_EQ(fp16_to_float(0x0001), std::ldexp(1.0f, -24));     // smallest subnormal
   EXPECT_EQ(fp16_to_float(0x03ff), std::ldexp(1023.0f, -24));  // largest subnormal
   EXPECT_TRUE(std::signbit(fp16_to_float(0x8000)));
   EXPECT_EQ(fp16_to_float(0x7c00), std::numeric_limits<float>::infinity());
@@ -166,9 +167,9 @@ struct RoundTripFile {
     w.layout_alignment_ = 64;
     w.add_u32("general.alignment", 64);
     w.add_raw("t.u8", gt::kUint8, {200});
-    w.add_raw("t.i8", gt::kInt8, {0xfb});  // -5
+    w.add_raw("t.i8", gt::kInt8, {0xfb});           // -5
     w.add_raw("t.u16", gt::kUint16, {0x60, 0xea});  // 60000
-    w.add_raw("t.i16", gt::kInt16, {0xd4, 0xfe});  // -300
+    w.add_raw("t.i16", gt::kInt16, {0xd4, 0xfe});   // -300
     w.add_i32("t.i32", -7);
     w.add_u64("t.u64", uint64_t{1} << 40);
     test::ByteWriter i64;
@@ -268,8 +269,8 @@ TEST(GgufRoundTrip, DequantizesEveryBlockFormat) {
   const GgufFile g = GgufFile::open(dir.file("rt.gguf"));
 
   EXPECT_EQ(g.dequantize(g.tensor("f16")),
-            (std::vector<float>{1.0f, -2.0f, 0.5f, 65504.0f, std::ldexp(1.0f, -24),
-                                0.333251953125f, -0.0f, std::ldexp(1.0f, -14)}));
+            (std::vector<float>{1.0f, -2.0f, 0.5f, 65504.0f, std::ldexp(1.0f, -24), 0.333251953125f,
+                                -0.0f, std::ldexp(1.0f, -14)}));
   EXPECT_EQ(g.dequantize(g.tensor("bf16")), (std::vector<float>{1.0f, 3.140625f, -0.5f, 0.0f}));
 
   const GgufTensorInfo& q8 = g.tensor("q8");
@@ -309,7 +310,9 @@ TEST(GgufRoundTrip, ParsesFromMemoryWithItsName) {
   EXPECT_EQ(g.name(), "in-memory");
   EXPECT_EQ(g.tensors().size(), 4u);
   std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + 12);
-  EXPECT_THAT(error_of([&] { GgufFile::parse({cut.data(), cut.size()}, "in-memory"); }),
+  EXPECT_THAT(error_of([&] {
+                GgufFile::parse({cut.data(), cut.size()}, "in-memory");
+              }),
               HasSubstr("in-memory: header n_tensors: truncated"));
 }
 
@@ -400,14 +403,17 @@ std::vector<CorruptCase> corrupt_cases() {
          return b;
        },
        {"tensor 'b' data", "beyond the end of the file"}},
-      {"bad_magic", [] { return with_writer([](GgufWriter& w) { w.magic_ = "GGUX"; }); },
+      {"bad_magic",
+       [] { return with_writer([](GgufWriter& w) { w.magic_ = "GGUX"; }); },
        {"header magic", "bad magic 'GGUX'"}},
-      {"version_1", [] { return with_writer([](GgufWriter& w) { w.version_ = 1; }); },
+      {"version_1",
+       [] { return with_writer([](GgufWriter& w) { w.version_ = 1; }); },
        {"header version", "unsupported GGUF version 1"}},
       {"version_big_endian",
        [] { return with_writer([](GgufWriter& w) { w.version_ = 0x03000000u; }); },
        {"header version", "big-endian"}},
-      {"n_kv_absurd", [] { return with_writer([](GgufWriter& w) { w.n_kv_override_ = kHuge; }); },
+      {"n_kv_absurd",
+       [] { return with_writer([](GgufWriter& w) { w.n_kv_override_ = kHuge; }); },
        {"header n_kv", "cannot fit"}},
       {"n_tensors_absurd",
        [] { return with_writer([](GgufWriter& w) { w.n_tensors_override_ = kHuge; }); },
@@ -450,7 +456,9 @@ std::vector<CorruptCase> corrupt_cases() {
        },
        {"metadata 'tokenizer.ggml.token_type' array length", "1000 elements of uint32"}},
       {"unknown_value_type",
-       [] { return with_writer([](GgufWriter& w) { w.add_raw("x.y", 13, {0, 0, 0, 0}); }); },
+       [] { return with_writer([](GgufWriter& w) {
+              w.add_raw("x.y", 13, {0, 0, 0, 0});
+            }); },
        {"metadata 'x.y' value type", "unknown value type 13"}},
       {"unknown_array_element_type",
        [] {
@@ -493,21 +501,22 @@ std::vector<CorruptCase> corrupt_cases() {
        {"general.alignment", "unsigned integer"}},
       {"n_dims_5",
        [] {
-         return with_writer([](GgufWriter& w) {
-           w.add_f32_tensor("c", {1, 1, 1, 1, 1}, {1});
-         });
+         return with_writer([](GgufWriter& w) { w.add_f32_tensor("c", {1, 1, 1, 1, 1}, {1}); });
        },
        {"tensor 'c' n_dims", "must be 1..4, got 5"}},
       {"n_dims_0",
        [] { return with_writer([](GgufWriter& w) { w.add_f32_tensor("c", {}, {}); }); },
        {"tensor 'c' n_dims", "got 0"}},
       {"zero_dimension",
-       [] { return with_writer([](GgufWriter& w) { w.add_f32_tensor("c", {4, 0}, {}); }); },
+       [] { return with_writer([](GgufWriter& w) {
+              w.add_f32_tensor("c", {4, 0}, {});
+            }); },
        {"tensor 'c' ne[1]", "zero-sized dimension"}},
       {"element_count_overflow",
        [] {
          return with_writer([](GgufWriter& w) {
-           w.add_tensor({"c", {uint64_t{1} << 32, uint64_t{1} << 32}, mt::kF32, {}, std::nullopt, true});
+           w.add_tensor(
+               {"c", {uint64_t{1} << 32, uint64_t{1} << 32}, mt::kF32, {}, std::nullopt, true});
          });
        },
        {"tensor 'c' ne[1]", "overflows"}},
@@ -568,7 +577,9 @@ std::vector<CorruptCase> corrupt_cases() {
        },
        {"offset", "overlaps tensor"}},
       {"duplicate_tensor_name",
-       [] { return with_writer([](GgufWriter& w) { w.add_f32_tensor("a", {2}, {1, 2}); }); },
+       [] { return with_writer([](GgufWriter& w) {
+              w.add_f32_tensor("a", {2}, {1, 2});
+            }); },
        {"tensor 'a' name", "duplicate tensor name"}},
   };
 }
@@ -615,8 +626,8 @@ GgufWriter config_writer(const std::string& skip_key, const std::string& arch = 
 
 TEST(GgufConfig, MinimalMetadataAndDefaults) {
   const std::vector<uint8_t> bytes = config_writer("").bytes();
-  const ModelConfig c = model_config_from_gguf(GgufFile::parse({bytes.data(), bytes.size()},
-                                                               "/some/dir/mini.gguf"));
+  const ModelConfig c =
+      model_config_from_gguf(GgufFile::parse({bytes.data(), bytes.size()}, "/some/dir/mini.gguf"));
   EXPECT_EQ(c.name_, "mini");
   EXPECT_EQ(c.head_dim_, 4);  // no key_length: embedding_length / head_count
   EXPECT_EQ(c.n_kv_heads_, 1);
@@ -632,13 +643,40 @@ TEST(GgufConfig, Qwen3KeysUseTheirPrefix) {
   w.add_u32("qwen3.attention.value_length", 8);
   w.add_f32("qwen3.rope.freq_base", 1e6f);
   const std::vector<uint8_t> bytes = w.bytes();
-  const ModelConfig c = model_config_from_gguf(GgufFile::parse({bytes.data(), bytes.size()}, "q.gguf"));
+  const ModelConfig c =
+      model_config_from_gguf(GgufFile::parse({bytes.data(), bytes.size()}, "q.gguf"));
   EXPECT_EQ(c.arch_, "qwen3");
   EXPECT_EQ(c.head_dim_, 8);
   EXPECT_EQ(c.q_dim(), 16);
   EXPECT_TRUE(c.qk_norm_);
   EXPECT_FALSE(c.qkv_bias_);
   EXPECT_EQ(c.rope_theta_, 1e6);
+}
+
+// llama.cpp stores llama3 RoPE scaling as per-pair divisors (rope_freqs.weight); the rates they
+// give must be llama3's rule as computed from an HF config.json, to float32 precision.
+TEST(GgufConfig, RopeFreqsTensorGivesLlama3Rates) {
+  ModelConfig hf = load_model_config("llama-3.1-8b");
+  const std::vector<double> want = rope_frequencies(hf);
+  ModelConfig plain = hf;
+  plain.rope_scaling_ = RopeScaling{};
+  const std::vector<double> base = rope_frequencies(plain);
+  std::vector<float> factors;
+  for (size_t i = 0; i < want.size(); ++i) factors.push_back(static_cast<float>(base[i] / want[i]));
+  EXPECT_GT(factors.back(), 7.9f);  // lowest frequencies are divided by factor 8
+  EXPECT_FLOAT_EQ(factors.front(), 1.0f);
+
+  GgufWriter w = config_writer("llama.embedding_length");
+  w.add_u32("llama.embedding_length", 256);
+  w.add_u32("llama.attention.key_length", 128);
+  w.add_f32("llama.rope.freq_base", 500000.0f);
+  w.add_f32_tensor("rope_freqs.weight", {64}, factors);
+  const std::vector<uint8_t> bytes = w.bytes();
+  const ModelConfig c =
+      model_config_from_gguf(GgufFile::parse({bytes.data(), bytes.size()}, "l3.gguf"));
+  ASSERT_EQ(c.rope_freq_factors_.size(), 64u);
+  const std::vector<double> got = rope_frequencies(c);
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i] / want[i], 1.0, 1e-6) << i;
 }
 
 TEST(GgufConfig, ErrorsNameTheFileAndKey) {
@@ -649,11 +687,14 @@ TEST(GgufConfig, ErrorsNameTheFileAndKey) {
     std::vector<std::string> expected_;
   };
   const std::vector<Case> cases = {
-      {"no_block_count", [] { return config_writer("llama.block_count"); },
+      {"no_block_count",
+       [] { return config_writer("llama.block_count"); },
        {"llama.block_count", "missing required metadata key"}},
-      {"no_eps", [] { return config_writer("llama.attention.layer_norm_rms_epsilon"); },
+      {"no_eps",
+       [] { return config_writer("llama.attention.layer_norm_rms_epsilon"); },
        {"llama.attention.layer_norm_rms_epsilon", "missing"}},
-      {"no_context", [] { return config_writer("llama.context_length"); },
+      {"no_context",
+       [] { return config_writer("llama.context_length"); },
        {"llama.context_length", "missing"}},
       {"no_arch",
        [] {
@@ -662,15 +703,23 @@ TEST(GgufConfig, ErrorsNameTheFileAndKey) {
          return w;
        },
        {"general.architecture", "missing"}},
-      {"unsupported_arch", [] { return config_writer("", "gpt2"); },
+      {"unsupported_arch",
+       [] { return config_writer("", "gpt2"); },
        {"general.architecture", "'gpt2' is not supported"}},
-      {"rope_freqs_tensor",
+      {"rope_freqs_wrong_length",
        [] {
          GgufWriter w = config_writer("");
-         w.add_f32_tensor("rope_freqs.weight", {2}, {1.0f, 8.0f});
+         w.add_f32_tensor("rope_freqs.weight", {3}, {1.0f, 8.0f, 8.0f});
          return w;
        },
-       {"rope_freqs.weight", "not supported"}},
+       {"rope_freqs.weight", "expected ["}},
+      {"rope_freqs_not_positive",
+       [] {
+         GgufWriter w = config_writer("");
+         w.add_f32_tensor("rope_freqs.weight", {2}, {1.0f, 0.0f});
+         return w;
+       },
+       {"rope_freqs.weight", "not a positive finite number"}},
       {"rope_scaling_linear",
        [] {
          GgufWriter w = config_writer("");

@@ -98,7 +98,10 @@ std::vector<uint8_t> with_header(const std::string& header, size_t data_bytes = 
 
 std::vector<CorruptCase> corrupt_cases() {
   return {
-      {"shorter_than_length", [] { return std::vector<uint8_t>{1, 2, 3}; },
+      {"shorter_than_length",
+       [] {
+         return std::vector<uint8_t>{1, 2, 3};
+       },
        {"header length", "truncated"}},
       {"length_beyond_file",
        [] {
@@ -108,29 +111,38 @@ std::vector<CorruptCase> corrupt_cases() {
          return w.bytes();
        },
        {"header length", "exceeds"}},
-      {"bad_json", [] { return with_header("{\"a\": {\"dtype\": \"F32\", "); },
+      {"bad_json",
+       [] { return with_header("{\"a\": {\"dtype\": \"F32\", "); },
        {"header JSON", "not valid JSON"}},
-      {"not_an_object", [] { return with_header("[1, 2, 3]"); },
+      {"not_an_object",
+       [] { return with_header("[1, 2, 3]"); },
        {"header JSON", "must be an object"}},
       {"duplicate_name",
        [] {
-         return with_header(
-             R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},)"
-             R"( "a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})");
+         return with_header(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},)"
+                            R"( "a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})");
        },
        {"header JSON", "duplicate tensor name 'a'"}},
-      {"entry_not_object", [] { return with_header(R"({"a": 5})"); },
+      {"entry_not_object",
+       [] { return with_header(R"({"a": 5})"); },
        {"tensor 'a'", "must be an object"}},
-      {"missing_dtype", [] { return with_header(R"({"a": {"shape": [1], "data_offsets": [0, 4]}})"); },
+      {"missing_dtype",
+       [] { return with_header(R"({"a": {"shape": [1], "data_offsets": [0, 4]}})"); },
        {"tensor 'a' dtype", "missing"}},
       {"unknown_dtype",
-       [] { return with_header(R"({"a": {"dtype": "F12", "shape": [1], "data_offsets": [0, 4]}})"); },
+       [] {
+         return with_header(R"({"a": {"dtype": "F12", "shape": [1], "data_offsets": [0, 4]}})");
+       },
        {"tensor 'a' dtype", "unknown dtype 'F12'"}},
       {"negative_shape",
-       [] { return with_header(R"({"a": {"dtype": "F32", "shape": [-1, 4], "data_offsets": [0, 4]}})"); },
+       [] {
+         return with_header(R"({"a": {"dtype": "F32", "shape": [-1, 4], "data_offsets": [0, 4]}})");
+       },
        {"tensor 'a' shape", "non-negative integers"}},
       {"fractional_shape",
-       [] { return with_header(R"({"a": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 4]}})"); },
+       [] {
+         return with_header(R"({"a": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 4]}})");
+       },
        {"tensor 'a' shape", "non-negative integers"}},
       {"absurd_shape",
        [] {
@@ -144,25 +156,33 @@ std::vector<CorruptCase> corrupt_cases() {
              R"({"a": {"dtype": "F32", "shape": [4611686018427387904], "data_offsets": [0, 4]}})");
        },
        {"tensor 'a' shape", "byte size"}},
-      {"missing_offsets", [] { return with_header(R"({"a": {"dtype": "F32", "shape": [1]}})"); },
+      {"missing_offsets",
+       [] { return with_header(R"({"a": {"dtype": "F32", "shape": [1]}})"); },
        {"tensor 'a' data_offsets", "[begin, end]"}},
       {"negative_offset",
-       [] { return with_header(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [-4, 0]}})"); },
+       [] {
+         return with_header(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [-4, 0]}})");
+       },
        {"tensor 'a' data_offsets", "non-negative"}},
       {"offsets_reversed",
-       [] { return with_header(R"({"a": {"dtype": "F32", "shape": [0], "data_offsets": [8, 4]}})"); },
+       [] {
+         return with_header(R"({"a": {"dtype": "F32", "shape": [0], "data_offsets": [8, 4]}})");
+       },
        {"tensor 'a' data_offsets", "not a range inside the data region"}},
       {"offsets_beyond_data",
-       [] { return with_header(R"({"a": {"dtype": "F32", "shape": [8], "data_offsets": [0, 32]}})"); },
+       [] {
+         return with_header(R"({"a": {"dtype": "F32", "shape": [8], "data_offsets": [0, 32]}})");
+       },
        {"tensor 'a' data_offsets", "data region of 16 bytes"}},
       {"offsets_not_matching_shape",
-       [] { return with_header(R"({"a": {"dtype": "F16", "shape": [2, 2], "data_offsets": [0, 16]}})"); },
+       [] {
+         return with_header(R"({"a": {"dtype": "F16", "shape": [2, 2], "data_offsets": [0, 16]}})");
+       },
        {"tensor 'a' data_offsets", "shape [2,2] of F16 needs 8"}},
       {"overlapping",
        [] {
-         return with_header(
-             R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},)"
-             R"( "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})");
+         return with_header(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},)"
+                            R"( "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})");
        },
        {"tensor 'b' data_offsets", "overlaps tensor 'a'"}},
   };

@@ -95,15 +95,16 @@ void expect_same_weights(const ModelWeights& a, const ModelWeights& b) {
 
 // Adjacent-pair order -> HF rotate-half order (the inverse of what the loader applies): within
 // each head, HF row j = row 2j and HF row j + head_dim/2 = row 2j + 1.
-std::vector<float> to_rotate_half(const std::vector<float>& data, int64_t n_heads,
-                                  int64_t head_dim, int64_t row_len) {
+std::vector<float> to_rotate_half(const std::vector<float>& data, int64_t n_heads, int64_t head_dim,
+                                  int64_t row_len) {
   std::vector<float> out(data.size());
   const int64_t half = head_dim / 2;
   for (int64_t h = 0; h < n_heads; ++h) {
     for (int64_t j = 0; j < half; ++j) {
       for (int64_t c = 0; c < row_len; ++c) {
         out[(h * head_dim + j) * row_len + c] = data[(h * head_dim + 2 * j) * row_len + c];
-        out[(h * head_dim + j + half) * row_len + c] = data[(h * head_dim + 2 * j + 1) * row_len + c];
+        out[(h * head_dim + j + half) * row_len + c] =
+            data[(h * head_dim + 2 * j + 1) * row_len + c];
       }
     }
   }
@@ -128,7 +129,8 @@ std::vector<NamedTensor> named_tensors(const ModelWeights& w) {
     const std::string g = "blk." + std::to_string(l) + ".";
     out.push_back({h + "input_layernorm.weight", g + "attn_norm.weight", &L.attn_norm_, true, 0});
     out.push_back({h + "self_attn.q_proj.weight", g + "attn_q.weight", &L.wq_, false, c.n_heads_});
-    out.push_back({h + "self_attn.k_proj.weight", g + "attn_k.weight", &L.wk_, false, c.n_kv_heads_});
+    out.push_back(
+        {h + "self_attn.k_proj.weight", g + "attn_k.weight", &L.wk_, false, c.n_kv_heads_});
     out.push_back({h + "self_attn.v_proj.weight", g + "attn_v.weight", &L.wv_, false, 0});
     out.push_back({h + "self_attn.o_proj.weight", g + "attn_output.weight", &L.wo_, false, 0});
     if (c.qkv_bias_) {
@@ -140,7 +142,8 @@ std::vector<NamedTensor> named_tensors(const ModelWeights& w) {
       out.push_back({h + "self_attn.q_norm.weight", g + "attn_q_norm.weight", &L.q_norm_, true, 1});
       out.push_back({h + "self_attn.k_norm.weight", g + "attn_k_norm.weight", &L.k_norm_, true, 1});
     }
-    out.push_back({h + "post_attention_layernorm.weight", g + "ffn_norm.weight", &L.ffn_norm_, true, 0});
+    out.push_back(
+        {h + "post_attention_layernorm.weight", g + "ffn_norm.weight", &L.ffn_norm_, true, 0});
     out.push_back({h + "mlp.gate_proj.weight", g + "ffn_gate.weight", &L.w_gate_, false, 0});
     out.push_back({h + "mlp.up_proj.weight", g + "ffn_up.weight", &L.w_up_, false, 0});
     out.push_back({h + "mlp.down_proj.weight", g + "ffn_down.weight", &L.w_down_, false, 0});
@@ -204,9 +207,15 @@ void write_hf_checkpoint(const ModelWeights& w, const fs::path& dir, Dtype dtype
         t.vector_ ? std::vector<int64_t>{t.tensor_->cols_}
                   : std::vector<int64_t>{t.tensor_->rows_, t.tensor_->cols_};
     switch (dtype) {
-      case Dtype::kF32: shards[s].add(t.hf_name_, "F32", shape, test::f32_bytes(v)); break;
-      case Dtype::kF16: shards[s].add(t.hf_name_, "F16", shape, test::f16_bytes(v)); break;
-      case Dtype::kBF16: shards[s].add(t.hf_name_, "BF16", shape, test::bf16_bytes(v)); break;
+      case Dtype::kF32:
+        shards[s].add(t.hf_name_, "F32", shape, test::f32_bytes(v));
+        break;
+      case Dtype::kF16:
+        shards[s].add(t.hf_name_, "F16", shape, test::f16_bytes(v));
+        break;
+      case Dtype::kBF16:
+        shards[s].add(t.hf_name_, "BF16", shape, test::bf16_bytes(v));
+        break;
     }
     weight_map[t.hf_name_] = names[s];
   }
@@ -597,7 +606,8 @@ TEST(LoadWeights, GgufAndHfCheckpointGiveTheSameLogits) {
   const std::vector<float> oracle = read_oracle_logits("tiny-mha");
   ASSERT_EQ(b.size(), oracle.size());
   double max_diff = 0;
-  for (size_t i = 0; i < b.size(); ++i) max_diff = std::max(max_diff, std::fabs(double(b[i]) - oracle[i]));
+  for (size_t i = 0; i < b.size(); ++i)
+    max_diff = std::max(max_diff, std::fabs(double(b[i]) - oracle[i]));
   EXPECT_LT(max_diff, 1e-4);
 }
 

@@ -37,10 +37,27 @@ TEST(Area, Hc1LikeByHand) {
                            block(lanes(14336.0 * 4096, 300))) +
                      block(head);
   EXPECT_NEAR(bt.mac_trees_, mac, 1e-6 * mac);
-  // Attention: 32768 MACs per cycle per layer, 11-bit multiplier (121 full adders) + 26-bit add.
-  EXPECT_DOUBLE_EQ(bt.attention_, 32.0 * 32768 * (121 * 28 + 26 * 28));
+  // Attention: MAC units per layer, each an 11-bit multiplier (121 full adders) + 26-bit add.
+  EXPECT_DOUBLE_EQ(bt.attention_,
+                   32.0 * double(chip.attention_.macs_per_cycle_) * (121 * 28 + 26 * 28));
   // KV SRAM bits: 256 MiB.
   EXPECT_DOUBLE_EQ(bt.kv_sram_bits_, 256.0 * 1048576 * 8);
+  // Clocked registers: one lane register of 22 bits per lane, 26 bits per attention MAC unit,
+  // 16 bits per vector lane (per layer: softmax, 2 norms, RoPE, activation; on the last die
+  // the final norm and the sampler).
+  double all_lanes = 0;
+  for (double w : {4096.0 * 6144, 4096.0 * 4096, 2 * 14336.0 * 4096, 14336.0 * 4096}) {
+    all_lanes += 32 * lanes(w, 300);
+  }
+  all_lanes += head;
+  const double norm = double(chip.norm_.elements_per_cycle_);
+  const double vector_lanes =
+      32.0 * (double(chip.attention_.softmax_elements_per_cycle_) + 2 * norm +
+              double(chip.rope_.elements_per_cycle_) + double(chip.activation_.elements_per_cycle_)) +
+      norm + double(chip.sampler_.elements_per_cycle_);
+  EXPECT_DOUBLE_EQ(bt.flops_, all_lanes * 22 +
+                                  32.0 * double(chip.attention_.macs_per_cycle_) * 26 +
+                                  vector_lanes * 16);
   EXPECT_NEAR(bt.control_, t.control_area_fraction_ * (bt.mac_trees_ + bt.attention_ + bt.nonlinear_),
               1.0);
 

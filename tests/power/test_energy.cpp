@@ -36,7 +36,11 @@ TEST(Energy, CountsTimesEnergiesByHand) {
   e.kv_dram_pj_per_bit_ = 4.0;
   e.buffer_pj_per_bit_ = 0.125;
   e.link_pj_per_bit_ = 2.0;
-  e.clock_overhead_ = 0.5;
+  e.busy_flop_clock_pj_ = 0.01;
+  e.weight_mac_flops_ = 20;
+  e.attention_mac_flops_ = 30;
+  e.vector_flops_ = 16;
+  e.clock_idle_w_ = 4.0;
   e.leakage_w_ = 3.0;
   e.io_w_ = 2.0;
 
@@ -70,21 +74,25 @@ TEST(Energy, CountsTimesEnergiesByHand) {
   const double nonlinear = 3 * 7.0 + 4 * 8.0 + 5 * 9.0 + 6 * 10.0 + 7 * 11.0;   // 235
   const double buffers = 80 * 0.125;                                            // 10
   const double links = 3 * 2.0;                                                 // 6
-  const double clock = 0.5 * (fabric + attention + kv_sram + nonlinear + buffers);
+  // Busy clock: 1111 weight MACs x 20 flops + 20 attention MACs x 30 + 27 vector events x 16.
+  const double clock = 0.01 * (1111 * 20 + 20 * 30 + (2 + 3 + 4 + 5 + 6 + 7) * 16);
   EXPECT_NEAR(b.matrix_fabric_j_, fabric * pj, 1e-20);
   EXPECT_NEAR(b.attention_j_, attention * pj, 1e-20);
   EXPECT_NEAR(b.kv_memory_j_, (kv_sram + kv_dram) * pj, 1e-20);
   EXPECT_NEAR(b.nonlinear_j_, nonlinear * pj, 1e-20);
-  EXPECT_NEAR(b.interconnect_j_, (buffers + links + clock) * pj, 1e-20);
+  EXPECT_NEAR(b.interconnect_j_, (buffers + links) * pj, 1e-20);
+  EXPECT_NEAR(b.clock_j_, clock * pj, 1e-20);
+  EXPECT_DOUBLE_EQ(b.clock_idle_j_, 2.0);
   EXPECT_DOUBLE_EQ(b.io_j_, 1.0);
   EXPECT_DOUBLE_EQ(b.leakage_j_, 1.5);
   EXPECT_NEAR(b.total_j(),
               (fabric + attention + kv_sram + kv_dram + nonlinear + buffers + links + clock) * pj +
-                  2.5,
+                  4.5,
               1e-15);
   const auto p = b.power_json(0.5);
   EXPECT_DOUBLE_EQ(p["io"].get<double>(), 2.0);
   EXPECT_DOUBLE_EQ(p["leakage"].get<double>(), 3.0);
+  EXPECT_NEAR(p["clock"].get<double>(), 4.0 + clock * pj / 0.5, 1e-12);
 
   // Linear: twice the counts, twice the dynamic energy.
   ActivityCounts twice = n;
@@ -112,6 +120,14 @@ TEST(Energy, EventEnergiesOfHc1Like) {
   EXPECT_DOUBLE_EQ(e.leakage_w_, t.leakage_logic_w_per_mm2_ * area.logic_mm2_ +
                                      t.leakage_sram_w_per_mm2_ * area.sram_mm2_);
   EXPECT_DOUBLE_EQ(e.io_w_, t.io_power_w_);
+  // Lane registers: 16 + ceil(3.5) + 2 bits per weight MAC; 16 + 8 + 2 per attention MAC.
+  EXPECT_DOUBLE_EQ(e.weight_mac_flops_, 22);
+  EXPECT_DOUBLE_EQ(e.attention_mac_flops_, 26);
+  // Ungated clock: every flop of the die, every cycle, for the ungated share.
+  EXPECT_NEAR(e.clock_idle_w_,
+              (1 - t.clock_gating_) * t.flop_clock_pj_ * 1e-12 * area.flops_ * chip.clock_hz_,
+              1e-9 * e.clock_idle_w_);
+  EXPECT_DOUBLE_EQ(e.busy_flop_clock_pj_, t.clock_gating_ * t.flop_clock_pj_);
 
   // One decode token at 1k context: the fabric dominates (every weight used once).
   const EnergyBreakdown b = energy_j(m.decode_activity(1024), e, 0.0);

@@ -103,10 +103,12 @@ TEST(TechTable, N6ScalingRuleByHand) {
 
 TEST(TechTable, RomMacByHand) {
   const TechTable t = load_tech("n6", {});
-  // 3-bit weight, 16-bit activation, fold 300: one 4-bit cell passes a 20-bit product over a
-  // bitline of 300 cells (a 300 x 300-bit array read), adds at 16 + 3 + 2 bits, and carries a
-  // 7-add / 64-row share of the product bank at 20 bits.
-  const double bit = t.sram_read_pj_per_bit(300.0 * 300.0 / 8.0);
+  // 3-bit weight, 16-bit activation, fold 300: one 4-bit cell passes a 20-bit product onto a
+  // bitline of 300 cells (300 transistor toggles for each bit that swings: half of them), adds
+  // at 16 + 3 + 2 bits, and carries a 7-add / 64-row share of the product bank at 20 bits.
+  const double toggle = t.add_pj(8) / (8 * 28);
+  EXPECT_DOUBLE_EQ(t.transistor_switch_pj_, toggle);
+  const double bit = 300 * toggle * 0.5;
   EXPECT_DOUBLE_EQ(t.rom_bitline_pj_per_bit(300), bit);
   const double e3 = 20 * bit + t.add_pj(21) + 7 * t.add_pj(20) / 64;
   EXPECT_NEAR(t.rom_mac_pj(3, 16, 300), e3, 1e-12);
@@ -116,6 +118,8 @@ TEST(TechTable, RomMacByHand) {
   // A mix interpolates linearly between neighbouring widths.
   EXPECT_NEAR(t.rom_mac_pj(3.25, 16, 300),
               0.75 * e3 + 0.25 * t.rom_mac_pj(4, 16, 300), 1e-12);
+  // One flop-cycle: 8 clocked transistors plus an equal clock-tree share.
+  EXPECT_NEAR(t.flop_clock_pj_, 8 * toggle * 2.0, 1e-15);
   // Longer shared bitlines cost more per bit.
   EXPECT_LT(t.rom_mac_pj(4, 8, 16), t.rom_mac_pj(4, 8, 1024));
 }

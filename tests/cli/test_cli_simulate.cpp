@@ -1,0 +1,162 @@
+// End-to-end tests of `hardwire simulate`: runs the built binary like a user would and checks the
+// JSON keys, --out files, functional mode against `hardwire emulate` (one user, several users),
+// the human tables and the errors for bad input. Skipped when built without SystemC.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace hw {
+namespace {
+
+struct RunResult {
+  int exit_code_ = -1;
+  std::string output_;
+};
+
+RunResult run_hardwire(const std::string& args, bool merge_stderr) {
+  const std::string cmd = std::string("'") + HARDWIRE_BIN_DIR + "/hardwire' " + args +
+                          (merge_stderr ? " 2>&1" : " 2>/dev/null");
+  RunResult r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output_.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+nlohmann::json json_of(const std::string& args) {
+  const RunResult r = run_hardwire(args + " --json", false);
+  EXPECT_EQ(r.exit_code_, 0) << args << "\n" << r.output_;
+  return nlohmann::json::parse(r.output_);
+}
+
+std::string oracle(const std::string& file) {
+  return std::string(HARDWIRE_SHARED_DIR) + "/oracle/" + file;
+}
+
+#ifdef HARDWIRE_HAVE_SYSTEMC
+constexpr bool kHaveSystemC = true;
+#else
+constexpr bool kHaveSystemC = false;
+#endif
+
+class CliSimulate : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!kHaveSystemC) GTEST_SKIP() << "built without SystemC";
+  }
+};
+
+TEST_F(CliSimulate, JsonHasTheDocumentedKeys) {
+  const nlohmann::json j = json_of(
+      "simulate --model llama-3.1-8b --chip hc1-like --users 2 --prompt 64 --gen 16 "
+      "--no-progress");
+  for (const char* key :
+       {"tokens_per_s_per_user", "tokens_per_s_total", "ttft_s", "inter_token_latency_s",
+        "cycles", "simulated_s", "users_admitted", "users_rejected", "max_context_tokens",
+        "kv_sram_peak_bytes", "utilization", "stall_cycles", "activity", "blocks", "users",
+        "sim_tokens_per_wall_s", "sim_cycles_per_wall_s", "analytic"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  for (const char* key : {"p50", "p99"}) {
+    EXPECT_TRUE(j["ttft_s"].contains(key));
+    EXPECT_TRUE(j["inter_token_latency_s"].contains(key));
+  }
+  for (const char* key : {"weight_macs", "attention_macs", "kv_sram_read_bits",
+                          "kv_sram_write_bits", "link_bits"}) {
+    EXPECT_TRUE(j["activity"].contains(key)) << key;
+  }
+  for (const char* reason : {"input_empty", "output_full", "bank_conflict", "dram_bandwidth"}) {
+    EXPECT_TRUE(j["stall_cycles"]["attention"].contains(reason)) << reason;
+  }
+  EXPECT_EQ(j["tokens_generated"], 32);
+  EXPECT_EQ(j["users_admitted"], 2);
+  EXPECT_EQ(j["mode"], "timing");
+  EXPECT_EQ(j["blocks"]["qkv"]["instances"], 32);
+  // Llama 3.1 8B on hc1-like is calibrated to ~17k tokens/s per user (chip/mapping.h).
+  EXPECT_GT(j["tokens_per_s_per_user"].get<double>(), 14000.0);
+  EXPECT_LT(j["tokens_per_s_per_user"].get<double>(), 25000.0);
+}
+
+TEST_F(CliSimulate, OutWritesResultAndResolvedConfig) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("hw_cli_sim_" + std::to_string(::getpid()));
+  const RunResult r = run_hardwire(
+      "simulate --model llama-3.2-1b --users 3 --prompt 32 --gen 8 --no-progress --set "
+      "chip.buffers.fifo_depth=3 --out '" + dir.string() + "'",
+      true);
+  ASSERT_EQ(r.exit_code_, 0) << r.output_;
+  std::ifstream rf(dir / "result.json");
+  std::ifstream cf(dir / "resolved_config.json");
+  ASSERT_TRUE(rf && cf);
+  const nlohmann::json result = nlohmann::json::parse(rf);
+  const nlohmann::json config = nlohmann::json::parse(cf);
+  EXPECT_EQ(result["tokens_generated"], 24);
+  EXPECT_EQ(config["chip"]["buffers"]["fifo_depth"], 3);
+  EXPECT_EQ(config["workload"]["users"], 3);
+  EXPECT_TRUE(config.contains("numerics"));
+  EXPECT_TRUE(config.contains("mapping"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(CliSimulate, FunctionalOneUserEqualsEmulate) {
+  const std::string model = "--model '" + oracle("tiny-mha.gguf") + "' --numerics w8a8";
+  const nlohmann::json sim = json_of("simulate " + model +
+                                     " --chip hc1-like --functional --tokens 1,5,9 --gen 10 "
+                                     "--no-progress");
+  const nlohmann::json emu = json_of("emulate " + model + " --tokens 1,5,9 --n 10");
+  EXPECT_EQ(sim["mode"], "functional");
+  EXPECT_EQ(sim["generated"], emu["generated"]);
+  EXPECT_EQ(sim["users"][0]["generated"], emu["generated"]);
+}
+
+TEST_F(CliSimulate, FunctionalSeveralUsersEachEqualEmulate) {
+  const std::string model = "--model '" + oracle("tiny-gqa-s.gguf") + "' --numerics hc1-mix";
+  const nlohmann::json sim = json_of("simulate " + model +
+                                     " --functional --tokens '1,5,9;7,3,250' --gen 6 "
+                                     "--no-progress");
+  ASSERT_EQ(sim["users"].size(), 2u);
+  EXPECT_EQ(sim["users"][0]["generated"],
+            json_of("emulate " + model + " --tokens 1,5,9 --n 6")["generated"]);
+  EXPECT_EQ(sim["users"][1]["generated"],
+            json_of("emulate " + model + " --tokens 7,3,250 --n 6")["generated"]);
+}
+
+TEST_F(CliSimulate, HumanOutputHasTables) {
+  const RunResult r =
+      run_hardwire("simulate --users 1 --prompt 16 --gen 4 --no-progress", false);
+  ASSERT_EQ(r.exit_code_, 0) << r.output_;
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("tokens/s per user (decode)"));
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("inter-token latency p50 / p99"));
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("attention"));
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("output_full"));
+}
+
+TEST_F(CliSimulate, ErrorsNameTheOptionAndTheFix) {
+  RunResult r = run_hardwire("simulate --tokens 1,2 --gen 2", true);
+  EXPECT_EQ(r.exit_code_, 2);
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("--functional"));
+  r = run_hardwire("simulate --set tech.node=5 --gen 2", true);
+  EXPECT_EQ(r.exit_code_, 2);
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("tech"));
+  r = run_hardwire("simulate --model llama-3.1-70b --users 1 --prompt 8 --gen 2", true);
+  EXPECT_EQ(r.exit_code_, 2);
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("chip.dies="));
+  r = run_hardwire("simulate --trace x.csv --users 3", true);
+  EXPECT_EQ(r.exit_code_, 2);
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("--trace"));
+}
+
+}  // namespace
+}  // namespace hw

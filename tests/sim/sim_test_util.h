@@ -1,0 +1,156 @@
+// Shared fixtures of the SystemC model tests: a tiny model and a tiny chip whose block timings
+// are small round numbers (the per-block service / latency table below is what every expected
+// value in tests/sim is computed from), and run_in_child(), which runs one simulation in a
+// forked process and returns its JSON: SystemC elaborates once per process, so a test that
+// needs several simulations forks one child per run.
+#pragma once
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "chip/chip_config.h"
+#include "chip/workload.h"
+#include "common/error.h"
+#include "model/model_config.h"
+#include "sim/simulate.h"
+
+namespace hw::test {
+
+// 2 layers, d 64, 4 query heads and 2 KV heads of 16 (q 64, kv 32), d_ff 128, vocab 256.
+inline ModelConfig sim_tiny_model() {
+  ModelConfig m;
+  m.name_ = "tiny";
+  m.arch_ = "llama";
+  m.n_layers_ = 2;
+  m.d_model_ = 64;
+  m.n_heads_ = 4;
+  m.n_kv_heads_ = 2;
+  m.head_dim_ = 16;
+  m.d_ff_ = 128;
+  m.vocab_ = 256;
+  m.max_positions_ = 1024;
+  return m;
+}
+
+// Block timings of the tiny model on this chip (service S / latency T, cycles at 100 MHz), with
+// 8-bit KV: K or V row R = 32 B = 4 words of 8 B, Wp = 8 words per position, 4 banks with one
+// read port (Pr = 1 both with 2 ports and with 1):
+//   embedding 2/2, attn_norm 8/10 (2*ceil(64/16) + 2), qkv 10/12, rope 12/13 (ceil(96/8) + 1),
+//   kv_write 2/3 (ceil(8/4) + 1), attention at context L: sweep ceil(8L/4) = 2L, MACs
+//   ceil(128L/1024), softmax ceil(4L/16), so S = 2L and T = 2L + 1 (read) + 3 (depth),
+//   o_proj 10/12, ffn_norm 8/10, ffn_gate_up 20/22, activation 4/5, ffn_down 10/12,
+//   final_norm 8/10, lm_head 10/12, sampler 4/5 (ceil(256/64) + 1).
+// One layer: 10+12+13+3+(2L+4)+12+10+22+5+12 = 103 + 2L; a token at context L:
+//   2 + 2*(103 + 2L) + 10 + 12 + 5 = 235 + 4L cycles.
+// KV: 12800 B per die for 2 layers = 6400 B per engine = 800 words = 100 positions.
+inline const char* sim_tiny_chip_yaml() {
+  return R"(chip:
+  clock: 100 MHz
+  rom:
+    capacity: 1 Mbit
+  host:
+    latency: 1 us
+  embedding:
+    lookup_cycles: 2
+  norm: {elements_per_cycle: 16, pipeline_depth: 2}
+  qkv: {fold: 10, pipeline_depth: 2}
+  rope: {elements_per_cycle: 8, pipeline_depth: 1}
+  attention:
+    macs_per_cycle: 1024
+    softmax_elements_per_cycle: 16
+    pipeline_depth: 3
+    kv_sram:
+      capacity: 12800 B
+      banks: 4
+      ports_per_bank: 2
+      bank_width: 8 B
+      read_latency: 1
+      write_latency: 1
+      bank_conflict_penalty: 3
+  o_proj: {fold: 10, pipeline_depth: 2}
+  ffn_gate_up: {fold: 20, pipeline_depth: 2}
+  activation: {elements_per_cycle: 32, pipeline_depth: 1}
+  ffn_down: {fold: 10, pipeline_depth: 2}
+  lm_head: {fold: 10, pipeline_depth: 2}
+  sampler: {elements_per_cycle: 64, pipeline_depth: 1}
+  buffers:
+    fifo_depth: 2
+)";
+}
+
+inline ChipConfig sim_tiny_chip(const std::vector<std::string>& overrides = {}) {
+  return chip_config_from_yaml(YAML::Load(sim_tiny_chip_yaml()), "sim-tiny", "sim-tiny.yaml",
+                               overrides);
+}
+
+// `users` requests arriving together, each with the same lengths.
+inline std::vector<UserRequest> same_requests(int64_t users, int64_t prompt, int64_t output,
+                                              int64_t shared_prefix = 0) {
+  std::vector<UserRequest> out;
+  for (int64_t i = 0; i < users; ++i) {
+    UserRequest r;
+    r.id_ = i;
+    r.prompt_tokens_ = prompt;
+    r.output_tokens_ = output;
+    r.shared_prefix_tokens_ = shared_prefix;
+    out.push_back(r);
+  }
+  return out;
+}
+
+inline sim::SimOptions timing_options() {
+  sim::SimOptions o;
+  o.weight_bits_ = 4.0;
+  o.kv_bits_ = 8;
+  return o;
+}
+
+// Runs run_simulation in a forked child and returns its JSON; {"error": message} when it threw.
+inline nlohmann::json run_in_child(const ModelConfig& model, const ChipConfig& chip,
+                                   const std::vector<UserRequest>& requests,
+                                   const sim::SimOptions& options) {
+  int fds[2];
+  if (pipe(fds) != 0) return {{"error", "pipe failed"}};
+  const pid_t pid = fork();
+  if (pid < 0) return {{"error", "fork failed"}};
+  if (pid == 0) {
+    close(fds[0]);
+    std::string text;
+    try {
+      text = sim::run_simulation(model, chip, requests, options).to_json().dump();
+    } catch (const std::exception& e) {
+      text = nlohmann::json{{"error", e.what()}}.dump();
+    }
+    size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t n = write(fds[1], text.data() + done, text.size() - done);
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    close(fds[1]);
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string text;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || text.empty()) {
+    return {{"error", "child simulation crashed"}};
+  }
+  return nlohmann::json::parse(text);
+}
+
+// Cycles of a time in seconds at the tiny chip's 100 MHz.
+inline double cycles_of(double seconds) { return seconds * 1e8; }
+
+}  // namespace hw::test

@@ -2,10 +2,8 @@
 // chip in a technology with a number format and a workload. Prints throughput, latency, power,
 // energy per token, area and KV capacity; --json gives the metric keys `hardwire simulate` uses
 // plus the power and area keys; --out DIR writes result.json and resolved_config.json.
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -17,6 +15,7 @@
 #include "chip/workload.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/run_options.h"
 #include "common/error.h"
 #include "common/param_tree.h"
 #include "model/model_config.h"
@@ -27,13 +26,10 @@
 namespace hw::cli {
 namespace {
 
-// The numerics profile used when neither --numerics nor --weight-bits is given.
-constexpr const char* kDefaultNumerics = "hc1-mix";
-
 struct EstimateOptions {
   std::string model_ = "llama-3.1-8b";
   std::string chip_ = "hc1-like";
-  std::string tech_ = "n6";
+  std::string tech_;
   std::string numerics_;
   std::string scenario_;
   double weight_bits_ = 0;
@@ -57,9 +53,7 @@ struct Resolved {
   ChipConfig chip_;
   TechTable tech_;
   WorkloadConfig workload_;
-  double weight_bits_ = 0;
-  int kv_bits_ = 0;
-  nlohmann::json numerics_json_;
+  Widths widths_;
 };
 
 Resolved resolve(const EstimateOptions& o) {
@@ -68,82 +62,18 @@ Resolved resolve(const EstimateOptions& o) {
   r.model_ = load_model_config(o.model_);
   r.chip_ = load_chip_config(o.chip_, o.sets_);
   r.tech_ = load_tech(o.tech_, o.sets_);
-  std::vector<std::string> wl = o.sets_;
-  if (o.users_ > 0) wl.push_back("workload.users=" + std::to_string(o.users_));
-  if (o.prompt_ > 0) {
-    wl.push_back("workload.prompt.dist=fixed");
-    wl.push_back("workload.prompt.tokens=" + std::to_string(o.prompt_));
-  }
-  if (o.gen_ > 0) {
-    wl.push_back("workload.output.dist=fixed");
-    wl.push_back("workload.output.tokens=" + std::to_string(o.gen_));
-  }
-  r.workload_ = load_workload(o.scenario_, wl);
-
-  std::string numerics = o.numerics_;
-  const bool bits_given = o.weight_bits_ > 0 && o.kv_bits_ > 0;
-  if (numerics.empty() && !bits_given) {
-    const auto names = numerics_profile_names();
-    if (std::find(names.begin(), names.end(), kDefaultNumerics) == names.end()) {
-      throw make_error("estimate", std::string("no --numerics given and the default profile '") +
-                                       kDefaultNumerics + "' is not shipped",
-                       "pass --numerics NAME or both --weight-bits and --kv-bits");
-    }
-    numerics = kDefaultNumerics;
-  }
-  if (!numerics.empty()) {
-    const NumericsProfile p = load_numerics_profile(numerics, o.sets_);
-    r.weight_bits_ = p.mean_weight_bits(r.model_);
-    r.kv_bits_ = p.kv_bits();
-    r.numerics_json_ = p.to_json();
-  }
-  if (o.weight_bits_ > 0) r.weight_bits_ = o.weight_bits_;
-  if (o.kv_bits_ > 0) r.kv_bits_ = o.kv_bits_;
-  if (!(r.weight_bits_ > 0) || r.kv_bits_ <= 0) {
-    throw make_error("estimate", "weight and KV widths are not set",
-                     "pass --numerics NAME, or --weight-bits B and --kv-bits K");
-  }
+  r.workload_ = load_workload(o.scenario_,
+                              workload_overrides(o.sets_, o.users_, o.prompt_, o.gen_));
+  r.widths_ = resolve_widths(r.model_, o.numerics_, o.weight_bits_, o.kv_bits_, o.sets_,
+                             "estimate");
   return r;
-}
-
-nlohmann::json resolved_config_json(const Resolved& r) {
-  nlohmann::json j = nlohmann::json::object();
-  j["model"] = r.model_.name_;
-  j["weight_bits_mean"] = r.weight_bits_;
-  j["kv_bits"] = r.kv_bits_;
-  j.update(r.chip_.to_json());
-  j.update(r.tech_.values_.to_json());
-  j.update(r.workload_.to_json());
-  if (!r.numerics_json_.is_null()) j.update(r.numerics_json_);
-  return j;
-}
-
-void write_json_file(const std::filesystem::path& path, const nlohmann::json& j) {
-  std::ofstream out(path, std::ios::trunc);
-  out << j.dump(2) << "\n";
-  if (!out) {
-    throw make_error("--out " + path.parent_path().string(), "cannot write " + path.string(),
-                     "check that the directory is writable");
-  }
-}
-
-void print_breakdown(std::ostream& out, const std::string& title, const nlohmann::json& parts,
-                     double total, const std::string& unit) {
-  out << "\n" << title << "\n";
-  Table t({"block", unit, "share"});
-  for (const auto& [key, v] : parts.items()) {
-    const double x = v.get<double>();
-    t.add_row({key, num(x, "%.2f"), total > 0 ? num(100.0 * x / total, "%.1f") + "%" : ""});
-  }
-  t.add_row({"total", num(total, "%.2f"), ""});
-  t.print(out, "  ");
 }
 
 void print_estimate(std::ostream& out, const Resolved& r, const Estimate& e) {
   const nlohmann::json j = e.to_json();
   const EstimatePoint& p = e.point_;
   out << r.model_.name_ << " on " << r.chip_.name_ << " (" << r.tech_.name_ << "), weights "
-      << num(r.weight_bits_, "%.2f") << " bits, KV " << r.kv_bits_ << " bits, "
+      << num(r.widths_.weight_bits_, "%.2f") << " bits, KV " << r.widths_.kv_bits_ << " bits, "
       << r.workload_.users_ << " users\n\n";
   Table t;
   t.add_row({"tokens/s per user", num(p.tokens_per_s_per_user_, "%.0f")});
@@ -181,21 +111,18 @@ void print_estimate(std::ostream& out, const Resolved& r, const Estimate& e) {
 
 void run(const EstimateOptions& o) {
   const Resolved r = resolve(o);
-  const Estimate e = estimate(r.model_, r.chip_, r.tech_, r.weight_bits_, r.kv_bits_, r.workload_);
+  const Estimate e = estimate(r.model_, r.chip_, r.tech_, r.widths_.weight_bits_,
+                              r.widths_.kv_bits_, r.workload_);
   nlohmann::json result = e.to_json();
   result["source"] = "estimate";
   result["model"] = r.model_.name_;
   result["chip"] = r.chip_.name_;
   result["tech"] = r.tech_.name_;
   if (!o.out_.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(o.out_, ec);
-    if (ec) {
-      throw make_error("--out " + o.out_, "cannot create the directory: " + ec.message());
-    }
+    make_out_dir(o.out_);
     write_json_file(std::filesystem::path(o.out_) / "result.json", result);
     write_json_file(std::filesystem::path(o.out_) / "resolved_config.json",
-                    resolved_config_json(r));
+                    design_config_json(r.model_, r.chip_, &r.tech_, r.workload_, r.widths_));
   }
   if (o.json_) {
     std::cout << result.dump(2) << "\n";
@@ -215,8 +142,7 @@ void add_estimate_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--chip", o->chip_, "Chip name (configs/chips/) or YAML path")
       ->capture_default_str();
-  cmd->add_option("--tech", o->tech_, "Technology name (configs/tech/) or YAML path")
-      ->capture_default_str();
+  add_tech_option(*cmd, o->tech_);
   cmd->add_option("--numerics", o->numerics_,
                   std::string("Numerics profile (configs/numerics/) or YAML path; default ") +
                       kDefaultNumerics + " when shipped");

@@ -6,7 +6,6 @@
 // through the golden numerics (small models) and reports the generated token ids.
 // Built only with SystemC (cli/main.cpp registers a placeholder otherwise).
 #ifdef HARDWIRE_HAVE_SYSTEMC
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -24,24 +23,25 @@
 #include "cli/commands.h"
 #include "cli/numerics_options.h"
 #include "cli/output.h"
+#include "cli/run_options.h"
 #include "common/error.h"
 #include "common/param_tree.h"
 #include "model/model_config.h"
 #include "model/numerics_profile.h"
 #include "model/quantizer.h"
 #include "model/weights.h"
+#include "power/energy.h"
+#include "power/tech_table.h"
 #include "sim/simulate.h"
 
 namespace hw::cli {
 namespace {
 
-// The numerics profile used when neither --numerics nor --weight-bits/--kv-bits is given: the
-// same default as `hardwire estimate`, so the two commands describe the same design point.
-constexpr const char* kDefaultNumerics = "hc1-mix";
-
 struct SimulateOptions {
   std::string model_ = "llama-3.1-8b";
   std::string chip_ = "hc1-like";
+  std::string tech_;
+  bool power_ = false;
   std::string numerics_;
   double weight_bits_ = 0;
   int kv_bits_ = 0;
@@ -82,27 +82,25 @@ std::vector<std::vector<int32_t>> parse_prompts(const std::string& text) {
   return prompts;
 }
 
-void write_json_file(const std::filesystem::path& path, const nlohmann::json& j) {
-  std::ofstream out(path, std::ios::trunc);
-  out << j.dump(2) << "\n";
-  if (!out) {
-    throw make_error("--out " + path.parent_path().string(), "cannot write " + path.string(),
-                     "check that the directory is writable");
-  }
-}
-
 struct Resolved {
   ModelConfig model_;
   ChipConfig chip_;
+  std::optional<TechTable> tech_;  // with --power
   WorkloadConfig workload_;
-  double weight_bits_ = 0;
-  int kv_bits_ = 0;
-  std::optional<NumericsProfile> profile_;
+  Widths widths_;
   std::vector<std::vector<int32_t>> prompts_;
 };
 
 Resolved resolve(const SimulateOptions& o) {
-  check_override_roots(o.sets_, {"chip", "workload", "numerics"});
+  check_override_roots(o.sets_, {"chip", "tech", "workload", "numerics"});
+  if (!o.power_) {
+    for (const auto& s : o.sets_) {
+      if (s.rfind("tech.", 0) == 0) {
+        throw make_error("--set " + s, "tech overrides only apply to the power figures",
+                         "add --power (or drop the override)");
+      }
+    }
+  }
   if (!o.functional_ && !o.tokens_.empty()) {
     throw make_error("--tokens", "prompts are only simulated in functional mode",
                      "add --functional (timing mode takes lengths: --prompt L)");
@@ -124,57 +122,32 @@ Resolved resolve(const SimulateOptions& o) {
   }
   Resolved r;
   r.chip_ = load_chip_config(o.chip_, o.sets_);
+  if (o.power_) r.tech_ = load_tech(o.tech_, o.sets_);
   if (o.functional_) r.prompts_ = parse_prompts(o.tokens_);
 
-  std::vector<std::string> wl = o.sets_;
-  if (o.users_ > 0) {
-    wl.push_back("workload.users=" + std::to_string(o.users_));
-  } else if (o.functional_ && r.prompts_.size() > 1) {
-    wl.push_back("workload.users=" + std::to_string(r.prompts_.size()));
-  }
+  // Functional mode: one user per given prompt unless --users says otherwise; the prompt
+  // length is the first prompt's.
+  int64_t users = o.users_;
+  if (users == 0 && o.functional_ && r.prompts_.size() > 1) users = int64_t(r.prompts_.size());
   const int64_t prompt_len = o.functional_ ? int64_t(r.prompts_[0].size()) : o.prompt_;
-  if (prompt_len > 0) {
-    wl.push_back("workload.prompt.dist=fixed");
-    wl.push_back("workload.prompt.tokens=" + std::to_string(prompt_len));
-  }
-  if (o.gen_ > 0) {
-    wl.push_back("workload.output.dist=fixed");
-    wl.push_back("workload.output.tokens=" + std::to_string(o.gen_));
-  }
+  std::vector<std::string> wl = workload_overrides(o.sets_, users, prompt_len, o.gen_);
   if (!o.trace_.empty()) {
     wl.push_back("workload.arrival.kind=trace");
     wl.push_back("workload.arrival.trace=" + o.trace_);
   }
   r.workload_ = load_workload(o.scenario_, wl);
 
-  std::string numerics = o.numerics_;
-  const bool bits_given = o.weight_bits_ > 0 && o.kv_bits_ > 0;
-  if (numerics.empty() && !bits_given) numerics = kDefaultNumerics;
   // Functional mode loads the weights later (run()); the config is read the same way here.
   r.model_ = load_model_config(o.model_);
-  if (!numerics.empty()) {
-    r.profile_ = load_numerics_profile(numerics, o.sets_);
-    r.weight_bits_ = r.profile_->mean_weight_bits(r.model_);
-    r.kv_bits_ = r.profile_->kv_bits();
-  }
-  if (o.weight_bits_ > 0) r.weight_bits_ = o.weight_bits_;
-  if (o.kv_bits_ > 0) r.kv_bits_ = o.kv_bits_;
-  if (!(r.weight_bits_ > 0) || r.kv_bits_ <= 0) {
-    throw make_error("simulate", "weight and KV widths are not set",
-                     "pass --numerics NAME, or --weight-bits B and --kv-bits K");
-  }
+  r.widths_ = resolve_widths(r.model_, o.numerics_, o.weight_bits_, o.kv_bits_, o.sets_,
+                             "simulate");
   return r;
 }
 
 nlohmann::json resolved_config_json(const Resolved& r, const SimulateOptions& o,
                                      const nlohmann::json& mapping) {
-  nlohmann::json j = nlohmann::json::object();
-  j["model"] = r.model_.name_;
-  j["weight_bits_mean"] = r.weight_bits_;
-  j["kv_bits"] = r.kv_bits_;
-  j.update(r.chip_.to_json());
-  j.update(r.workload_.to_json());
-  if (r.profile_) j.update(r.profile_->to_json());
+  nlohmann::json j = design_config_json(r.model_, r.chip_, r.tech_ ? &*r.tech_ : nullptr,
+                                        r.workload_, r.widths_);
   j["simulate"] = {{"functional", o.functional_},
                    {"prompts", r.prompts_},
                    {"synthetic_seed", o.synthetic_seed_option_->count() > 0
@@ -193,7 +166,8 @@ std::string seconds_text(double s) {
   return num(s * 1e6, "%.2f") + " us";
 }
 
-void print_result(std::ostream& out, const sim::SimResult& r) {
+// `power`: the --power keys (activity_power_json), null without --power.
+void print_result(std::ostream& out, const sim::SimResult& r, const nlohmann::json& power) {
   out << r.model_ << " on " << r.chip_ << " (" << (r.functional_ ? "functional" : "timing")
       << " mode, " << num(r.weight_bits_, "%.2f") << " weight bits, " << r.kv_bits_
       << "-bit KV)\n\n";
@@ -224,7 +198,19 @@ void print_result(std::ostream& out, const sim::SimResult& r) {
                                     " tokens/s, " +
                                     num(r.wall_s_ > 0 ? r.cycles_ / r.wall_s_ : 0, "%.3g") +
                                     " cycles/s of wall time"});
+  if (!power.is_null()) {
+    const double tokens_per_s = r.tokens_per_s_total_;
+    t.add_row({"power (" + power["tech"].get<std::string>() + ")",
+               num(power["power_w"].get<double>(), "%.1f") + " W (static " +
+                   num(power["static_power_w"].get<double>(), "%.1f") + " W)"});
+    t.add_row({"energy per token", num(power["energy_per_token_j"].get<double>() * 1e3, "%.4f") +
+                                       " mJ at " + num(tokens_per_s, "%.0f") + " tokens/s"});
+  }
   t.print(out, "  ");
+  if (!power.is_null()) {
+    print_breakdown(out, "power (simulated activity x tech energies)", power["power_breakdown_w"],
+                    power["power_w"].get<double>(), "W");
+  }
 
   out << "\nblocks (utilization and stall cycles summed over instances)\n";
   Table b({"block", "inst", "service", "util", "input_empty", "output_full", "bank_conflict",
@@ -252,8 +238,8 @@ void print_result(std::ostream& out, const sim::SimResult& r) {
 void run(const SimulateOptions& o) {
   const Resolved r = resolve(o);
   sim::SimOptions so;
-  so.weight_bits_ = r.weight_bits_;
-  so.kv_bits_ = r.kv_bits_;
+  so.weight_bits_ = r.widths_.weight_bits_;
+  so.kv_bits_ = r.widths_.kv_bits_;
   so.vcd_path_ = o.vcd_;
   so.timeline_path_ = o.timeline_;
   so.timeline_max_events_ = o.timeline_max_events_;
@@ -269,7 +255,7 @@ void run(const SimulateOptions& o) {
       check_token_range(r.prompts_[i], weights.config_,
                         "--tokens prompt " + std::to_string(i + 1));
     }
-    quantized = quantize_model(weights, *r.profile_);
+    quantized = quantize_model(weights, *r.widths_.profile_);
     model = weights.config_;
     so.functional_model_ = &*quantized;
     so.prompts_ = r.prompts_;
@@ -282,14 +268,21 @@ void run(const SimulateOptions& o) {
                    static_cast<long long>(p.tokens_processed_));
     };
   }
-  const ChipMapping mapping = map_model(model, r.chip_, r.weight_bits_, r.kv_bits_);
+  const ChipMapping mapping =
+      map_model(model, r.chip_, r.widths_.weight_bits_, r.widths_.kv_bits_);
   const sim::SimResult res = sim::run_simulation(model, r.chip_, r.workload_, so);
   nlohmann::json result = res.to_json();
   result["source"] = "simulate";
+  // One place computes energy (power/energy.h): the simulated activity of the whole run times
+  // the tech table's per-event energies, static power over the simulated time.
+  nlohmann::json power;
+  if (r.tech_) {
+    power = activity_power_json(mapping, *r.tech_, res.activity_, res.simulated_s_,
+                                double(res.tokens_generated_));
+    result.update(power);
+  }
   if (!o.out_.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(o.out_, ec);
-    if (ec) throw make_error("--out " + o.out_, "cannot create the directory: " + ec.message());
+    make_out_dir(o.out_);
     write_json_file(std::filesystem::path(o.out_) / "result.json", result);
     write_json_file(std::filesystem::path(o.out_) / "resolved_config.json",
                     resolved_config_json(r, o, mapping.to_json()));
@@ -297,7 +290,7 @@ void run(const SimulateOptions& o) {
   if (o.json_) {
     std::cout << result.dump(2) << "\n";
   } else {
-    print_result(std::cout, res);
+    print_result(std::cout, res, power);
   }
 }
 
@@ -315,6 +308,10 @@ void add_simulate_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--chip", o->chip_, "Chip name (configs/chips/) or YAML path")
       ->capture_default_str();
+  add_tech_option(*cmd, o->tech_, "used by --power");
+  cmd->add_flag("--power", o->power_,
+                "Power and energy per token from the simulated activity counts and the tech "
+                "table's event energies (the estimator's tables)");
   cmd->add_option("--numerics", o->numerics_,
                   std::string("Numerics profile (configs/numerics/) or YAML path; default ") +
                       kDefaultNumerics);
@@ -335,7 +332,8 @@ void add_simulate_command(CLI::App& app) {
                   "Arrival trace CSV (arrival_s,prompt_tokens,output_tokens), instead of "
                   "--users/--prompt/--gen");
   cmd->add_option("--set", o->sets_,
-                  "Override root.key=value (roots: chip, workload, numerics); repeatable");
+                  "Override root.key=value (roots: chip, tech (with --power), workload, "
+                  "numerics); repeatable");
   cmd->add_flag("--json", o->json_, "Print the result as JSON");
   cmd->add_option("--out", o->out_, "Directory for result.json and resolved_config.json");
   cmd->add_option("--vcd", o->vcd_, "Write a VCD of per-block busy / queued signals");

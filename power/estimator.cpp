@@ -262,6 +262,7 @@ EstimatePoint evaluate_point(const EstimatorPlan& p, const WorkloadPoint& w) noe
   if (users >= 1 && avail >= users) {
     r.max_context_tokens_ = std::min(prefix + avail / users, p.max_positions_);
   }
+  if (avail >= 1) r.max_context_tokens_1_user_ = std::min(prefix + avail, p.max_positions_);
   const double prompt = std::max(w.prompt_tokens_, double(prefix) + 1.0);
   const double output = std::max(w.output_tokens_, 1.0);
   r.mean_context_tokens_ = prompt + 0.5 * (output - 1.0);
@@ -395,6 +396,7 @@ nlohmann::json Estimate::to_json() const {
       {"peak_concurrent_users", r.users_concurrent_},
       {"max_users_at_context", r.max_users_at_context_},
       {"max_context_tokens", r.max_context_tokens_},
+      {"max_context_tokens_1_user", r.max_context_tokens_1_user_},
       {"kv_memory", plan_.kv_sram_ ? "sram" : "dram"},
       {"kv_capacity_positions_per_layer", plan_.kv_positions_},
       {"kv_capacity_bytes", plan_.kv_capacity_bytes_},

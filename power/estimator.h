@@ -85,6 +85,7 @@ struct EstimatePoint {
   int64_t users_concurrent_ = 0;     // decoding together in steady state
   int64_t max_users_at_context_ = 0; // KV capacity in users at the point's max context
   int64_t max_context_tokens_ = 0;   // per user with the requested users (0: does not fit)
+  int64_t max_context_tokens_1_user_ = 0;
   double mean_context_tokens_ = 0;
   double token_latency_cycles_ = 0;  // critical path of one decode token at the mean context
   double stage_cycles_ = 0;          // pipeline stage time at the mean context

@@ -11,3 +11,6 @@ bin=build/bin/hardwire
 set -x
 "$bin" info llama-3.1-8b
 "$bin" ref generate --model tiny-llama --synthetic-seed 1 --tokens 1,2,3 --n 8
+"$bin" emulate --model tiny-llama --synthetic-seed 1 --numerics hc1-mix --tokens 1,2,3 --n 8
+"$bin" estimate --model llama-3.1-8b --chip hc1-like --users 1 --prompt 1024 --gen 1024
+"$bin" simulate --model llama-3.1-8b --chip hc1-like --users 64 --prompt 1024 --gen 1024 --out out/quickstart

@@ -307,13 +307,22 @@ SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
     br.stall_cycles_[0] += std::max<Cycle>(0, res.cycles_ - s.busy_cycles_ - stalled);
     br.fifo_peak_tokens_ = std::max(br.fifo_peak_tokens_, s.input_.peak_occupancy());
   }
+  // The bottleneck is the block whose instances could least often take a new token for reasons
+  // of their own: busy, or stretched by bank conflicts, or waiting for the DRAM channel (not
+  // waiting for input or held by a full output, which are other blocks' doing).
   double best = -1.0;
   for (auto& br : res.blocks_) {
-    br.utilization_ = res.cycles_ > 0 && br.instances_ > 0
-                          ? double(br.busy_cycles_) / (double(br.instances_) * double(res.cycles_))
-                          : 0.0;
-    if (br.utilization_ > best) {
-      best = br.utilization_;
+    const double capacity = double(br.instances_) * double(res.cycles_);
+    br.utilization_ = capacity > 0 ? double(br.busy_cycles_) / capacity : 0.0;
+    const double occupied =
+        capacity > 0
+            ? double(br.busy_cycles_ +
+                     br.stall_cycles_[size_t(StallReason::kBankConflict)] +
+                     br.stall_cycles_[size_t(StallReason::kDramBandwidth)]) /
+                  capacity
+            : 0.0;
+    if (occupied > best) {
+      best = occupied;
       res.bottleneck_block_ = br.name_;
     }
   }

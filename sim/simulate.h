@@ -103,7 +103,7 @@ struct SimResult {
   int64_t kv_capacity_bytes_ = 0;
   int64_t kv_peak_bytes_ = 0;
   std::vector<BlockResult> blocks_;
-  std::string bottleneck_block_;          // highest utilization
+  std::string bottleneck_block_;          // most occupied: busy + bank conflict + DRAM wait
   ActivityCounts activity_;
   nlohmann::json analytic_;               // the mapping's closed-form figures, for comparison
   std::vector<UserResult> users_;

@@ -1,6 +1,7 @@
 // End-to-end tests of `hardwire simulate`: runs the built binary like a user would and checks the
 // JSON keys, --out files, functional mode against `hardwire emulate` (one user, several users),
-// the human tables and the errors for bad input. Skipped when built without SystemC.
+// the human tables, --power against `hardwire estimate` and the errors for bad input. Skipped
+// when built without SystemC.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -110,6 +111,72 @@ TEST_F(CliSimulate, OutWritesResultAndResolvedConfig) {
   std::filesystem::remove_all(dir);
 }
 
+// --power: the run's activity x the tech table's energies (power/energy.h). The reported figures
+// must be one consistent account (energy per token x tokens/s = power; dynamic + static = power;
+// the breakdown sums to the power), and for steady-state decode of one user (a short prompt, many
+// outputs) they must match `hardwire estimate` on the same design point, which uses the same
+// per-event energies on the mapping's closed-form activity.
+TEST_F(CliSimulate, PowerIsActivityTimesTechEnergiesAndMatchesEstimate) {
+  const std::string point = "--model llama-3.2-1b --chip hc1-like --users 1 --prompt 8 --gen 256";
+  const nlohmann::json sim = json_of("simulate " + point + " --power --no-progress");
+  const nlohmann::json est = json_of("estimate " + point);
+  const double power_w = sim["power_w"].get<double>();
+  ASSERT_GT(power_w, 0.0);
+  EXPECT_EQ(sim["tech"], "n6");
+  EXPECT_GT(sim["dynamic_power_w"].get<double>(), 0.0);
+  EXPECT_NEAR(sim["energy_per_token_j"].get<double>() * sim["tokens_per_s_total"].get<double>(),
+              power_w, 1e-9 * power_w);
+  EXPECT_NEAR(sim["dynamic_power_w"].get<double>() + sim["static_power_w"].get<double>(), power_w,
+              1e-9 * power_w);
+  double parts_w = 0;
+  for (const auto& [key, v] : sim["power_breakdown_w"].items()) parts_w += v.get<double>();
+  EXPECT_NEAR(parts_w, power_w, 1e-9 * power_w);
+  for (const auto& [key, v] : est["power_breakdown_w"].items()) {
+    EXPECT_TRUE(sim["power_breakdown_w"].contains(key)) << key;
+  }
+  EXPECT_EQ(sim["static_power_w"], est["static_power_w"]);
+  EXPECT_NEAR(power_w / est["power_w"].get<double>(), 1.0, 0.05);
+  EXPECT_NEAR(sim["energy_per_token_j"].get<double>() / est["energy_per_token_j"].get<double>(),
+              1.0, 0.05);
+}
+
+TEST_F(CliSimulate, PowerTakesTechOverridesAndRecordsThem) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("hw_cli_sim_pw_" + std::to_string(::getpid()));
+  const std::string point = "--model llama-3.2-1b --users 1 --prompt 8 --gen 8 --no-progress";
+  const nlohmann::json base = json_of("simulate " + point + " --power --tech n5");
+  const RunResult r = run_hardwire("simulate " + point +
+                                       " --power --tech n5 --set tech.io.power=7W --json --out '" +
+                                       dir.string() + "'",
+                                   false);
+  ASSERT_EQ(r.exit_code_, 0) << r.output_;
+  const nlohmann::json j = nlohmann::json::parse(r.output_);
+  EXPECT_EQ(j["tech"], "n5");
+  // One die: the I/O power is the override, and only the static part moves.
+  EXPECT_DOUBLE_EQ(j["power_breakdown_w"]["io"].get<double>(), 7.0);
+  EXPECT_NEAR(j["static_power_w"].get<double>() - base["static_power_w"].get<double>(), 2.0,
+              1e-9);
+  EXPECT_DOUBLE_EQ(j["dynamic_power_w"].get<double>(), base["dynamic_power_w"].get<double>());
+  std::ifstream cf(dir / "resolved_config.json");
+  ASSERT_TRUE(cf);
+  const nlohmann::json config = nlohmann::json::parse(cf);
+  EXPECT_EQ(config["tech"]["name"], "n5");
+  EXPECT_DOUBLE_EQ(config["tech"]["io"]["power"].get<double>(), 7.0);
+  std::filesystem::remove_all(dir);
+  // Without --power the tech is not part of the run.
+  const nlohmann::json plain = json_of("simulate " + point);
+  EXPECT_FALSE(plain.contains("power_w"));
+}
+
+TEST_F(CliSimulate, PowerHumanOutputHasThePowerTable) {
+  const RunResult r = run_hardwire(
+      "simulate --model llama-3.2-1b --users 1 --prompt 8 --gen 8 --power --no-progress", false);
+  ASSERT_EQ(r.exit_code_, 0) << r.output_;
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("power (n6)"));
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("energy per token"));
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("matrix_fabric"));
+}
+
 TEST_F(CliSimulate, FunctionalOneUserEqualsEmulate) {
   const std::string model = "--model '" + oracle("tiny-mha.gguf") + "' --numerics w8a8";
   const nlohmann::json sim = json_of("simulate " + model +
@@ -150,6 +217,10 @@ TEST_F(CliSimulate, ErrorsNameTheOptionAndTheFix) {
   r = run_hardwire("simulate --set tech.node=5 --gen 2", true);
   EXPECT_EQ(r.exit_code_, 2);
   EXPECT_THAT(r.output_, ::testing::HasSubstr("tech"));
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("--power"));
+  r = run_hardwire("simulate --power --tech no-such-node --users 1 --prompt 4 --gen 2", true);
+  EXPECT_EQ(r.exit_code_, 2);
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("no-such-node"));
   r = run_hardwire("simulate --model llama-3.1-70b --users 1 --prompt 8 --gen 2", true);
   EXPECT_EQ(r.exit_code_, 2);
   EXPECT_THAT(r.output_, ::testing::HasSubstr("chip.dies="));

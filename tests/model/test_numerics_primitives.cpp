@@ -497,7 +497,11 @@ std::vector<int64_t> naive_gemv(const QuantizedMatrix& m, const std::vector<int8
 }
 
 TEST(Gemv, KernelsAreBitExact) {
-  struct Shape { int64_t rows, cols, group; int bits; bool packed; };
+  struct Shape {
+    int64_t rows_, cols_, group_;
+    int bits_;
+    bool packed_;
+  };
   const std::vector<Shape> shapes = {
       {37, 172, 172, 8, false},  // per-channel, odd sizes (tiny-mha's d_ff)
       {64, 172, 32, 8, false},   // groups with a partial last group
@@ -510,17 +514,17 @@ TEST(Gemv, KernelsAreBitExact) {
   std::mt19937_64 rng(11);
   for (const Shape& s : shapes) {
     for (bool extreme : {false, true}) {
-      const QuantizedMatrix m = random_matrix(s.rows, s.cols, s.group, s.bits, rng(), extreme);
-      EXPECT_EQ(!m.packed4_.empty(), s.packed) << s.rows << "x" << s.cols;
-      std::vector<int8_t> x(static_cast<size_t>(s.cols));
+      const QuantizedMatrix m = random_matrix(s.rows_, s.cols_, s.group_, s.bits_, rng(), extreme);
+      EXPECT_EQ(!m.packed4_.empty(), s.packed_) << s.rows_ << "x" << s.cols_;
+      std::vector<int8_t> x(static_cast<size_t>(s.cols_));
       for (auto& v : x) v = static_cast<int8_t>(extreme ? ((rng() & 1) ? 127 : -127) : static_cast<int>(rng() % 255) - 127);
       const std::vector<int64_t> want = naive_gemv(m, x);
       for (GemvKernel k : {GemvKernel::kPortable, GemvKernel::kAvx2, GemvKernel::kAuto}) {
         if (!gemv_kernel_available(k)) continue;
-        std::vector<int64_t> got(static_cast<size_t>(s.rows));
+        std::vector<int64_t> got(static_cast<size_t>(s.rows_));
         gemv(m, x.data(), got.data(), k);
-        ASSERT_EQ(got, want) << "kernel " << static_cast<int>(k) << " shape " << s.rows << "x"
-                             << s.cols << " group " << s.group << " bits " << s.bits;
+        ASSERT_EQ(got, want) << "kernel " << static_cast<int>(k) << " shape " << s.rows_ << "x"
+                             << s.cols_ << " group " << s.group_ << " bits " << s.bits_;
       }
     }
   }

@@ -111,6 +111,7 @@ TEST(Estimator, ThroughputAdmissionAndPower) {
     EXPECT_EQ(r.max_users_at_context_, fit);
     EXPECT_EQ(r.users_concurrent_, std::min(users, fit));
     EXPECT_EQ(r.max_context_tokens_, m.max_context_tokens(users));
+    EXPECT_EQ(r.max_context_tokens_1_user_, m.max_context_tokens(1));
     // Mean decode context 1024 + 1023 / 2 = 1535.5: half way between the 1535 and 1536 rates.
     EXPECT_DOUBLE_EQ(r.mean_context_tokens_, 1535.5);
     const double lat = 0.5 * (m.token_latency_s(1535, 0, r.users_concurrent_ > 1) +

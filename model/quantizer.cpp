@@ -30,6 +30,10 @@ constexpr double kClipStep = 0.05;
 constexpr int64_t kMaxDotLength = int64_t{1} << 17;
 // Columns per block of the packed 4-bit layout (QuantizedMatrix::packed4_).
 constexpr int64_t kPackBlock = 64;
+// Software prefetch distance of the streamed weights, in bytes ahead of the bytes being read:
+// a batch-1 GEMV is bound by how many cache misses are in flight, and the hardware prefetcher
+// alone left a quarter of this machine's streaming bandwidth unused (docs/benchmarks.md).
+constexpr int64_t kPrefetchBytes = 2048;
 
 struct GroupFit {
   double scale_ = 0.0;  // float scale before the integer representation
@@ -103,6 +107,13 @@ void gemv_portable(const QuantizedMatrix& w, const int8_t* x, int64_t* acc) {
 #if HW_HAVE_X86
 // |x| (unsigned) times sign(x) * w (signed) with maddubs: pair sums are at most 2 * 127 * 127,
 // so the int16 saturation of maddubs never triggers and the result equals the portable one.
+// Prefetches byte `offset` of [base, base + size), clamped to the last byte, so the address
+// formed never leaves the array however far ahead the caller looks.
+inline void prefetch_within(const void* base, size_t size, size_t offset) {
+  const size_t at = offset < size ? offset : size - 1;
+  _mm_prefetch(static_cast<const char*>(base) + at, _MM_HINT_T0);
+}
+
 __attribute__((target("avx2"))) inline int32_t hsum_avx2(__m256i v) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
@@ -144,6 +155,11 @@ __attribute__((target("avx2"))) void gemv_rows_avx2(const QuantizedMatrix& w, co
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+      // The same columns of the next four rows: the four streams stay one block ahead.
+      const size_t ahead = static_cast<size_t>((r + 4) * n + i);
+      for (int64_t k = 0; k < 4; ++k) {
+        prefetch_within(w.values_.data(), w.values_.size(), ahead + static_cast<size_t>(k * n));
+      }
       const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
       const __m256i ax = _mm256_abs_epi8(xv);
       a0 = mac_avx2(a0, ax, xv, w0 + i, ones);
@@ -166,26 +182,24 @@ __attribute__((target("avx2"))) void gemv_rows_avx2(const QuantizedMatrix& w, co
 }
 
 // Packed 4-bit rows: per block of 64 columns, 32 bytes whose low nibbles are columns 0..31 and
-// high nibbles columns 32..63 (value + 8). maddubs gives int16 sums of 2 products of at most
-// 127 * 7; madd against a broadcast 15-bit group mantissa (instead of ones) applies the group
-// scale in the same instruction, each int32 lane then below 2 * 1778 * 32767 < 2^27, so eight
-// blocks of two groups accumulate in int32 before they are widened to int64.
-constexpr int kBlocksPerFlush = 8;
+// high nibbles columns 32..63, each u = w + 8 in [1, 15]. maddubs multiplies the unsigned u by
+// the signed x directly (pairs at most 2 * 15 * 127, no saturation), so
+//   sum w x = sum u x - 8 * sum x,
+// and the sums of x over each 32-column chunk are computed once per product. madd against a
+// broadcast group mantissa (< 2^15) applies the group-32 scale in the same instruction; an int32
+// lane then gains at most 2 * 2 * 3810 * 32767 < 2^29.9 per block, so four blocks accumulate in
+// int32 before they are widened to int64.
+constexpr int kBlocksPerFlush = 4;
+constexpr int64_t kChunk = 32;
 
 __attribute__((target("avx2"))) inline void pairs_packed_avx2(const uint8_t* wp, const int8_t* x,
-                                                             const int8_t* ax, __m256i& pa,
-                                                             __m256i& pb) {
+                                                             __m256i& pa, __m256i& pb) {
   const __m256i mask = _mm256_set1_epi8(0x0F);
-  const __m256i eight = _mm256_set1_epi8(8);
   const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp));
-  const __m256i lo = _mm256_sub_epi8(_mm256_and_si256(bytes, mask), eight);
-  const __m256i hi = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask), eight);
-  const __m256i xa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
-  const __m256i xb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32));
-  const __m256i aa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ax));
-  const __m256i ab = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ax + 32));
-  pa = _mm256_maddubs_epi16(aa, _mm256_sign_epi8(lo, xa));
-  pb = _mm256_maddubs_epi16(ab, _mm256_sign_epi8(hi, xb));
+  const __m256i lo = _mm256_and_si256(bytes, mask);
+  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask);
+  pa = _mm256_maddubs_epi16(lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
+  pb = _mm256_maddubs_epi16(hi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32)));
 }
 
 __attribute__((target("avx2"))) inline int64_t hsum64_avx2(__m256i v32) {
@@ -196,15 +210,43 @@ __attribute__((target("avx2"))) inline int64_t hsum64_avx2(__m256i v32) {
   return _mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1);
 }
 
+// sum_k m[k] * xs[k] over n chunks (m < 2^15, |xs| <= 32 * 127): 16 products per madd, each
+// int32 lane (two products, < 2^28) widened to int64 at once.
+__attribute__((target("avx2"))) inline int64_t scale_dot_avx2(const uint16_t* m, const int16_t* xs,
+                                                             int64_t n) {
+  __m256i acc = _mm256_setzero_si256();
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    const __m256i p = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(m + k)),
+                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs + k)));
+    acc = _mm256_add_epi64(acc, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(p)));
+    acc = _mm256_add_epi64(acc, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(p, 1)));
+  }
+  const __m128i t = _mm_add_epi64(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+  int64_t sum = _mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1);
+  for (; k < n; ++k) sum += static_cast<int64_t>(m[k]) * xs[k];
+  return sum;
+}
+
 __attribute__((target("avx2"))) void gemv_packed_avx2(const QuantizedMatrix& w, const int8_t* x,
                                                      int64_t* acc) {
   const int64_t blocks = w.cols_ / kPackBlock;
   const int64_t row_bytes = w.cols_ / 2;
-  const bool group32 = w.groups_per_row_ > 1 && w.group_size_ == 32;
+  const bool group32 = w.groups_per_row_ > 1 && w.group_size_ == kChunk;
   const int64_t blocks_per_group = w.groups_per_row_ == 1 ? blocks : w.group_size_ / kPackBlock;
-  // |x| once per product (x is at most 2^17 values; |x| <= 127 fits int8).
-  std::vector<int8_t> ax(static_cast<size_t>(w.cols_));
-  for (int64_t c = 0; c < w.cols_; ++c) ax[static_cast<size_t>(c)] = static_cast<int8_t>(x[c] < 0 ? -x[c] : x[c]);
+  // Sums of x per 32-column chunk (= per group with group-32 scales), and per group otherwise.
+  const int64_t chunks = w.cols_ / kChunk;
+  std::vector<int16_t> xs(static_cast<size_t>(chunks));
+  for (int64_t k = 0; k < chunks; ++k) {
+    int32_t t = 0;
+    for (int64_t c = 0; c < kChunk; ++c) t += x[k * kChunk + c];
+    xs[static_cast<size_t>(k)] = static_cast<int16_t>(t);
+  }
+  std::vector<int64_t> xg(static_cast<size_t>(w.groups_per_row_), 0);
+  if (!group32) {
+    const int64_t chunks_per_group = chunks / w.groups_per_row_;
+    for (int64_t k = 0; k < chunks; ++k) xg[static_cast<size_t>(k / chunks_per_group)] += xs[static_cast<size_t>(k)];
+  }
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t r = 0; r < w.rows_; ++r) {
     const uint8_t* wp = w.packed4_.data() + r * row_bytes;
@@ -213,8 +255,10 @@ __attribute__((target("avx2"))) void gemv_packed_avx2(const QuantizedMatrix& w, 
     if (group32) {
       __m256i acc32 = _mm256_setzero_si256();
       for (int64_t b = 0; b < blocks; ++b) {
+        prefetch_within(w.packed4_.data(), w.packed4_.size(),
+                        static_cast<size_t>(r * row_bytes + b * 32 + kPrefetchBytes));
         __m256i pa, pb;
-        pairs_packed_avx2(wp + b * 32, x + b * kPackBlock, ax.data() + b * kPackBlock, pa, pb);
+        pairs_packed_avx2(wp + b * 32, x + b * kPackBlock, pa, pb);
         const __m256i ma = _mm256_set1_epi16(static_cast<int16_t>(m[2 * b]));
         const __m256i mb = _mm256_set1_epi16(static_cast<int16_t>(m[2 * b + 1]));
         acc32 = _mm256_add_epi32(acc32, _mm256_add_epi32(_mm256_madd_epi16(pa, ma),
@@ -225,15 +269,18 @@ __attribute__((target("avx2"))) void gemv_packed_avx2(const QuantizedMatrix& w, 
         }
       }
       sum += hsum64_avx2(acc32);
+      sum -= 8 * scale_dot_avx2(m, xs.data(), chunks);
     } else {
       for (int64_t g = 0; g < w.groups_per_row_; ++g) {
         __m256i acc32 = _mm256_setzero_si256();
         for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
+          prefetch_within(w.packed4_.data(), w.packed4_.size(),
+                          static_cast<size_t>(r * row_bytes + b * 32 + kPrefetchBytes));
           __m256i pa, pb;
-          pairs_packed_avx2(wp + b * 32, x + b * kPackBlock, ax.data() + b * kPackBlock, pa, pb);
+          pairs_packed_avx2(wp + b * 32, x + b * kPackBlock, pa, pb);
           acc32 = _mm256_add_epi32(acc32, _mm256_madd_epi16(_mm256_add_epi16(pa, pb), ones));
         }
-        sum += static_cast<int64_t>(hsum_avx2(acc32)) * m[g];
+        sum += (hsum64_avx2(acc32) - 8 * xg[static_cast<size_t>(g)]) * m[g];
       }
     }
     acc[r] = sum;

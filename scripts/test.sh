@@ -13,6 +13,7 @@ cmake --build build -j"$jobs"
 ctest --test-dir build -j"$jobs" --output-on-failure --timeout 600
 
 CC=clang CXX=clang++ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
   -DHARDWIRE_SANITIZE=ON -DHARDWIRE_SANITIZE_SCOPE_ONLY=ON -DHARDWIRE_BENCH=OFF \
   > build-asan.configure.log 2>&1 || { cat build-asan.configure.log; exit 1; }
 cmake --build build-asan -j"$jobs"

@@ -30,10 +30,10 @@ constexpr double kClipStep = 0.05;
 constexpr int64_t kMaxDotLength = int64_t{1} << 17;
 // Columns per block of the packed 4-bit layout (QuantizedMatrix::packed4_).
 constexpr int64_t kPackBlock = 64;
-// Software prefetch distance of the streamed weights, in bytes ahead of the bytes being read:
-// a batch-1 GEMV is bound by how many cache misses are in flight, and the hardware prefetcher
-// alone left a quarter of this machine's streaming bandwidth unused (docs/benchmarks.md).
-constexpr int64_t kPrefetchBytes = 2048;
+// Software prefetch distance of the streamed weights, in rows ahead of the row being read (same
+// columns): a batch-1 GEMV is bound by how many cache misses are in flight, and with the
+// hardware prefetcher alone the 1B decode ran at half the speed (docs/benchmarks.md).
+constexpr int64_t kPrefetchRows = 4;
 
 struct GroupFit {
   double scale_ = 0.0;  // float scale before the integer representation
@@ -155,8 +155,8 @@ __attribute__((target("avx2"))) void gemv_rows_avx2(const QuantizedMatrix& w, co
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-      // The same columns of the next four rows: the four streams stay one block ahead.
-      const size_t ahead = static_cast<size_t>((r + 4) * n + i);
+      // The same columns kPrefetchRows rows on: the four streams stay one block ahead.
+      const size_t ahead = static_cast<size_t>((r + kPrefetchRows) * n + i);
       for (int64_t k = 0; k < 4; ++k) {
         prefetch_within(w.values_.data(), w.values_.size(), ahead + static_cast<size_t>(k * n));
       }
@@ -256,7 +256,7 @@ __attribute__((target("avx2"))) void gemv_packed_avx2(const QuantizedMatrix& w, 
       __m256i acc32 = _mm256_setzero_si256();
       for (int64_t b = 0; b < blocks; ++b) {
         prefetch_within(w.packed4_.data(), w.packed4_.size(),
-                        static_cast<size_t>(r * row_bytes + b * 32 + kPrefetchBytes));
+                        static_cast<size_t>((r + kPrefetchRows) * row_bytes + b * 32));
         __m256i pa, pb;
         pairs_packed_avx2(wp + b * 32, x + b * kPackBlock, pa, pb);
         const __m256i ma = _mm256_set1_epi16(static_cast<int16_t>(m[2 * b]));
@@ -275,7 +275,7 @@ __attribute__((target("avx2"))) void gemv_packed_avx2(const QuantizedMatrix& w, 
         __m256i acc32 = _mm256_setzero_si256();
         for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
           prefetch_within(w.packed4_.data(), w.packed4_.size(),
-                          static_cast<size_t>(r * row_bytes + b * 32 + kPrefetchBytes));
+                          static_cast<size_t>((r + kPrefetchRows) * row_bytes + b * 32));
           __m256i pa, pb;
           pairs_packed_avx2(wp + b * 32, x + b * kPackBlock, pa, pb);
           acc32 = _mm256_add_epi32(acc32, _mm256_madd_epi16(_mm256_add_epi16(pa, pb), ones));

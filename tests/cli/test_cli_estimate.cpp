@@ -10,27 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/cli/cli_test_util.h"
 namespace hw {
 namespace {
 
-struct RunResult {
-  int exit_code_ = -1;
-  std::string output_;
-};
-
-RunResult run_hardwire(const std::string& args, bool merge_stderr) {
-  const std::string cmd = std::string("'") + HARDWIRE_BIN_DIR + "/hardwire' " + args +
-                          (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  RunResult r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output_.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using test::RunResult;
+using test::run_hardwire;
 
 TEST(CliEstimate, JsonKeysForHc1) {
   const RunResult r = run_hardwire("estimate --scenario chat-1k-1k --json", false);

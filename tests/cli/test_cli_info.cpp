@@ -9,30 +9,14 @@
 #include <sstream>
 #include <string>
 
+#include "tests/cli/cli_test_util.h"
 #include "cli/output.h"
 
 namespace hw {
 namespace {
 
-struct RunResult {
-  int exit_code_ = -1;
-  std::string output_;
-};
-
-// Runs `hardwire <args>`; stderr is folded into output when `merge_stderr` is set.
-RunResult run_hardwire(const std::string& args, bool merge_stderr) {
-  const std::string cmd = std::string("'") + HARDWIRE_BIN_DIR + "/hardwire' " + args +
-                          (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  RunResult r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output_.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using test::RunResult;
+using test::run_hardwire;
 
 nlohmann::json info_json(const std::string& args) {
   const RunResult r = run_hardwire("info " + args + " --json", false);

@@ -14,29 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/cli/cli_test_util.h"
 namespace hw {
 namespace {
 
+using test::RunResult;
+using test::run_hardwire;
+
 using ::testing::HasSubstr;
-
-struct RunResult {
-  int exit_code_ = -1;
-  std::string output_;
-};
-
-RunResult run_hardwire(const std::string& args, bool merge_stderr = false) {
-  const std::string cmd = std::string("'") + HARDWIRE_BIN_DIR + "/hardwire' " + args +
-                          (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  RunResult r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output_.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 std::string oracle(const std::string& name) {
   return std::string(HARDWIRE_SHARED_DIR) + "/oracle/" + name + ".gguf";

@@ -151,17 +151,7 @@ ChipConfig chip_config_from_yaml(const YAML::Node& root, const std::string& name
                                  const std::string& file_name,
                                  const std::vector<std::string>& overrides) {
   const std::string where = file_name.empty() ? std::string("chip") : file_name;
-  if (root && root.IsMap()) {
-    for (const auto& kv : root) {
-      const std::string key = kv.first.as<std::string>();
-      if (key != "chip") {
-        throw make_error(where, "unknown top-level key '" + key + "'",
-                         "a chip description has a single top-level block 'chip:'");
-      }
-    }
-  } else if (root && !root.IsNull()) {
-    throw make_error(where, "expected a YAML map with a 'chip:' block");
-  }
+  check_top_level_keys(root, {"chip"}, where);
   ChipConfig c;
   c.params_ = resolve_params(chip_schema(), root, file_name, overrides);
   const ParamValues& v = c.params_;

@@ -231,17 +231,7 @@ WorkloadConfig workload_from_yaml(const YAML::Node& root, const std::string& nam
                                   const std::string& file_name,
                                   const std::vector<std::string>& overrides) {
   const std::string where = file_name.empty() ? std::string("workload") : file_name;
-  if (root && root.IsMap()) {
-    for (const auto& kv : root) {
-      const std::string key = kv.first.as<std::string>();
-      if (key != "workload" && key != "description") {
-        throw make_error(where, "unknown top-level key '" + key + "'",
-                         "a scenario has 'description:' and 'workload:'");
-      }
-    }
-  } else if (root && !root.IsNull()) {
-    throw make_error(where, "expected a YAML map with a 'workload:' block");
-  }
+  check_top_level_keys(root, {"description", "workload"}, where);
   WorkloadConfig w;
   w.params_ = resolve_params(workload_schema(), root, file_name, overrides);
   const ParamValues& v = w.params_;

@@ -399,6 +399,23 @@ YAML::Node load_yaml_file(const std::string& path) {
   }
 }
 
+void check_top_level_keys(const YAML::Node& root, const std::vector<std::string>& allowed,
+                          const std::string& where) {
+  std::string list;
+  for (size_t i = 0; i < allowed.size(); ++i) list += (i ? ", " : "") + allowed[i] + ":";
+  if (!root || root.IsNull()) return;
+  if (!root.IsMap()) throw make_error(where, "expected a YAML map with the blocks " + list);
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      const std::string near = closest_match(key, allowed);
+      throw make_error(where, "unknown top-level key '" + key + "'",
+                       near.empty() ? "this file holds only " + list
+                                    : "did you mean '" + near + "'? this file holds only " + list);
+    }
+  }
+}
+
 void check_override_roots(const std::vector<std::string>& overrides,
                           const std::vector<std::string>& roots) {
   for (const auto& ov : overrides) {

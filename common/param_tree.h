@@ -99,6 +99,11 @@ ParamValues resolve_params(const ParamSchema& schema, const std::vector<std::str
 // Loads a YAML file (error naming the file and line on a syntax error).
 YAML::Node load_yaml_file(const std::string& path);
 
+// Checks that `root` (a whole config file) is a map whose top-level keys are all in `allowed`;
+// an absent or empty root passes. Errors name `where` and list the allowed blocks.
+void check_top_level_keys(const YAML::Node& root, const std::vector<std::string>& allowed,
+                          const std::string& where);
+
 // Checks that every override is "root.key=value" with a root in `roots`.
 void check_override_roots(const std::vector<std::string>& overrides,
                           const std::vector<std::string>& roots);

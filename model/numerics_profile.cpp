@@ -283,13 +283,7 @@ NumericsProfile load_numerics_profile(const std::string& name_or_path,
     throw make_error(file.string(), "has no `numerics:` block",
                      "put the profile's keys under a top-level `numerics:` key");
   }
-  for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
-    if (key != "numerics") {
-      throw make_error(file.string() + ": " + key, "unknown top-level key in a numerics profile",
-                       "a profile holds only a `numerics:` block");
-    }
-  }
+  check_top_level_keys(root, {"numerics"}, file.string());
   return numerics_profile_from_yaml(root, file.stem().string(), file.string(), overrides);
 }
 

@@ -307,6 +307,7 @@ TechTable load_tech(const std::string& name_or_path, const std::vector<std::stri
     throw make_error(name_or_path, "tech file not found", "check the path");
   }
   const YAML::Node root = load_yaml_file(path.string());
+  check_top_level_keys(root, {"tech"}, path.string());
   if (!root.IsMap() || !root["tech"]) {
     throw make_error(path.string(), "has no top-level 'tech:' block",
                      "see configs/tech/n45.yaml for the layout");

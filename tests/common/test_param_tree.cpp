@@ -95,6 +95,18 @@ TEST(ParamTree, ErrorsNameKeyAndSuggest) {
               HasSubstr("expected root.dotted.key=value"));
 }
 
+TEST(ParamTree, TopLevelKeysOfAFile) {
+  EXPECT_NO_THROW(check_top_level_keys(YAML::Load("chip:\n  clock: 1 GHz\n"), {"chip"}, "c.yaml"));
+  EXPECT_NO_THROW(check_top_level_keys(YAML::Node(), {"chip"}, "c.yaml"));
+  const std::string e = error_of([] {
+    check_top_level_keys(YAML::Load("chips:\n  clock: 1 GHz\n"), {"chip"}, "c.yaml");
+  });
+  EXPECT_THAT(e, HasSubstr("c.yaml: unknown top-level key 'chips'"));
+  EXPECT_THAT(e, HasSubstr("did you mean 'chip'?"));
+  EXPECT_THAT(error_of([] { check_top_level_keys(YAML::Load("[1, 2]"), {"chip"}, "c.yaml"); }),
+              HasSubstr("expected a YAML map with the blocks chip:"));
+}
+
 TEST(ParamTree, RequiredKeyMissing) {
   ParamSchema s("tech");
   s.add_real("node", 0, "", "process node in nm").required();

@@ -267,14 +267,7 @@ ChipConfig load_chip_config(const std::string& name_or_path,
 }
 
 std::vector<std::string> chip_preset_names() {
-  std::vector<std::string> names;
-  const fs::path dir = fs::path(configs_dir()) / "chips";
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().extension() == ".yaml") names.push_back(it->path().stem().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return config_file_stems((fs::path(configs_dir()) / "chips").string(), ".yaml");
 }
 
 }  // namespace hw

@@ -363,14 +363,7 @@ std::vector<UserRequest> generate_requests(const WorkloadConfig& w) {
 }
 
 std::vector<std::string> scenario_names() {
-  std::vector<std::string> names;
-  const fs::path dir = fs::path(configs_dir()) / "scenarios";
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().extension() == ".yaml") names.push_back(it->path().stem().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return config_file_stems((fs::path(configs_dir()) / "scenarios").string(), ".yaml");
 }
 
 }  // namespace hw

@@ -579,4 +579,14 @@ ModelConfig load_model_config(const std::string& spec) {
   throw make_error(spec, "not a model preset, file or directory", hint);
 }
 
+std::vector<std::string> config_file_stems(const std::string& dir, const std::string& extension) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == extension) names.push_back(it->path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 }  // namespace hw

@@ -77,6 +77,9 @@ ModelConfig model_config_from_hf_json(const std::string& json_text, const std::s
 std::vector<std::string> model_preset_names();
 // Directory of shipped configs (configs/), found relative to the executable or HARDWIRE_CONFIGS.
 std::string configs_dir();
+// Stems of the files in `dir` ending in `extension` (e.g. ".yaml"), sorted; empty when the
+// folder is missing. Lists the shipped presets of every config kind.
+std::vector<std::string> config_file_stems(const std::string& dir, const std::string& extension);
 // The architectures model_config_from_hf_json accepts, as HF class names.
 std::vector<std::string> supported_hf_architectures();
 

@@ -80,13 +80,7 @@ ParamSchema make_schema() {
 }
 
 std::vector<std::string> numerics_dir_names(const fs::path& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().extension() == ".yaml") names.push_back(it->path().stem().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return config_file_stems(dir.string(), ".yaml");
 }
 
 std::string joined(const std::vector<std::string>& names) {

@@ -13,6 +13,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/numerics_options.h"
 #include "cli/output.h"
 #include "common/error.h"
@@ -28,6 +29,10 @@ struct EmulateOptions {
   int64_t n_new_ = 0;
   std::string dump_logits_;
   bool json_ = false;
+  DeviceOptions device_;
+  int threads_ = 0;
+  CLI::Option* numerics_option_ = nullptr;
+  CLI::Option* set_option_ = nullptr;
 };
 
 // The figures of one generated token, from the float conversion of the integer logits that
@@ -71,10 +76,17 @@ void write_logits(const std::string& path, const std::vector<float>& logits) {
 }
 
 void run_emulate(const EmulateOptions& o) {
-  const NumericsProfile profile = load_profile_option(o.model_);
+  check_device(o.device_);
+  if (o.threads_ > 0) set_compute_threads(o.threads_);
+  const bool numerics_given = o.numerics_option_->count() > 0 || o.set_option_->count() > 0;
   const std::vector<int32_t> prompt = parse_token_list(o.tokens_);
-  const ModelWeights weights = load_model_option(o.model_);
-  const ModelConfig& config = weights.config_;
+  // Only the packed chip model is held: a chip image is loaded as it is, a checkpoint is
+  // quantized tensor by tensor without its float copy.
+  const QuantizedModel quantized = quantized_model_option(
+      o.model_, model_is_chip_image(o.model_) ? NumericsProfile{} : load_profile_option(o.model_),
+      numerics_given);
+  const NumericsProfile& profile = quantized.profile_;
+  const ModelConfig& config = quantized.config_;
   check_token_range(prompt, config, "--tokens");
   const int64_t positions = static_cast<int64_t>(prompt.size()) + std::max<int64_t>(o.n_new_ - 1, 0);
   if (positions > config.max_positions_) {
@@ -83,10 +95,9 @@ void run_emulate(const EmulateOptions& o) {
                                 std::to_string(config.max_positions_),
                      "generate fewer tokens or shorten the prompt");
   }
-  const QuantizedModel quantized = quantize_model(weights, profile);
-  GoldenModel golden(quantized, std::max<int64_t>(positions, 1));
   std::vector<float> logits;
-  const std::vector<int32_t> generated = golden.generate(prompt, o.n_new_, &logits);
+  const std::vector<int32_t> generated = chip_generate(
+      quantized, std::max<int64_t>(positions, 1), prompt, o.n_new_, &logits, o.device_);
   if (!o.dump_logits_.empty()) write_logits(o.dump_logits_, logits);
 
   const int64_t vocab = config.vocab_;
@@ -111,6 +122,7 @@ void run_emulate(const EmulateOptions& o) {
     }
     nlohmann::json j = {{"model", config.name_},
                         {"numerics", profile.name_},
+                        {"device", o.device_.device_},
                         {"prompt", prompt},
                         {"generated", generated},
                         {"tokens", tokens},
@@ -157,6 +169,12 @@ void add_emulate_command(CLI::App& app) {
       "Run the chip's integer numerics (golden model) on a prompt: greedy continuation and "
       "per-token figures");
   add_numerics_model_options(cmd, opts->model_);
+  opts->numerics_option_ = cmd->get_option("--numerics");
+  opts->set_option_ = cmd->get_option("--set");
+  cmd->add_option("--threads", opts->threads_,
+                  "Threads of the matrix-vector products (default: HARDWIRE_THREADS or all cores); "
+                  "results do not depend on it")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--tokens", opts->tokens_, "Prompt as comma-separated token ids, e.g. 1,5,9")
       ->required();
   cmd->add_option("--n", opts->n_new_, "Number of tokens to generate (0: only the prompt)")
@@ -167,6 +185,7 @@ void add_emulate_command(CLI::App& app) {
                   "token) as float32 row-major [rows][vocab]");
   cmd->add_flag("--json", opts->json_,
                 "Print JSON: generated (token ids), tokens (per-token figures), config");
+  add_device_option(cmd, opts->device_);
   cmd->callback([opts]() { run_emulate(*opts); });
 }
 

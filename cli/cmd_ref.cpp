@@ -1,5 +1,5 @@
-// `hardwire ref`: runs the CPU float reference (model/float_ref.h) on a model file or on seeded
-// synthetic weights of a preset. `ref logits` writes the logits of every position as raw
+// `hardwire ref`: runs the float reference (model/float_ref.h, or gpu_ref/float_model.h with
+// --device cuda) on a model file or on seeded synthetic weights of a preset. `ref logits` writes the logits of every position as raw
 // float32 (the oracle's layout), `ref generate` prints the greedy continuation of a prompt.
 #include <cstdint>
 #include <fstream>
@@ -12,6 +12,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/output.h"
 #include "common/error.h"
 #include "model/float_ref.h"
@@ -34,6 +35,7 @@ struct RefOptions {
   std::string out_;
   int64_t n_new_ = 0;
   bool json_ = false;
+  DeviceOptions device_;
 };
 
 void add_model_options(CLI::App* cmd, RefOptions& o) {
@@ -48,6 +50,8 @@ void add_model_options(CLI::App* cmd, RefOptions& o) {
       "--synthetic-seed", o.synthetic_seed_,
       "Use seeded random weights of --model's shape instead of a checkpoint (only sensible for "
       "small presets: the float weights must fit in 8 GiB)");
+  add_device_option(cmd, o.device_);
+  add_weight_type_option(cmd, o.device_);
 }
 
 ModelWeights load_ref_weights(const RefOptions& o) {
@@ -94,11 +98,11 @@ std::vector<int32_t> checked_tokens(const RefOptions& o, const ModelConfig& conf
 }
 
 void run_logits(const RefOptions& o) {
+  check_device(o.device_);
   const ModelWeights weights = load_ref_weights(o);
   const ModelConfig& config = weights.config_;
   const std::vector<int32_t> tokens = checked_tokens(o, config, 0);
-  FloatReference reference(weights);
-  const std::vector<float> logits = reference.forward(tokens);
+  const std::vector<float> logits = float_logits(weights, tokens, o.device_);
 
   std::ofstream out(o.out_, std::ios::binary | std::ios::trunc);
   if (out) {
@@ -116,6 +120,8 @@ void run_logits(const RefOptions& o) {
     const nlohmann::json j = {{"model", config.name_},
                               {"out", o.out_},
                               {"dtype", "float32"},
+                              {"device", o.device_.device_},
+                              {"weight_type", o.device_.weight_type_},
                               {"shape", {n_tokens, config.vocab_}},
                               {"bytes", static_cast<int64_t>(logits.size() * sizeof(float))},
                               {"argmax_last", last_argmax}};
@@ -134,15 +140,18 @@ std::string join_tokens(const std::vector<int32_t>& tokens) {
 }
 
 void run_generate(const RefOptions& o) {
+  check_device(o.device_);
   const ModelWeights weights = load_ref_weights(o);
   const ModelConfig& config = weights.config_;
   // The last generated token is printed, never fed back.
   const std::vector<int32_t> prompt = checked_tokens(o, config, o.n_new_ - 1);
-  FloatReference reference(weights);
-  const std::vector<int32_t> generated = generate_greedy(reference, prompt, o.n_new_);
+  const std::vector<int32_t> generated = float_generate(weights, prompt, o.n_new_, o.device_);
   if (o.json_) {
-    const nlohmann::json j = {
-        {"model", config.name_}, {"prompt", prompt}, {"generated", generated}};
+    const nlohmann::json j = {{"model", config.name_},
+                              {"device", o.device_.device_},
+                              {"weight_type", o.device_.weight_type_},
+                              {"prompt", prompt},
+                              {"generated", generated}};
     std::cout << j.dump(2) << "\n";
   } else {
     Table t;
@@ -157,8 +166,8 @@ void run_generate(const RefOptions& o) {
 
 void add_ref_command(CLI::App& app) {
   CLI::App* ref = app.add_subcommand(
-      "ref", "Run the CPU float reference of the model: logits of a token sequence, or greedy "
-             "generation");
+      "ref", "Run the float reference of the model (CPU, or the CUDA reference with --device "
+             "cuda): logits of a token sequence, or greedy generation");
   ref->require_subcommand(1);
 
   auto logits_opts = std::make_shared<RefOptions>();

@@ -2,6 +2,7 @@
 #include <cuda_runtime.h>
 
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "gpu_ref/gemv.h"
@@ -55,11 +56,12 @@ struct DeviceBuffer {
 
 void gemv(const QuantizedMatrix& w, const int8_t* x, int64_t* acc) {
   if (w.rows_ == 0) return;
-  DeviceBuffer<int8_t> values(w.values_.size(), "cudaMalloc(values)");
+  const std::vector<int8_t> host_values = unpack_values(w);
+  DeviceBuffer<int8_t> values(host_values.size(), "cudaMalloc(values)");
   DeviceBuffer<uint16_t> scales(w.scale_m_.size(), "cudaMalloc(scales)");
   DeviceBuffer<int8_t> xs(static_cast<size_t>(w.cols_), "cudaMalloc(x)");
   DeviceBuffer<int64_t> out(static_cast<size_t>(w.rows_), "cudaMalloc(acc)");
-  check(cudaMemcpy(values.ptr_, w.values_.data(), w.values_.size(), cudaMemcpyHostToDevice),
+  check(cudaMemcpy(values.ptr_, host_values.data(), host_values.size(), cudaMemcpyHostToDevice),
         "copy values");
   check(cudaMemcpy(scales.ptr_, w.scale_m_.data(), w.scale_m_.size() * sizeof(uint16_t),
                    cudaMemcpyHostToDevice),

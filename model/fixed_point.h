@@ -150,6 +150,20 @@ HW_HD inline int32_t requantize(int64_t acc, Dyadic scale, int out_frac) {
   return saturate_i32(round_shift(acc * scale.m_, scale.e_ - out_frac));
 }
 
+// The scale of QUANT for a vector whose largest magnitude is amax > 0: s = ratio(amax, qmax).
+// quantize_dynamic is amax (a max-reduction), this, then quantize_value per element; the CUDA
+// kernels split the reduction across threads and call the same two pieces.
+HW_HD inline Dyadic quantize_scale(uint64_t amax, int32_t qmax) {
+  return dyadic_ratio(amax, static_cast<uint64_t>(qmax));
+}
+
+// One element of QUANT: round(x / s) (exact rounded division), saturated to [-qmax, qmax].
+HW_HD inline int8_t quantize_value(int64_t x, Dyadic s, int32_t qmax) {
+  const int64_t q = s.e_ >= 0 ? div_round(x * (int64_t{1} << s.e_), s.m_)
+                              : div_round(x, static_cast<int64_t>(s.m_) << (-s.e_));
+  return static_cast<int8_t>(saturate(q, qmax));
+}
+
 // Symmetric quantization of n values (real = v * 2^-frac_bits, |v| < 2^47) to integers in
 // [-qmax, qmax] with one dyadic scale s = ratio(max|v|, qmax): out = round(v / s) (exact
 // rounded division). Returns the real scale of the outputs (m, e) with real = out * m * 2^-e.
@@ -166,13 +180,8 @@ HW_HD inline Dyadic quantize_dynamic(const T* v, int64_t n, int frac_bits, int32
     for (int64_t i = 0; i < n; ++i) out[i] = 0;
     return {};
   }
-  const Dyadic s = dyadic_ratio(amax, static_cast<uint64_t>(qmax));
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t x = static_cast<int64_t>(v[i]);
-    const int64_t q = s.e_ >= 0 ? div_round(x * (int64_t{1} << s.e_), s.m_)
-                                : div_round(x, static_cast<int64_t>(s.m_) << (-s.e_));
-    out[i] = static_cast<int8_t>(saturate(q, qmax));
-  }
+  const Dyadic s = quantize_scale(amax, qmax);
+  for (int64_t i = 0; i < n; ++i) out[i] = quantize_value(static_cast<int64_t>(v[i]), s, qmax);
   return {s.m_, s.e_ + frac_bits};
 }
 
@@ -260,6 +269,29 @@ struct RmsConstants {
   int frac_bits_ = 0;
 };
 
+// Pre-shift of RMSNorm inputs whose largest magnitude is amax: squares fit 46 bits.
+HW_HD inline int norm_shift(uint64_t amax) {
+  const int sh = bit_length(amax) - 23;
+  return sh < 0 ? 0 : sh;
+}
+
+// One term of the RMSNorm sum of squares at pre-shift sh (exact in uint64).
+HW_HD inline uint64_t norm_square(int32_t x, int sh) {
+  const int64_t xs = round_shift(x, sh);
+  return static_cast<uint64_t>(xs * xs);
+}
+
+// 1/sqrt(mean(x^2) + eps) from the sum of squares ss at pre-shift sh (see inv_rms).
+HW_HD inline Dyadic inv_rms_finish(uint64_t ss, int sh, const RmsConstants& c,
+                                   const uint32_t* rsqrt_table, int table_bits,
+                                   int newton_steps) {
+  const uint64_t u = ss + c.eps_by_shift_[sh];
+  if (u == 0) return {};
+  Dyadic t = dyadic_mul(rsqrt_dyadic(u, rsqrt_table, table_bits, newton_steps), c.sqrt_n_);
+  t.e_ -= c.frac_bits_ - sh;
+  return t;
+}
+
 // 1/sqrt(mean(x^2) + eps) of n values in Q.frac as a dyadic in real units: values are
 // pre-shifted by sh (rounding) so squares fit 46 bits, summed exactly in uint64, eps added, and
 // inv_rms = rsqrt(u) * sqrt(n) * 2^(frac - sh). n <= 65536. {0, 0} when u = 0.
@@ -270,18 +302,10 @@ HW_HD inline Dyadic inv_rms(const int32_t* x, int64_t n, const RmsConstants& c,
     const uint64_t a = abs_u64(x[i]);
     amax = a > amax ? a : amax;
   }
-  int sh = bit_length(amax) - 23;
-  if (sh < 0) sh = 0;
+  const int sh = norm_shift(amax);
   uint64_t ss = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t xs = round_shift(x[i], sh);
-    ss += static_cast<uint64_t>(xs * xs);
-  }
-  const uint64_t u = ss + c.eps_by_shift_[sh];
-  if (u == 0) return {};
-  Dyadic t = dyadic_mul(rsqrt_dyadic(u, rsqrt_table, table_bits, newton_steps), c.sqrt_n_);
-  t.e_ -= c.frac_bits_ - sh;
-  return t;
+  for (int64_t i = 0; i < n; ++i) ss += norm_square(x[i], sh);
+  return inv_rms_finish(ss, sh, c, rsqrt_table, table_bits, newton_steps);
 }
 
 // RMSNorm feeding a matrix product: y = x * gain (exact, int64), quantized dynamically to
@@ -298,16 +322,19 @@ HW_HD inline Dyadic rms_norm_quantize(const int32_t* x, const int16_t* gain, int
   return dyadic_mul(s, inv);
 }
 
+// One element of the fixed-point RMSNorm: x * gain * inv in Q.frac, one rounding.
+HW_HD inline int32_t rms_norm_fixed_value(int32_t x, int16_t gain, int gain_frac, Dyadic inv) {
+  const int64_t t = static_cast<int64_t>(x) * gain * inv.m_;
+  return saturate_i32(round_shift(t, gain_frac + inv.e_));
+}
+
 // RMSNorm in fixed point (Qwen3's per-head q/k norm): out = x * gain * inv_rms in Q.frac,
 // one rounding per element. out may alias x.
 HW_HD inline void rms_norm_fixed(const int32_t* x, const int16_t* gain, int gain_frac, int64_t n,
                                  const RmsConstants& c, const uint32_t* rsqrt_table,
                                  int table_bits, int newton_steps, int32_t* out) {
   const Dyadic inv = inv_rms(x, n, c, rsqrt_table, table_bits, newton_steps);
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t t = static_cast<int64_t>(x[i]) * gain[i] * inv.m_;
-    out[i] = saturate_i32(round_shift(t, gain_frac + inv.e_));
-  }
+  for (int64_t i = 0; i < n; ++i) out[i] = rms_norm_fixed_value(x[i], gain[i], gain_frac, inv);
 }
 
 // Portable int8 dot product with int32 accumulation (|a|, |b| <= 127: no overflow below
@@ -316,6 +343,33 @@ HW_HD inline int32_t dot_i8(const int8_t* a, const int8_t* b, int64_t n) {
   int32_t acc = 0;
   for (int64_t i = 0; i < n; ++i) acc += static_cast<int32_t>(a[i]) * static_cast<int32_t>(b[i]);
   return acc;
+}
+
+// The pieces of attention_head, one element each, so a parallel implementation (the CUDA
+// kernels) computes the same integers: every reduction between them (max, sum, min) is exact
+// and so independent of the order.
+// Score of one key in the log2 domain, Q.16, saturated to int32: dot = q . k_j (int8 dot).
+HW_HD inline int64_t attention_score(int64_t dot, Dyadic k_scale, Dyadic qc) {
+  const int64_t t = dot * k_scale.m_ * qc.m_;
+  return saturate_i32(
+      round_shift(t, static_cast<int>(static_cast<int64_t>(k_scale.e_) + qc.e_ - kScoreFracBits)));
+}
+// Normalized probability pi_j in Q0.30 from p_j = 2^(z_j - z_max) and inv = ratio(1, sum p).
+HW_HD inline uint32_t attention_prob(uint32_t p, Dyadic inv) {
+  return static_cast<uint32_t>(round_shift(static_cast<int64_t>(p) * inv.m_, inv.e_ - kProbFracBits));
+}
+// Whether key j takes part in the value sum (and in the minimum exponent e_min).
+HW_HD inline bool attention_uses(uint32_t prob, Dyadic v_scale) {
+  return v_scale.m_ != 0 && prob != 0;
+}
+// Weight a_j = pi_j * v_scale_j aligned to the exponent e_min (0 for unused keys).
+HW_HD inline int64_t attention_weight(uint32_t prob, Dyadic v_scale, int32_t e_min) {
+  if (!attention_uses(prob, v_scale)) return 0;
+  return round_shift(static_cast<int64_t>(prob) * v_scale.m_, v_scale.e_ - e_min);
+}
+// Output element from its value accumulator sum_j a_j v_jd.
+HW_HD inline int32_t attention_out(int64_t acc, int32_t e_min, int out_frac) {
+  return saturate_i32(round_shift(acc, kProbFracBits + e_min - out_frac));
 }
 
 // Attention of one query head over n_keys cached positions (docs/numerics.md, "Attention").
@@ -331,11 +385,8 @@ HW_HD inline void attention_head(const int8_t* q, Dyadic qc, const int8_t* k,
   // Scores in the log2 domain, Q.16, saturated to int32.
   int64_t z_max = -kInt32Max;
   for (int64_t j = 0; j < n_keys; ++j) {
-    const int64_t dot = dot_i8(q, k + j * row_stride, head_dim);
-    const Dyadic ks = k_scale[j * scale_stride];
-    const int64_t t = dot * ks.m_ * qc.m_;
-    const int64_t zj = saturate_i32(
-        round_shift(t, static_cast<int>(static_cast<int64_t>(ks.e_) + qc.e_ - kScoreFracBits)));
+    const int64_t zj =
+        attention_score(dot_i8(q, k + j * row_stride, head_dim), k_scale[j * scale_stride], qc);
     z[j] = zj;
     z_max = zj > z_max ? zj : z_max;
   }
@@ -350,10 +401,9 @@ HW_HD inline void attention_head(const int8_t* q, Dyadic qc, const int8_t* k,
   const Dyadic inv = dyadic_ratio(1, sum);
   int32_t e_min = kInt32Max;
   for (int64_t j = 0; j < n_keys; ++j) {
-    p[j] = static_cast<uint32_t>(
-        round_shift(static_cast<int64_t>(p[j]) * inv.m_, inv.e_ - kProbFracBits));
+    p[j] = attention_prob(p[j], inv);
     const Dyadic vs = v_scale[j * scale_stride];
-    if (vs.m_ != 0 && p[j] != 0 && vs.e_ < e_min) e_min = vs.e_;
+    if (attention_uses(p[j], vs) && vs.e_ < e_min) e_min = vs.e_;
   }
   for (int64_t d = 0; d < head_dim; ++d) acc[d] = 0;
   if (e_min == kInt32Max) {
@@ -362,15 +412,29 @@ HW_HD inline void attention_head(const int8_t* q, Dyadic qc, const int8_t* k,
   }
   // Weights pi_j * v_scale_j aligned to the largest value scale (smallest exponent e_min).
   for (int64_t j = 0; j < n_keys; ++j) {
-    const Dyadic vs = v_scale[j * scale_stride];
-    if (vs.m_ == 0 || p[j] == 0) continue;
-    const int64_t a = round_shift(static_cast<int64_t>(p[j]) * vs.m_, vs.e_ - e_min);
+    const int64_t a = attention_weight(p[j], v_scale[j * scale_stride], e_min);
     if (a == 0) continue;
     const int8_t* vr = v + j * row_stride;
     for (int64_t d = 0; d < head_dim; ++d) acc[d] += a * vr[d];
   }
-  const int shift = kProbFracBits + e_min - out_frac;
-  for (int64_t d = 0; d < head_dim; ++d) out[d] = saturate_i32(round_shift(acc[d], shift));
+  for (int64_t d = 0; d < head_dim; ++d) out[d] = attention_out(acc[d], e_min, out_frac);
+}
+
+// The element-wise steps of the golden model's blocks (golden_model.cpp), here so the CUDA
+// kernels evaluate the same expressions.
+// Embedding element: stored value w times its group mantissa m, from row exponent exp into Q.fr.
+HW_HD inline int32_t embed_value(int8_t w, uint16_t m, int32_t exp, int fr) {
+  return saturate_i32(round_shift(static_cast<int64_t>(w) * m, exp - fr));
+}
+// Bias add and residual add: x + d saturated to int32.
+HW_HD inline int32_t add_saturate(int32_t x, int32_t d) {
+  return saturate_i32(static_cast<int64_t>(x) + d);
+}
+// SwiGLU element: silu(gate) * up in Q.frac_bits.
+HW_HD inline int32_t swiglu_fixed(int32_t gate, int32_t up, int frac_bits,
+                                  const int32_t* sigmoid_table, int table_bits_per_unit) {
+  const int32_t a = silu_fixed(gate, frac_bits, sigmoid_table, table_bits_per_unit);
+  return saturate_i32(round_shift(static_cast<int64_t>(a) * up, frac_bits));
 }
 
 }  // namespace hw::fx

@@ -181,8 +181,7 @@ void GoldenModel::embed(int32_t token, int64_t position, TokenState& s) const {
   const uint16_t* m = e.scale_m_.data() + static_cast<int64_t>(token) * e.groups_per_row_;
   const int32_t exp = e.row_exp_[static_cast<size_t>(token)];
   for (int64_t c = 0; c < e.cols_; ++c) {
-    const int64_t v = static_cast<int64_t>(row[c]) * m[c / e.group_size_];
-    s.residual_[static_cast<size_t>(c)] = fx::saturate_i32(fx::round_shift(v, exp - fr));
+    s.residual_[static_cast<size_t>(c)] = fx::embed_value(row[c], m[c / e.group_size_], exp, fr);
   }
   s.position_ = position;
 }
@@ -213,7 +212,7 @@ void GoldenModel::qkv(int64_t layer, TokenState& s) const {
   project(l.wv_, s, af, s.v_.data());
   auto add_bias = [](std::vector<int32_t>& x, const std::vector<int32_t>& b) {
     for (size_t i = 0; i < b.size(); ++i) {
-      x[i] = fx::saturate_i32(static_cast<int64_t>(x[i]) + b[i]);
+      x[i] = fx::add_saturate(x[i], b[i]);
     }
   };
   add_bias(s.q_, l.bq_);
@@ -322,8 +321,7 @@ void GoldenModel::residual_add(const QuantizedMatrix& w, TokenState& s) const {
   for (int64_t r = 0; r < w.rows_; ++r) {
     const fx::Dyadic scale{s.x_scale_.m_, s.x_scale_.e_ + w.row_exp_[static_cast<size_t>(r)]};
     const int32_t delta = fx::requantize(s.scratch_acc_[static_cast<size_t>(r)], scale, fr);
-    s.residual_[static_cast<size_t>(r)] =
-        fx::saturate_i32(static_cast<int64_t>(s.residual_[static_cast<size_t>(r)]) + delta);
+    s.residual_[static_cast<size_t>(r)] = fx::add_saturate(s.residual_[static_cast<size_t>(r)], delta);
   }
 }
 
@@ -351,10 +349,9 @@ void GoldenModel::ffn(int64_t layer, TokenState& s) const {
   project(l.w_gate_, s, af, s.gate_.data());
   project(l.w_up_, s, af, s.up_.data());
   for (int64_t i = 0; i < d_ff; ++i) {
-    const int32_t a = fx::silu_fixed(s.gate_[static_cast<size_t>(i)], af, tables_.sigmoid_.data(),
-                                     p.silu_table_bits_);
-    s.hidden_[static_cast<size_t>(i)] = fx::saturate_i32(
-        fx::round_shift(static_cast<int64_t>(a) * s.up_[static_cast<size_t>(i)], af));
+    s.hidden_[static_cast<size_t>(i)] =
+        fx::swiglu_fixed(s.gate_[static_cast<size_t>(i)], s.up_[static_cast<size_t>(i)], af,
+                         tables_.sigmoid_.data(), p.silu_table_bits_);
   }
   s.x_scale_ = fx::quantize_dynamic(s.hidden_.data(), d_ff, af, act_qmax_, s.x_q_.data());
   residual_add(l.w_down_, s);

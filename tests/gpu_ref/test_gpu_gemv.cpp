@@ -1,5 +1,7 @@
 // The CUDA GEMV against the portable CPU kernel, bit for bit, over group and per-channel
 // scaling and several widths. Needs a GPU: without one every test skips with the reason.
+// Built only with the CUDA reference (HARDWIRE_HAVE_CUDA).
+#ifdef HARDWIRE_HAVE_CUDA
 #include <gtest/gtest.h>
 
 #include <random>
@@ -51,3 +53,4 @@ INSTANTIATE_TEST_SUITE_P(Profiles, GpuGemv, ::testing::Values("w8a8", "hc1-mix")
 
 }  // namespace
 }  // namespace hw
+#endif  // HARDWIRE_HAVE_CUDA

@@ -14,12 +14,15 @@
 #include "chip/mapping.h"
 #include "chip/workload.h"
 #include "cli/commands.h"
+#include "cli/gpu_estimate.h"
 #include "cli/output.h"
 #include "cli/run_options.h"
 #include "common/error.h"
 #include "common/param_tree.h"
 #include "model/model_config.h"
 #include "model/numerics_profile.h"
+#include "power/cell_model.h"
+#include "cost/gpu_model.h"
 #include "power/estimator.h"
 #include "power/tech_table.h"
 
@@ -97,22 +100,58 @@ void print_estimate(std::ostream& out, const Resolved& r, const Estimate& e) {
   t.add_row({std::string("KV ") + (e.plan_.kv_sram_ ? "SRAM" : "DRAM") + " peak",
              binary_bytes(static_cast<int64_t>(p.kv_peak_bytes_)) + " of " +
                  binary_bytes(static_cast<int64_t>(e.plan_.kv_capacity_bytes_))});
-  t.add_row({"power", num(p.power_w_, "%.1f") + " W (static " +
-                          num(e.plan_.static_w_, "%.1f") + " W)"});
+  t.add_row({"power (card)", num(p.power_w_, "%.1f") + " W (die " + num(p.die_power_w_, "%.1f") +
+                                 " W; idle " + num(e.power_idle_w_, "%.1f") + " W)"});
+  t.add_row({"power at full load", num(e.power_full_load_w_, "%.1f") + " W (" +
+                                       std::to_string(p.max_users_at_context_) +
+                                       " users, unthrottled)"});
+  if (e.plan_.tdp_w_ > 0) {
+    t.add_row({"TDP", num(e.plan_.tdp_w_, "%.0f") + " W: " +
+                          std::to_string(e.max_users_under_tdp_) + " users fit under it" +
+                          (p.throttled_ ? "; THROTTLED from " +
+                                              num(p.unthrottled_tokens_per_s_total_, "%.0f") +
+                                              " tokens/s (" +
+                                              num(p.unthrottled_power_w_, "%.1f") + " W)"
+                                        : "; not throttled")});
+  }
   t.add_row({"energy per token", num(p.energy_per_token_j_ * 1e3, "%.4f") + " mJ"});
   t.add_row({"area", num(e.area_.total_mm2_, "%.1f") + " mm2 over " +
                          std::to_string(e.dies_used_) + " die(s), largest " +
                          num(e.area_.largest_die_mm2_, "%.1f") + " mm2"});
-  t.add_row({"transistors", num(e.area_.transistors_ / 1e9, "%.1f") + " billion"});
+  t.add_row({"transistors", num(e.area_.transistors_ / 1e9, "%.1f") + " billion (" +
+                                 num(e.area_.flops_ / 1e6, "%.0f") + "M flops)"});
+  t.add_row({"fabric widths", e.fabric_.widths_.source_ + ", activations " +
+                                  std::to_string(e.fabric_.widths_.activation_bits_) + " bits"});
   t.print(out, "  ");
+  if (!e.area_.fits_reticle()) {
+    out << "\n  WARNING: the largest die, " << num(e.area_.largest_die_mm2_, "%.0f")
+        << " mm2, exceeds the " << num(e.area_.reticle_limit_mm2_, "%.0f")
+        << " mm2 reticle limit (tech.reticle.limit): the design needs "
+        << e.dies_needed_for_reticle_ << " dies (--set chip.dies="
+        << e.dies_needed_for_reticle_ << ") or a denser node.\n";
+  }
+  if (!e.fabric_.timing_met_) {
+    out << "\n  WARNING: a matrix block's fold is shorter than one digit use of the cell model "
+           "(activation bits + digit bits cycles at tech.rom.product_bits_per_cycle): each tree "
+           "input then serves one cell and the block cannot meet its fold.\n";
+  }
   print_breakdown(out, "power", j["power_breakdown_w"], p.power_w_, "W");
   print_breakdown(out, "area", j["area_breakdown_mm2"], e.area_.total_mm2_, "mm2");
 }
 
 void run(const EstimateOptions& o) {
+  if (is_gpu_config(o.chip_)) {  // configs/gpus/: the GPU roofline model (cli/gpu_estimate.h)
+    run_gpu_estimate({o.model_, o.chip_, o.scenario_, o.weight_bits_, o.kv_bits_, o.users_,
+                      o.prompt_, o.gen_, o.sets_, o.json_, o.out_});
+    return;
+  }
   const Resolved r = resolve(o);
-  const Estimate e = estimate(r.model_, r.chip_, r.tech_, r.widths_.weight_bits_,
-                              r.widths_.kv_bits_, r.workload_);
+  const ChipMapping mapping =
+      map_model(r.model_, r.chip_, r.widths_.weight_bits_, r.widths_.kv_bits_);
+  const DesignWidths widths = resolve_design_widths(
+      r.model_, static_cast<int>(r.chip_.activation_bits_),
+      r.widths_.profile_ ? &*r.widths_.profile_ : nullptr, r.widths_.weight_bits_);
+  const Estimate e = estimate(mapping, r.tech_, widths, workload_point(r.workload_));
   nlohmann::json result = e.to_json();
   result["source"] = "estimate";
   result["model"] = r.model_.name_;

@@ -1,7 +1,6 @@
-// Area and transistor model of a mapped chip; see area.h. Hardware sizing follows the chip
-// description: a matrix block with fold F has ceil(weights / F) adder lanes (each lane serves F
-// ROM cells in turn), an attention engine has macs_per_cycle multiply-add units, a vector unit
-// has elements_per_cycle lanes; memories are their declared capacities.
+// Area and transistor model of a mapped chip; see area.h. The weight fabric's sizes come from the
+// cell model; attention engines have macs_per_cycle multiply-add units, vector units
+// elements_per_cycle lanes; memories are their declared capacities.
 #include "power/area.h"
 
 #include <algorithm>
@@ -14,71 +13,104 @@ constexpr double kMm2PerUm2 = 1e-6;
 // fp16: 11-bit significand (10 stored + hidden bit); the product is 22 bits wide.
 constexpr int kFp16SignificandBits = 11;
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-double lane_count(int64_t weights, int64_t fold) {
-  return double(ceil_div(weights, std::max<int64_t>(fold, 1)));
-}
-
-// Adder lanes and product banks of one matrix block of `weights` ROM weights.
-double matrix_block_transistors(int64_t weights, int64_t fold, const TechTable& t, int act_bits,
-                                int lane_weight_bits) {
-  const double lanes = lane_count(weights, fold);
-  const int g = t.rom_bits_per_cell_;
-  const double lane = t.adder_transistors(act_bits + lane_weight_bits + 2);
-  // A product bank holds the odd multiples 3x..(2^g - 1)x: 2^(g-1) - 1 adders.
-  const double bank = double((1 << (g - 1)) - 1) * t.adder_transistors(act_bits + g);
-  return lanes * lane + std::ceil(lanes / t.rom_rows_per_product_bank_) * bank;
+// The embedding table is plain storage (one row read per token, no product select): one bit per
+// ROM transistor.
+double embedding_cells(const ChipMapping& m, const WidthMix& w) {
+  return double(m.model_.vocab_) * double(m.model_.d_model_) * w.mean_bits();
 }
 
 }  // namespace
 
-int weight_mac_flops(const ChipMapping& m) {
-  return static_cast<int>(m.chip_.activation_bits_) + static_cast<int>(std::ceil(m.weight_bits_)) +
-         2;
+DesignWidths mapping_widths(const ChipMapping& m) {
+  return uniform_widths(m.weight_bits_, static_cast<int>(m.chip_.activation_bits_));
 }
 
-int attention_mac_flops(const ChipMapping& m) {
-  return static_cast<int>(m.chip_.activation_bits_) + m.kv_bits_ + 2;
+ChipFabric chip_fabric(const ChipMapping& m, const TechTable& t, const DesignWidths& w) {
+  ChipFabric f;
+  f.widths_ = w;
+  const ChipConfig& c = m.chip_;
+  const ModelConfig& mo = m.model_;
+  const double d = double(mo.d_model_), q = double(mo.q_dim()), kv = double(mo.kv_dim()),
+               ff = double(mo.d_ff_);
+  const int a = w.activation_bits_;
+  const double sb = w.scale_bits_per_weight_;
+  const int64_t gs = w.group_size_;
+  // Declared structure (chip/chip_config.h): input_lanes products per cycle into each of
+  // ceil(rows / output_mux) adder trees; rows R and columns C from the model.
+  auto inputs = [](const MatrixBlockConfig& b, double rows) {
+    const double mux = double(std::max<int64_t>(b.output_mux_, 1));
+    return double(std::max<int64_t>(b.input_lanes_, 1)) * std::ceil(rows / mux);
+  };
+  const double vocab = double(mo.vocab_);
+  f.qkv_ = block_fabric(d * (q + 2 * kv), w.qkv_, a, c.qkv_.fold_cycles_, sb, gs, t,
+                        inputs(c.qkv_, q + 2 * kv));
+  f.o_proj_ = block_fabric(q * d, w.o_proj_, a, c.o_proj_.fold_cycles_, sb, gs, t,
+                           inputs(c.o_proj_, d));
+  f.ffn_gate_up_ = block_fabric(2 * ff * d, w.ffn_gate_up_, a, c.ffn_gate_up_.fold_cycles_, sb,
+                                gs, t, inputs(c.ffn_gate_up_, 2 * ff));
+  f.ffn_down_ = block_fabric(ff * d, w.ffn_down_, a, c.ffn_down_.fold_cycles_, sb, gs, t,
+                             inputs(c.ffn_down_, d));
+  f.lm_head_ = block_fabric(vocab * d, w.lm_head_, a, c.lm_head_.fold_cycles_, sb, gs, t,
+                            inputs(c.lm_head_, vocab));
+  f.embedding_cells_ = embedding_cells(m, w.embedding_);
+  f.timing_met_ = f.qkv_.timing_met_ && f.o_proj_.timing_met_ && f.ffn_gate_up_.timing_met_ &&
+                  f.ffn_down_.timing_met_ && f.lm_head_.timing_met_;
+  return f;
 }
+
+int attention_mac_flops(int activation_bits, int kv_bits) { return activation_bits + kv_bits + 2; }
 
 double fp16_mul_add_transistors(const TechTable& tech) {
   return tech.mult_transistors(kFp16SignificandBits) +
          tech.adder_transistors(2 * kFp16SignificandBits);
 }
 
-BlockTransistors die_transistors(const ChipMapping& m, const TechTable& t, int64_t die) {
+BlockTransistors die_transistors(const ChipMapping& m, const TechTable& t, const ChipFabric& f,
+                                 int64_t die) {
   const DieAssignment& a = m.dies_.at(static_cast<size_t>(die));
   const ChipConfig& c = m.chip_;
   const ModelConfig& mo = m.model_;
-  const int act = static_cast<int>(c.activation_bits_);
-  const int wb = static_cast<int>(std::ceil(m.weight_bits_));
+  const int act = f.widths_.activation_bits_;
   const double layers = double(a.layers_);
-  const int64_t d = mo.d_model_, q = mo.q_dim(), kv = mo.kv_dim(), f = mo.d_ff_;
+  const double tpf = t.transistors_per_flop_;
+  const double s = t.rom_product_bits_per_cycle_;
 
   BlockTransistors bt;
-  bt.rom_cells_ = double(a.rom_capacity_bits_) / t.rom_bits_per_cell_;
-
-  double mac = layers * (matrix_block_transistors(d * (q + 2 * kv), c.qkv_.fold_cycles_, t, act, wb) +
-                         matrix_block_transistors(q * d, c.o_proj_.fold_cycles_, t, act, wb) +
-                         matrix_block_transistors(2 * f * d, c.ffn_gate_up_.fold_cycles_, t, act, wb) +
-                         matrix_block_transistors(f * d, c.ffn_down_.fold_cycles_, t, act, wb));
-  double lanes = layers * (lane_count(d * (q + 2 * kv), c.qkv_.fold_cycles_) +
-                           lane_count(q * d, c.o_proj_.fold_cycles_) +
-                           lane_count(2 * f * d, c.ffn_gate_up_.fold_cycles_) +
-                           lane_count(f * d, c.ffn_down_.fold_cycles_));
-  if (a.has_lm_head_) {
-    mac += matrix_block_transistors(mo.vocab_ * d, c.lm_head_.fold_cycles_, t, act, wb);
-    lanes += lane_count(mo.vocab_ * d, c.lm_head_.fold_cycles_);
+  const BlockFabric* layer_blocks[] = {&f.qkv_, &f.o_proj_, &f.ffn_gate_up_, &f.ffn_down_};
+  // Select cells have s transistors; plain storage cells (scales, embedding) one.
+  double cells = 0, storage = 0, rom_um2 = 0, mac = 0, flops = 0;
+  for (const BlockFabric* b : layer_blocks) {
+    cells += layers * b->cells_;
+    storage += layers * b->scale_cells_;
+    rom_um2 += layers * b->cell_area_um2_;
+    mac += layers * b->logic_transistors_;
+    flops += layers * b->flops_;
   }
+  if (a.has_lm_head_) {
+    cells += f.lm_head_.cells_;
+    storage += f.lm_head_.scale_cells_;
+    rom_um2 += f.lm_head_.cell_area_um2_;
+    mac += f.lm_head_.logic_transistors_;
+    flops += f.lm_head_.flops_;
+  }
+  if (a.has_embedding_) {
+    storage += f.embedding_cells_;
+    rom_um2 += f.embedding_cells_ * t.rom_cell_um2_for_lines(1);
+  }
+  bt.rom_cells_ = cells * s + storage;
+  bt.rom_area_um2_ = rom_um2;
   bt.mac_trees_ = mac;
 
   // Attention: multiplier of an act x kv operand pair ~ a square multiplier at the geometric
-  // mean width (array area ~ product of the widths), plus the tree add at product width + 2.
+  // mean width (array area ~ product of the widths), plus the tree add at product width + 2 and
+  // the unit's output register.
   const int kvb = m.kv_bits_;
   const int geo = std::max(1, static_cast<int>(std::lround(std::sqrt(double(act) * kvb))));
-  bt.attention_ = layers * double(c.attention_.macs_per_cycle_) *
-                  (t.mult_transistors(geo) + t.adder_transistors(act + kvb + 2));
+  const double units = layers * double(c.attention_.macs_per_cycle_);
+  const int unit_flops = attention_mac_flops(act, kvb);
+  bt.attention_ = units * (t.mult_transistors(geo) + t.adder_transistors(act + kvb + 2) +
+                           unit_flops * tpf);
+  flops += units * unit_flops;
 
   const double fma = fp16_mul_add_transistors(t);
   const double k = double(t.nonlinear_mul_adds_);
@@ -90,9 +122,6 @@ BlockTransistors die_transistors(const ChipMapping& m, const TechTable& t, int64
   if (a.has_lm_head_) {
     vector_lanes += double(c.norm_.elements_per_cycle_) + double(c.sampler_.elements_per_cycle_);
   }
-  bt.flops_ = lanes * weight_mac_flops(m) +
-              layers * double(c.attention_.macs_per_cycle_) * attention_mac_flops(m) +
-              vector_lanes * kVectorLaneFlops;
   double nl = layers * (double(c.attention_.softmax_elements_per_cycle_) * k * fma +
                         norms_per_layer * double(c.norm_.elements_per_cycle_) * fma +
                         double(c.rope_.elements_per_cycle_) * 2.0 * fma +
@@ -101,8 +130,10 @@ BlockTransistors die_transistors(const ChipMapping& m, const TechTable& t, int64
     nl += double(c.norm_.elements_per_cycle_) * fma +
           double(c.sampler_.elements_per_cycle_) * t.adder_transistors(act);
   }
-  bt.nonlinear_ = nl;
-  bt.control_ = t.control_area_fraction_ * (bt.mac_trees_ + bt.attention_ + bt.nonlinear_);
+  bt.nonlinear_ = nl + vector_lanes * kVectorLaneFlops * tpf;
+  flops += vector_lanes * kVectorLaneFlops;
+  bt.flops_ = flops;
+  bt.control_ = t.control_fraction_ * (bt.mac_trees_ + bt.attention_ + bt.nonlinear_);
   if (c.attention_.kv_memory_ == KvMemory::kSram) {
     bt.kv_sram_bits_ = double(c.attention_.kv_sram_.capacity_bytes_) * 8.0;
   }
@@ -110,37 +141,46 @@ BlockTransistors die_transistors(const ChipMapping& m, const TechTable& t, int64
   return bt;
 }
 
-AreaBreakdown chip_area(const ChipMapping& m, const TechTable& t) {
+AreaBreakdown chip_area(const ChipMapping& m, const TechTable& t, const ChipFabric& f) {
   AreaBreakdown a;
-  const double lt = t.logic_transistor_um2_ * kMm2PerUm2;
+  a.reticle_limit_mm2_ = t.reticle_limit_mm2_;
+  const double lt = t.logic_um2_per_transistor() * kMm2PerUm2;
   const double sram_bit = t.sram_um2_per_bit() * kMm2PerUm2;
+  const bool dram = m.chip_.attention_.kv_memory_ == KvMemory::kDram;
+  const double io = t.host_phy_area_mm2_ + (dram ? t.dram_phy_area_mm2_ : 0.0);
   for (int64_t die = 0; die < m.dies_used_; ++die) {
-    const BlockTransistors bt = die_transistors(m, t, die);
-    const double rom = bt.rom_cells_ * t.rom_cell_um2_ * kMm2PerUm2;
+    const BlockTransistors bt = die_transistors(m, t, f, die);
+    const double rom = bt.rom_area_um2_ * kMm2PerUm2;
     const double mac = bt.mac_trees_ * lt;
     const double attn = bt.attention_ * lt;
     const double nl = bt.nonlinear_ * lt;
     const double kv = bt.kv_sram_bits_ * sram_bit;
     const double buffers = bt.buffer_sram_bits_ * sram_bit;
     const double control = bt.control_ * lt + buffers;
-    const double die_total = rom + mac + attn + nl + kv + control + t.io_area_mm2_;
+    const double placed = rom + mac + attn + nl + kv + control;
+    const double wiring = t.routing_overhead_ * placed;
+    const double die_total = placed + wiring + io;
     a.rom_weights_mm2_ += rom;
     a.mac_trees_mm2_ += mac;
     a.attention_mm2_ += attn;
     a.nonlinear_mm2_ += nl;
     a.kv_sram_mm2_ += kv;
     a.control_interconnect_mm2_ += control;
-    a.io_mm2_ += t.io_area_mm2_;
+    a.wiring_mm2_ += wiring;
+    a.io_mm2_ += io;
     a.total_mm2_ += die_total;
     a.largest_die_mm2_ = std::max(a.largest_die_mm2_, die_total);
-    a.logic_mm2_ += rom + mac + attn + nl + bt.control_ * lt;
-    a.sram_mm2_ += kv + buffers;
     a.flops_ += bt.flops_;
-    a.transistors_ += bt.rom_cells_ + bt.mac_trees_ + bt.attention_ + bt.nonlinear_ +
-                      bt.control_ +
-                      (bt.kv_sram_bits_ + bt.buffer_sram_bits_) * t.sram_transistors_per_bit_;
+    a.logic_transistors_ += bt.mac_trees_ + bt.attention_ + bt.nonlinear_ + bt.control_;
+    a.rom_cells_ += bt.rom_cells_;
+    a.sram_bits_ += bt.kv_sram_bits_ + bt.buffer_sram_bits_;
   }
+  a.transistors_ = a.logic_transistors_ + a.rom_cells_ + a.sram_bits_ * t.sram_transistors_per_bit_;
   return a;
+}
+
+AreaBreakdown chip_area(const ChipMapping& m, const TechTable& t) {
+  return chip_area(m, t, chip_fabric(m, t, mapping_widths(m)));
 }
 
 nlohmann::json AreaBreakdown::breakdown_json() const {
@@ -150,7 +190,12 @@ nlohmann::json AreaBreakdown::breakdown_json() const {
           {"kv_sram", kv_sram_mm2_},
           {"nonlinear", nonlinear_mm2_},
           {"control_interconnect", control_interconnect_mm2_},
+          {"wiring", wiring_mm2_},
           {"io", io_mm2_}};
+}
+
+nlohmann::json AreaBreakdown::transistors_json() const {
+  return {{"logic", logic_transistors_}, {"rom_cells", rom_cells_}, {"sram", sram_bits_ > 0 ? transistors_ - logic_transistors_ - rom_cells_ : 0.0}};
 }
 
 }  // namespace hw

@@ -13,22 +13,25 @@ constexpr double kJPerPj = 1e-12;
 
 }  // namespace
 
-EventEnergies event_energies(const ChipMapping& m, const TechTable& t, const AreaBreakdown& area) {
+EventEnergies event_energies(const ChipMapping& m, const TechTable& t, const ChipFabric& f,
+                             const AreaBreakdown& area) {
   const ChipConfig& c = m.chip_;
-  const int act = static_cast<int>(c.activation_bits_);
+  const int act = f.widths_.activation_bits_;
   const int kvb = m.kv_bits_;
   EventEnergies e;
-  const double wb = m.weight_bits_;
-  e.qkv_mac_pj_ = t.rom_mac_pj(wb, act, c.qkv_.fold_cycles_);
-  e.o_proj_mac_pj_ = t.rom_mac_pj(wb, act, c.o_proj_.fold_cycles_);
-  // ffn_macs counts gate, up (2/3) and down (1/3) together.
-  e.ffn_mac_pj_ = (2.0 * t.rom_mac_pj(wb, act, c.ffn_gate_up_.fold_cycles_) +
-                   t.rom_mac_pj(wb, act, c.ffn_down_.fold_cycles_)) / 3.0;
-  e.lm_head_mac_pj_ = t.rom_mac_pj(wb, act, c.lm_head_.fold_cycles_);
+  e.qkv_mac_pj_ = f.qkv_.data_pj_per_weight_;
+  e.o_proj_mac_pj_ = f.o_proj_.data_pj_per_weight_;
+  e.ffn_mac_pj_ = (2.0 * f.ffn_gate_up_.data_pj_per_weight_ + f.ffn_down_.data_pj_per_weight_) / 3.0;
+  e.lm_head_mac_pj_ = f.lm_head_.data_pj_per_weight_;
+  e.qkv_clock_pj_ = f.qkv_.clock_pj_per_weight_;
+  e.o_proj_clock_pj_ = f.o_proj_.clock_pj_per_weight_;
+  e.ffn_clock_pj_ =
+      (2.0 * f.ffn_gate_up_.clock_pj_per_weight_ + f.ffn_down_.clock_pj_per_weight_) / 3.0;
+  e.lm_head_clock_pj_ = f.lm_head_.clock_pj_per_weight_;
   e.weight_bits_ = m.weight_bits_;
-  // The embedding table is banked like the matrix ROM: one bitline read per bit at the qkv
-  // fold (a few thousand bits per token: negligible next to the matrices).
-  e.rom_lookup_pj_per_bit_ = t.rom_bitline_pj_per_bit(c.qkv_.fold_cycles_);
+  // The embedding table is a plain ROM read one row per token: per bit, one bitline read like a
+  // 64 KiB SRAM macro's [choice: a ROM bitline is no longer than an SRAM macro's].
+  e.rom_lookup_pj_per_bit_ = t.sram_read_pj_per_bit(65536.0);
   // act x kv multiply ~ square multiply at the geometric-mean width (energy ~ product of
   // widths), then the adder-tree add at product width + 2.
   const int geo = std::max(1, static_cast<int>(std::lround(std::sqrt(double(act) * kvb))));
@@ -38,8 +41,9 @@ EventEnergies event_energies(const ChipMapping& m, const TechTable& t, const Are
   e.norm_element_pj_ = 2.0 * fma;
   e.rope_element_pj_ = 2.0 * t.fp16_mult_pj_ + t.fp16_add_pj_;
   e.activation_element_pj_ = t.nonlinear_op_pj_ + t.fp16_mult_pj_;
-  e.residual_add_pj_ = t.add_pj(act);
-  e.sampler_element_pj_ = t.add_pj(act);
+  // The residual stream and the sampler's compares are 32-bit fixed point (docs/numerics.md).
+  e.residual_add_pj_ = t.add_pj(32);
+  e.sampler_element_pj_ = t.add_pj(32);
 
   // A KV bank: the die's KV SRAM split over the layer engines on the die and their banks.
   int64_t max_layers = 1;
@@ -56,15 +60,28 @@ EventEnergies event_energies(const ChipMapping& m, const TechTable& t, const Are
       0.5 * (t.sram_read_pj_per_bit(fifo_bytes) + t.sram_write_pj_per_bit(fifo_bytes)) +
       0.5 * t.onchip_transfer_pj_per_bit_;
   e.link_pj_per_bit_ = t.link_pj_per_bit_;
-  e.busy_flop_clock_pj_ = t.clock_gating_ * t.flop_clock_pj_;
-  e.weight_mac_flops_ = weight_mac_flops(m);
-  e.attention_mac_flops_ = attention_mac_flops(m);
-  e.vector_flops_ = kVectorLaneFlops;
-  e.clock_idle_w_ = (1.0 - t.clock_gating_) * t.flop_clock_pj_ * 1e-12 * area.flops_ * c.clock_hz_;
-  e.leakage_w_ = t.leakage_logic_w_per_mm2_ * area.logic_mm2_ +
-                 t.leakage_sram_w_per_mm2_ * area.sram_mm2_;
-  e.io_w_ = t.io_power_w_ * double(m.dies_used_);
+  e.attention_clock_pj_ = attention_mac_flops(act, kvb) * t.flop_clock_pj_;
+  e.vector_clock_pj_ = kVectorLaneFlops * t.flop_clock_pj_;
+
+  // Clock spine: an H-tree over the die area with leaves on a square pitch p has about
+  // 1.5 x area / p of wire; its buffers add spine_buffer_overhead of that load. It toggles every
+  // cycle whatever the load (the gating cells sit at its leaves).
+  const double area_um2 = area.total_mm2_ * 1e6;
+  const double spine_ff = 1.5 * area_um2 / t.clock_spine_leaf_pitch_um_ * t.wire_cap_ff_per_um_ *
+                          (1.0 + t.clock_spine_buffer_overhead_);
+  e.clock_spine_w_ = t.switch_pj(spine_ff) * 1e-12 * c.clock_hz_;
+  e.leakage_w_ = t.leakage_logic_w_per_transistor_ * area.logic_transistors_ +
+                 t.leakage_rom_w_per_cell_ * area.rom_cells_ +
+                 t.leakage_sram_w_per_bit_ * area.sram_bits_;
+  const bool dram = c.attention_.kv_memory_ == KvMemory::kDram;
+  e.io_w_ = (t.host_phy_w_ + (dram ? t.dram_background_w_ : 0.0)) * double(m.dies_used_);
+  e.vrm_efficiency_ = t.vrm_efficiency_;
+  e.board_w_ = t.board_overhead_w_ * double(m.dies_used_);
   return e;
+}
+
+EventEnergies event_energies(const ChipMapping& m, const TechTable& t, const AreaBreakdown& area) {
+  return event_energies(m, t, chip_fabric(m, t, mapping_widths(m)), area);
 }
 
 EnergyBreakdown energy_j(const ActivityCounts& n, const EventEnergies& e, double elapsed_s) {
@@ -90,24 +107,28 @@ EnergyBreakdown energy_j(const ActivityCounts& n, const EventEnergies& e, double
                                  n.link_bits_ * e.link_pj_per_bit_);
   const double vector_events = n.softmax_exps_ + n.norm_elements_ + n.rope_elements_ +
                                n.activation_elements_ + n.residual_adds_ + n.sampler_elements_;
-  b.clock_j_ = kJPerPj * e.busy_flop_clock_pj_ *
-               (n.weight_macs_ * e.weight_mac_flops_ + n.attention_macs_ * e.attention_mac_flops_ +
-                vector_events * e.vector_flops_);
-  b.clock_idle_j_ = e.clock_idle_w_ * elapsed_s;
+  b.clock_j_ = kJPerPj * (n.qkv_macs_ * e.qkv_clock_pj_ + n.o_proj_macs_ * e.o_proj_clock_pj_ +
+                          n.ffn_macs_ * e.ffn_clock_pj_ + n.lm_head_macs_ * e.lm_head_clock_pj_ +
+                          n.attention_macs_ * e.attention_clock_pj_ +
+                          vector_events * e.vector_clock_pj_);
+  b.clock_idle_j_ = e.clock_spine_w_ * elapsed_s;
   b.io_j_ = e.io_w_ * elapsed_s;
   b.leakage_j_ = e.leakage_w_ * elapsed_s;
+  b.board_j_ = b.die_j() * (1.0 / e.vrm_efficiency_ - 1.0) + e.board_w_ * elapsed_s;
   return b;
 }
 
 nlohmann::json activity_power_json(const ChipMapping& m, const TechTable& t,
-                                   const ActivityCounts& counts, double elapsed_s,
-                                   double tokens_generated) {
-  const AreaBreakdown area = chip_area(m, t);
-  const EventEnergies e = event_energies(m, t, area);
+                                   const DesignWidths& widths, const ActivityCounts& counts,
+                                   double elapsed_s, double tokens_generated) {
+  const ChipFabric fabric = chip_fabric(m, t, widths);
+  const AreaBreakdown area = chip_area(m, t, fabric);
+  const EventEnergies e = event_energies(m, t, fabric, area);
   const EnergyBreakdown b = energy_j(counts, e, elapsed_s);
-  const double power = elapsed_s > 0 ? b.total_j() / elapsed_s : 0.0;
-  return {{"power_w", power},
-          {"dynamic_power_w", elapsed_s > 0 ? b.dynamic_j() / elapsed_s : 0.0},
+  const double inv = elapsed_s > 0 ? 1.0 / elapsed_s : 0.0;
+  return {{"power_w", b.total_j() * inv},
+          {"die_power_w", b.die_j() * inv},
+          {"dynamic_power_w", b.dynamic_j() * inv},
           {"static_power_w", e.static_w()},
           {"energy_per_token_j", tokens_generated > 0 ? b.total_j() / tokens_generated : 0.0},
           {"power_breakdown_w", b.power_json(elapsed_s)},
@@ -120,6 +141,12 @@ nlohmann::json activity_power_json(const ChipMapping& m, const TechTable& t,
           {"tech", t.name_}};
 }
 
+nlohmann::json activity_power_json(const ChipMapping& m, const TechTable& t,
+                                   const ActivityCounts& counts, double elapsed_s,
+                                   double tokens_generated) {
+  return activity_power_json(m, t, mapping_widths(m), counts, elapsed_s, tokens_generated);
+}
+
 nlohmann::json EnergyBreakdown::power_json(double seconds) const {
   const double inv = seconds > 0 ? 1.0 / seconds : 0.0;
   return {{"matrix_fabric", matrix_fabric_j_ * inv},
@@ -129,7 +156,8 @@ nlohmann::json EnergyBreakdown::power_json(double seconds) const {
           {"interconnect", interconnect_j_ * inv},
           {"clock", (clock_j_ + clock_idle_j_) * inv},
           {"io", io_j_ * inv},
-          {"leakage", leakage_j_ * inv}};
+          {"leakage", leakage_j_ * inv},
+          {"board", board_j_ * inv}};
 }
 
 nlohmann::json EnergyBreakdown::energy_json() const {
@@ -137,7 +165,7 @@ nlohmann::json EnergyBreakdown::energy_json() const {
           {"kv_memory", kv_memory_j_},         {"nonlinear", nonlinear_j_},
           {"interconnect", interconnect_j_},   {"clock", clock_j_ + clock_idle_j_},
           {"io", io_j_},                       {"leakage", leakage_j_},
-          {"total", total_j()}};
+          {"board", board_j_},                 {"total", total_j()}};
 }
 
 nlohmann::json EventEnergies::to_json() const {
@@ -145,6 +173,10 @@ nlohmann::json EventEnergies::to_json() const {
           {"o_proj_mac_pj", o_proj_mac_pj_},
           {"ffn_mac_pj", ffn_mac_pj_},
           {"lm_head_mac_pj", lm_head_mac_pj_},
+          {"qkv_clock_pj", qkv_clock_pj_},
+          {"o_proj_clock_pj", o_proj_clock_pj_},
+          {"ffn_clock_pj", ffn_clock_pj_},
+          {"lm_head_clock_pj", lm_head_clock_pj_},
           {"rom_lookup_pj_per_bit", rom_lookup_pj_per_bit_},
           {"attention_mac_pj", attention_mac_pj_},
           {"softmax_exp_pj", softmax_exp_pj_},
@@ -158,13 +190,13 @@ nlohmann::json EventEnergies::to_json() const {
           {"kv_dram_pj_per_bit", kv_dram_pj_per_bit_},
           {"buffer_pj_per_bit", buffer_pj_per_bit_},
           {"link_pj_per_bit", link_pj_per_bit_},
-          {"busy_flop_clock_pj", busy_flop_clock_pj_},
-          {"weight_mac_flops", weight_mac_flops_},
-          {"attention_mac_flops", attention_mac_flops_},
-          {"vector_flops", vector_flops_},
-          {"clock_idle_w", clock_idle_w_},
+          {"attention_clock_pj", attention_clock_pj_},
+          {"vector_clock_pj", vector_clock_pj_},
+          {"clock_spine_w", clock_spine_w_},
           {"leakage_w", leakage_w_},
-          {"io_w", io_w_}};
+          {"io_w", io_w_},
+          {"vrm_efficiency", vrm_efficiency_},
+          {"board_w", board_w_}};
 }
 
 }  // namespace hw

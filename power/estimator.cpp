@@ -106,12 +106,17 @@ EnergyBreakdown blend(const EnergyBreakdown& a, const EnergyBreakdown& b, double
   r.clock_idle_j_ = mix(a.clock_idle_j_, b.clock_idle_j_);
   r.io_j_ = mix(a.io_j_, b.io_j_);
   r.leakage_j_ = mix(a.leakage_j_, b.leakage_j_);
+  r.board_j_ = mix(a.board_j_, b.board_j_);
   return r;
 }
 
 }  // namespace
 
 EstimatorPlan make_plan(const ChipMapping& m, const TechTable& tech) {
+  return make_plan(m, tech, mapping_widths(m));
+}
+
+EstimatorPlan make_plan(const ChipMapping& m, const TechTable& tech, const DesignWidths& widths) {
   EstimatorPlan p;
   const ChipConfig& c = m.chip_;
   const AttentionConfig& a = c.attention_;
@@ -152,11 +157,12 @@ EstimatorPlan make_plan(const ChipMapping& m, const TechTable& tech) {
   if (p.kv_sram_) {
     p.kv_words_per_position_ = m.kv_words_per_position_;
     p.kv_words_per_cycle_ = a.kv_sram_.banks_ * m.kv_read_ports_;
+    // The write-wave conflict and the fixed latency are the mapping's (chip/mapping.h "KV SRAM
+    // rule"): read off it rather than re-derived, at a context where the sweep dominates.
     p.conflict_cycles_ = a.kv_sram_.ports_per_bank_ == 1
-                             ? ceil_div(m.kv_words_per_position_, a.kv_sram_.banks_) *
-                                   a.kv_sram_.bank_conflict_penalty_cycles_
+                             ? m.attention(1, 0, true).service_cycles_ -
+                                   m.attention(1, 0, false).service_cycles_
                              : 0;
-    p.attention_extra_latency_cycles_ = a.kv_sram_.read_latency_cycles_ + a.pipeline_depth_cycles_;
     p.kv_bytes_per_position_ = double(m.kv_words_per_position_) *
                                double(a.kv_sram_.bank_width_bytes_) * double(p.n_layers_);
     p.kv_capacity_bytes_ = double(a.kv_sram_.capacity_bytes_) * double(m.dies_used_);
@@ -165,12 +171,16 @@ EstimatorPlan make_plan(const ChipMapping& m, const TechTable& tech) {
         double(m.kv_bytes_per_position_layer_) * double(p.n_layers_);
     p.kv_capacity_bytes_ = double(a.kv_dram_.capacity_bytes_) * double(m.dies_used_);
     p.kv_dram_bytes_per_cycle_ = m.kv_dram_bytes_per_cycle_;
-    p.attention_extra_latency_cycles_ = m.kv_dram_latency_cycles_ + a.pipeline_depth_cycles_;
+  }
+  {
+    const BlockTiming at = m.attention(1, 0, false);
+    p.attention_extra_latency_cycles_ = at.latency_cycles_ - at.service_cycles_;
   }
   p.kv_positions_ = m.kv_positions_;
 
-  const AreaBreakdown area = chip_area(m, tech);
-  const EventEnergies events = event_energies(m, tech, area);
+  const ChipFabric fabric = chip_fabric(m, tech, widths);
+  const AreaBreakdown area = chip_area(m, tech, fabric);
+  const EventEnergies events = event_energies(m, tech, fabric, area);
   // decode_activity is affine in the context (attention and KV terms scale with L), so two
   // contexts give the exact line.
   const double e1 = energy_j(m.decode_activity(1), events, 0.0).dynamic_j();
@@ -178,6 +188,9 @@ EstimatorPlan make_plan(const ChipMapping& m, const TechTable& tech) {
   p.dynamic_j_per_context_ = e2 - e1;
   p.dynamic_j_base_ = e1 - p.dynamic_j_per_context_;
   p.static_w_ = events.static_w();
+  p.die_static_w_ = events.die_static_w();
+  p.vrm_efficiency_ = events.vrm_efficiency_;
+  p.tdp_w_ = c.power_tdp_w_;
   p.area_mm2_ = area.total_mm2_;
   p.transistors_ = area.transistors_;
   return p;
@@ -269,6 +282,8 @@ EstimatePoint evaluate_point(const EstimatorPlan& p, const WorkloadPoint& w) noe
   const int64_t concurrent = r.users_concurrent_;
   if (concurrent == 0) {
     r.power_w_ = p.static_w_;
+    r.die_power_w_ = p.die_static_w_;
+    r.unthrottled_power_w_ = p.static_w_;
     return r;
   }
   const bool conflict = concurrent > 1;
@@ -312,8 +327,26 @@ EstimatePoint evaluate_point(const EstimatorPlan& p, const WorkloadPoint& w) noe
 
   r.kv_peak_bytes_ = double(prefix + concurrent * (need - prefix)) * p.kv_bytes_per_position_;
   r.dynamic_j_per_token_ = p.dynamic_j_base_ + p.dynamic_j_per_context_ * r.mean_context_tokens_;
-  r.power_w_ = r.dynamic_j_per_token_ * r.tokens_per_s_total_ + p.static_w_;
-  r.energy_per_token_j_ = r.power_w_ / r.tokens_per_s_total_;
+  r.power_w_ = p.static_w_ + r.dynamic_j_per_token_ * r.tokens_per_s_total_ / p.vrm_efficiency_;
+  r.unthrottled_power_w_ = r.power_w_;
+  r.unthrottled_tokens_per_s_total_ = r.tokens_per_s_total_;
+  if (p.tdp_w_ > 0 && r.power_w_ > p.tdp_w_) {
+    // Throttle: the clock slows until the card fits its TDP; at a fixed supply the energy per
+    // token is unchanged, so the rate scales by the dynamic headroom, and every time stretches.
+    r.throttled_ = true;
+    const double headroom = std::max(0.0, p.tdp_w_ - p.static_w_) * p.vrm_efficiency_;
+    const double rate = r.dynamic_j_per_token_ > 0 ? headroom / r.dynamic_j_per_token_ : 0.0;
+    const double slow = rate > 0 ? r.tokens_per_s_total_ / rate : 0.0;
+    r.tokens_per_s_total_ = rate;
+    r.tokens_per_s_per_user_ = rate / double(concurrent);
+    r.itl_p50_s_ *= slow;
+    r.itl_p99_s_ *= slow;
+    r.ttft_p50_s_ = 2.0 * p.host_latency_s_ + (r.ttft_p50_s_ - 2.0 * p.host_latency_s_) * slow;
+    r.ttft_p99_s_ = 2.0 * p.host_latency_s_ + (r.ttft_p99_s_ - 2.0 * p.host_latency_s_) * slow;
+    r.power_w_ = std::max(p.static_w_, p.tdp_w_);
+  }
+  r.die_power_w_ = p.die_static_w_ + r.dynamic_j_per_token_ * r.tokens_per_s_total_;
+  r.energy_per_token_j_ = r.tokens_per_s_total_ > 0 ? r.power_w_ / r.tokens_per_s_total_ : 0.0;
   return r;
 }
 
@@ -343,15 +376,55 @@ WorkloadPoint workload_point(const WorkloadConfig& wl) {
   return w;
 }
 
-Estimate estimate(const ChipMapping& m, const TechTable& tech, const WorkloadPoint& w) {
+namespace {
+
+// Card power of `users` at the point's lengths, without a TDP.
+double unthrottled_power(const EstimatorPlan& plan, WorkloadPoint w, int64_t users) {
+  EstimatorPlan p = plan;
+  p.tdp_w_ = 0;
+  w.users_ = users;
+  return evaluate_point(p, w).power_w_;
+}
+
+}  // namespace
+
+Estimate estimate(const ChipMapping& m, const TechTable& tech, const DesignWidths& widths,
+                  const WorkloadPoint& w) {
   Estimate e;
-  e.plan_ = make_plan(m, tech);
+  e.fabric_ = chip_fabric(m, tech, widths);
+  e.area_ = chip_area(m, tech, e.fabric_);
+  // A die over the reticle cannot be exposed in one field: the design needs this many dies of
+  // at most the limit each (reported; the power and timing figures stay those of the design as
+  // described, docs/estimator.md).
+  e.dies_needed_for_reticle_ =
+      e.area_.fits_reticle()
+          ? m.dies_used_
+          : m.dies_used_ * static_cast<int64_t>(
+                               std::ceil(e.area_.largest_die_mm2_ / e.area_.reticle_limit_mm2_));
+  e.plan_ = make_plan(m, tech, widths);
   e.point_ = evaluate_point(e.plan_, w);
-  e.area_ = chip_area(m, tech);
-  e.events_ = event_energies(m, tech, e.area_);
+  e.events_ = event_energies(m, tech, e.fabric_, e.area_);
   e.dies_used_ = m.dies_used_;
   e.weight_bits_ = m.weight_bits_;
   e.kv_bits_ = m.kv_bits_;
+  e.power_idle_w_ = e.plan_.static_w_;
+  const int64_t max_users = e.point_.max_users_at_context_;
+  e.power_full_load_w_ = max_users > 0 ? unthrottled_power(e.plan_, w, max_users) : e.power_idle_w_;
+  if (e.plan_.tdp_w_ <= 0) {
+    e.max_users_under_tdp_ = max_users;
+  } else {
+    // Power does not fall with users: bisect for the largest that fits.
+    int64_t lo = 0, hi = max_users;
+    while (lo < hi) {
+      const int64_t mid = lo + (hi - lo + 1) / 2;
+      if (unthrottled_power(e.plan_, w, mid) <= e.plan_.tdp_w_) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    e.max_users_under_tdp_ = lo;
+  }
   const double total = e.point_.tokens_per_s_total_;
   if (total > 0) {
     const double L = std::max(e.point_.mean_context_tokens_, 1.0);
@@ -366,10 +439,21 @@ Estimate estimate(const ChipMapping& m, const TechTable& tech, const WorkloadPoi
   return e;
 }
 
+Estimate estimate(const ChipMapping& m, const TechTable& tech, const WorkloadPoint& w) {
+  return estimate(m, tech, mapping_widths(m), w);
+}
+
 Estimate estimate(const ModelConfig& model, const ChipConfig& chip, const TechTable& tech,
                   double weight_bits, int kv_bits, const WorkloadConfig& workload) {
   const ChipMapping m = map_model(model, chip, weight_bits, kv_bits);
   return estimate(m, tech, workload_point(workload));
+}
+
+Estimate estimate(const ModelConfig& model, const ChipConfig& chip, const TechTable& tech,
+                  const NumericsProfile& numerics, const WorkloadConfig& workload) {
+  const ChipMapping m =
+      map_model(model, chip, numerics.mean_weight_bits(model), numerics.kv_bits());
+  return estimate(m, tech, profile_widths(numerics, model), workload_point(workload));
 }
 
 nlohmann::json Estimate::to_json() const {
@@ -377,10 +461,16 @@ nlohmann::json Estimate::to_json() const {
   const double total = r.tokens_per_s_total_;
   nlohmann::json power = per_token_.power_json(total > 0 ? 1.0 / total : 0.0);
   if (total <= 0) {
-    power = {{"matrix_fabric", 0.0},           {"attention", 0.0},
-             {"kv_memory", 0.0},               {"nonlinear", 0.0},
-             {"interconnect", 0.0},            {"clock", events_.clock_idle_w_},
-             {"io", events_.io_w_},            {"leakage", events_.leakage_w_}};
+    const double die = events_.die_static_w();
+    power = {{"matrix_fabric", 0.0},
+             {"attention", 0.0},
+             {"kv_memory", 0.0},
+             {"nonlinear", 0.0},
+             {"interconnect", 0.0},
+             {"clock", events_.clock_spine_w_},
+             {"io", events_.io_w_},
+             {"leakage", events_.leakage_w_},
+             {"board", die * (1.0 / events_.vrm_efficiency_ - 1.0) + events_.board_w_}};
   }
   return {
       {"tokens_per_s_per_user", r.tokens_per_s_per_user_},
@@ -403,8 +493,16 @@ nlohmann::json Estimate::to_json() const {
       {"kv_sram_peak_bytes", plan_.kv_sram_ ? r.kv_peak_bytes_ : 0.0},
       {"kv_dram_peak_bytes", plan_.kv_sram_ ? 0.0 : r.kv_peak_bytes_},
       {"power_w", r.power_w_},
-      {"dynamic_power_w", r.power_w_ - plan_.static_w_},
+      {"die_power_w", r.die_power_w_},
+      {"dynamic_power_w", r.die_power_w_ - plan_.die_static_w_},
       {"static_power_w", plan_.static_w_},
+      {"power_idle_w", power_idle_w_},
+      {"power_full_load_w", power_full_load_w_},
+      {"tdp_w", plan_.tdp_w_},
+      {"max_users_under_tdp", max_users_under_tdp_},
+      {"throttled", r.throttled_},
+      {"unthrottled_power_w", r.unthrottled_power_w_},
+      {"unthrottled_tokens_per_s_total", r.unthrottled_tokens_per_s_total_},
       {"energy_per_token_j", r.energy_per_token_j_},
       {"area_mm2", area_.total_mm2_},
       {"die_area_mm2", area_.largest_die_mm2_},
@@ -412,6 +510,13 @@ nlohmann::json Estimate::to_json() const {
       {"area_breakdown_mm2", area_.breakdown_json()},
       {"power_breakdown_w", power},
       {"transistors", area_.transistors_},
+      {"transistors_breakdown", area_.transistors_json()},
+      {"flops", area_.flops_},
+      {"reticle_limit_mm2", area_.reticle_limit_mm2_},
+      {"over_reticle", !area_.fits_reticle()},
+      {"dies_needed_for_reticle", dies_needed_for_reticle_},
+      {"fabric_timing_met", fabric_.timing_met_},
+      {"widths", fabric_.widths_.to_json()},
       {"weight_bits", weight_bits_},
       {"kv_bits", kv_bits_},
       {"event_energies", events_.to_json()},

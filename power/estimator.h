@@ -18,7 +18,9 @@
 #include "chip/mapping.h"
 #include "chip/workload.h"
 #include "model/model_config.h"
+#include "model/numerics_profile.h"
 #include "power/area.h"
+#include "power/cell_model.h"
 #include "power/energy.h"
 #include "power/tech_table.h"
 
@@ -66,11 +68,15 @@ struct EstimatorPlan {
   double kv_bytes_per_position_ = 0;      // all layers (SRAM: whole bank words)
   double kv_capacity_bytes_ = 0;          // declared KV memory over every die used
 
-  // Energy: dynamic joules per decode token = base + per_context * L (exactly affine in L),
-  // static watts over every die used.
+  // Energy: dynamic die joules per decode token = base + per_context * L (exactly affine in
+  // L); card power = static_w_ (card, no tokens) + dynamic die power / vrm_efficiency_.
   double dynamic_j_base_ = 0;
   double dynamic_j_per_context_ = 0;
   double static_w_ = 0;
+  double die_static_w_ = 0;
+  double vrm_efficiency_ = 1;
+  // Card TDP (chip.power.tdp, 0 = none): above it the token rate is throttled to fit.
+  double tdp_w_ = 0;
 
   double area_mm2_ = 0;
   double transistors_ = 0;
@@ -96,12 +102,21 @@ struct EstimatePoint {
   double itl_p50_s_ = 0;
   double itl_p99_s_ = 0;
   double kv_peak_bytes_ = 0;          // KV SRAM (or DRAM) holding the concurrent users
-  double dynamic_j_per_token_ = 0;
-  double power_w_ = 0;
-  double energy_per_token_j_ = 0;
+  double dynamic_j_per_token_ = 0;  // die, per token
+  double power_w_ = 0;              // card, after throttling
+  double die_power_w_ = 0;          // die, after throttling
+  double energy_per_token_j_ = 0;   // card
+  // TDP: when the requested load would exceed it, the rate (and power) are cut to fit it; the
+  // unthrottled figures stay here.
+  bool throttled_ = false;
+  double unthrottled_power_w_ = 0;
+  double unthrottled_tokens_per_s_total_ = 0;
 };
 
-// The mapping-derived plan; `tech` supplies energies and area.
+// The mapping-derived plan; `tech` supplies energies and area; `widths` the per-tensor widths the
+// fabric is built for (without it: the mapping's mean weight bits, the chip's activation width).
+EstimatorPlan make_plan(const ChipMapping& mapping, const TechTable& tech,
+                        const DesignWidths& widths);
 EstimatorPlan make_plan(const ChipMapping& mapping, const TechTable& tech);
 
 // Closed-form steady-state decode at one workload point: the users that fit the KV memory at
@@ -127,8 +142,17 @@ WorkloadPoint workload_point(const WorkloadConfig& workload);
 struct Estimate {
   EstimatePoint point_;
   EstimatorPlan plan_;
+  ChipFabric fabric_;
   AreaBreakdown area_;
   EventEnergies events_;
+  // Load: card power with no token moving, at the largest load the KV memory admits at the
+  // point's lengths (unthrottled), and the most users at those lengths whose power fits the TDP
+  // (the KV limit when there is no TDP; 0 when not even one fits).
+  double power_idle_w_ = 0;
+  double power_full_load_w_ = 0;
+  int64_t max_users_under_tdp_ = 0;
+  // Dies the design needs so that none exceeds the reticle limit (dies_used_ when it fits).
+  int64_t dies_needed_for_reticle_ = 0;
   EnergyBreakdown per_token_;   // one decode token at the mean context, static share included
   int64_t dies_used_ = 0;
   double weight_bits_ = 0;
@@ -141,7 +165,12 @@ struct Estimate {
 
 Estimate estimate(const ModelConfig& model, const ChipConfig& chip, const TechTable& tech,
                   double weight_bits, int kv_bits, const WorkloadConfig& workload);
+// With a numerics profile: its per-tensor widths, activation width and scale storage.
+Estimate estimate(const ModelConfig& model, const ChipConfig& chip, const TechTable& tech,
+                  const NumericsProfile& numerics, const WorkloadConfig& workload);
 // The same from an existing mapping and point.
 Estimate estimate(const ChipMapping& mapping, const TechTable& tech, const WorkloadPoint& point);
+Estimate estimate(const ChipMapping& mapping, const TechTable& tech, const DesignWidths& widths,
+                  const WorkloadPoint& point);
 
 }  // namespace hw

@@ -28,14 +28,18 @@ ParamSchema build_schema() {
   s.add_string("name", "", "node name, e.g. n6").required();
   s.add_real("node_nm", 0, "", "node label in nm (marketing name; informational only)", 1, 1000)
       .required();
-  // Reference energies: Horowitz, ISSCC 2014, 45 nm, 0.9 V.
+  // Reference energies: Horowitz, ISSCC 2014, 45 nm, 0.9 V (8 and 32 bit: his table's widths).
   s.add_real("reference.vdd", 0, "V", "supply voltage of the reference energies", 0.1, 5)
       .required();
-  s.add_real("reference.sram_bitcell_area", 0, "um2",
-             "HD SRAM bitcell area at the reference node (capacitance scaling base)", kPos)
+  s.add_real("reference.logic_density", 0, "transistors/mm2",
+             "standard-cell transistor density of the reference node (logic capacitance base)",
+             kPos)
       .required();
-  for (const char* k : {"int_add_8", "int_add_16", "int_add_32", "int_mult_8", "int_mult_32",
-                        "fp_add_16", "fp_add_32", "fp_mult_16", "fp_mult_32"}) {
+  s.add_real("reference.sram_bitcell_area", 0, "um2",
+             "HD SRAM bitcell area at the reference node (SRAM capacitance base)", kPos)
+      .required();
+  for (const char* k : {"int_add_8", "int_add_32", "int_mult_8", "int_mult_32", "fp_add_16",
+                        "fp_add_32", "fp_mult_16", "fp_mult_32"}) {
     s.add_real(std::string("reference.") + k, 0, "pJ", std::string("reference energy of ") + k,
                kPos)
         .required();
@@ -46,64 +50,137 @@ ParamSchema build_schema() {
       .required();
   s.add_real("reference.sram_read_64b_1mib", 0, "pJ", "64-bit read from a 1 MB SRAM", kPos)
       .required();
-  // Node scaling inputs.
-  s.add_real("scaling.sram_bitcell_area", 0, "um2",
-             "HD SRAM bitcell area at this node (capacitance ~ sqrt of it)", kPos)
-      .required();
+  // Node.
   s.add_real("scaling.vdd", 0, "V", "operating supply voltage at this node", 0.1, 5).required();
-  s.add_real("calibration.dynamic_factor", 1.0, "",
-             "multiplier on every on-chip dynamic energy (residual calibrated against HC1)", kPos,
-             1e3);
-  // SRAM.
-  s.add_real("sram.array_efficiency", 0, "",
-             "bitcell area / array area (periphery, redundancy)", 0.05, 1)
+  s.add_real("scaling.logic_density", 0, "transistors/mm2",
+             "standard-cell transistor density at this node (logic area, and logic capacitance "
+             "~ sqrt(1 / density))",
+             kPos)
       .required();
-  s.add_real("sram.write_to_read", 1.0, "", "write energy per bit / read energy per bit", kPos,
-             100);
-  s.add_int("sram.transistors_per_bit", 6, "transistors", "transistors per SRAM bit (6T)", 1, 16);
+  s.add_real("scaling.sram_bitcell_area", 0, "um2",
+             "HD SRAM bitcell area at this node (SRAM area, and SRAM capacitance ~ sqrt of it)",
+             kPos)
+      .required();
+  s.add_real("wires.metal_pitch_nm", 0, "", "tightest routing metal pitch, nm", kPos).required();
+  s.add_real("wires.contacted_poly_pitch_nm", 0, "", "contacted gate (poly) pitch, nm", kPos)
+      .required();
+  s.add_real("wires.cap_ff_per_um", 0, "", "on-chip wire capacitance, fF per um", kPos)
+      .required();
+  s.add_real("wires.routing_overhead", 0, "",
+             "global routing channels, power grid and spare area, as a fraction of the placed "
+             "block area",
+             0, 10)
+      .required();
+  s.add_real("wires.onchip_hop_mm", 0, "",
+             "wire length of one block-to-block buffer transfer, mm", 0, 1000)
+      .required();
   // Logic.
-  s.add_real("logic.transistor_area", 0, "um2", "average placed logic area per transistor", kPos)
+  s.add_real("logic.placement_utilization", 0, "",
+             "placed standard-cell area / block area (whitespace for routing and buffering)",
+             0.05, 1)
       .required();
   s.add_int("logic.transistors_per_full_adder", 28, "transistors",
             "transistors per full-adder bit (mirror adder)", 1, 100);
-  s.add_real("logic.control_area_fraction", 0, "",
-             "control, sequencing and local interconnect area, fraction of block logic area", 0,
-             10)
+  s.add_int("logic.transistors_per_flop", 24, "transistors",
+            "transistors of one D flip-flop", 1, 100);
+  s.add_real("logic.control_fraction", 0, "",
+             "control, sequencing, wordline decode: fraction of the datapath transistors", 0, 10)
       .required();
-  s.add_int("clock.transistors_per_flop", 0, "transistors",
-            "clocked transistors of one flip-flop (clock-pin load)", 1, 64)
-      .required();
-  s.add_real("clock.tree_overhead", 0, "",
-             "clock tree wires and buffers, as a fraction of the flops' own clock energy", 0, 100)
-      .required();
-  s.add_real("clock.gating", 0, "", "fraction of idle flop-cycles whose clock is gated off", 0, 1)
+  s.add_real("logic.flop_data_activity", 0, "",
+             "fraction of clocked cycles in which a flop's data toggles", 0, 1)
       .required();
   s.add_int("nonlinear.fp16_mul_adds_per_op", 0, "",
             "fp16 multiply-adds per exp / rsqrt / SiLU evaluation (polynomial degree)", 1, 64)
       .required();
-  // ROM-select fabric.
-  s.add_int("rom.bits_per_cell", 4, "bits", "weight bits one ROM transistor stores", 1, 8);
-  s.add_real("rom.cell_area", 0, "um2", "area of one ROM cell (one transistor)", kPos).required();
-  s.add_real("rom.bitline_activity", 0, "",
-             "fraction of passed product bits that swing the lane bitline", 0, 1)
+  // SRAM.
+  s.add_real("sram.array_efficiency", 0, "",
+             "bitcell area / macro area (periphery, redundancy)", 0.05, 1)
       .required();
-  s.add_int("rom.rows_per_product_bank", 0, "",
-            "weight rows sharing one precomputed product bank (amortizes the precompute)", 1,
+  s.add_real("sram.write_to_read", 1.0, "", "write energy per bit / read energy per bit", kPos,
+             100);
+  s.add_int("sram.transistors_per_bit", 6, "transistors", "transistors per SRAM bit (6T)", 1, 16);
+  // ROM-select fabric.
+  s.add_int("rom.bits_per_cell", 4, "bits", "widest weight digit one ROM cell selects", 1, 8);
+  s.add_int("rom.product_bits_per_cycle", 1, "bits",
+            "product bits a cell passes per cycle: 1 = bit-serial (one transistor per digit "
+            "cell), activation bits + digit bits = bit-parallel",
+            1, 64);
+  s.add_int("rom.line_layers", 1, "",
+            "metal layers the 2^d product lines of a cell row are spread over (stacked lines "
+            "shrink the row height)",
+            1, 16);
+  s.add_int("rom.columns_per_product_bank", 0, "",
+            "parallel columns one input lane's product bank (and its product lines) serves", 1,
             1 << 30)
       .required();
-  // Interconnect, memory interfaces, static power.
-  s.add_real("interconnect.onchip_energy", 0, "pJ/bit",
-             "moving one bit between blocks on the die", kPos)
+  s.add_real("rom.array_efficiency", 0, "",
+             "cell area / ROM array area (wordline drivers, decoders)", 0.05, 1)
       .required();
+  s.add_real("rom.bitline_activity", 0, "",
+             "fraction of passed product bits that toggle a product line or tree input", 0, 1)
+      .required();
+  // Clock.
+  s.add_real("clock.spine_leaf_pitch_um", 0, "",
+             "spacing of the always-on spine's leaves (local clock-gating cells), um", kPos)
+      .required();
+  s.add_real("clock.spine_buffer_overhead", 0, "",
+             "spine buffers' capacitance as a fraction of the spine wire capacitance", 0, 100)
+      .required();
+  s.add_int("clock.clocked_transistors_per_flop", 0, "transistors",
+            "transistors of a flop driven by the clock (clock-pin load)", 1, 64)
+      .required();
+  s.add_real("clock.local_overhead", 0, "",
+             "local clock wires and gating cells, as a fraction of the flops' clock-pin load", 0,
+             100)
+      .required();
+  // Leakage.
+  s.add_real("leakage.temperature_c", 0, "", "junction temperature at which leakage is charged, C",
+             -60, 200)
+      .required();
+  s.add_real("leakage.reference_temperature_c", 25, "",
+             "temperature of the nominal leakage currents below, C", -60, 200);
+  s.add_real("leakage.doubling_c", 0, "", "temperature rise that doubles leakage, C", kPos, 1000)
+      .required();
+  s.add_real("leakage.dibl_v_per_decade", 0, "",
+             "supply change that changes leakage tenfold (drain-induced barrier lowering), V",
+             kPos, 10)
+      .required();
+  s.add_real("leakage.logic_na_per_transistor", 0, "",
+             "off current of an average logic transistor at nominal vdd and the reference "
+             "temperature, nA",
+             0, 1e6)
+      .required();
+  s.add_real("leakage.rom_na_per_cell", 0, "",
+             "off current of one ROM cell transistor, nA", 0, 1e6)
+      .required();
+  s.add_real("leakage.sram_pa_per_bit", 0, "", "leakage of one SRAM bit (cell), pA", 0, 1e9)
+      .required();
+  s.add_real("leakage.nominal_vdd", 0, "V", "supply at which the leakage currents are given", 0.1,
+             5)
+      .required();
+  // Interfaces and board.
   s.add_real("interconnect.link_energy", 0, "pJ/bit", "chip-to-chip link, per bit", kPos)
       .required();
   s.add_real("dram.energy", 0, "pJ/bit", "external DRAM interface energy per bit", kPos)
       .required();
-  s.add_real("leakage.logic", 0, "W/mm2", "leakage per mm2 of logic and ROM fabric", 0, 10)
+  s.add_real("dram.background_power", 0, "W",
+             "DRAM PHY and device standby power per die with a KV DRAM attachment", 0, 1e4)
       .required();
-  s.add_real("leakage.sram", 0, "W/mm2", "leakage per mm2 of SRAM array", 0, 10).required();
-  s.add_real("io.power", 0, "W", "host interface (PCIe PHY, pads) power", 0, 1e4).required();
-  s.add_real("io.area", 0, "mm2", "host interface PHY and pad area", 0, 1e5).required();
+  s.add_real("dram.phy_area", 0, "mm2", "DRAM PHY area per die with a KV DRAM attachment", 0,
+             1e5)
+      .required();
+  s.add_real("io.host_phy_power", 0, "W", "host interface PHY (PCIe) power per die", 0, 1e4)
+      .required();
+  s.add_real("io.host_phy_area", 0, "mm2", "host interface PHY and pad area per die", 0, 1e5)
+      .required();
+  s.add_real("board.vrm_efficiency", 0, "",
+             "voltage regulators: die power / power drawn from the card input", 0.05, 1)
+      .required();
+  s.add_real("board.overhead_power", 0, "W",
+             "card power outside the dies' rails (fans, management controller, aux), per die", 0,
+             1e4)
+      .required();
+  s.add_real("reticle.limit", 0, "mm2", "largest die one exposure field allows", kPos).required();
   return s;
 }
 
@@ -128,6 +205,8 @@ void require_increasing(const ParamValues& v, const std::vector<std::string>& ke
 
 int clamp_bits(int bits) { return std::clamp(bits, 1, kTechMaxBits); }
 
+constexpr double kPjPerFfV2 = 1e-3;  // 1 fF x 1 V^2 = 1 fJ = 1e-3 pJ
+
 }  // namespace
 
 const ParamSchema& tech_schema() {
@@ -150,50 +229,26 @@ double TechTable::sram_write_pj_per_bit(double macro_bytes) const {
   return sram_read_pj_per_bit(macro_bytes) * sram_write_to_read_;
 }
 
-namespace {
-
-// Energy of one weight use at integer width `b`, per ROM cell (ceil(b / g) cells of g bits):
-// - select: the cell passes its selected product (act + g bits) onto the lane's output
-//   bitlines, shared by the F cells the lane serves in turn: each bit that swings charges F
-//   cell diffusions, F transistor toggles (bitline_activity of the bits swing);
-// - accumulate: the product enters the adder tree, mean adder width = product width + 2 (level
-//   i of an N-input tree has N / 2^i adders of width w + i, and sum(i / 2^i) = 2);
-// - precompute: the cell's share of the shared product bank (2^(g-1) - 1 adds build the odd
-//   multiples 3x..15x; even ones are shifts), amortized over the rows of the bank.
-double rom_mac_int_pj(const TechTable& t, int b, int act_bits, int64_t fold_rows) {
-  const int g = t.rom_bits_per_cell_;
-  const int cells = (b + g - 1) / g;
-  const int product_bits = act_bits + g;
-  const double select = product_bits * t.rom_bitline_pj_per_bit(fold_rows);
-  const double accumulate = t.add_pj(act_bits + b + 2);
-  const double precompute =
-      ((1 << (g - 1)) - 1) * t.add_pj(product_bits) / t.rom_rows_per_product_bank_;
-  return cells * (select + accumulate + precompute);
-}
-
-template <typename F>
-double interpolate_width(double bits, F f) {
-  const double clamped = std::clamp(bits, 1.0, double(kTechMaxBits));
-  const int lo = static_cast<int>(std::floor(clamped));
-  const double t = clamped - lo;
-  if (t == 0.0) return f(lo);
-  return (1.0 - t) * f(lo) + t * f(lo + 1);
-}
-
-}  // namespace
-
-double TechTable::rom_bitline_pj_per_bit(int64_t fold_rows) const {
-  return double(std::max<int64_t>(fold_rows, 1)) * transistor_switch_pj_ * rom_bitline_activity_;
-}
-
-double TechTable::rom_mac_pj(double weight_bits, int act_bits, int64_t fold_rows) const {
-  return interpolate_width(
-      weight_bits, [&](int b) { return rom_mac_int_pj(*this, b, act_bits, fold_rows); });
-}
+double TechTable::switch_pj(double cap_ff) const { return cap_ff * vdd_v_ * vdd_v_ * kPjPerFfV2; }
 
 double TechTable::sram_um2_per_bit() const { return sram_bitcell_um2_ / sram_array_efficiency_; }
 
-double TechTable::rom_um2_per_bit() const { return rom_cell_um2_ / rom_bits_per_cell_; }
+double TechTable::logic_um2_per_transistor() const {
+  return 1e6 / (logic_transistors_per_mm2_ * placement_utilization_);
+}
+
+double TechTable::rom_cell_um2(int digit_bits) const {
+  return rom_cell_um2_for_lines(1 << std::clamp(digit_bits, 1, 16));
+}
+
+double TechTable::rom_cell_um2_for_lines(int lines) const {
+  // A cell sits under its row's product lines, spread over line_layers metal layers, plus one
+  // track for its wordline, one contacted poly pitch wide, s transistors (s = product bits per
+  // cycle).
+  const double tracks = std::ceil(double(lines) / rom_line_layers_) + 1.0;
+  return double(rom_product_bits_per_cycle_) * tracks * metal_pitch_nm_ *
+         contacted_poly_pitch_nm_ * 1e-6 / rom_array_efficiency_;
+}
 
 double TechTable::adder_transistors(int bits) const {
   return double(bits) * transistors_per_full_adder_;
@@ -205,7 +260,7 @@ double TechTable::mult_transistors(int bits) const {
 }
 
 TechTable make_tech_table(const ParamValues& v) {
-  require_increasing(v, {"reference.int_add_8", "reference.int_add_16", "reference.int_add_32"});
+  require_increasing(v, {"reference.int_add_8", "reference.int_add_32"});
   require_increasing(v, {"reference.int_mult_8", "reference.int_mult_32"});
   require_increasing(v, {"reference.sram_read_64b_8kib", "reference.sram_read_64b_32kib",
                          "reference.sram_read_64b_1mib"});
@@ -215,20 +270,22 @@ TechTable make_tech_table(const ParamValues& v) {
   t.node_nm_ = v.get_real("node_nm");
   t.reference_vdd_v_ = v.get_real("reference.vdd");
   t.vdd_v_ = v.get_real("scaling.vdd");
-  t.cap_ratio_ = std::sqrt(v.get_real("scaling.sram_bitcell_area") /
-                           v.get_real("reference.sram_bitcell_area"));
-  t.dynamic_factor_ = v.get_real("calibration.dynamic_factor");
+  t.logic_transistors_per_mm2_ = v.get_real("scaling.logic_density");
+  t.logic_cap_ratio_ = std::sqrt(v.get_real("reference.logic_density") / t.logic_transistors_per_mm2_);
+  t.sram_bitcell_um2_ = v.get_real("scaling.sram_bitcell_area");
+  t.sram_cap_ratio_ = std::sqrt(t.sram_bitcell_um2_ / v.get_real("reference.sram_bitcell_area"));
   const double vr = t.vdd_v_ / t.reference_vdd_v_;
-  t.energy_scale_ = t.cap_ratio_ * vr * vr * t.dynamic_factor_;
-  const double s = t.energy_scale_;
+  t.voltage_factor_ = vr * vr;
+  t.logic_energy_scale_ = t.logic_cap_ratio_ * t.voltage_factor_;
+  t.sram_energy_scale_ = t.sram_cap_ratio_ * t.voltage_factor_;
+  const double s = t.logic_energy_scale_;
 
   const double a8 = v.get_real("reference.int_add_8");
-  const double a16 = v.get_real("reference.int_add_16");
   const double a32 = v.get_real("reference.int_add_32");
   const double m8 = v.get_real("reference.int_mult_8");
   const double m32 = v.get_real("reference.int_mult_32");
   for (int b = 1; b <= kTechMaxBits; ++b) {
-    t.int_add_pj_[b] = s * (b <= 16 ? loglog(b, 8, a8, 16, a16) : loglog(b, 16, a16, 32, a32));
+    t.int_add_pj_[b] = s * loglog(b, 8, a8, 32, a32);
     t.int_mult_pj_[b] = s * loglog(b, 8, m8, 32, m32);
   }
   t.fp16_add_pj_ = s * v.get_real("reference.fp_add_16");
@@ -238,37 +295,77 @@ TechTable make_tech_table(const ParamValues& v) {
   t.nonlinear_mul_adds_ = static_cast<int>(v.get_int("nonlinear.fp16_mul_adds_per_op"));
   t.nonlinear_op_pj_ = t.nonlinear_mul_adds_ * (t.fp16_mult_pj_ + t.fp16_add_pj_);
   t.transistors_per_full_adder_ = static_cast<int>(v.get_int("logic.transistors_per_full_adder"));
-  t.transistor_switch_pj_ = t.int_add_pj_[8] / (8.0 * t.transistors_per_full_adder_);
+  t.full_adder_bit_pj_ = t.int_add_pj_[8] / 8.0;
+  t.transistor_cap_ff_ =
+      t.full_adder_bit_pj_ / (t.transistors_per_full_adder_ * t.vdd_v_ * t.vdd_v_ * kPjPerFfV2);
 
   t.sram_anchor_bytes_ = kSramAnchorBytes;
+  const double ss = t.sram_energy_scale_;
   t.sram_anchor_read_pj_per_bit_ = {
-      s * v.get_real("reference.sram_read_64b_8kib") / kReferenceWordBits,
-      s * v.get_real("reference.sram_read_64b_32kib") / kReferenceWordBits,
-      s * v.get_real("reference.sram_read_64b_1mib") / kReferenceWordBits};
+      ss * v.get_real("reference.sram_read_64b_8kib") / kReferenceWordBits,
+      ss * v.get_real("reference.sram_read_64b_32kib") / kReferenceWordBits,
+      ss * v.get_real("reference.sram_read_64b_1mib") / kReferenceWordBits};
   t.sram_write_to_read_ = v.get_real("sram.write_to_read");
-  t.dram_pj_per_bit_ = v.get_real("dram.energy");
-  t.link_pj_per_bit_ = v.get_real("interconnect.link_energy");
-  t.onchip_transfer_pj_per_bit_ = v.get_real("interconnect.onchip_energy");
-  // One flop-cycle: its clocked transistors toggle, plus the tree's share.
-  t.flop_clock_pj_ = double(v.get_int("clock.transistors_per_flop")) * t.transistor_switch_pj_ *
-                     (1.0 + v.get_real("clock.tree_overhead"));
-  t.clock_gating_ = v.get_real("clock.gating");
-
-  t.rom_bits_per_cell_ = static_cast<int>(v.get_int("rom.bits_per_cell"));
-  t.rom_rows_per_product_bank_ = static_cast<int>(v.get_int("rom.rows_per_product_bank"));
-  t.rom_cell_um2_ = v.get_real("rom.cell_area");
-  t.rom_bitline_activity_ = v.get_real("rom.bitline_activity");
-
-  t.sram_bitcell_um2_ = v.get_real("scaling.sram_bitcell_area");
   t.sram_array_efficiency_ = v.get_real("sram.array_efficiency");
   t.sram_transistors_per_bit_ = static_cast<int>(v.get_int("sram.transistors_per_bit"));
-  t.logic_transistor_um2_ = v.get_real("logic.transistor_area");
-  t.control_area_fraction_ = v.get_real("logic.control_area_fraction");
 
-  t.leakage_logic_w_per_mm2_ = v.get_real("leakage.logic");
-  t.leakage_sram_w_per_mm2_ = v.get_real("leakage.sram");
-  t.io_power_w_ = v.get_real("io.power");
-  t.io_area_mm2_ = v.get_real("io.area");
+  t.wire_cap_ff_per_um_ = v.get_real("wires.cap_ff_per_um");
+  t.metal_pitch_nm_ = v.get_real("wires.metal_pitch_nm");
+  t.contacted_poly_pitch_nm_ = v.get_real("wires.contacted_poly_pitch_nm");
+  t.routing_overhead_ = v.get_real("wires.routing_overhead");
+  t.onchip_hop_mm_ = v.get_real("wires.onchip_hop_mm");
+  t.onchip_transfer_pj_per_bit_ = t.switch_pj(t.onchip_hop_mm_ * 1000.0 * t.wire_cap_ff_per_um_);
+
+  t.placement_utilization_ = v.get_real("logic.placement_utilization");
+  t.transistors_per_flop_ = static_cast<int>(v.get_int("logic.transistors_per_flop"));
+  t.control_fraction_ = v.get_real("logic.control_fraction");
+  t.flop_data_activity_ = v.get_real("logic.flop_data_activity");
+
+  t.rom_bits_per_cell_ = static_cast<int>(v.get_int("rom.bits_per_cell"));
+  t.rom_product_bits_per_cycle_ = static_cast<int>(v.get_int("rom.product_bits_per_cycle"));
+  t.rom_columns_per_product_bank_ = static_cast<int>(v.get_int("rom.columns_per_product_bank"));
+  t.rom_line_layers_ = static_cast<int>(v.get_int("rom.line_layers"));
+  t.rom_array_efficiency_ = v.get_real("rom.array_efficiency");
+  t.rom_bitline_activity_ = v.get_real("rom.bitline_activity");
+
+  t.clock_spine_leaf_pitch_um_ = v.get_real("clock.spine_leaf_pitch_um");
+  t.clock_spine_buffer_overhead_ = v.get_real("clock.spine_buffer_overhead");
+  t.clocked_transistors_per_flop_ = static_cast<int>(v.get_int("clock.clocked_transistors_per_flop"));
+  if (t.clocked_transistors_per_flop_ > t.transistors_per_flop_) {
+    throw make_error("tech.clock.clocked_transistors_per_flop",
+                     "exceeds tech.logic.transistors_per_flop (" +
+                         std::to_string(t.clocked_transistors_per_flop_) + " > " +
+                         std::to_string(t.transistors_per_flop_) + ")",
+                     "a flop cannot have more clocked transistors than transistors");
+  }
+  t.clock_local_overhead_ = v.get_real("clock.local_overhead");
+  t.flop_clock_pj_ = t.switch_pj(double(t.clocked_transistors_per_flop_) * t.transistor_cap_ff_ *
+                                 (1.0 + t.clock_local_overhead_));
+
+  // Leakage: nominal currents x 2^((T - Tref) / doubling) x 10^((vdd - vnom) / dibl), times vdd.
+  t.temperature_c_ = v.get_real("leakage.temperature_c");
+  const double temp_factor = std::pow(
+      2.0, (t.temperature_c_ - v.get_real("leakage.reference_temperature_c")) /
+               v.get_real("leakage.doubling_c"));
+  const double dibl_factor = std::pow(
+      10.0, (t.vdd_v_ - v.get_real("leakage.nominal_vdd")) / v.get_real("leakage.dibl_v_per_decade"));
+  t.leakage_scale_ = temp_factor * dibl_factor;
+  t.leakage_logic_w_per_transistor_ =
+      v.get_real("leakage.logic_na_per_transistor") * 1e-9 * t.leakage_scale_ * t.vdd_v_;
+  t.leakage_rom_w_per_cell_ =
+      v.get_real("leakage.rom_na_per_cell") * 1e-9 * t.leakage_scale_ * t.vdd_v_;
+  t.leakage_sram_w_per_bit_ =
+      v.get_real("leakage.sram_pa_per_bit") * 1e-12 * t.leakage_scale_ * t.vdd_v_;
+
+  t.link_pj_per_bit_ = v.get_real("interconnect.link_energy");
+  t.dram_pj_per_bit_ = v.get_real("dram.energy");
+  t.dram_background_w_ = v.get_real("dram.background_power");
+  t.dram_phy_area_mm2_ = v.get_real("dram.phy_area");
+  t.host_phy_w_ = v.get_real("io.host_phy_power");
+  t.host_phy_area_mm2_ = v.get_real("io.host_phy_area");
+  t.vrm_efficiency_ = v.get_real("board.vrm_efficiency");
+  t.board_overhead_w_ = v.get_real("board.overhead_power");
+  t.reticle_limit_mm2_ = v.get_real("reticle.limit");
   t.values_ = v;
   return t;
 }

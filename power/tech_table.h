@@ -1,9 +1,22 @@
-// Technology tables: energy per operation, SRAM / ROM / logic density, leakage and I/O of one
-// process node, declared once as the "tech" parameter tree and loaded from configs/tech/*.yaml.
-// Each node file states the Horowitz 45 nm reference energies and the node's scaling inputs
-// (HD SRAM bitcell area, supply voltage); the per-operation energies here are computed from
-// them by one stated rule (E = C V^2 with C proportional to the linear feature size), so a
-// `--set tech.scaling.vdd=0.7V` rescales every energy consistently.
+// Technology tables: the physical components of one process node, declared once as the "tech"
+// parameter tree and loaded from configs/tech/*.yaml. Nothing here is fitted to a chip: every
+// value in a tech file is either published (cited beside it) or a [choice] with its reason, and
+// docs/calibration.md shows what each choice moves.
+//
+// Components (docs/estimator.md section 1 has the formulas):
+// - dynamic energy per operation: the Horowitz 45 nm / 0.9 V table, scaled to the node by
+//   E = C V^2 with the switched capacitance proportional to the linear dimension; logic and
+//   SRAM scale separately (logic by the square root of the standard-cell transistor density,
+//   SRAM by the square root of the HD bitcell area), wires by the wire capacitance per um;
+// - area: logic by standard-cell density and placement utilization, SRAM by bitcell over array
+//   efficiency, ROM cells by the wiring tracks they sit under, global wiring as a stated overhead;
+// - leakage per transistor kind (logic, SRAM bit, ROM cell) at the nominal supply and a reference
+//   temperature, scaled to the operating supply (DIBL) and junction temperature;
+// - clock: an always-on spine (an H-tree down to the local clock-gating cells) plus local clocks
+//   that toggle only while their block is busy (synthesis inserts clock gates per block);
+// - IO: host PHY, DRAM interface energy and background power, chip-to-chip links;
+// - board: VRM efficiency from die power to card power, fixed board overhead;
+// - the reticle limit of one die.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -14,68 +27,95 @@
 
 namespace hw {
 
-// Widest integer operand the width tables cover (accumulators of attention sums reach ~32 bit;
-// beyond that the tables extrapolate with the last segment's slope up to this bound).
+// Widest integer operand the width tables cover (accumulators reach ~32 bit; beyond that the
+// tables extrapolate the 8..32-bit line up to this bound).
 constexpr int kTechMaxBits = 64;
 
 struct TechTable {
   std::string name_;
   double node_nm_ = 0;
 
-  // Scaling of dynamic energy from the 45 nm / 0.9 V reference: cap_ratio_ is
-  // sqrt(bitcell / reference bitcell) (capacitance ~ linear dimension), energy_scale_ is
-  // cap_ratio_ * (vdd / reference vdd)^2 * calibration dynamic factor.
+  // Supply and scaling.
   double vdd_v_ = 0;
   double reference_vdd_v_ = 0;
-  double cap_ratio_ = 0;
-  double dynamic_factor_ = 1;
-  double energy_scale_ = 0;
+  double logic_cap_ratio_ = 0;   // sqrt(logic density 45 nm / logic density here)
+  double sram_cap_ratio_ = 0;    // sqrt(HD bitcell here / HD bitcell 45 nm)
+  double voltage_factor_ = 0;    // (vdd / reference vdd)^2
+  double logic_energy_scale_ = 0;  // logic_cap_ratio_ * voltage_factor_
+  double sram_energy_scale_ = 0;   // sram_cap_ratio_ * voltage_factor_
 
-  // Per-operation energies at this node, index = operand width in bits (1..kTechMaxBits).
+  // Logic operation energies at this node, index = operand width in bits (1..kTechMaxBits).
   std::array<double, kTechMaxBits + 1> int_add_pj_{};
   std::array<double, kTechMaxBits + 1> int_mult_pj_{};
   double fp16_add_pj_ = 0;
   double fp16_mult_pj_ = 0;
   double fp32_add_pj_ = 0;
   double fp32_mult_pj_ = 0;
-  // One softmax exp / rsqrt / SiLU evaluation, as a polynomial of fp16 multiply-adds.
   int nonlinear_mul_adds_ = 1;
   double nonlinear_op_pj_ = 0;
-  // One gate-output toggle: int_add_8 / (8 bits x transistors per full adder).
-  double transistor_switch_pj_ = 0;
+  // One full-adder bit operation (int add / bits, at 8 bits) and the switched capacitance of one
+  // transistor it implies: E_fa_bit / (transistors per full adder) / V^2.
+  double full_adder_bit_pj_ = 0;
+  double transistor_cap_ff_ = 0;
 
-  // SRAM read energy per bit at three macro sizes (Horowitz anchors), scaled to this node.
+  // SRAM read energy per bit at the three Horowitz macro sizes, scaled to this node.
   std::array<double, 3> sram_anchor_bytes_{};
   std::array<double, 3> sram_anchor_read_pj_per_bit_{};
   double sram_write_to_read_ = 1;
-  double dram_pj_per_bit_ = 0;
-  double link_pj_per_bit_ = 0;
-  double onchip_transfer_pj_per_bit_ = 0;  // block-to-block on-chip bus, per bit moved
 
-  // Clock: energy of clocking one flip-flop for one cycle (its clocked transistors plus the
-  // clock tree's share), and the fraction of idle flop-cycles whose clock is gated off.
-  double flop_clock_pj_ = 0;
-  double clock_gating_ = 0;
+  // Wires.
+  double wire_cap_ff_per_um_ = 0;
+  double metal_pitch_nm_ = 0;
+  double contacted_poly_pitch_nm_ = 0;
+  double routing_overhead_ = 0;      // global routing, power grid, spare: fraction of block area
+  double onchip_hop_mm_ = 0;         // block-to-block wire length of one buffer transfer
+  double onchip_transfer_pj_per_bit_ = 0;
 
-  // Hardwired ROM-select fabric.
-  int rom_bits_per_cell_ = 4;
-  int rom_rows_per_product_bank_ = 1;
-  double rom_cell_um2_ = 0;
-  double rom_bitline_activity_ = 0.5;  // fraction of product bits that toggle the bitline
+  // Logic density and structures.
+  double logic_transistors_per_mm2_ = 0;  // standard-cell density (published)
+  double placement_utilization_ = 1;
+  int transistors_per_full_adder_ = 28;
+  int transistors_per_flop_ = 24;
+  int clocked_transistors_per_flop_ = 8;
+  double flop_data_activity_ = 0;
+  double control_fraction_ = 0;           // control / sequencing, fraction of datapath transistors
 
-  // Area and transistor density.
+  // SRAM.
   double sram_bitcell_um2_ = 0;
   double sram_array_efficiency_ = 1;
   int sram_transistors_per_bit_ = 6;
-  double logic_transistor_um2_ = 0;
-  int transistors_per_full_adder_ = 28;
-  double control_area_fraction_ = 0;  // control / local interconnect, fraction of block logic
 
-  // Static power.
-  double leakage_logic_w_per_mm2_ = 0;
-  double leakage_sram_w_per_mm2_ = 0;
-  double io_power_w_ = 0;
-  double io_area_mm2_ = 0;
+  // ROM-select fabric (power/cell_model.h).
+  int rom_bits_per_cell_ = 4;
+  int rom_product_bits_per_cycle_ = 1;
+  int rom_columns_per_product_bank_ = 1;
+  int rom_line_layers_ = 1;
+  double rom_array_efficiency_ = 1;
+  double rom_bitline_activity_ = 0.5;
+
+  // Clock.
+  double clock_spine_leaf_pitch_um_ = 0;
+  double clock_spine_buffer_overhead_ = 0;
+  double clock_local_overhead_ = 0;
+  double flop_clock_pj_ = 0;     // clock pin + local tree share of one flop, one cycle
+
+  // Leakage at the operating point (vdd_v_, temperature): W per transistor / bit / cell.
+  double temperature_c_ = 0;
+  double leakage_logic_w_per_transistor_ = 0;
+  double leakage_rom_w_per_cell_ = 0;
+  double leakage_sram_w_per_bit_ = 0;
+  double leakage_scale_ = 0;     // (temperature x DIBL) factor applied to the nominal currents
+
+  // IO, memory interfaces, board.
+  double link_pj_per_bit_ = 0;
+  double dram_pj_per_bit_ = 0;
+  double dram_background_w_ = 0;   // per die with a DRAM attachment (PHY + device standby)
+  double dram_phy_area_mm2_ = 0;
+  double host_phy_w_ = 0;
+  double host_phy_area_mm2_ = 0;
+  double vrm_efficiency_ = 1;
+  double board_overhead_w_ = 0;
+  double reticle_limit_mm2_ = 0;
 
   ParamValues values_;  // resolved parameters, for resolved_config.json
 
@@ -86,15 +126,16 @@ struct TechTable {
   // anchors, end slopes extended beyond them).
   double sram_read_pj_per_bit(double macro_bytes) const;
   double sram_write_pj_per_bit(double macro_bytes) const;
-  // Energy of one hardwired weight use (multiply-select-add) at `weight_bits` against an
-  // activation of `act_bits`, in a lane whose output bitlines are shared by `fold_rows` ROM
-  // cells (the matrix block's fold); fractional widths interpolate linearly (a two-width mix).
-  double rom_mac_pj(double weight_bits, int act_bits, int64_t fold_rows) const;
-  // One product bit passed by a ROM cell onto a bitline shared by `fold_rows` cells.
-  double rom_bitline_pj_per_bit(int64_t fold_rows) const;
-  // Area: SRAM per stored bit (bitcell / array efficiency), ROM per weight bit, adders.
-  double sram_um2_per_bit() const;
-  double rom_um2_per_bit() const;
+  // Energy of charging `cap_ff` femtofarads through the full supply swing.
+  double switch_pj(double cap_ff) const;
+  // Areas per item, um2.
+  double sram_um2_per_bit() const;           // bitcell / array efficiency
+  double logic_um2_per_transistor() const;   // 1 / (density x utilization)
+  // One ROM digit cell of `digit_bits`: (ceil(2^digit_bits / line layers) + 1) tracks x metal
+  // pitch x contacted poly pitch x product bits per cycle / ROM array efficiency.
+  double rom_cell_um2(int digit_bits) const;
+  // The same for a cell under `lines` product lines (BitROM: 3 lines per ternary cell).
+  double rom_cell_um2_for_lines(int lines) const;
   double adder_transistors(int bits) const;
   double mult_transistors(int bits) const;
 };

@@ -1,77 +1,93 @@
-// Tests of the area and transistor model: the hc1-like die block by block from its declared
-// sizes (ROM capacity, folds, engine widths, SRAM capacity), and how area follows the design
-// knobs (fold, SRAM, dies).
+// Tests of the area and transistor model: the hc1-like die built from its structures (cells per
+// weight at the tensor's width, scales, adder-tree inputs from the cell model, flops, SRAM at
+// array efficiency, wiring overhead), how area follows the design knobs, multi-die sums, and the
+// reticle limit.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "chip/chip_config.h"
 #include "chip/mapping.h"
+#include "chip/workload.h"
 #include "model/model_config.h"
+#include "model/numerics_profile.h"
 #include "power/area.h"
+#include "power/estimator.h"
 #include "power/tech_table.h"
 
 namespace hw {
 namespace {
 
-double lanes(double weights, double fold) { return std::ceil(weights / fold); }
-
 TEST(Area, Hc1LikeByHand) {
   const ModelConfig model = load_model_config("llama-3.1-8b");
   const ChipConfig chip = load_chip_config("hc1-like", {});
   const TechTable t = load_tech("n6", {});
-  const ChipMapping m = map_model(model, chip, 3.5, 8);
+  const ChipMapping m = map_model(model, chip, 3.0, 8);
   ASSERT_EQ(chip.activation_bits_, 16);
-  ASSERT_EQ(chip.qkv_.fold_cycles_, 300);
+  const ChipFabric f = chip_fabric(m, t, mapping_widths(m));
 
-  const BlockTransistors bt = die_transistors(m, t, 0);
-  // ROM: one transistor per 4-bit cell of the declared capacity.
-  EXPECT_DOUBLE_EQ(bt.rom_cells_, 32121044992.0 / 4);
-  // Matrix lanes at fold 300 (d 4096, q 4096, kv 1024, f 14336, V 128256): each lane an adder
-  // of 16 + 4 + 2 = 22 bits (28 transistors per bit), a 7-adder product bank of 20-bit adders
-  // per 64 lanes.
-  const double head = lanes(128256.0 * 4096, 300);
-  auto block = [](double l) { return l * 22 * 28 + std::ceil(l / 64) * 7 * 20 * 28; };
-  const double mac = 32 * (block(lanes(4096.0 * 6144, 300)) + block(lanes(4096.0 * 4096, 300)) +
-                           block(lanes(2 * 14336.0 * 4096, 300)) +
-                           block(lanes(14336.0 * 4096, 300))) +
-                     block(head);
-  EXPECT_NEAR(bt.mac_trees_, mac, 1e-6 * mac);
-  // Attention: MAC units per layer, each an 11-bit multiplier (121 full adders) + 26-bit add.
-  EXPECT_DOUBLE_EQ(bt.attention_,
-                   32.0 * double(chip.attention_.macs_per_cycle_) * (121 * 28 + 26 * 28));
-  // KV SRAM bits: 256 MiB.
-  EXPECT_DOUBLE_EQ(bt.kv_sram_bits_, 256.0 * 1048576 * 8);
-  // Clocked registers: one lane register of 22 bits per lane, 26 bits per attention MAC unit,
-  // 16 bits per vector lane (per layer: softmax, 2 norms, RoPE, activation; on the last die
-  // the final norm and the sampler).
-  double all_lanes = 0;
-  for (double w : {4096.0 * 6144, 4096.0 * 4096, 2 * 14336.0 * 4096, 14336.0 * 4096}) {
-    all_lanes += 32 * lanes(w, 300);
+  // 3-bit weights, no profile: one 3-bit digit cell per weight, 16-bit activations. The tree
+  // inputs are the declared structure: input_lanes x rows (output_mux 1) per block.
+  const double per_layer = 4096.0 * (4096 + 2 * 1024) + 4096.0 * 4096 + 2 * 14336.0 * 4096 +
+                           14336.0 * 4096;
+  const double head = 128256.0 * 4096;
+  const BlockTransistors bt = die_transistors(m, t, f, 0);
+  // One select cell per weight, and the embedding table at one bit per transistor.
+  EXPECT_NEAR(bt.rom_cells_, 32 * per_layer + head + 3 * head, 1.0);
+  const ChipConfig& c = m.chip_;
+  for (const MatrixBlockConfig* b : {&c.qkv_, &c.o_proj_, &c.ffn_gate_up_, &c.ffn_down_, &c.lm_head_}) {
+    ASSERT_EQ(b->output_mux_, 1);
   }
-  all_lanes += head;
+  const double inputs =
+      32 * (double(c.qkv_.input_lanes_) * 6144 + double(c.o_proj_.input_lanes_) * 4096 +
+            double(c.ffn_gate_up_.input_lanes_) * 28672 + double(c.ffn_down_.input_lanes_) * 4096) +
+      double(c.lm_head_.input_lanes_) * 128256;
+  EXPECT_NEAR(f.qkv_.tree_inputs_ * 32 + f.o_proj_.tree_inputs_ * 32 +
+                  f.ffn_gate_up_.tree_inputs_ * 32 + f.ffn_down_.tree_inputs_ * 32 +
+                  f.lm_head_.tree_inputs_,
+              inputs, 1e-6 * inputs);
+  // Each tree input serves C / input_lanes weights per token: the mapping's fold.
+  EXPECT_NEAR(f.qkv_.uses_per_input_, 4096.0 / double(c.qkv_.input_lanes_), 1e-9);
+  EXPECT_NEAR(f.qkv_.uses_per_input_, double(c.qkv_.fold_cycles_), 1.0);
+  // ROM area: select cells under 9 tracks of 40 nm, 57 nm wide, 85% array efficiency; storage
+  // bits under 2 tracks.
+  const AreaBreakdown a = chip_area(m, t, f);
+  const double cell_mm2 = 9 * 0.040 * 0.057 / 0.85 * 1e-6;
+  const double bit_mm2 = 2 * 0.040 * 0.057 / 0.85 * 1e-6;
+  EXPECT_NEAR(a.rom_weights_mm2_, (32 * per_layer + head) * cell_mm2 + 3 * head * bit_mm2,
+              1e-6 * a.rom_weights_mm2_);
+  // Attention units: 11-bit multiplier (121 full adders) + 26-bit add + 26 register bits.
+  EXPECT_DOUBLE_EQ(bt.attention_, 32.0 * double(chip.attention_.macs_per_cycle_) *
+                                      (121 * 28 + 26 * 28 + 26 * 24));
+  EXPECT_DOUBLE_EQ(bt.kv_sram_bits_, 256.0 * 1048576 * 8);
+  // Flops: 2 per tree input (sum and carry), 26 per attention unit, 16 per vector lane, plus the
+  // product banks' registers.
   const double norm = double(chip.norm_.elements_per_cycle_);
   const double vector_lanes =
       32.0 * (double(chip.attention_.softmax_elements_per_cycle_) + 2 * norm +
-              double(chip.rope_.elements_per_cycle_) + double(chip.activation_.elements_per_cycle_)) +
+              double(chip.rope_.elements_per_cycle_) +
+              double(chip.activation_.elements_per_cycle_)) +
       norm + double(chip.sampler_.elements_per_cycle_);
-  EXPECT_DOUBLE_EQ(bt.flops_, all_lanes * 22 +
-                                  32.0 * double(chip.attention_.macs_per_cycle_) * 26 +
-                                  vector_lanes * 16);
-  EXPECT_NEAR(bt.control_, t.control_area_fraction_ * (bt.mac_trees_ + bt.attention_ + bt.nonlinear_),
-              1.0);
+  const double bank_flops = 32 * (f.qkv_.product_banks_ + f.o_proj_.product_banks_ +
+                                  f.ffn_gate_up_.product_banks_ + f.ffn_down_.product_banks_) *
+                                (3 + 8) +
+                            f.lm_head_.product_banks_ * (3 + 8);
+  EXPECT_NEAR(bt.flops_,
+              2 * inputs + 32.0 * double(chip.attention_.macs_per_cycle_) * 26 +
+                  vector_lanes * 16 + bank_flops,
+              1e-6 * bt.flops_);
+  EXPECT_NEAR(bt.control_, 0.10 * (bt.mac_trees_ + bt.attention_ + bt.nonlinear_), 1.0);
 
-  const AreaBreakdown a = chip_area(m, t);
-  const double um2 = 1e-6;
-  EXPECT_NEAR(a.rom_weights_mm2_, bt.rom_cells_ * t.rom_cell_um2_ * um2, 1e-9);
-  EXPECT_NEAR(a.kv_sram_mm2_, bt.kv_sram_bits_ * 0.027 / 0.70 * um2, 1e-9);
-  EXPECT_NEAR(a.mac_trees_mm2_, mac * t.logic_transistor_um2_ * um2, 1e-6);
-  EXPECT_NEAR(a.io_mm2_, t.io_area_mm2_, 1e-12);
-  EXPECT_NEAR(a.total_mm2_,
-              a.rom_weights_mm2_ + a.mac_trees_mm2_ + a.attention_mm2_ + a.kv_sram_mm2_ +
-                  a.nonlinear_mm2_ + a.control_interconnect_mm2_ + a.io_mm2_,
-              1e-9);
-  EXPECT_NEAR(a.logic_mm2_ + a.sram_mm2_ + a.io_mm2_, a.total_mm2_, 1e-9);
+  // Logic at 107.6 MTr/mm2 placed at 70%; SRAM 0.027 / 0.70 um2 per bit; 15% wiring on top of
+  // the placed blocks; 20 mm2 host PHY.
+  const double lt = 1.0 / (107.6e6 * 0.7);
+  EXPECT_NEAR(a.mac_trees_mm2_, bt.mac_trees_ * lt, 1e-6 * a.mac_trees_mm2_);
+  EXPECT_NEAR(a.kv_sram_mm2_, bt.kv_sram_bits_ * 0.027 / 0.70 * 1e-6, 1e-9);
+  const double placed = a.rom_weights_mm2_ + a.mac_trees_mm2_ + a.attention_mm2_ +
+                        a.kv_sram_mm2_ + a.nonlinear_mm2_ + a.control_interconnect_mm2_;
+  EXPECT_NEAR(a.wiring_mm2_, 0.15 * placed, 1e-9);
+  EXPECT_NEAR(a.io_mm2_, 20.0, 1e-12);
+  EXPECT_NEAR(a.total_mm2_, placed * 1.15 + 20.0, 1e-9);
   EXPECT_DOUBLE_EQ(a.largest_die_mm2_, a.total_mm2_);
   EXPECT_NEAR(a.transistors_,
               bt.rom_cells_ + bt.mac_trees_ + bt.attention_ + bt.nonlinear_ + bt.control_ +
@@ -82,25 +98,34 @@ TEST(Area, Hc1LikeByHand) {
 TEST(Area, FollowsTheDesignKnobs) {
   const ModelConfig model = load_model_config("llama-3.1-8b");
   const TechTable t = load_tech("n6", {});
-  auto area_with = [&](const std::vector<std::string>& sets) {
-    return chip_area(map_model(model, load_chip_config("hc1-like", sets), 3.5, 8), t);
+  auto area_with = [&](const std::vector<std::string>& sets, double bits = 3.0) {
+    return chip_area(map_model(model, load_chip_config("hc1-like", sets), bits, 8), t);
   };
   const AreaBreakdown base = area_with({});
-  // Doubling every fold halves the lanes: the adder trees shrink by about half.
-  const AreaBreakdown folded =
-      area_with({"chip.qkv.fold=600", "chip.o_proj.fold=600", "chip.ffn_gate_up.fold=600",
-                 "chip.ffn_down.fold=600", "chip.lm_head.fold=600"});
-  EXPECT_NEAR(folded.mac_trees_mm2_ / base.mac_trees_mm2_, 0.5, 0.01);
+  // Halving every block's input lanes (doubling its fold) halves the tree inputs.
+  const ChipConfig c = load_chip_config("hc1-like", {});
+  auto half = [](const char* block, int64_t lanes) {
+    return std::string("chip.") + block + ".input_lanes=" + std::to_string(lanes / 2);
+  };
+  const AreaBreakdown folded = area_with(
+      {half("qkv", c.qkv_.input_lanes_), half("o_proj", c.o_proj_.input_lanes_),
+       half("ffn_gate_up", c.ffn_gate_up_.input_lanes_), half("ffn_down", c.ffn_down_.input_lanes_),
+       half("lm_head", c.lm_head_.input_lanes_)});
+  EXPECT_NEAR(folded.mac_trees_mm2_ / base.mac_trees_mm2_, 0.5, 0.02);
   EXPECT_DOUBLE_EQ(folded.rom_weights_mm2_, base.rom_weights_mm2_);
   // KV SRAM area is linear in capacity.
   const AreaBreakdown big = area_with({"chip.attention.kv_sram.capacity=1 GiB"});
   EXPECT_NEAR(big.kv_sram_mm2_ / base.kv_sram_mm2_, 4.0, 1e-9);
-  // A smaller node shrinks everything but the fixed I/O area by the bitcell ratio (the n5 file
-  // rounds its derived transistor area to 4 significant digits).
+  // ROM area at 2, 3 and 4 bits differs (5, 9, 17 tracks per cell).
+  EXPECT_LT(area_with({}, 2.0).rom_weights_mm2_, base.rom_weights_mm2_);
+  EXPECT_LT(base.rom_weights_mm2_, area_with({}, 4.0).rom_weights_mm2_);
+  // Across nodes logic, SRAM and ROM scale by different rules: n5 logic by the density ratio,
+  // SRAM by the bitcell ratio, ROM cells by pitch x pitch.
   const AreaBreakdown n5 = chip_area(
-      map_model(model, load_chip_config("hc1-like", {}), 3.5, 8), load_tech("n5", {}));
-  EXPECT_NEAR((n5.total_mm2_ - n5.io_mm2_) / (base.total_mm2_ - base.io_mm2_), 0.021 / 0.027,
-              1e-3);
+      map_model(model, load_chip_config("hc1-like", {}), 3.0, 8), load_tech("n5", {}));
+  EXPECT_NEAR(n5.kv_sram_mm2_ / base.kv_sram_mm2_, 0.021 / 0.027, 1e-9);
+  EXPECT_NEAR(n5.rom_weights_mm2_ / base.rom_weights_mm2_, (28.0 * 51) / (40.0 * 57), 1e-9);
+  EXPECT_LT(n5.mac_trees_mm2_ / base.mac_trees_mm2_, 107.6 / 164.2 * 1.3);
 }
 
 TEST(Area, MultiDieSumsDies) {
@@ -108,17 +133,35 @@ TEST(Area, MultiDieSumsDies) {
   const ChipConfig chip = load_chip_config("multi-die-70b", {});
   const TechTable t = load_tech("n6", {});
   const ChipMapping m = map_model(model, chip, 3.5, 8);
-  const AreaBreakdown a = chip_area(m, t);
-  double sum = 0;
-  for (int64_t d = 0; d < m.dies_used_; ++d) {
-    const BlockTransistors bt = die_transistors(m, t, d);
-    EXPECT_DOUBLE_EQ(bt.rom_cells_, double(chip.rom_capacity_bits_) / 4);
-    sum += bt.rom_cells_;
-  }
-  EXPECT_NEAR(a.rom_weights_mm2_, sum * t.rom_cell_um2_ * 1e-6, 1e-6);
-  EXPECT_NEAR(a.io_mm2_, double(m.dies_used_) * t.io_area_mm2_, 1e-9);
+  const ChipFabric f = chip_fabric(m, t, mapping_widths(m));
+  const AreaBreakdown a = chip_area(m, t, f);
+  double cells = 0;
+  for (int64_t d = 0; d < m.dies_used_; ++d) cells += die_transistors(m, t, f, d).rom_cells_;
+  EXPECT_NEAR(a.rom_cells_, cells, 1e-6 * cells);
+  EXPECT_NEAR(a.io_mm2_, double(m.dies_used_) * t.host_phy_area_mm2_, 1e-9);
   EXPECT_LT(a.largest_die_mm2_, a.total_mm2_);
   EXPECT_GT(a.largest_die_mm2_ * double(m.dies_used_), a.total_mm2_ * 0.99);
+}
+
+TEST(Area, OverTheReticleIsReported) {
+  // Llama 3.1 8B on one 45 nm die: many times the 858 mm2 field; the estimate names the die
+  // count it needs (before: a single 8,919 mm2 die without a word).
+  const ModelConfig model = load_model_config("llama-3.1-8b");
+  const NumericsProfile mix = load_numerics_profile("hc1-mix", {});
+  const Estimate e = estimate(model, load_chip_config("hc1-like", {}), load_tech("n45", {}), mix,
+                              load_workload("chat-1k-1k", {}));
+  EXPECT_FALSE(e.area_.fits_reticle());
+  EXPECT_EQ(e.dies_needed_for_reticle_,
+            static_cast<int64_t>(std::ceil(e.area_.largest_die_mm2_ / 858.0)));
+  EXPECT_GE(e.dies_needed_for_reticle_, 5);
+  const auto j = e.to_json();
+  EXPECT_TRUE(j["over_reticle"].get<bool>());
+  EXPECT_DOUBLE_EQ(j["reticle_limit_mm2"].get<double>(), 858.0);
+  // The same design on n3 fits one field.
+  const Estimate n3 = estimate(model, load_chip_config("hc1-like", {}), load_tech("n3", {}), mix,
+                               load_workload("chat-1k-1k", {}));
+  EXPECT_TRUE(n3.area_.fits_reticle());
+  EXPECT_EQ(n3.dies_needed_for_reticle_, 1);
 }
 
 }  // namespace

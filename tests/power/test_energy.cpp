@@ -1,6 +1,6 @@
-// Tests of the one activity-to-energy function: counts x per-event energies by hand, the clock
-// overhead on on-die energy only, static power x time, and the per-event energies a mapped
-// hc1-like chip gets from the n6 table.
+// Tests of the one activity-to-energy function: counts x per-event energies by hand, local clock
+// per busy event, static power x time, die to card through the VRM, and the per-event energies a
+// mapped hc1-like chip gets from the cell model and the n6 table.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +8,7 @@
 #include "chip/chip_config.h"
 #include "chip/mapping.h"
 #include "model/model_config.h"
+#include "model/numerics_profile.h"
 #include "power/area.h"
 #include "power/energy.h"
 #include "power/estimator.h"
@@ -36,13 +37,17 @@ TEST(Energy, CountsTimesEnergiesByHand) {
   e.kv_dram_pj_per_bit_ = 4.0;
   e.buffer_pj_per_bit_ = 0.125;
   e.link_pj_per_bit_ = 2.0;
-  e.busy_flop_clock_pj_ = 0.01;
-  e.weight_mac_flops_ = 20;
-  e.attention_mac_flops_ = 30;
-  e.vector_flops_ = 16;
-  e.clock_idle_w_ = 4.0;
+  e.qkv_clock_pj_ = 0.2;
+  e.o_proj_clock_pj_ = 0.3;
+  e.ffn_clock_pj_ = 0.4;
+  e.lm_head_clock_pj_ = 0.5;
+  e.attention_clock_pj_ = 0.6;
+  e.vector_clock_pj_ = 0.7;
+  e.clock_spine_w_ = 4.0;
   e.leakage_w_ = 3.0;
   e.io_w_ = 2.0;
+  e.vrm_efficiency_ = 0.8;
+  e.board_w_ = 1.0;
 
   ActivityCounts n;
   n.qkv_macs_ = 100;
@@ -74,8 +79,9 @@ TEST(Energy, CountsTimesEnergiesByHand) {
   const double nonlinear = 3 * 7.0 + 4 * 8.0 + 5 * 9.0 + 6 * 10.0 + 7 * 11.0;   // 235
   const double buffers = 80 * 0.125;                                            // 10
   const double links = 3 * 2.0;                                                 // 6
-  // Busy clock: 1111 weight MACs x 20 flops + 20 attention MACs x 30 + 27 vector events x 16.
-  const double clock = 0.01 * (1111 * 20 + 20 * 30 + (2 + 3 + 4 + 5 + 6 + 7) * 16);
+  // Local clocks of busy units: per weight use by block, per attention MAC, per vector event.
+  const double clock = 100 * 0.2 + 10 * 0.3 + 1000 * 0.4 + 1 * 0.5 + 20 * 0.6 +
+                       (2 + 3 + 4 + 5 + 6 + 7) * 0.7;
   EXPECT_NEAR(b.matrix_fabric_j_, fabric * pj, 1e-20);
   EXPECT_NEAR(b.attention_j_, attention * pj, 1e-20);
   EXPECT_NEAR(b.kv_memory_j_, (kv_sram + kv_dram) * pj, 1e-20);
@@ -85,14 +91,20 @@ TEST(Energy, CountsTimesEnergiesByHand) {
   EXPECT_DOUBLE_EQ(b.clock_idle_j_, 2.0);
   EXPECT_DOUBLE_EQ(b.io_j_, 1.0);
   EXPECT_DOUBLE_EQ(b.leakage_j_, 1.5);
-  EXPECT_NEAR(b.total_j(),
-              (fabric + attention + kv_sram + kv_dram + nonlinear + buffers + links + clock) * pj +
-                  4.5,
-              1e-15);
+  const double die =
+      (fabric + attention + kv_sram + kv_dram + nonlinear + buffers + links + clock) * pj + 4.5;
+  EXPECT_NEAR(b.die_j(), die, 1e-15);
+  // Card: die / 0.8 + 1 W x 0.5 s.
+  EXPECT_NEAR(b.total_j(), die / 0.8 + 0.5, 1e-12);
+  EXPECT_NEAR(b.board_j_, die * 0.25 + 0.5, 1e-12);
   const auto p = b.power_json(0.5);
   EXPECT_DOUBLE_EQ(p["io"].get<double>(), 2.0);
   EXPECT_DOUBLE_EQ(p["leakage"].get<double>(), 3.0);
   EXPECT_NEAR(p["clock"].get<double>(), 4.0 + clock * pj / 0.5, 1e-12);
+  double parts = 0;
+  for (const auto& [k, v] : p.items()) parts += v.get<double>();
+  EXPECT_NEAR(parts, b.total_j() / 0.5, 1e-9);
+  EXPECT_NEAR(e.static_w(), 9.0 / 0.8 + 1.0, 1e-12);
 
   // Linear: twice the counts, twice the dynamic energy.
   ActivityCounts twice = n;
@@ -105,37 +117,56 @@ TEST(Energy, EventEnergiesOfHc1Like) {
   const ChipConfig chip = load_chip_config("hc1-like", {});
   const TechTable t = load_tech("n6", {});
   const ChipMapping m = map_model(model, chip, 3.5, 8);
-  const AreaBreakdown area = chip_area(m, t);
-  const EventEnergies e = event_energies(m, t, area);
-  const int act = static_cast<int>(chip.activation_bits_);
-  EXPECT_DOUBLE_EQ(e.qkv_mac_pj_, t.rom_mac_pj(3.5, act, chip.qkv_.fold_cycles_));
-  EXPECT_DOUBLE_EQ(e.lm_head_mac_pj_, t.rom_mac_pj(3.5, act, chip.lm_head_.fold_cycles_));
-  // 16-bit activation x 8-bit KV: multiply at round(sqrt(128)) = 11 bits, add at 26 bits.
+  const ChipFabric f = chip_fabric(m, t, mapping_widths(m));
+  const AreaBreakdown area = chip_area(m, t, f);
+  const EventEnergies e = event_energies(m, t, f, area);
+  EXPECT_DOUBLE_EQ(e.qkv_mac_pj_, f.qkv_.data_pj_per_weight_);
+  EXPECT_DOUBLE_EQ(e.lm_head_clock_pj_, f.lm_head_.clock_pj_per_weight_);
+  EXPECT_NEAR(e.ffn_mac_pj_,
+              (2 * f.ffn_gate_up_.data_pj_per_weight_ + f.ffn_down_.data_pj_per_weight_) / 3,
+              1e-15);
+  // 16-bit activation (no profile: the chip's width) x 8-bit KV: multiply at round(sqrt(128))
+  // = 11 bits, add at 26 bits.
   EXPECT_DOUBLE_EQ(e.attention_mac_pj_, t.mult_pj(11) + t.add_pj(26));
+  EXPECT_DOUBLE_EQ(e.attention_clock_pj_, 26 * t.flop_clock_pj_);
   // A KV bank: 256 MiB over 32 layer engines of 128 banks = 64 KiB.
   const double bank = double(chip.attention_.kv_sram_.capacity_bytes_) / (32.0 * 128.0);
   EXPECT_DOUBLE_EQ(bank, 65536.0);
   EXPECT_DOUBLE_EQ(e.kv_sram_read_pj_per_bit_, t.sram_read_pj_per_bit(bank));
   EXPECT_DOUBLE_EQ(e.softmax_exp_pj_, 4 * (t.fp16_mult_pj_ + t.fp16_add_pj_));
-  EXPECT_DOUBLE_EQ(e.leakage_w_, t.leakage_logic_w_per_mm2_ * area.logic_mm2_ +
-                                     t.leakage_sram_w_per_mm2_ * area.sram_mm2_);
-  EXPECT_DOUBLE_EQ(e.io_w_, t.io_power_w_);
-  // Lane registers: 16 + ceil(3.5) + 2 bits per weight MAC; 16 + 8 + 2 per attention MAC.
-  EXPECT_DOUBLE_EQ(e.weight_mac_flops_, 22);
-  EXPECT_DOUBLE_EQ(e.attention_mac_flops_, 26);
-  // Ungated clock: every flop of the die, every cycle, for the ungated share.
-  EXPECT_NEAR(e.clock_idle_w_,
-              (1 - t.clock_gating_) * t.flop_clock_pj_ * 1e-12 * area.flops_ * chip.clock_hz_,
-              1e-9 * e.clock_idle_w_);
-  EXPECT_DOUBLE_EQ(e.busy_flop_clock_pj_, t.clock_gating_ * t.flop_clock_pj_);
+  // Leakage by kind: logic transistors, ROM cells, SRAM bits.
+  EXPECT_NEAR(e.leakage_w_,
+              area.logic_transistors_ * t.leakage_logic_w_per_transistor_ +
+                  area.rom_cells_ * t.leakage_rom_w_per_cell_ +
+                  area.sram_bits_ * t.leakage_sram_w_per_bit_,
+              1e-9 * e.leakage_w_);
+  EXPECT_DOUBLE_EQ(e.io_w_, t.host_phy_w_);
+  // Clock spine: 1.5 x die area / 50 um of wire at 0.2 fF/um, doubled by its buffers, 1 GHz.
+  const double spine_ff = 1.5 * area.total_mm2_ * 1e6 / 50 * 0.2 * 2;
+  EXPECT_NEAR(e.clock_spine_w_, spine_ff * 1e-15 * 0.75 * 0.75 * 1e9, 1e-9 * e.clock_spine_w_);
 
-  // One decode token at 1k context: the fabric dominates (every weight used once).
+  // One decode token at 1k context: the fabric dominates the dynamic energy.
   const EnergyBreakdown b = energy_j(m.decode_activity(1024), e, 0.0);
   EXPECT_GT(b.matrix_fabric_j_, b.attention_j_ + b.kv_memory_j_ + b.nonlinear_j_);
-  EXPECT_NEAR(b.matrix_fabric_j_,
-              1e-12 * (m.decode_activity(1024).weight_macs_ * e.qkv_mac_pj_ +
-                       4096 * 3.5 * e.rom_lookup_pj_per_bit_),
-              1e-9 * b.matrix_fabric_j_);
+}
+
+TEST(Energy, ProfileWidthsChangeTheEnergy) {
+  // hc1-mix (3-bit FFN, 6-bit attention, int8 activations) and w3a8 (3 bits everywhere) cost
+  // different energy per weight use (before: 0.0920 vs 0.0925 pJ); int8 activations cost less
+  // than the chip's 16-bit buffer width.
+  const ModelConfig model = load_model_config("llama-3.1-8b");
+  const ChipConfig chip = load_chip_config("hc1-like", {});
+  const TechTable t = load_tech("n6", {});
+  const NumericsProfile mix = load_numerics_profile("hc1-mix", {});
+  const NumericsProfile w3 = load_numerics_profile("w3a8", {});
+  auto qkv = [&](const NumericsProfile& p) {
+    const ChipMapping m = map_model(model, chip, p.mean_weight_bits(model), p.kv_bits());
+    return chip_fabric(m, t, profile_widths(p, model)).qkv_.data_pj_per_weight_;
+  };
+  EXPECT_GT(qkv(mix), 1.3 * qkv(w3));
+  const ChipMapping m = map_model(model, chip, 3.0, 8);
+  EXPECT_LT(chip_fabric(m, t, uniform_widths(3.0, 8)).ffn_down_.data_pj_per_weight_,
+            chip_fabric(m, t, uniform_widths(3.0, 16)).ffn_down_.data_pj_per_weight_ / 1.3);
 }
 
 TEST(Energy, SimulatedActivityPowerMatchesTheEstimateAtOneContext) {
@@ -151,7 +182,8 @@ TEST(Energy, SimulatedActivityPowerMatchesTheEstimateAtOneContext) {
   const double rate = 34000.0;
   const nlohmann::json j = activity_power_json(m, t, run, 1000.0 / rate, 1000.0);
   const double expected =
-      (plan.dynamic_j_base_ + plan.dynamic_j_per_context_ * 1536.0) * rate + plan.static_w_;
+      (plan.dynamic_j_base_ + plan.dynamic_j_per_context_ * 1536.0) * rate / plan.vrm_efficiency_ +
+      plan.static_w_;
   EXPECT_NEAR(j["power_w"].get<double>(), expected, 1e-9 * expected);
   EXPECT_NEAR(j["energy_per_token_j"].get<double>(), expected / rate, 1e-9 * expected / rate);
   double parts = 0;

@@ -12,6 +12,7 @@
 #include "chip/mapping.h"
 #include "chip/workload.h"
 #include "model/model_config.h"
+#include "model/numerics_profile.h"
 #include "power/estimator.h"
 #include "power/tech_table.h"
 
@@ -130,7 +131,9 @@ TEST(Estimator, ThroughputAdmissionAndPower) {
                   1e-3 * r.tokens_per_s_per_user_);
     }
     const double dyn = p.dynamic_j_base_ + p.dynamic_j_per_context_ * 1535.5;
-    EXPECT_NEAR(r.power_w_, dyn * total + p.static_w_, 1e-9 * r.power_w_);
+    EXPECT_NEAR(r.power_w_, dyn * total / p.vrm_efficiency_ + p.static_w_, 1e-9 * r.power_w_);
+    EXPECT_NEAR(r.die_power_w_, dyn * total + p.die_static_w_, 1e-9 * r.die_power_w_);
+    EXPECT_FALSE(r.throttled_);
     EXPECT_NEAR(r.energy_per_token_j_, r.power_w_ / total, 1e-15);
     EXPECT_NEAR(r.kv_peak_bytes_,
                 double(r.users_concurrent_) * 2047 * double(m.kv_words_per_position_) * 64 * 32,
@@ -149,6 +152,76 @@ TEST(Estimator, ThroughputAdmissionAndPower) {
   EXPECT_EQ(none.users_rejected_, 4);
   EXPECT_DOUBLE_EQ(none.tokens_per_s_total_, 0.0);
   EXPECT_DOUBLE_EQ(none.power_w_, p.static_w_);
+}
+
+TEST(Estimator, TdpThrottlesAndBoundsTheUsers) {
+  // 32 users of 64/64 on hc1-like fill the pipeline: unthrottled that draws far more than a
+  // 200 W card; with chip.power.tdp_w = 200 W the rate is cut until the card fits.
+  const ModelConfig model = load_model_config("llama-3.1-8b");
+  const NumericsProfile mix = load_numerics_profile("hc1-mix", {});
+  const std::vector<std::string> load = {"workload.users=32", "workload.prompt.tokens=64",
+                                         "workload.output.tokens=64"};
+  const Estimate free = estimate(model, load_chip_config("hc1-like", {}), load_tech("n6", {}),
+                                 mix, load_workload("chat-1k-1k", load));
+  std::vector<std::string> capped = load;
+  capped.push_back("chip.power.tdp_w=200 W");
+  const Estimate tdp = estimate(model, load_chip_config("hc1-like", capped), load_tech("n6", {}),
+                                mix, load_workload("chat-1k-1k", capped));
+  ASSERT_GT(free.point_.power_w_, 200.0);
+  EXPECT_FALSE(free.point_.throttled_);
+  EXPECT_TRUE(tdp.point_.throttled_);
+  EXPECT_NEAR(tdp.point_.power_w_, 200.0, 1e-9);
+  EXPECT_NEAR(tdp.point_.unthrottled_power_w_, free.point_.power_w_, 1e-9);
+  EXPECT_NEAR(tdp.point_.unthrottled_tokens_per_s_total_, free.point_.tokens_per_s_total_, 1e-6);
+  // Energy per token is unchanged by a clock throttle at fixed supply: the rate is the dynamic
+  // headroom over the dynamic energy per token.
+  const double headroom = (200.0 - tdp.plan_.static_w_) * tdp.plan_.vrm_efficiency_;
+  EXPECT_NEAR(tdp.point_.tokens_per_s_total_, headroom / tdp.point_.dynamic_j_per_token_,
+              1e-6 * tdp.point_.tokens_per_s_total_);
+  EXPECT_LT(tdp.point_.tokens_per_s_total_, free.point_.tokens_per_s_total_);
+  EXPECT_GT(tdp.point_.itl_p50_s_, free.point_.itl_p50_s_);
+  // Idle and full load do not depend on the TDP; the largest user count that fits is the
+  // largest whose unthrottled power stays under it.
+  EXPECT_DOUBLE_EQ(tdp.power_idle_w_, free.power_idle_w_);
+  EXPECT_DOUBLE_EQ(tdp.power_full_load_w_, free.power_full_load_w_);
+  EXPECT_LT(free.power_idle_w_, free.point_.power_w_);
+  const int64_t n = tdp.max_users_under_tdp_;
+  ASSERT_GT(n, 0);
+  ASSERT_LT(n, 32);
+  auto power_at = [&](int64_t users) {
+    std::vector<std::string> sets = capped;
+    sets.push_back("workload.users=" + std::to_string(users));
+    return estimate(model, load_chip_config("hc1-like", sets), load_tech("n6", {}), mix,
+                    load_workload("chat-1k-1k", sets))
+        .point_.unthrottled_power_w_;
+  };
+  EXPECT_LE(power_at(n), 200.0);
+  EXPECT_GT(power_at(n + 1), 200.0);
+  EXPECT_EQ(free.max_users_under_tdp_, free.point_.max_users_at_context_);
+  const auto j = tdp.to_json();
+  for (const char* k : {"power_idle_w", "power_full_load_w", "max_users_under_tdp", "throttled",
+                        "tdp_w", "die_power_w", "unthrottled_tokens_per_s_total"}) {
+    EXPECT_TRUE(j.contains(k)) << k;
+  }
+  EXPECT_TRUE(j["throttled"].get<bool>());
+}
+
+TEST(Estimator, PowerRisesWithLoad) {
+  // Load-dependent power: more users decoding, more tokens per second, more power; idle is the
+  // floor (before: the clock dominated and power hardly moved).
+  const ModelConfig model = load_model_config("llama-3.1-8b");
+  const NumericsProfile mix = load_numerics_profile("hc1-mix", {});
+  double previous = 0;
+  for (int users : {1, 4, 16, 32}) {
+    const std::vector<std::string> sets = {"workload.users=" + std::to_string(users),
+                                           "workload.prompt.tokens=64",
+                                           "workload.output.tokens=64"};
+    const Estimate e = estimate(model, load_chip_config("hc1-like", {}), load_tech("n6", {}), mix,
+                                load_workload("chat-1k-1k", sets));
+    EXPECT_GT(e.point_.power_w_, previous) << users;
+    EXPECT_GT(e.point_.power_w_, e.power_idle_w_);
+    previous = e.point_.power_w_;
+  }
 }
 
 TEST(Estimator, WorkloadPointFromScenario) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "power/cell_model.h"
 #include "cost/gpu_model.h"
 #include "power/estimator.h"
+#include "power/sensitivity.h"
 #include "power/tech_table.h"
 
 namespace hw::cli {
@@ -42,6 +44,7 @@ struct EstimateOptions {
   int64_t gen_ = 0;
   std::vector<std::string> sets_;
   bool json_ = false;
+  bool sensitivity_ = false;
   std::string out_;
 };
 
@@ -139,6 +142,24 @@ void print_estimate(std::ostream& out, const Resolved& r, const Estimate& e) {
   print_breakdown(out, "area", j["area_breakdown_mm2"], e.area_.total_mm2_, "mm2");
 }
 
+void print_sensitivity(std::ostream& out, const SensitivityTable& s) {
+  out << "\nsensitivity (each [choice] of the tech file at its low / high value, one at a time)\n";
+  Table t;
+  t.add_row({"parameter", "low / high", "power W", "idle W", "die mm2", "transistors e9"});
+  auto span = [](double a, double b, const char* fmt) { return num(a, fmt) + " / " + num(b, fmt); };
+  const Estimate& b = s.base_;
+  t.add_row({"(tech file)", "", num(b.point_.power_w_, "%.1f"), num(b.power_idle_w_, "%.1f"),
+             num(b.area_.largest_die_mm2_, "%.0f"), num(b.area_.transistors_ / 1e9, "%.1f")});
+  for (const SensitivityRow& r : s.rows_) {
+    t.add_row({r.param_.key_, span(r.low_value_, r.high_value_, "%.3g"),
+               span(r.low_.point_.power_w_, r.high_.point_.power_w_, "%.1f"),
+               span(r.low_.power_idle_w_, r.high_.power_idle_w_, "%.1f"),
+               span(r.low_.area_.largest_die_mm2_, r.high_.area_.largest_die_mm2_, "%.0f"),
+               span(r.low_.area_.transistors_ / 1e9, r.high_.area_.transistors_ / 1e9, "%.1f")});
+  }
+  t.print(out, "  ");
+}
+
 void run(const EstimateOptions& o) {
   if (is_gpu_config(o.chip_)) {  // configs/gpus/: the GPU roofline model (cli/gpu_estimate.h)
     run_gpu_estimate({o.model_, o.chip_, o.scenario_, o.weight_bits_, o.kv_bits_, o.users_,
@@ -153,6 +174,17 @@ void run(const EstimateOptions& o) {
       r.widths_.profile_ ? &*r.widths_.profile_ : nullptr, r.widths_.weight_bits_);
   const Estimate e = estimate(mapping, r.tech_, widths, workload_point(r.workload_));
   nlohmann::json result = e.to_json();
+  std::optional<SensitivityTable> table;
+  if (o.sensitivity_) {
+    std::vector<std::string> sets = o.sets_;
+    const size_t n = sets.size();
+    table = sensitivity(r.tech_, [&](const std::vector<std::string>& extra) {
+      sets.resize(n);
+      sets.insert(sets.end(), extra.begin(), extra.end());
+      return estimate(mapping, load_tech(o.tech_, sets), widths, workload_point(r.workload_));
+    });
+    result["sensitivity"] = table->to_json();
+  }
   result["source"] = "estimate";
   result["model"] = r.model_.name_;
   result["chip"] = r.chip_.name_;
@@ -167,6 +199,7 @@ void run(const EstimateOptions& o) {
     std::cout << result.dump(2) << "\n";
   } else {
     print_estimate(std::cout, r, e);
+    if (table) print_sensitivity(std::cout, *table);
   }
 }
 
@@ -200,6 +233,9 @@ void add_estimate_command(CLI::App& app) {
   cmd->add_option("--set", o->sets_,
                   "Override root.key=value (roots: chip, tech, workload, numerics); repeatable");
   cmd->add_flag("--json", o->json_, "Print the result as JSON");
+  cmd->add_flag("--sensitivity", o->sensitivity_,
+                "Also re-run with each uncertain tech parameter at its low and high value "
+                "(JSON key: sensitivity)");
   cmd->add_option("--out", o->out_, "Directory for result.json and resolved_config.json");
   cmd->callback([o]() { run(*o); });
 }

@@ -37,7 +37,8 @@ ChipFabric chip_fabric(const ChipMapping& m, const TechTable& t, const DesignWid
   const int64_t gs = w.group_size_;
   // Declared structure (chip/chip_config.h): input_lanes products per cycle into each of
   // ceil(rows / output_mux) adder trees; rows R and columns C from the model.
-  auto inputs = [](const MatrixBlockConfig& b, double rows) {
+  auto inputs = [&t](const MatrixBlockConfig& b, double rows) {
+    if (t.rom_trees_from_timing_) return 0.0;  // block_fabric sizes them from the fold
     const double mux = double(std::max<int64_t>(b.output_mux_, 1));
     return double(std::max<int64_t>(b.input_lanes_, 1)) * std::ceil(rows / mux);
   };

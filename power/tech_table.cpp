@@ -109,6 +109,11 @@ ParamSchema build_schema() {
             "metal layers the 2^d product lines of a cell row are spread over (stacked lines "
             "shrink the row height)",
             1, 16);
+  s.add_string("rom.trees_from", "structure",
+               "how many adder-tree inputs a matrix block has: the chip's declared structure "
+               "(input_lanes x trees), or sized from its timing (fold / cycles per digit use) "
+               "when the declared timing assumes whole products per cycle",
+               {"structure", "timing"});
   s.add_int("rom.columns_per_product_bank", 0, "",
             "parallel columns one input lane's product bank (and its product lines) serves", 1,
             1 << 30)
@@ -325,6 +330,7 @@ TechTable make_tech_table(const ParamValues& v) {
   t.rom_product_bits_per_cycle_ = static_cast<int>(v.get_int("rom.product_bits_per_cycle"));
   t.rom_columns_per_product_bank_ = static_cast<int>(v.get_int("rom.columns_per_product_bank"));
   t.rom_line_layers_ = static_cast<int>(v.get_int("rom.line_layers"));
+  t.rom_trees_from_timing_ = v.get_string("rom.trees_from") == "timing";
   t.rom_array_efficiency_ = v.get_real("rom.array_efficiency");
   t.rom_bitline_activity_ = v.get_real("rom.bitline_activity");
 

@@ -90,6 +90,7 @@ struct TechTable {
   int rom_product_bits_per_cycle_ = 1;
   int rom_columns_per_product_bank_ = 1;
   int rom_line_layers_ = 1;
+  bool rom_trees_from_timing_ = false;  // size tree inputs from the fold, not the declared lanes
   double rom_array_efficiency_ = 1;
   double rom_bitline_activity_ = 0.5;
 

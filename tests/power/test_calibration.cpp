@@ -15,12 +15,19 @@
 #include "model/model_config.h"
 #include "model/numerics_profile.h"
 #include "power/estimator.h"
+#include "power/sensitivity.h"
 #include "power/tech_table.h"
 
 namespace hw {
 namespace {
 
-Estimate hc1(const std::vector<std::string>& sets) {
+// HC1's fabric is bit-serial (one transistor per 4-bit digit [V]); its adder trees are sized to
+// meet hc1-like's per-token timing with the cell's cycles per digit use (tech.rom.trees_from =
+// timing), whatever lane count the chip description declares for whole-product timing.
+const std::vector<std::string> kHc1Fabric = {"tech.rom.trees_from=timing"};
+
+Estimate hc1(std::vector<std::string> sets) {
+  sets.insert(sets.end(), kHc1Fabric.begin(), kHc1Fabric.end());
   const ModelConfig model = load_model_config("llama-3.1-8b");
   const NumericsProfile numerics = load_numerics_profile("hc1-mix", {});
   return estimate(model, load_chip_config("hc1-like", sets), load_tech("n6", sets), numerics,
@@ -63,6 +70,62 @@ TEST(Calibration, Hc1IsPredictedNotFitted) {
   EXPECT_LT(e.power_idle_w_, one.point_.power_w_);
   EXPECT_LE(one.point_.power_w_, e.point_.power_w_);
   EXPECT_LT(e.point_.power_w_, full.point_.power_w_);
+  EXPECT_TRUE(e.fabric_.timing_met_);
+  // Where the power goes at 1k/1k: printed for docs/calibration.md.
+  for (const auto& [k, v] : e.to_json()["power_breakdown_w"].items()) {
+    std::printf("    power %-14s %6.1f W\n", k.c_str(), v.get<double>());
+  }
+  for (const auto& [k, v] : e.to_json()["area_breakdown_mm2"].items()) {
+    std::printf("    area  %-20s %6.1f mm2\n", k.c_str(), v.get<double>());
+  }
+  for (const auto& [k, v] : e.to_json()["transistors_breakdown"].items()) {
+    std::printf("    transistors %-10s %6.2f e9\n", k.c_str(), v.get<double>() / 1e9);
+  }
+  // Clock share of the dynamic power at a full pipeline (local clocks plus the spine), against
+  // the published share in microprocessors: "more than a quarter" (Duarte, Vijaykrishnan and
+  // Irwin, ISVLSI 2002), "over 30%" with a clock grid. A datapath whose registers toggle once
+  // per 11-bit product clocks less: the check is a factor 2.5 either side of 25%.
+  const double clock_share = (full.per_token_.clock_j_ + full.per_token_.clock_idle_j_) /
+                             (full.per_token_.dynamic_j() + full.per_token_.clock_idle_j_);
+  std::printf("    dynamic energy per token %.3f mJ (die); clock share of dynamic power at "
+              "32 x 64/64: %.0f%%\n",
+              e.point_.dynamic_j_per_token_ * 1e3, 100 * clock_share);
+  EXPECT_GT(clock_share, 0.25 / 2.5);
+  EXPECT_LT(clock_share, 0.25 * 2.5);
+}
+
+TEST(Calibration, SensitivityOfHc1) {
+  // Every [choice] at its low and high value: the printed table is docs/calibration.md's
+  // section 3. Each range must move the figure it physically drives, in the right direction.
+  const ModelConfig model = load_model_config("llama-3.1-8b");
+  const NumericsProfile numerics = load_numerics_profile("hc1-mix", {});
+  const ChipConfig chip = load_chip_config("hc1-like", {});
+  const WorkloadConfig wl = load_workload("chat-1k-1k", {});
+  const TechTable tech = load_tech("n6", kHc1Fabric);
+  const SensitivityTable s = sensitivity(tech, [&](std::vector<std::string> sets) {
+    sets.insert(sets.end(), kHc1Fabric.begin(), kHc1Fabric.end());
+    return estimate(model, chip, load_tech("n6", sets), numerics, wl);
+  });
+  ASSERT_EQ(s.rows_.size(), sensitivity_params().size());
+  std::printf("%-42s %-15s %-15s %-15s %-13s %s\n", "parameter", "low / high", "power W",
+              "idle W", "die mm2", "transistors e9");
+  for (const SensitivityRow& r : s.rows_) {
+    std::printf("%-42s %6.3g / %-6.3g %6.1f / %-6.1f %6.1f / %-6.1f %5.0f / %-5.0f %5.1f / %.1f\n",
+                r.param_.key_.c_str(), r.low_value_, r.high_value_, r.low_.point_.power_w_,
+                r.high_.point_.power_w_, r.low_.power_idle_w_, r.high_.power_idle_w_,
+                r.low_.area_.largest_die_mm2_, r.high_.area_.largest_die_mm2_,
+                r.low_.area_.transistors_ / 1e9, r.high_.area_.transistors_ / 1e9);
+    const std::string& k = r.param_.key_;
+    if (k.find("leakage") != std::string::npos) {
+      EXPECT_LT(r.low_.power_idle_w_, r.high_.power_idle_w_) << k;
+    }
+    if (k == "tech.wires.routing_overhead" || k == "tech.logic.control_fraction") {
+      EXPECT_LT(r.low_.area_.largest_die_mm2_, r.high_.area_.largest_die_mm2_) << k;
+    }
+    if (k == "tech.rom.line_layers") {
+      EXPECT_GT(r.low_.area_.largest_die_mm2_, r.high_.area_.largest_die_mm2_) << k;
+    }
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <initializer_list>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -168,13 +169,28 @@ __global__ void quantize_kernel(const int32_t* x, int64_t n, int frac_bits, int3
 
 // out[t][r] = requantize(W x_q[t]) (+ bias[r]), or with `residual` out[t][r] += it, saturating.
 // One warp per row r; the warp's lanes take 16-value chunks (chunked layout) or whole groups.
+// Up to three products over the same input in one launch (launch.h, group_matvec_launch).
+constexpr int kMaxGroup = 3;
+struct MatmulGroup {
+  DevMatrix w_[kMaxGroup];
+  const int32_t* bias_[kMaxGroup] = {};
+  int32_t* out_[kMaxGroup] = {};
+  int64_t first_block_[kMaxGroup + 1] = {};
+  int n_ = 0;
+};
+
 __global__ void __launch_bounds__(kMatvecWarpsPerBlock * kWarpSize)
-    chip_matmul_kernel(DevMatrix w, const int8_t* x, int64_t x_stride, const fx::Dyadic* x_scale,
-                       int64_t n_tokens, int out_frac, const int32_t* bias, int32_t* out,
-                       int64_t out_stride, bool residual) {
+    chip_matmul_kernel(MatmulGroup group, const int8_t* x, int64_t x_stride,
+                       const fx::Dyadic* x_scale, int64_t n_tokens, int out_frac, bool residual) {
+  int j = 0;
+  while (j + 1 < group.n_ && blockIdx.x >= group.first_block_[j + 1]) ++j;
+  const DevMatrix& w = group.w_[j];
+  const int32_t* bias = group.bias_[j];
+  int32_t* out = group.out_[j];
+  const int64_t out_stride = w.rows_;
   const int warp = threadIdx.x / kWarpSize;
   const int lane = threadIdx.x % kWarpSize;
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * kMatvecWarpsPerBlock + warp;
+  const int64_t r = (static_cast<int64_t>(blockIdx.x) - group.first_block_[j]) * kMatvecWarpsPerBlock + warp;
   if (r >= w.rows_) return;
   const int64_t t0 = static_cast<int64_t>(blockIdx.y) * kTokenTile;
   const int nt = static_cast<int>(min(static_cast<int64_t>(kTokenTile), n_tokens - t0));
@@ -628,14 +644,31 @@ void GpuGoldenModel::run_batch(const int32_t* tokens, const int32_t* seqs,
                                                        d.xq_stride_, d.xscale_.get());
     check_launch("quantize_kernel");
   };
+  // One launch for up to three products of x_q: (matrix, bias or null, output) each.
+  struct Product {
+    const MatrixBuffers* w_;
+    const DeviceArray<int32_t>* bias_;
+    DeviceArray<int32_t>* out_;
+  };
+  auto matmuls = [&](std::initializer_list<Product> products, int out_frac, bool residual) {
+    MatmulGroup g;
+    std::vector<int64_t> rows;
+    for (const Product& pr : products) {
+      g.w_[g.n_] = pr.w_->view_;
+      g.bias_[g.n_] = pr.bias_ && pr.bias_->size() > 0 ? pr.bias_->get() : nullptr;
+      g.out_[g.n_] = pr.out_->get();
+      rows.push_back(pr.w_->view_.rows_);
+      ++g.n_;
+    }
+    const GroupLaunch L = group_matvec_launch(rows, n);
+    for (int j = 0; j <= g.n_; ++j) g.first_block_[j] = L.first_block_[static_cast<size_t>(j)];
+    chip_matmul_kernel<<<dim3(L.launch_.grid_x_, L.launch_.grid_y_), L.launch_.block_>>>(
+        g, d.xq_.get(), d.xq_stride_, d.xscale_.get(), n, out_frac, residual);
+    check_launch("chip_matmul_kernel");
+  };
   auto matmul = [&](const MatrixBuffers& w, int out_frac, const DeviceArray<int32_t>* bias,
                     DeviceArray<int32_t>& out, bool residual) {
-    const Launch L = matvec_launch(w.view_.rows_, n);
-    const int32_t* b = bias && bias->size() > 0 ? bias->get() : nullptr;
-    chip_matmul_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_>>>(
-        w.view_, d.xq_.get(), d.xq_stride_, d.xscale_.get(), n, out_frac, b, out.get(),
-        w.view_.rows_, residual);
-    check_launch("chip_matmul_kernel");
+    matmuls({Product{&w, bias, &out}}, out_frac, residual);
   };
 
   {
@@ -659,9 +692,7 @@ void GpuGoldenModel::run_batch(const int32_t* tokens, const int32_t* seqs,
       get_xq(c.d_model_);
       trace("attn_norm", l);
     }
-    matmul(b.wq_, af, &b.bq_, d.q_, false);
-    matmul(b.wk_, af, &b.bk_, d.k_, false);
-    matmul(b.wv_, af, &b.bv_, d.v_, false);
+    matmuls({{&b.wq_, &b.bq_, &d.q_}, {&b.wk_, &b.bk_, &d.k_}, {&b.wv_, &b.bv_, &d.v_}}, af, false);
     if (on_block) {
       get(d.q_, s.q_);
       get(d.k_, s.k_);
@@ -737,8 +768,7 @@ void GpuGoldenModel::run_batch(const int32_t* tokens, const int32_t* seqs,
       get_xq(c.d_model_);
       trace("ffn_norm", l);
     }
-    matmul(b.w_gate_, af, nullptr, d.gate_, false);
-    matmul(b.w_up_, af, nullptr, d.up_, false);
+    matmuls({{&b.w_gate_, nullptr, &d.gate_}, {&b.w_up_, nullptr, &d.up_}}, af, false);
     {
       const Launch L = elementwise_launch(n, c.d_ff_);
       swiglu_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_>>>(d.gate_.get(), d.up_.get(),

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <initializer_list>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -76,15 +77,33 @@ __device__ inline float dot_vector(const uint4 raw, const float* x) {
   }
 }
 
-// out[t][r] = W[r] . x[t] (+ bias[r]); with `residual`, out[t][r] += W[r] . x[t].
+// Up to three products over the same input in one launch (launch.h, group_matvec_launch).
+constexpr int kMaxGroup = 3;
+struct FloatMatmulGroup {
+  DevFloatMatrix w_[kMaxGroup];
+  const float* bias_[kMaxGroup] = {};
+  float* out_[kMaxGroup] = {};
+  int64_t first_block_[kMaxGroup + 1] = {};
+  int n_ = 0;
+};
+
+// out[t][r] = W[r] . x[t] (+ bias[r]); with `residual`, out[t][r] += W[r] . x[t]; for each
+// matrix of the group.
 template <WeightType kType>
 __global__ void __launch_bounds__(kMatvecWarpsPerBlock * kWarpSize)
-    float_matmul_kernel(DevFloatMatrix w, const float* x, int64_t x_stride, int64_t n_tokens,
-                        const float* bias, float* out, int64_t out_stride, bool residual) {
+    float_matmul_kernel(FloatMatmulGroup group, const float* x, int64_t x_stride,
+                        int64_t n_tokens, bool residual) {
   constexpr int64_t kPerVector = kType == WeightType::kF32 ? 4 : 8;
+  int j = 0;
+  while (j + 1 < group.n_ && blockIdx.x >= group.first_block_[j + 1]) ++j;
+  const DevFloatMatrix& w = group.w_[j];
+  const float* bias = group.bias_[j];
+  float* out = group.out_[j];
+  const int64_t out_stride = w.rows_;
   const int warp = threadIdx.x / kWarpSize;
   const int lane = threadIdx.x % kWarpSize;
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * kMatvecWarpsPerBlock + warp;
+  const int64_t r =
+      (static_cast<int64_t>(blockIdx.x) - group.first_block_[j]) * kMatvecWarpsPerBlock + warp;
   if (r >= w.rows_) return;
   const int64_t t0 = static_cast<int64_t>(blockIdx.y) * kTokenTile;
   const int nt = static_cast<int>(min(static_cast<int64_t>(kTokenTile), n_tokens - t0));
@@ -258,7 +277,9 @@ __global__ void argmax_kernel(const float* logits, int64_t vocab, int32_t* out) 
   long long best = LLONG_MIN;
   for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) {
     const int32_t bits = __float_as_int(row[i]);
-    const int32_t ordered = bits >= 0 ? bits : static_cast<int32_t>(bits ^ 0x7FFFFFFF);
+    // -0.0 equals +0.0 (as hw::argmax compares them).
+    const int32_t ordered =
+        bits >= 0 ? bits : (bits == INT_MIN ? 0 : static_cast<int32_t>(bits ^ 0x7FFFFFFF));
     const long long key = static_cast<long long>(ordered) * 4294967296LL +
                           static_cast<long long>(0xFFFFFFFFu - static_cast<uint32_t>(i));
     best = key > best ? key : best;
@@ -441,26 +462,42 @@ void GpuFloatReference::run_batch(const int32_t* tokens, const int32_t* seqs,
   const int64_t hd = c.head_dim_;
   const double eps = c.rms_eps_;
 
-  auto matmul = [&](const FloatMatrixBuffer& w, const DeviceArray<float>& x, int64_t x_stride,
-                    const DeviceArray<float>* bias, DeviceArray<float>& out, bool residual) {
-    const Launch L = matvec_launch(w.view_.rows_, n);
-    const float* b = bias && bias->size() > 0 ? bias->get() : nullptr;
-    const dim3 grid(L.grid_x_, L.grid_y_);
+  // One launch for up to three products of the same input: (matrix, bias or null, output).
+  struct Product {
+    const FloatMatrixBuffer* w_;
+    const DeviceArray<float>* bias_;
+    DeviceArray<float>* out_;
+  };
+  auto matmuls = [&](std::initializer_list<Product> products, const DeviceArray<float>& x,
+                     int64_t x_stride, bool residual) {
+    FloatMatmulGroup g;
+    std::vector<int64_t> rows;
+    for (const Product& pr : products) {
+      g.w_[g.n_] = pr.w_->view_;
+      g.bias_[g.n_] = pr.bias_ && pr.bias_->size() > 0 ? pr.bias_->get() : nullptr;
+      g.out_[g.n_] = pr.out_->get();
+      rows.push_back(pr.w_->view_.rows_);
+      ++g.n_;
+    }
+    const GroupLaunch L = group_matvec_launch(rows, n);
+    for (int j = 0; j <= g.n_; ++j) g.first_block_[j] = L.first_block_[static_cast<size_t>(j)];
+    const dim3 grid(L.launch_.grid_x_, L.launch_.grid_y_);
     switch (type_) {
       case WeightType::kF32:
-        float_matmul_kernel<WeightType::kF32><<<grid, L.block_>>>(
-            w.view_, x.get(), x_stride, n, b, out.get(), w.view_.rows_, residual);
+        float_matmul_kernel<WeightType::kF32><<<grid, L.launch_.block_>>>(g, x.get(), x_stride, n, residual);
         break;
       case WeightType::kF16:
-        float_matmul_kernel<WeightType::kF16><<<grid, L.block_>>>(
-            w.view_, x.get(), x_stride, n, b, out.get(), w.view_.rows_, residual);
+        float_matmul_kernel<WeightType::kF16><<<grid, L.launch_.block_>>>(g, x.get(), x_stride, n, residual);
         break;
       case WeightType::kBF16:
-        float_matmul_kernel<WeightType::kBF16><<<grid, L.block_>>>(
-            w.view_, x.get(), x_stride, n, b, out.get(), w.view_.rows_, residual);
+        float_matmul_kernel<WeightType::kBF16><<<grid, L.launch_.block_>>>(g, x.get(), x_stride, n, residual);
         break;
     }
     check_launch("float_matmul_kernel");
+  };
+  auto matmul = [&](const FloatMatrixBuffer& w, const DeviceArray<float>& x, int64_t x_stride,
+                    const DeviceArray<float>* bias, DeviceArray<float>& out, bool residual) {
+    matmuls({Product{&w, bias, &out}}, x, x_stride, residual);
   };
   auto norm = [&](const DeviceArray<float>& weight) {
     const Launch L = per_item_launch(n, 1, c.d_model_);
@@ -479,9 +516,8 @@ void GpuFloatReference::run_batch(const int32_t* tokens, const int32_t* seqs,
   for (int64_t l = 0; l < c.n_layers_; ++l) {
     const FloatLayerBuffers& b = d.layers_[static_cast<size_t>(l)];
     norm(b.attn_norm_);
-    matmul(b.wq_, d.xn_, d.xn_stride_, &b.bq_, d.q_, false);
-    matmul(b.wk_, d.xn_, d.xn_stride_, &b.bk_, d.k_, false);
-    matmul(b.wv_, d.xn_, d.xn_stride_, &b.bv_, d.v_, false);
+    matmuls({{&b.wq_, &b.bq_, &d.q_}, {&b.wk_, &b.bk_, &d.k_}, {&b.wv_, &b.bv_, &d.v_}}, d.xn_,
+            d.xn_stride_, false);
     {
       const Launch L = per_item_launch(n, c.n_heads_ + c.n_kv_heads_, hd);
       qk_norm_rope_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_>>>(
@@ -520,8 +556,8 @@ void GpuFloatReference::run_batch(const int32_t* tokens, const int32_t* seqs,
     }
     matmul(b.wo_, d.attn_, d.attn_stride_, nullptr, d.residual_, true);
     norm(b.ffn_norm_);
-    matmul(b.w_gate_, d.xn_, d.xn_stride_, nullptr, d.gate_, false);
-    matmul(b.w_up_, d.xn_, d.xn_stride_, nullptr, d.up_, false);
+    matmuls({{&b.w_gate_, nullptr, &d.gate_}, {&b.w_up_, nullptr, &d.up_}}, d.xn_, d.xn_stride_,
+            false);
     {
       const Launch L = elementwise_launch(n, c.d_ff_);
       swiglu_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_>>>(d.gate_.get(), d.up_.get(), c.d_ff_,

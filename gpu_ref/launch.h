@@ -61,6 +61,30 @@ inline Launch matvec_launch(int64_t rows, int64_t n_tokens) {
           static_cast<unsigned>(kMatvecWarpsPerBlock * kWarpSize)};
 }
 
+// Several matrix products over the same input in one launch (q, k, v; gate, up): the row
+// blocks of matrix j follow those of matrix j - 1 along grid.x, from first_block_[j];
+// first_block_.back() is grid.x. One launch instead of three keeps small decode steps from
+// being bound by launch latency.
+struct GroupLaunch {
+  Launch launch_;
+  std::vector<int64_t> first_block_;  // size rows.size() + 1
+};
+inline GroupLaunch group_matvec_launch(const std::vector<int64_t>& rows, int64_t n_tokens) {
+  if (rows.empty()) throw make_error("gpu launch", "empty group of matrix products");
+  GroupLaunch g;
+  g.first_block_.push_back(0);
+  for (const int64_t r : rows) {
+    const Launch one = matvec_launch(r, n_tokens);
+    g.launch_ = one;
+    g.first_block_.push_back(g.first_block_.back() + one.grid_x_);
+  }
+  if (g.first_block_.back() > kMaxGridX) {
+    throw make_error("gpu launch", "grouped matrix products exceed CUDA's grid limit");
+  }
+  g.launch_.grid_x_ = static_cast<unsigned>(g.first_block_.back());
+  return g;
+}
+
 // Threads of a block that reduces a vector of n elements: a power of two from 32 to 1024, the
 // smallest that gives every thread at least one element (the reduction helpers assume a power
 // of two and whole warps).

@@ -34,6 +34,30 @@ TEST(GpuLaunch, MatvecCoversEveryRowAndTokenOnce) {
   EXPECT_THROW(matvec_launch(16, kTokenTile * (kMaxGridYZ + 1)), Error);
 }
 
+// q, k and v (or gate and up) in one launch: each matrix's row blocks follow the previous
+// matrix's, every row of every matrix is covered by exactly one warp.
+TEST(GpuLaunch, GroupedProductsPartitionTheGrid) {
+  const std::vector<int64_t> rows = {4096, 1024, 1024};
+  const GroupLaunch g = group_matvec_launch(rows, 3);
+  ASSERT_EQ(g.first_block_.size(), 4u);
+  EXPECT_EQ(g.first_block_[0], 0);
+  EXPECT_EQ(g.first_block_[1], 4096 / kMatvecWarpsPerBlock);
+  EXPECT_EQ(g.first_block_[3], int64_t{g.launch_.grid_x_});
+  EXPECT_EQ(g.launch_.grid_y_, 1u);
+  // Rows not a multiple of the warps per block: the last block of a matrix is partly idle.
+  const GroupLaunch h = group_matvec_launch({13, 5}, 9);
+  EXPECT_EQ(h.first_block_[1], 2);
+  EXPECT_EQ(h.first_block_[2], 3);
+  EXPECT_EQ(h.launch_.grid_y_, 2u);
+  for (int64_t b = 0; b < h.first_block_[2]; ++b) {
+    const int j = b >= h.first_block_[1] ? 1 : 0;
+    const int64_t rows_j = j == 0 ? 13 : 5;
+    const int64_t first_row = (b - h.first_block_[static_cast<size_t>(j)]) * kMatvecWarpsPerBlock;
+    EXPECT_LT(first_row, rows_j);
+  }
+  EXPECT_THROW(group_matvec_launch({}, 1), Error);
+}
+
 TEST(GpuLaunch, ReductionBlocksAreWholeWarpsPowersOfTwo) {
   EXPECT_EQ(reduce_block_threads(1), 32);
   EXPECT_EQ(reduce_block_threads(32), 32);

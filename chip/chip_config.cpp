@@ -28,15 +28,34 @@ void add_vector_unit(ParamSchema& s, const std::string& block, const std::string
 }
 
 void add_matrix(ParamSchema& s, const std::string& block, const std::string& what) {
-  s.add_int(block + ".fold", 0, "cycles",
-            what + ": cycles per token; every weight is used once per token, so the block "
-                   "performs weights/fold MACs per cycle for any model",
-            1, kMaxCycles)
+  s.add_int(block + ".input_lanes", 0, "",
+            what + ": input elements taken per cycle (Li); every output row's adder tree sums "
+                   "Li weight x activation products per cycle",
+            1, int64_t(1) << 20)
       .required()
-      .add_int(block + ".pipeline_depth", 0, "cycles",
-               what + ": adder-tree and output-register latency after the last fold cycle", 0,
-               kMaxCycles)
-      .required();
+      .add_int(block + ".output_mux", 1, "",
+               what + ": output rows sharing one adder tree and accumulator, served in turn "
+                      "(each input slice is held this many cycles); 1 = a tree per row",
+               1, int64_t(1) << 20)
+      .add_int(block + ".output_lanes", 0, "",
+               what + ": output elements leaving the output registers per cycle (Lo)", 1,
+               int64_t(1) << 20)
+      .required()
+      .add_string(block + ".products", "product_select",
+                  what + ": product_select (per input lane the multiples x*code are formed once "
+                         "and each weight cell selects one, HC1-style) or constant_multipliers "
+                         "(a shift-add constant multiplier per weight); same numbers, different "
+                         "energy and area",
+                  {"product_select", "constant_multipliers"})
+      .add_int(block + ".adder_levels_per_register", 0, "",
+               what + ": adder-tree levels between pipeline registers; 0 = the whole tree of "
+                      "ceil(log2 Li) levels, then one register",
+               0, 64)
+      .add_int(block + ".accumulate_stages", 1, "cycles",
+               what + ": accumulate / group-scale stages after the tree", 0, 64)
+      .add_int(block + ".requant_stages", 2, "cycles",
+               what + ": requantization stages (accumulator x scale, round-shift and saturate)",
+               0, 64);
 }
 
 std::string join(const std::vector<std::string>& v, const std::string& sep) {
@@ -54,12 +73,26 @@ VectorUnitConfig vector_unit(const ParamValues& v, const std::string& block) {
 
 MatrixBlockConfig matrix(const ParamValues& v, const std::string& block) {
   MatrixBlockConfig m;
-  m.fold_cycles_ = v.get_int(block + ".fold");
-  m.pipeline_depth_cycles_ = v.get_int(block + ".pipeline_depth");
+  m.input_lanes_ = v.get_int(block + ".input_lanes");
+  m.output_mux_ = v.get_int(block + ".output_mux");
+  m.output_lanes_ = v.get_int(block + ".output_lanes");
+  m.products_ = v.get_string(block + ".products") == "constant_multipliers"
+                    ? MatrixProducts::kConstantMultipliers
+                    : MatrixProducts::kProductSelect;
+  m.adder_levels_per_register_ = v.get_int(block + ".adder_levels_per_register");
+  m.accumulate_stages_ = v.get_int(block + ".accumulate_stages");
+  m.requant_stages_ = v.get_int(block + ".requant_stages");
   return m;
 }
 
 }  // namespace
+
+int64_t MatrixBlockConfig::tree_registers() const {
+  int64_t levels = 0;
+  while ((int64_t(1) << levels) < input_lanes_) ++levels;
+  if (adder_levels_per_register_ == 0) return 1;
+  return std::max<int64_t>(1, (levels + adder_levels_per_register_ - 1) / adder_levels_per_register_);
+}
 
 ParamSchema chip_schema() {
   ParamSchema s("chip");
@@ -108,6 +141,9 @@ ParamSchema chip_schema() {
                "score -> softmax -> accumulate pipeline latency after the last KV word", 0,
                kMaxCycles)
       .required()
+      .add_int("attention.exp_latency", 2, "cycles",
+               "exp-table lookup latency in the softmax path (latency, not throughput)", 0,
+               kMaxCycles)
       .add_int("attention.kv_sram.capacity", 0, "B",
                "KV SRAM per die, shared evenly by the layers on the die (kv_memory = sram)", 0)
       .add_int("attention.kv_sram.banks", 0, "",
@@ -120,10 +156,6 @@ ParamSchema chip_schema() {
       .add_int("attention.kv_sram.read_latency", 0, "cycles", "bank read latency", 0, kMaxCycles)
       .add_int("attention.kv_sram.write_latency", 0, "cycles",
                "bank write latency until the word is readable", 0, kMaxCycles)
-      .add_int("attention.kv_sram.bank_conflict_penalty", 0, "cycles",
-               "read-sweep stall per write wave on single-ported banks (stolen cycle plus "
-               "turnaround)",
-               0, kMaxCycles)
       .add_int("attention.kv_dram.capacity", 0, "B", "KV DRAM per die (kv_memory = dram)", 0)
       .add_real("attention.kv_dram.bandwidth", 0.0, "B/s",
                 "KV DRAM bandwidth per die, reads and writes together, shared by its layers", 0.0)
@@ -135,8 +167,21 @@ ParamSchema chip_schema() {
   add_matrix(s, "lm_head", "output projection to vocabulary logits");
   add_vector_unit(s, "sampler", "greedy argmax over the logits");
   s.add_int("buffers.fifo_depth", 2, "",
-            "depth in token vectors of every inter-block FIFO (2: one written while one is read)",
-            1, 1 << 20);
+            "token level: depth in token vectors of every inter-block FIFO (2: one written "
+            "while one is read)",
+            1, 1 << 20)
+      .add_int("buffers.chunk_elements", 256, "",
+               "cycle level: activation elements per chunk on every block-to-block channel (one "
+               "chunk per channel per cycle)",
+               1, 1 << 20)
+      .add_int("buffers.channel_depth", 2, "",
+               "cycle level: depth in chunks of every block-to-block channel (a registered "
+               "FIFO; 2 sustains one chunk per cycle)",
+               1, 1 << 20);
+  s.add_real("power.tdp_w", 0.0, "W",
+             "card thermal design power: above it the estimator throttles the token rate "
+             "(0 = no limit)",
+             0.0, 1e6);
   return s;
 }
 
@@ -181,17 +226,20 @@ ChipConfig chip_config_from_yaml(const YAML::Node& root, const std::string& name
   a.macs_per_cycle_ = v.get_int("attention.macs_per_cycle");
   a.softmax_elements_per_cycle_ = v.get_int("attention.softmax_elements_per_cycle");
   a.pipeline_depth_cycles_ = v.get_int("attention.pipeline_depth");
+  a.exp_latency_cycles_ = v.get_int("attention.exp_latency");
   a.kv_sram_.capacity_bytes_ = v.get_int("attention.kv_sram.capacity");
   a.kv_sram_.banks_ = v.get_int("attention.kv_sram.banks");
   a.kv_sram_.ports_per_bank_ = v.get_int("attention.kv_sram.ports_per_bank");
   a.kv_sram_.bank_width_bytes_ = v.get_int("attention.kv_sram.bank_width");
   a.kv_sram_.read_latency_cycles_ = v.get_int("attention.kv_sram.read_latency");
   a.kv_sram_.write_latency_cycles_ = v.get_int("attention.kv_sram.write_latency");
-  a.kv_sram_.bank_conflict_penalty_cycles_ = v.get_int("attention.kv_sram.bank_conflict_penalty");
   a.kv_dram_.capacity_bytes_ = v.get_int("attention.kv_dram.capacity");
   a.kv_dram_.bandwidth_bytes_per_s_ = v.get_real("attention.kv_dram.bandwidth");
   a.kv_dram_.latency_s_ = v.get_real("attention.kv_dram.latency");
   c.fifo_depth_tokens_ = v.get_int("buffers.fifo_depth");
+  c.chunk_elements_ = v.get_int("buffers.chunk_elements");
+  c.channel_depth_chunks_ = v.get_int("buffers.channel_depth");
+  c.power_tdp_w_ = v.get_real("power.tdp_w");
 
   // Cross-key checks.
   if (!c.layers_per_die_.empty()) {

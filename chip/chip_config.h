@@ -20,12 +20,36 @@
 
 namespace hw {
 
-// A weight matrix evaluated by hardwired multiply-select cells: every weight of the matrix is
-// used once per token, and the block needs `fold_cycles_` cycles per token (each adder lane
-// serves `fold` weights in turn), so MACs per cycle = weights / fold for whatever model.
+// How a hardwired matrix block forms weight x activation products (same numbers either way;
+// energy and area differ, power/ reads it).
+enum class MatrixProducts {
+  kProductSelect,       // per input lane the multiples x*code are formed once; each weight cell
+                        // selects one by wiring (HC1-style)
+  kConstantMultipliers  // each weight cell a shift-add constant multiplier
+};
+
+// A weight matrix in silicon, column-serial with its rows in parallel (docs/chip.md "Matrix
+// blocks"): the block takes input_lanes (Li) input elements per cycle; every output row has an
+// adder tree summing Li products per cycle, shared by output_mux rows served in turn (each
+// input slice is held output_mux cycles); after the last slice the tree registers, the
+// accumulate and the requantization stages, then the R outputs leave output_lanes (Lo) per
+// cycle. For a C x R matrix: fold = ceil(C/Li) * output_mux cycles of compute per token,
+// service = max(fold, ceil(R/Lo)) (accumulators and output registers double-buffered). C and R
+// come from the model, so fold and service are derived by chip/mapping.h.
 struct MatrixBlockConfig {
-  int64_t fold_cycles_ = 1;            // occupancy per token (initiation interval)
-  int64_t pipeline_depth_cycles_ = 0;  // adder tree / output registers: extra latency
+  int64_t input_lanes_ = 1;
+  int64_t output_mux_ = 1;
+  int64_t output_lanes_ = 1;
+  MatrixProducts products_ = MatrixProducts::kProductSelect;
+  int64_t adder_levels_per_register_ = 0;  // 0: one register after the whole tree
+  int64_t accumulate_stages_ = 1;
+  int64_t requant_stages_ = 2;
+  // Derived for a model by map_model() in ChipMapping::chip_ (0 in a ChipConfig straight from
+  // the YAML): compute cycles per token, and the fixed latency after the last input slice.
+  int64_t fold_cycles_ = 0;
+  int64_t pipeline_depth_cycles_ = 0;
+  // Registers in the adder tree over Li inputs: ceil(log2 Li) levels.
+  int64_t tree_registers() const;
 };
 
 // An element-wise or reduction unit (RMSNorm, RoPE, SiLU*up, argmax sampler).
@@ -45,7 +69,9 @@ struct KvSramConfig {
   int64_t bank_width_bytes_ = 0;
   int64_t read_latency_cycles_ = 0;
   int64_t write_latency_cycles_ = 0;
-  int64_t bank_conflict_penalty_cycles_ = 0;  // per write wave colliding with a read sweep
+  // Not a key: cycles an in-order read sweep loses per cycle of a KV write wave on single-ported
+  // banks (the stolen port cycle), as chip/mapping.h's attention rule charges it.
+  static constexpr int64_t bank_conflict_penalty_cycles_ = 1;
 };
 
 // External DRAM holding the KV cache (one attachment per die, shared by its layers).
@@ -60,6 +86,7 @@ struct AttentionConfig {
   int64_t macs_per_cycle_ = 1;               // q.k and p.v MACs per cycle per layer engine
   int64_t softmax_elements_per_cycle_ = 1;   // exp() per cycle per layer engine
   int64_t pipeline_depth_cycles_ = 0;        // score -> softmax -> accumulate pipeline
+  int64_t exp_latency_cycles_ = 0;           // exp-table lookup in the softmax path
   KvSramConfig kv_sram_;                     // used when kv_memory_ == kSram
   KvDramConfig kv_dram_;                     // used when kv_memory_ == kDram
 };
@@ -94,7 +121,10 @@ struct ChipConfig {
   MatrixBlockConfig ffn_down_;
   MatrixBlockConfig lm_head_;
   AttentionConfig attention_;
-  int64_t fifo_depth_tokens_ = 1;         // every inter-block buffer, in token vectors
+  int64_t fifo_depth_tokens_ = 1;         // every inter-block buffer, in token vectors (token level)
+  int64_t chunk_elements_ = 256;          // activation elements per chunk on a channel (cycle level)
+  int64_t channel_depth_chunks_ = 2;      // every block-to-block channel (cycle level)
+  double power_tdp_w_ = 0.0;              // card TDP (power/estimator.h throttles above it); 0 = none
 
   double cycle_s() const { return 1.0 / clock_hz_; }
   // {"chip": {...resolved values...}, "chip_units": {...}, "chip_source": file}.

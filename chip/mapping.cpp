@@ -34,8 +34,16 @@ BlockTiming vector_block(const std::string& name, int64_t n, const VectorUnitCon
   return block(name, ceil_div(n, u.elements_per_cycle_), u.pipeline_depth_cycles_);
 }
 
-BlockTiming matrix_block(const std::string& name, const MatrixBlockConfig& m) {
-  return block(name, m.fold_cycles_, m.pipeline_depth_cycles_);
+// A C-input, R-output matrix on the block's structure (chip_config.h): fold = ceil(C/Li) *
+// output_mux compute cycles, then tree registers, accumulate and requant stages and ceil(R/Lo)
+// output cycles. Fills the derived fold and depth into `m` (the mapping's copy of the chip).
+BlockTiming matrix_block(const std::string& name, MatrixBlockConfig& m, int64_t inputs,
+                         int64_t outputs) {
+  m.fold_cycles_ = ceil_div(inputs, m.input_lanes_) * m.output_mux_;
+  const int64_t drain = ceil_div(outputs, m.output_lanes_);
+  m.pipeline_depth_cycles_ =
+      m.tree_registers() + m.accumulate_stages_ + m.requant_stages_ + drain;
+  return {name, std::max(m.fold_cycles_, drain), m.fold_cycles_ + m.pipeline_depth_cycles_};
 }
 
 std::string fmt(const char* f, double v) {
@@ -171,7 +179,9 @@ BlockTiming ChipMapping::attention(int64_t context_tokens, int64_t shared_prefix
     sweep = ceil_div(p * kv_words_per_position_, per_cycle) +
             ceil_div((L - p) * kv_words_per_position_, per_cycle);
     if (a.kv_sram_.ports_per_bank_ == 1 && write_conflict) {
-      conflict = ceil_div(kv_words_per_position_, B) * a.kv_sram_.bank_conflict_penalty_cycles_;
+      // One KV write wave (ceil(Wp/B) cycles of writes, one per bank per cycle) takes the single
+      // port of the banks it writes; the in-order sweep loses those cycles.
+      conflict = ceil_div(kv_words_per_position_, B);
     }
     access_latency = a.kv_sram_.read_latency_cycles_;
   } else {
@@ -180,7 +190,8 @@ BlockTiming ChipMapping::attention(int64_t context_tokens, int64_t shared_prefix
     access_latency = kv_dram_latency_cycles_;
   }
   const int64_t service = std::max({sweep, macs, softmax}) + conflict;
-  return block("attention", service, access_latency + a.pipeline_depth_cycles_);
+  return block("attention", service,
+               access_latency + a.pipeline_depth_cycles_ + a.exp_latency_cycles_);
 }
 
 std::vector<BlockTiming> ChipMapping::layer_blocks(int64_t context_tokens,
@@ -650,7 +661,7 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
   const int64_t d = model.d_model_, q = model.q_dim(), kv = model.kv_dim();
   m.embedding_ = {"embedding", chip.embedding_lookup_cycles_, chip.embedding_lookup_cycles_};
   m.attn_norm_ = norm_block("attn_norm", d, chip.norm_);
-  m.qkv_ = matrix_block("qkv", chip.qkv_);
+  m.qkv_ = matrix_block("qkv", m.chip_.qkv_, d, q + 2 * kv);
   m.qk_norm_ = model.qk_norm_ ? norm_block("qk_norm", q + kv, chip.norm_) : BlockTiming{"qk_norm", 0, 0};
   m.rope_ = vector_block("rope", q + kv, chip.rope_);
   if (sram) {
@@ -662,13 +673,13 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
                                     m.kv_dram_bytes_per_cycle_),
                         m.kv_dram_latency_cycles_);
   }
-  m.o_proj_ = matrix_block("o_proj", chip.o_proj_);
+  m.o_proj_ = matrix_block("o_proj", m.chip_.o_proj_, q, d);
   m.ffn_norm_ = norm_block("ffn_norm", d, chip.norm_);
-  m.ffn_gate_up_ = matrix_block("ffn_gate_up", chip.ffn_gate_up_);
+  m.ffn_gate_up_ = matrix_block("ffn_gate_up", m.chip_.ffn_gate_up_, d, 2 * model.d_ff_);
   m.activation_ = vector_block("activation", model.d_ff_, chip.activation_);
-  m.ffn_down_ = matrix_block("ffn_down", chip.ffn_down_);
+  m.ffn_down_ = matrix_block("ffn_down", m.chip_.ffn_down_, model.d_ff_, d);
   m.final_norm_ = norm_block("final_norm", d, chip.norm_);
-  m.lm_head_ = matrix_block("lm_head", chip.lm_head_);
+  m.lm_head_ = matrix_block("lm_head", m.chip_.lm_head_, d, model.vocab_);
   m.sampler_ = vector_block("sampler", model.vocab_, chip.sampler_);
   if (m.dies_used_ > 1) {
     const double fwd_bytes = double(d) * double(chip.activation_bits_) / 8.0;

@@ -6,6 +6,7 @@
 // through the golden numerics (small models) and reports the generated token ids.
 // Built only with SystemC (cli/main.cpp registers a placeholder otherwise).
 #ifdef HARDWIRE_HAVE_SYSTEMC
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -61,6 +62,7 @@ struct SimulateOptions {
   uint64_t synthetic_seed_ = 0;
   CLI::Option* synthetic_seed_option_ = nullptr;
   bool no_progress_ = false;
+  std::string level_ = "token";
 };
 
 std::string num(double v, const char* fmt = "%.4g") {
@@ -148,7 +150,8 @@ nlohmann::json resolved_config_json(const Resolved& r, const SimulateOptions& o,
                                      const nlohmann::json& mapping) {
   nlohmann::json j = design_config_json(r.model_, r.chip_, r.tech_ ? &*r.tech_ : nullptr,
                                         r.workload_, r.widths_);
-  j["simulate"] = {{"functional", o.functional_},
+  j["simulate"] = {{"level", o.level_},
+                   {"functional", o.functional_},
                    {"prompts", r.prompts_},
                    {"synthetic_seed", o.synthetic_seed_option_->count() > 0
                                           ? nlohmann::json(o.synthetic_seed_)
@@ -168,8 +171,8 @@ std::string seconds_text(double s) {
 
 // `power`: the --power keys (activity_power_json), null without --power.
 void print_result(std::ostream& out, const sim::SimResult& r, const nlohmann::json& power) {
-  out << r.model_ << " on " << r.chip_ << " (" << (r.functional_ ? "functional" : "timing")
-      << " mode, " << num(r.weight_bits_, "%.2f") << " weight bits, " << r.kv_bits_
+  out << r.model_ << " on " << r.chip_ << " (" << sim::sim_level_name(r.level_) << " level, "
+      << (r.functional_ ? "functional" : "timing") << " mode, " << num(r.weight_bits_, "%.2f") << " weight bits, " << r.kv_bits_
       << "-bit KV)\n\n";
   Table t;
   t.add_row({"users admitted / rejected", std::to_string(r.users_admitted_) + " / " +
@@ -193,6 +196,19 @@ void print_result(std::ostream& out, const sim::SimResult& r, const nlohmann::js
   t.add_row({"users that fit at this context", with_commas(r.max_users_at_context_)});
   t.add_row({std::string("KV ") + (r.kv_in_dram_ ? "DRAM" : "SRAM") + " peak / capacity",
              binary_bytes(r.kv_peak_bytes_) + " / " + binary_bytes(r.kv_capacity_bytes_)});
+  if (r.level_ == sim::SimLevel::kCycle && !r.kv_in_dram_) {
+    int64_t reads = 0, writes = 0, conflicts = 0, worst = 0;
+    for (int64_t v : r.kv_bank_reads_) reads += v;
+    for (int64_t v : r.kv_bank_writes_) writes += v;
+    for (size_t b = 0; b < r.kv_bank_conflicts_.size(); ++b) {
+      conflicts += r.kv_bank_conflicts_[b];
+      if (r.kv_bank_conflicts_[b] > r.kv_bank_conflicts_[size_t(worst)]) worst = int64_t(b);
+    }
+    t.add_row({"KV bank reads / writes (words)", with_commas(reads) + " / " + with_commas(writes)});
+    t.add_row({"KV bank conflicts", with_commas(conflicts) +
+                                        (conflicts > 0 ? " (most at bank " + std::to_string(worst) + ")"
+                                                       : std::string())});
+  }
   t.add_row({"bottleneck block", r.bottleneck_block_});
   t.add_row({"simulator speed", num(r.wall_s_ > 0 ? r.tokens_generated_ / r.wall_s_ : 0, "%.0f") +
                                     " tokens/s, " +
@@ -231,6 +247,25 @@ void print_result(std::ostream& out, const sim::SimResult& r, const nlohmann::js
     }
     g.print(out, "  ");
   }
+  if (r.users_rejected_ > 0) {
+    // Users that could never run, grouped by reason (a workload of identical users has one).
+    std::vector<std::pair<std::string, int64_t>> reasons;
+    for (const auto& u : r.users_) {
+      if (!u.rejected_) continue;
+      auto it = std::find_if(reasons.begin(), reasons.end(),
+                             [&](const auto& p) { return p.first == u.rejected_reason_; });
+      if (it == reasons.end()) {
+        reasons.emplace_back(u.rejected_reason_, 1);
+      } else {
+        ++it->second;
+      }
+    }
+    out << "\nrejected users\n";
+    for (const auto& [why, count] : reasons) {
+      out << "  " << with_commas(count) << " user" << (count > 1 ? "s" : "") << ": " << why
+          << "\n";
+    }
+  }
   if (!r.vcd_file_.empty()) out << "\nVCD -> " << r.vcd_file_ << "\n";
   if (!r.timeline_file_.empty()) out << "timeline -> " << r.timeline_file_ << "\n";
 }
@@ -238,6 +273,7 @@ void print_result(std::ostream& out, const sim::SimResult& r, const nlohmann::js
 void run(const SimulateOptions& o) {
   const Resolved r = resolve(o);
   sim::SimOptions so;
+  so.level_ = o.level_ == "cycle" ? sim::SimLevel::kCycle : sim::SimLevel::kToken;
   so.weight_bits_ = r.widths_.weight_bits_;
   so.kv_bits_ = r.widths_.kv_bits_;
   so.vcd_path_ = o.vcd_;
@@ -250,13 +286,20 @@ void run(const SimulateOptions& o) {
     m.model_ = o.model_;
     m.synthetic_seed_ = o.synthetic_seed_;
     m.synthetic_seed_option_ = o.synthetic_seed_option_;
-    const ModelWeights weights = load_model_option(m);
+    // A chip image (`hardwire quantize`) is loaded as it is; a checkpoint is quantized tensor by
+    // tensor. The timing model's widths come from --numerics, so an image must match it.
+    quantized = quantized_model_option(m, *r.widths_.profile_, false);
+    if (model_is_chip_image(m) && quantized->profile_.name_ != r.widths_.profile_->name_) {
+      throw make_error("--numerics", "the chip image " + o.model_ + " holds numerics '" +
+                                         quantized->profile_.name_ + "', the run uses '" +
+                                         r.widths_.profile_->name_ + "'",
+                       "pass --numerics " + quantized->profile_.name_);
+    }
     for (size_t i = 0; i < r.prompts_.size(); ++i) {
-      check_token_range(r.prompts_[i], weights.config_,
+      check_token_range(r.prompts_[i], quantized->config_,
                         "--tokens prompt " + std::to_string(i + 1));
     }
-    quantized = quantize_model(weights, *r.widths_.profile_);
-    model = weights.config_;
+    model = quantized->config_;
     so.functional_model_ = &*quantized;
     so.prompts_ = r.prompts_;
   }
@@ -291,6 +334,12 @@ void run(const SimulateOptions& o) {
     std::cout << result.dump(2) << "\n";
   } else {
     print_result(std::cout, res, power);
+  }
+  if (res.users_admitted_ == 0) {
+    // Nothing ran: the figures above are all zero, so the exit status says so too.
+    const std::string why = res.users_.empty() ? std::string() : res.users_[0].rejected_reason_;
+    throw make_error("simulate", "no user could run: " + why,
+                     "shorten --prompt/--gen, or give the chip more KV memory");
   }
 }
 
@@ -352,6 +401,11 @@ void add_simulate_command(CLI::App& app) {
       "--synthetic-seed", o->synthetic_seed_,
       "Functional mode: seeded random weights of --model's shape instead of a checkpoint");
   cmd->add_flag("--no-progress", o->no_progress_, "No progress lines on stderr");
+  cmd->add_option("--level", o->level_,
+                  "token: the fast token-level model (sweeps); cycle: every block instance a "
+                  "clocked process streaming chunks, KV as addressed bank traffic (short runs)")
+      ->check(CLI::IsMember({"token", "cycle"}))
+      ->capture_default_str();
   cmd->callback([o]() { run(*o); });
 }
 

@@ -253,12 +253,30 @@ class ParamResolver {
   }
 
   void walk(const YAML::Node& node, const std::string& prefix, const std::string& file) {
+    check_duplicate_keys(node, file, schema_.root() + (prefix.empty() ? "" : "." + prefix));
     for (const auto& kv : node) {
       const std::string name = kv.first.as<std::string>();
       const std::string key = prefix.empty() ? name : prefix + "." + name;
       const YAML::Node& v = kv.second;
       const std::string where = file + ": " + schema_.root() + "." + key +
                                 " (line " + std::to_string(kv.first.Mark().line + 1) + ")";
+      if (v.IsNull() && !schema_.find(key)) {
+        // A block header with nothing under it: the file was cut short or the keys lost their
+        // indentation. Name the block and what it should hold rather than "unknown key".
+        std::vector<std::string> children;
+        for (const auto& s : schema_.specs()) {
+          if (s.key_.rfind(key + ".", 0) == 0) children.push_back(schema_.root() + "." + s.key_);
+        }
+        if (!children.empty()) {
+          std::string list;
+          for (size_t i = 0; i < children.size() && i < 4; ++i) list += (i ? ", " : "") + children[i];
+          if (children.size() > 4) list += ", ...";
+          throw make_error(where, "block '" + schema_.root() + "." + key +
+                                      "' is empty (is the file cut short, or are its keys not "
+                                      "indented under it?)",
+                           "give its keys (" + list + ") or remove the block");
+        }
+      }
       if (v.IsMap()) {
         if (schema_.find(key)) throw make_error(where, "expected a value, got a block");
         bool any = false;
@@ -389,14 +407,58 @@ ParamValues resolve_params(const ParamSchema& schema, const std::vector<std::str
   return resolve_params(schema, YAML::Node(), "", overrides);
 }
 
+void check_duplicate_keys(const YAML::Node& node, const std::string& file,
+                          const std::string& block) {
+  if (!node || !node.IsMap()) return;
+  std::map<std::string, int> seen;  // key -> 1-based line of its first occurrence
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) continue;
+    const std::string name = kv.first.Scalar();
+    const int line = kv.first.Mark().line + 1;
+    const auto [it, fresh] = seen.emplace(name, line);
+    if (!fresh) {
+      const std::string key = block.empty() ? name : block + "." + name;
+      throw make_error(file.empty() ? key : file + ": " + key,
+                       "duplicate key '" + key + "' at lines " + std::to_string(it->second) +
+                           " and " + std::to_string(line) +
+                           " (YAML would silently keep only one of them)",
+                       "remove one of the two");
+    }
+  }
+}
+
+namespace {
+
+void check_duplicate_keys_deep(const YAML::Node& node, const std::string& file,
+                               const std::string& block) {
+  if (!node) return;
+  if (node.IsMap()) {
+    check_duplicate_keys(node, file, block);
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) continue;
+      const std::string name = kv.first.Scalar();
+      check_duplicate_keys_deep(kv.second, file, block.empty() ? name : block + "." + name);
+    }
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      check_duplicate_keys_deep(node[i], file, block + "[" + std::to_string(i) + "]");
+    }
+  }
+}
+
+}  // namespace
+
 YAML::Node load_yaml_file(const std::string& path) {
+  YAML::Node root;
   try {
-    return YAML::LoadFile(path);
+    root = YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
     throw make_error(path, "cannot open file");
   } catch (const YAML::Exception& e) {
     throw make_error(path + ":" + std::to_string(e.mark.line + 1), "YAML syntax error: " + e.msg);
   }
+  check_duplicate_keys_deep(root, path, "");
+  return root;
 }
 
 void check_top_level_keys(const YAML::Node& root, const std::vector<std::string>& allowed,
@@ -405,6 +467,7 @@ void check_top_level_keys(const YAML::Node& root, const std::vector<std::string>
   for (size_t i = 0; i < allowed.size(); ++i) list += (i ? ", " : "") + allowed[i] + ":";
   if (!root || root.IsNull()) return;
   if (!root.IsMap()) throw make_error(where, "expected a YAML map with the blocks " + list);
+  check_duplicate_keys(root, where, "");
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {

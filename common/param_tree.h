@@ -96,7 +96,13 @@ ParamValues resolve_params(const ParamSchema& schema, const YAML::Node& file_roo
                            const std::vector<std::string>& overrides);
 ParamValues resolve_params(const ParamSchema& schema, const std::vector<std::string>& overrides);
 
-// Loads a YAML file (error naming the file and line on a syntax error).
+// Throws when the map `node` holds a key twice (YAML parsers keep one silently), naming the key
+// (`block`.key), the file and both lines.
+void check_duplicate_keys(const YAML::Node& node, const std::string& file,
+                          const std::string& block);
+
+// Loads a YAML file (error naming the file and line on a syntax error, or on a key given twice
+// in any map of the file).
 YAML::Node load_yaml_file(const std::string& path);
 
 // Checks that `root` (a whole config file) is a map whose top-level keys are all in `allowed`;

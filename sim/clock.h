@@ -19,6 +19,11 @@ class ClockBase {
     return sc_core::sc_time::from_value(static_cast<sc_dt::uint64>(
         std::llround(static_cast<long double>(cycle) * ps_per_cycle_)));
   }
+  // The cycle whose edge is at (or nearest to) kernel time `t`.
+  Cycle cycle_of(const sc_core::sc_time& t) const {
+    return static_cast<Cycle>(std::llround(static_cast<long double>(t.value()) / ps_per_cycle_));
+  }
+  Cycle cycle_now() const { return cycle_of(sc_core::sc_time_stamp()); }
   // Delay from the kernel's current time to `cycle` (zero if it is now or past).
   sc_core::sc_time delay_until(Cycle cycle) const {
     const sc_core::sc_time t = time_of(cycle);

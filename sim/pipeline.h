@@ -27,6 +27,7 @@
 #include "sim/block.h"
 #include "sim/fifo.h"
 #include "sim/kv_sram.h"
+#include "sim/token_path.h"
 #include "sim/token.h"
 
 namespace hw::sim {
@@ -70,9 +71,13 @@ class VisitObserver {
                         Cycle depart) = 0;
 };
 
-class Pipeline {
+class Pipeline : public TokenPath {
  public:
   Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional);
+
+  // TokenPath: the token level.
+  Cycle input_space_at(Cycle) const override { return input_space_at(); }
+  Cycle enter(Token& t, Cycle) override { return pass(t); }
 
   // Cycle from which the embedding's input FIFO can take one more token.
   Cycle input_space_at() const { return stages_.front().input_.space_at(); }

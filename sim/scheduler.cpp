@@ -21,10 +21,10 @@ Cycle to_cycles_up(double seconds, double clock_hz) {
 
 Scheduler::Scheduler(sc_core::sc_module_name name, const ChipMapping& mapping,
                      const std::vector<UserRequest>& requests, const ClockBase& clock,
-                     Pipeline& pipeline, KvSram& kv, FunctionalData* functional)
+                     TokenPath& path, KvSram& kv, FunctionalData* functional)
     : sc_core::sc_module(name), active_users_signal_("active_users"),
-      tokens_out_signal_("tokens_out"), mapping_(mapping), clock_(clock), pipeline_(pipeline),
-      kv_(kv), functional_(functional) {
+      tokens_out_signal_("tokens_out"), mapping_(mapping), clock_(clock), path_(path),
+      cycle_level_(path.wake_event() != nullptr), kv_(kv), functional_(functional) {
   const double clock_hz = mapping.chip_.clock_hz_;
   max_positions_ = mapping.model_.max_positions_;
   users_.reserve(requests.size());
@@ -59,6 +59,10 @@ Scheduler::Scheduler(sc_core::sc_module_name name, const ChipMapping& mapping,
     users_.push_back(u);
   }
   if (!requests.empty()) shared_prefix_ = requests[0].shared_prefix_tokens_;
+  if (cycle_level_) {
+    wake_events_ |= wake_;
+    wake_events_ |= *path_.wake_event();
+  }
   SC_METHOD(step);
 }
 
@@ -79,7 +83,10 @@ void Scheduler::vcd_change(Cycle cycle, int signal, int delta) {
 }
 
 void Scheduler::step() {
-  const Cycle now = now_;
+  // Token level: the kernel wakes this process only at the cycles it asked for (now_). Cycle
+  // level: also when the chip's input frees a slot or a token comes out (wake_), at the
+  // current edge.
+  const Cycle now = cycle_level_ ? clock_.cycle_now() : now_;
   while (!exits_.empty() && exits_.top().cycle_ <= now) {
     const Exit e = exits_.top();
     exits_.pop();
@@ -90,16 +97,22 @@ void Scheduler::step() {
     ++next_arrival_;
   }
   admit(now);
-  if (kv_.dram()) kv_.prune_dram(now);
-  while (pipeline_.input_space_at() <= now) {
+  if (kv_.dram() && !cycle_level_) kv_.prune_dram(now);
+  while (path_.input_space_at(now) <= now) {
     if (!decode_ready_.empty()) {
       const int64_t u = decode_ready_.front();
       decode_ready_.pop_front();
       inject(u, now);
     } else if (!prefill_.empty()) {
       const int64_t u = prefill_.front();
-      inject(u, now);
       const UserRun& r = users_[static_cast<size_t>(u)];
+      // Functional mode at the cycle level: a user that reuses the shared prefix starts once
+      // the prefix's K and V have been kept (its owner's last prefix token left the layers).
+      if (cycle_level_ && functional_ && r.next_position_ == r.first_position_ &&
+          r.first_position_ > 0 && !prefix_saved_) {
+        break;
+      }
+      inject(u, now);
       if (r.next_position_ >= r.request_.prompt_tokens_) prefill_.pop_front();
     } else {
       break;
@@ -108,12 +121,40 @@ void Scheduler::step() {
   Cycle next = INT64_MAX;
   if (!exits_.empty()) next = std::min(next, exits_.top().cycle_);
   if (next_arrival_ < users_.size()) next = std::min(next, users_[next_arrival_].arrival_cycle_);
-  if (!decode_ready_.empty() || !prefill_.empty()) {
-    next = std::min(next, pipeline_.input_space_at());
+  if (!cycle_level_ && (!decode_ready_.empty() || !prefill_.empty())) {
+    next = std::min(next, path_.input_space_at(now));
+  }
+  if (cycle_level_) {
+    const bool tokens_waiting = !decode_ready_.empty() || !prefill_.empty();
+    const bool users_pending = next_arrival_ < users_.size() || !waiting_.empty() ||
+                               active_users_ > 0;
+    if (!users_pending && !tokens_waiting) return;  // done: let the kernel run dry
+    if (next != INT64_MAX) {
+      now_ = std::max(next, now + 1);
+      next_trigger(clock_.delay_until(now_), wake_events_);
+    } else {
+      now_ = now;
+      next_trigger(wake_events_);
+    }
+    return;
   }
   if (next != INT64_MAX) {
     now_ = std::max(next, now + 1);
     next_trigger(clock_.delay_until(now_));
+  }
+}
+
+void Scheduler::token_out(const Token& t, Cycle cycle) {
+  handle_exit({cycle, t.seq_, t.user_, t.output_id_});
+  wake_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void Scheduler::body_done(const Token& t) {
+  const UserRun& u = users_[static_cast<size_t>(t.user_)];
+  if (functional_ && u.owns_prefix_ && t.position_ + 1 == shared_prefix_) {
+    functional_->save_prefix(t.user_, shared_prefix_);
+    prefix_saved_ = true;
+    wake_.notify(sc_core::SC_ZERO_TIME);
   }
 }
 
@@ -132,6 +173,7 @@ void Scheduler::handle_exit(const Exit& e) {
   if (u.generated_ >= u.request_.output_tokens_) {
     u.done_ = true;
     kv_.release(u.private_positions_);
+    path_.free_user(e.user_);
     vcd_change(e.cycle_, vcd_kv_, -static_cast<int>(u.private_positions_));
     --active_users_;
     vcd_change(e.cycle_, vcd_active_, -1);
@@ -140,6 +182,27 @@ void Scheduler::handle_exit(const Exit& e) {
     u.next_input_ = e.output_id_;
     decode_ready_.push_back(e.user_);
   }
+}
+
+std::string Scheduler::reject_reason(const UserRun& u, int64_t context) const {
+  const UserRequest& r = u.request_;
+  const std::string lengths = std::to_string(r.prompt_tokens_) + " prompt + " +
+                              std::to_string(r.output_tokens_) + " output - 1 = " +
+                              std::to_string(context) + " positions";
+  if (context > max_positions_) {
+    return lengths + " exceed the " + std::to_string(max_positions_) + " positions " +
+           mapping_.model_.name_ + " was trained for";
+  }
+  std::string need = lengths;
+  if (shared_prefix_ > 0) {
+    need = "the shared prefix of " + std::to_string(shared_prefix_) + " + the private " +
+           std::to_string(u.private_positions_) + " of " + lengths;
+  }
+  return need + " do not fit the KV memory, which holds " +
+         std::to_string(kv_.capacity_positions()) + " positions per layer on " +
+         mapping_.chip_.name_ + " (" +
+         (kv_.dram() ? "chip.attention.kv_dram.capacity" : "chip.attention.kv_sram.capacity") +
+         ")";
 }
 
 void Scheduler::admit(Cycle now) {
@@ -151,10 +214,16 @@ void Scheduler::admit(Cycle now) {
     if (context > max_positions_ ||
         shared_prefix_ + u.private_positions_ > kv_.capacity_positions()) {
       u.rejected_ = true;
+      u.reject_reason_ = reject_reason(u, context);
       waiting_.pop_front();
       continue;
     }
     if (!kv_.reserve(u.private_positions_ + prefix_needed)) break;  // wait for KV to free
+    if (!path_.place_user(id, u.private_positions_)) {
+      // Cycle level: the free positions are not contiguous yet; wait for a user to leave.
+      kv_.release(u.private_positions_ + prefix_needed);
+      break;
+    }
     waiting_.pop_front();
     vcd_change(now, vcd_kv_, static_cast<int>(u.private_positions_ + prefix_needed));
     if (shared_prefix_ > 0 && !prefix_stored_) {
@@ -200,13 +269,13 @@ void Scheduler::inject(int64_t user, Cycle now) {
     t.state_ = functional_->state();
     t.cache_ = functional_->cache(user);
   }
-  const Cycle leave = pipeline_.pass(t);
-  if (functional_ && u.owns_prefix_ && t.position_ + 1 == shared_prefix_) {
+  const Cycle leave = path_.enter(t, now);
+  if (!cycle_level_ && functional_ && u.owns_prefix_ && t.position_ + 1 == shared_prefix_) {
     functional_->save_prefix(user, shared_prefix_);
   }
   if (t.prompt_) ++prompt_tokens_computed_;
   if (t.produces_output_) {
-    exits_.push({leave, t.seq_, user, t.output_id_});
+    if (leave >= 0) exits_.push({leave, t.seq_, user, t.output_id_});
     peak_exits_ = std::max(peak_exits_, exits_.size());
     // Activity from the mapping's own formulas: the whole prefill once its last token is in,
     // then one decode step per fed-back token.

@@ -16,6 +16,7 @@
 #include <deque>
 #include <functional>
 #include <queue>
+#include <string>
 #include <vector>
 
 #include <systemc>
@@ -26,11 +27,13 @@
 #include "sim/functional.h"
 #include "sim/kv_sram.h"
 #include "sim/pipeline.h"
+#include "sim/token_path.h"
 #include "sim/stats.h"
 
 namespace hw::sim {
 
 class VcdProbe;
+
 
 struct SimProgress {
   int64_t tokens_generated_ = 0;
@@ -46,6 +49,7 @@ struct UserRun {
   int64_t first_position_ = 0;  // prompt positions below it were stored by another user
   bool owns_prefix_ = false;    // computes and stores the shared prefix
   bool rejected_ = false;
+  std::string reject_reason_;  // why it could never run (empty when admitted)
   bool admitted_ = false;
   bool done_ = false;
   int64_t next_position_ = 0;
@@ -61,8 +65,13 @@ class Scheduler : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(Scheduler);
   Scheduler(sc_core::sc_module_name name, const ChipMapping& mapping,
-            const std::vector<UserRequest>& requests, const ClockBase& clock, Pipeline& pipeline,
+            const std::vector<UserRequest>& requests, const ClockBase& clock, TokenPath& path,
             KvSram& kv, FunctionalData* functional);
+
+  // Cycle level: the sampled token of `t` reached the host at `cycle`; a prompt token that
+  // produces no output left the last layer (`produced_output` false).
+  void token_out(const Token& t, Cycle cycle);
+  void body_done(const Token& t);
 
   void set_vcd(VcdProbe* vcd, int active_users_signal, int tokens_out_signal, int kv_signal);
   void set_progress(std::function<void(const SimProgress&)> progress);
@@ -92,12 +101,17 @@ class Scheduler : public sc_core::sc_module {
   void step();  // SC_METHOD
   void handle_exit(const Exit& e);
   void admit(Cycle now);
+  std::string reject_reason(const UserRun& u, int64_t context) const;
   void inject(int64_t user, Cycle now);
   void vcd_change(Cycle cycle, int signal, int delta);
 
   const ChipMapping& mapping_;
   const ClockBase& clock_;
-  Pipeline& pipeline_;
+  TokenPath& path_;
+  bool cycle_level_ = false;
+  sc_core::sc_event wake_;
+  sc_core::sc_event_or_list wake_events_;  // wake_ or the chip's input freeing a slot
+  bool prefix_saved_ = false;  // functional mode, cycle level: the shared prefix's KV is kept
   KvSram& kv_;
   FunctionalData* functional_;
   std::vector<UserRun> users_;

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "sim/chip_top.h"
+#include "sim/cycle_chip.h"
 
 // libsystemc.so's own main() calls sc_main(), so the symbol must exist to link. hardwire has its
 // own main() and starts the kernel from run_simulation(); this one only runs if something calls
@@ -25,6 +26,17 @@ namespace hw::sim {
 namespace {
 
 bool g_elaborated = false;
+
+// SystemC's default report handler prints infos and warnings on stdout, where they would mix
+// with the results (and break `--json`). This one keeps SystemC's actions (stop, abort, throw)
+// but writes every message to stderr.
+void report_to_stderr(const sc_core::sc_report& report, const sc_core::sc_actions& actions) {
+  if (actions & (sc_core::SC_DISPLAY | sc_core::SC_LOG)) {
+    std::cerr << sc_core::sc_report_compose_message(report) << "\n";
+  }
+  sc_core::sc_report_handler::default_handler(report,
+                                              actions & ~(sc_core::SC_DISPLAY | sc_core::SC_LOG));
+}
 
 // Seconds between two progress reports.
 constexpr double kProgressPeriodS = 1.0;
@@ -66,160 +78,10 @@ void check_functional(const ModelConfig& model, const SimOptions& options,
   }
 }
 
-}  // namespace
 
-nlohmann::json SimResult::to_json() const {
-  nlohmann::json utilization = nlohmann::json::object();
-  nlohmann::json stalls = nlohmann::json::object();
-  nlohmann::json blocks = nlohmann::json::object();
-  for (const auto& b : blocks_) {
-    utilization[b.name_] = b.utilization_;
-    nlohmann::json reasons = nlohmann::json::object();
-    for (int r = 0; r < kStallReasonCount; ++r) {
-      reasons[stall_reason_name(static_cast<StallReason>(r))] = b.stall_cycles_[size_t(r)];
-    }
-    stalls[b.name_] = reasons;
-    blocks[b.name_] = {
-        {"instances", b.instances_},
-        {"service_cycles", b.service_cycles_ >= 0 ? nlohmann::json(b.service_cycles_) : nullptr},
-        {"latency_cycles", b.latency_cycles_ >= 0 ? nlohmann::json(b.latency_cycles_) : nullptr},
-        {"tokens", b.tokens_},
-        {"busy_cycles", b.busy_cycles_},
-        {"fifo_peak_tokens", b.fifo_peak_tokens_}};
-  }
-  nlohmann::json users = nlohmann::json::array();
-  for (const auto& u : users_) {
-    nlohmann::json j = {{"id", u.id_},
-                        {"arrival_s", u.arrival_s_},
-                        {"prompt_tokens", u.prompt_tokens_},
-                        {"output_tokens", u.output_tokens_},
-                        {"prompt_tokens_computed", u.prompt_tokens_computed_},
-                        {"rejected", u.rejected_}};
-    if (!u.rejected_) {
-      j["admitted_s"] = u.admitted_s_;
-      j["ttft_s"] = u.ttft_s_;
-      j["finished_s"] = u.finished_s_;
-      j["decode_tokens_per_s"] = u.decode_tokens_per_s_;
-    }
-    if (functional_) j["generated"] = u.generated_;
-    users.push_back(j);
-  }
-  const double processed = double(tokens_generated_ + prompt_tokens_computed_);
-  nlohmann::json j = {
-      {"model", model_},
-      {"chip", chip_},
-      {"mode", functional_ ? "functional" : "timing"},
-      {"weight_bits", weight_bits_},
-      {"kv_bits", kv_bits_},
-      {"users_requested", users_requested_},
-      {"users_admitted", users_admitted_},
-      {"users_rejected", users_rejected_},
-      {"peak_concurrent_users", peak_concurrent_users_},
-      {"tokens_generated", tokens_generated_},
-      {"prompt_tokens_computed", prompt_tokens_computed_},
-      {"clock_hz", clock_hz_},
-      {"cycles", cycles_},
-      {"simulated_s", simulated_s_},
-      {"tokens_per_s_per_user", tokens_per_s_per_user_},
-      {"tokens_per_s_total", tokens_per_s_total_},
-      {"ttft_s", percentiles_json(ttft_s_)},
-      {"inter_token_latency_s", percentiles_json(inter_token_latency_s_)},
-      {"max_context_tokens", max_context_tokens_},
-      {"max_context_tokens_1_user", max_context_tokens_1_user_},
-      {"max_users_at_context", max_users_at_context_},
-      {"kv_memory", kv_in_dram_ ? "dram" : "sram"},
-      {"kv_capacity_positions_per_layer", kv_capacity_positions_},
-      {"kv_peak_positions_per_layer", kv_peak_positions_},
-      {"kv_capacity_bytes", kv_capacity_bytes_},
-      {"kv_sram_peak_bytes", kv_in_dram_ ? 0 : kv_peak_bytes_},
-      {"kv_dram_peak_bytes", kv_in_dram_ ? kv_peak_bytes_ : 0},
-      {"utilization", utilization},
-      {"stall_cycles", stalls},
-      {"blocks", blocks},
-      {"bottleneck_block", bottleneck_block_},
-      {"activity", activity_.to_json()},
-      {"analytic", analytic_},
-      {"users", users},
-      {"wall_s", wall_s_},
-      {"sim_tokens_per_wall_s", wall_s_ > 0 ? double(tokens_generated_) / wall_s_ : 0.0},
-      {"sim_token_passes_per_wall_s", wall_s_ > 0 ? processed / wall_s_ : 0.0},
-      {"sim_cycles_per_wall_s", wall_s_ > 0 ? double(cycles_) / wall_s_ : 0.0},
-      {"engine_state_bytes", engine_state_bytes_},
-      {"vcd_file", vcd_file_},
-      {"timeline_file", timeline_file_},
-  };
-  if (functional_ && users_.size() == 1) j["generated"] = users_[0].generated_;
-  return j;
-}
-
-SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
-                         const WorkloadConfig& workload, const SimOptions& options) {
-  return run_simulation(model, chip, generate_requests(workload), options);
-}
-
-SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
-                         const std::vector<UserRequest>& requests_in, const SimOptions& options) {
-  if (g_elaborated) {
-    throw make_error("run_simulation",
-                     "this process already ran a simulation and SystemC elaborates once per "
-                     "process",
-                     "run one simulation per process (the hardwire CLI does; tests fork)");
-  }
-  if (requests_in.empty()) throw make_error("workload", "no users to simulate");
-  std::vector<UserRequest> requests = requests_in;
-  if (options.functional_model_) check_functional(model, options, requests);
-  const ChipMapping mapping = map_model(model, chip, options.weight_bits_, options.kv_bits_);
-
-  std::unique_ptr<FunctionalData> functional;
-  if (options.functional_model_) {
-    int64_t capacity = 1;
-    for (const auto& r : requests) {
-      capacity = std::max(capacity, r.prompt_tokens_ + r.output_tokens_ - 1);
-    }
-    capacity = std::min(capacity, model.max_positions_);
-    functional = std::make_unique<FunctionalData>(*options.functional_model_, options.prompts_,
-                                                  capacity);
-  }
-
-  g_elaborated = true;
-  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
-  ChipTopOptions top_options;
-  top_options.vcd_path_ = options.vcd_path_;
-  top_options.timeline_max_events_ =
-      options.timeline_path_.empty() ? 0 : std::max<int64_t>(1, options.timeline_max_events_);
-  auto top = std::make_unique<ChipTop>("chip", mapping, requests, functional.get(), top_options);
-
-  const auto t0 = std::chrono::steady_clock::now();
-  if (options.progress_) {
-    auto last = std::make_shared<double>(0.0);
-    auto report = options.progress_;
-    top->scheduler().set_progress([t0, last, report](const SimProgress& p) {
-      const double wall =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (wall - *last >= kProgressPeriodS) {
-        *last = wall;
-        report(p, wall);
-      }
-    });
-  }
-  sc_core::sc_start();
-  const double wall_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (top->vcd()) top->vcd()->close();
-
-  SimResult res;
-  const Scheduler& sched = top->scheduler();
-  const Pipeline& pipe = top->pipeline();
-  const KvSram& kv = top->kv();
-  res.model_ = model.name_;
-  res.chip_ = chip.name_;
-  res.functional_ = options.functional_model_ != nullptr;
-  res.weight_bits_ = options.weight_bits_;
-  res.kv_bits_ = options.kv_bits_;
-  res.clock_hz_ = chip.clock_hz_;
-  res.cycles_ = pipe.last_cycle();
-  res.simulated_s_ = double(res.cycles_) / chip.clock_hz_;
-  res.wall_s_ = wall_s;
+void fill_run_results(SimResult& res, const Scheduler& sched, const KvSram& kv,
+                      const ChipMapping& mapping, const ChipConfig& chip,
+                      const std::vector<UserRequest>& requests) {
   res.tokens_generated_ = sched.tokens_generated();
   res.prompt_tokens_computed_ = sched.prompt_tokens_computed();
   res.users_requested_ = static_cast<int64_t>(requests.size());
@@ -237,6 +99,7 @@ SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
     ur.prompt_tokens_ = r.prompt_tokens_;
     ur.output_tokens_ = r.output_tokens_;
     ur.rejected_ = u.rejected_;
+    ur.rejected_reason_ = u.reject_reason_;
     if (u.rejected_) {
       ++res.users_rejected_;
     } else {
@@ -282,6 +145,341 @@ SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
   res.kv_capacity_bytes_ = kv.capacity_bytes();
   res.kv_peak_bytes_ = kv.peak_bytes();
 
+}
+
+void fill_utilization(SimResult& res) {
+  // The bottleneck is the block whose instances could least often take a new token for reasons
+  // of their own: busy, or stretched by bank conflicts, or waiting for the DRAM channel (not
+  // waiting for input or held by a full output, which are other blocks' doing).
+  double best = -1.0;
+  for (auto& br : res.blocks_) {
+    const double capacity = double(br.instances_) * double(res.cycles_);
+    br.utilization_ = capacity > 0 ? double(br.busy_cycles_) / capacity : 0.0;
+    const double occupied =
+        capacity > 0
+            ? double(br.busy_cycles_ +
+                     br.stall_cycles_[size_t(StallReason::kBankConflict)] +
+                     br.stall_cycles_[size_t(StallReason::kDramBandwidth)]) /
+                  capacity
+            : 0.0;
+    if (occupied > best) {
+      best = occupied;
+      res.bottleneck_block_ = br.name_;
+    }
+  }
+
+}
+
+void fill_analytic(SimResult& res, const ChipMapping& mapping, const ModelConfig& model,
+                   const std::vector<UserRequest>& requests) {
+  const UserRequest& first = requests.front();
+  const int64_t prefix = first.shared_prefix_tokens_;
+  const int64_t mid_context = first.prompt_tokens_ + first.output_tokens_ / 2;
+  const int64_t resident = std::max<int64_t>(1, res.peak_concurrent_users_);
+  const BlockTiming stage = mapping.bottleneck(first.prompt_tokens_, 0, resident > 1);
+  res.analytic_ = {
+      {"prompt_tokens", first.prompt_tokens_},
+      {"output_tokens", first.output_tokens_},
+      {"token_latency_s_at_prompt", mapping.token_latency_s(first.prompt_tokens_)},
+      {"decode_tokens_per_s_per_user",
+       mapping.decode_tokens_per_s(first.prompt_tokens_, first.output_tokens_)},
+      {"ttft_s_one_user", mapping.time_to_first_token_s(first.prompt_tokens_, 0)},
+      {"stage_cycles_at_prompt", stage.service_cycles_},
+      {"stage_block_at_prompt", stage.name_},
+      {"aggregate_tokens_per_s_at_mid_context",
+       mapping.aggregate_tokens_per_s(resident, std::min(mid_context, model.max_positions_),
+                                      prefix < mid_context ? prefix : 0)},
+      {"resident_users", resident},
+  };
+}
+
+
+// The cycle level (cycle_chip.h): the same scheduler and KV admission, every block a clocked
+// process.
+SimResult run_cycle_level(const ModelConfig& model, const ChipConfig& chip,
+                          const ChipMapping& mapping, const std::vector<UserRequest>& requests,
+                          FunctionalData* functional, const SimOptions& options) {
+  if (!options.vcd_path_.empty() || !options.timeline_path_.empty()) {
+    throw make_error("cycle level", "--vcd and --timeline record the token level only",
+                     "drop them, or use --level token");
+  }
+  ClockBase clock(chip.clock_hz_);
+  const int64_t prefix = requests.front().shared_prefix_tokens_;
+  auto kv = std::make_unique<KvSram>("kv_sram", mapping);
+  auto top = std::make_unique<CycleChip>("chip", mapping, clock, functional, prefix);
+  auto sched = std::make_unique<Scheduler>("scheduler", mapping, requests, clock, *top, *kv,
+                                           functional);
+  top->set_scheduler(sched.get());
+  const auto t0 = std::chrono::steady_clock::now();
+  if (options.progress_) {
+    auto last = std::make_shared<double>(0.0);
+    auto report = options.progress_;
+    sched->set_progress([t0, last, report](const SimProgress& p) {
+      const double wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (wall - *last >= kProgressPeriodS) {
+        *last = wall;
+        report(p, wall);
+      }
+    });
+  }
+  sc_core::sc_start();
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  SimResult res;
+  res.level_ = SimLevel::kCycle;
+  res.model_ = model.name_;
+  res.chip_ = chip.name_;
+  res.functional_ = functional != nullptr;
+  res.weight_bits_ = options.weight_bits_;
+  res.kv_bits_ = options.kv_bits_;
+  res.clock_hz_ = chip.clock_hz_;
+  Cycle end = 0;
+  for (const UserRun& u : sched->users()) end = std::max(end, u.last_token_cycle_);
+  res.cycles_ = end;
+  res.simulated_s_ = double(res.cycles_) / chip.clock_hz_;
+  res.wall_s_ = wall_s;
+  fill_run_results(res, *sched, *kv, mapping, chip, requests);
+
+  const std::map<std::string, const BlockTiming*> fixed = {
+      {"embedding", &mapping.embedding_}, {"attn_norm", &mapping.attn_norm_},
+      {"qkv", &mapping.qkv_},             {"qk_norm", &mapping.qk_norm_},
+      {"rope", &mapping.rope_},           {"kv_write", &mapping.kv_write_},
+      {"o_proj", &mapping.o_proj_},       {"ffn_norm", &mapping.ffn_norm_},
+      {"ffn_gate_up", &mapping.ffn_gate_up_}, {"activation", &mapping.activation_},
+      {"ffn_down", &mapping.ffn_down_},   {"final_norm", &mapping.final_norm_},
+      {"lm_head", &mapping.lm_head_},     {"sampler", &mapping.sampler_},
+      {"link", &mapping.link_forward_},   {"link_return", &mapping.link_return_}};
+  std::map<std::string, size_t> index;
+  for (const CycleProcess* p : top->processes()) {
+    const std::string& name = p->block_name();
+    if (name == "host") continue;
+    auto it = index.find(name);
+    if (it == index.end()) {
+      it = index.emplace(name, res.blocks_.size()).first;
+      BlockResult br;
+      br.name_ = name;
+      auto f = fixed.find(name);
+      if (f != fixed.end()) {
+        br.service_cycles_ = f->second->service_cycles_;
+        br.latency_cycles_ = f->second->latency_cycles_;
+      }
+      res.blocks_.push_back(br);
+    }
+    BlockResult& br = res.blocks_[it->second];
+    const CycleBlockStats& st = p->stats();
+    ++br.instances_;
+    br.tokens_ += st.tokens_;
+    br.busy_cycles_ += std::min<Cycle>(st.busy_cycles_, res.cycles_);
+    Cycle stalled = 0;
+    for (int r = 1; r < kStallReasonCount; ++r) {
+      br.stall_cycles_[size_t(r)] += st.stall_cycles_[size_t(r)];
+      stalled += st.stall_cycles_[size_t(r)];
+    }
+    br.stall_cycles_[0] += std::max<Cycle>(0, res.cycles_ - st.busy_cycles_ - stalled);
+    br.fifo_peak_tokens_ = std::max(br.fifo_peak_tokens_, st.channel_peak_chunks_);
+  }
+  fill_utilization(res);
+  fill_analytic(res, mapping, model, requests);
+  if (!kv->dram()) {
+    const size_t banks = size_t(chip.attention_.kv_sram_.banks_);
+    res.kv_bank_reads_.assign(banks, 0);
+    res.kv_bank_writes_.assign(banks, 0);
+    res.kv_bank_conflicts_.assign(banks, 0);
+    for (const auto& e : top->kv_engines()) {
+      for (size_t b = 0; b < banks; ++b) {
+        res.kv_bank_reads_[b] += e->reads()[b];
+        res.kv_bank_writes_[b] += e->writes()[b];
+        res.kv_bank_conflicts_[b] += e->conflicts()[b];
+      }
+    }
+  } else {
+    for (const auto& d : top->dram_channels()) res.kv_dram_bytes_ += d->bytes_served_total();
+  }
+  res.engine_state_bytes_ = top->state_bytes() + kv->state_bytes() + sched->state_bytes();
+  return res;
+}
+
+}  // namespace
+
+const char* sim_level_name(SimLevel level) {
+  return level == SimLevel::kCycle ? "cycle" : "token";
+}
+
+nlohmann::json SimResult::to_json() const {
+  nlohmann::json utilization = nlohmann::json::object();
+  nlohmann::json stalls = nlohmann::json::object();
+  nlohmann::json blocks = nlohmann::json::object();
+  for (const auto& b : blocks_) {
+    utilization[b.name_] = b.utilization_;
+    nlohmann::json reasons = nlohmann::json::object();
+    for (int r = 0; r < kStallReasonCount; ++r) {
+      reasons[stall_reason_name(static_cast<StallReason>(r))] = b.stall_cycles_[size_t(r)];
+    }
+    stalls[b.name_] = reasons;
+    blocks[b.name_] = {
+        {"instances", b.instances_},
+        {"service_cycles", b.service_cycles_ >= 0 ? nlohmann::json(b.service_cycles_) : nullptr},
+        {"latency_cycles", b.latency_cycles_ >= 0 ? nlohmann::json(b.latency_cycles_) : nullptr},
+        {"tokens", b.tokens_},
+        {"busy_cycles", b.busy_cycles_},
+        {"fifo_peak_tokens", b.fifo_peak_tokens_}};
+  }
+  nlohmann::json users = nlohmann::json::array();
+  for (const auto& u : users_) {
+    nlohmann::json j = {{"id", u.id_},
+                        {"arrival_s", u.arrival_s_},
+                        {"prompt_tokens", u.prompt_tokens_},
+                        {"output_tokens", u.output_tokens_},
+                        {"prompt_tokens_computed", u.prompt_tokens_computed_},
+                        {"rejected", u.rejected_}};
+    if (u.rejected_) j["rejected_reason"] = u.rejected_reason_;
+    if (!u.rejected_) {
+      j["admitted_s"] = u.admitted_s_;
+      j["ttft_s"] = u.ttft_s_;
+      j["finished_s"] = u.finished_s_;
+      j["decode_tokens_per_s"] = u.decode_tokens_per_s_;
+    }
+    if (functional_) j["generated"] = u.generated_;
+    users.push_back(j);
+  }
+  const double processed = double(tokens_generated_ + prompt_tokens_computed_);
+  nlohmann::json j = {
+      {"model", model_},
+      {"chip", chip_},
+      {"level", sim_level_name(level_)},
+      {"mode", functional_ ? "functional" : "timing"},
+      {"weight_bits", weight_bits_},
+      {"kv_bits", kv_bits_},
+      {"users_requested", users_requested_},
+      {"users_admitted", users_admitted_},
+      {"users_rejected", users_rejected_},
+      {"peak_concurrent_users", peak_concurrent_users_},
+      {"tokens_generated", tokens_generated_},
+      {"prompt_tokens_computed", prompt_tokens_computed_},
+      {"clock_hz", clock_hz_},
+      {"cycles", cycles_},
+      {"simulated_s", simulated_s_},
+      {"tokens_per_s_per_user", tokens_per_s_per_user_},
+      {"tokens_per_s_total", tokens_per_s_total_},
+      {"ttft_s", percentiles_json(ttft_s_)},
+      {"inter_token_latency_s", percentiles_json(inter_token_latency_s_)},
+      {"max_context_tokens", max_context_tokens_},
+      {"max_context_tokens_1_user", max_context_tokens_1_user_},
+      {"max_users_at_context", max_users_at_context_},
+      {"kv_memory", kv_in_dram_ ? "dram" : "sram"},
+      {"kv_capacity_positions_per_layer", kv_capacity_positions_},
+      {"kv_peak_positions_per_layer", kv_peak_positions_},
+      {"kv_capacity_bytes", kv_capacity_bytes_},
+      {"kv_sram_peak_bytes", kv_in_dram_ ? 0 : kv_peak_bytes_},
+      {"kv_dram_peak_bytes", kv_in_dram_ ? kv_peak_bytes_ : 0},
+      {"utilization", utilization},
+      {"stall_cycles", stalls},
+      {"blocks", blocks},
+      {"bottleneck_block", bottleneck_block_},
+      {"activity", activity_.to_json()},
+      {"analytic", analytic_},
+      {"users", users},
+      {"wall_s", wall_s_},
+      {"sim_tokens_per_wall_s", wall_s_ > 0 ? double(tokens_generated_) / wall_s_ : 0.0},
+      {"sim_token_passes_per_wall_s", wall_s_ > 0 ? processed / wall_s_ : 0.0},
+      {"sim_cycles_per_wall_s", wall_s_ > 0 ? double(cycles_) / wall_s_ : 0.0},
+      {"engine_state_bytes", engine_state_bytes_},
+      {"vcd_file", vcd_file_},
+      {"timeline_file", timeline_file_},
+  };
+  if (functional_ && users_.size() == 1) j["generated"] = users_[0].generated_;
+  if (level_ == SimLevel::kCycle && !kv_in_dram_) {
+    int64_t reads = 0, writes = 0, conflicts = 0;
+    for (int64_t v : kv_bank_reads_) reads += v;
+    for (int64_t v : kv_bank_writes_) writes += v;
+    for (int64_t v : kv_bank_conflicts_) conflicts += v;
+    j["kv_banks"] = {{"reads", reads},
+                     {"writes", writes},
+                     {"conflicts", conflicts},
+                     {"reads_per_bank", kv_bank_reads_},
+                     {"writes_per_bank", kv_bank_writes_},
+                     {"conflicts_per_bank", kv_bank_conflicts_}};
+  }
+  if (level_ == SimLevel::kCycle && kv_in_dram_) j["kv_dram_bytes"] = kv_dram_bytes_;
+  return j;
+}
+
+SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
+                         const WorkloadConfig& workload, const SimOptions& options) {
+  return run_simulation(model, chip, generate_requests(workload), options);
+}
+
+SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
+                         const std::vector<UserRequest>& requests_in, const SimOptions& options) {
+  if (g_elaborated) {
+    throw make_error("run_simulation",
+                     "this process already ran a simulation and SystemC elaborates once per "
+                     "process",
+                     "run one simulation per process (the hardwire CLI does; tests fork)");
+  }
+  if (requests_in.empty()) throw make_error("workload", "no users to simulate");
+  std::vector<UserRequest> requests = requests_in;
+  if (options.functional_model_) check_functional(model, options, requests);
+  const ChipMapping mapping = map_model(model, chip, options.weight_bits_, options.kv_bits_);
+
+  std::unique_ptr<FunctionalData> functional;
+  if (options.functional_model_) {
+    int64_t capacity = 1;
+    for (const auto& r : requests) {
+      capacity = std::max(capacity, r.prompt_tokens_ + r.output_tokens_ - 1);
+    }
+    capacity = std::min(capacity, model.max_positions_);
+    functional = std::make_unique<FunctionalData>(*options.functional_model_, options.prompts_,
+                                                  capacity);
+  }
+
+  g_elaborated = true;
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  sc_core::sc_report_handler::set_handler(report_to_stderr);
+  if (options.level_ == SimLevel::kCycle) {
+    return run_cycle_level(model, chip, mapping, requests, functional.get(), options);
+  }
+  ChipTopOptions top_options;
+  top_options.vcd_path_ = options.vcd_path_;
+  top_options.timeline_max_events_ =
+      options.timeline_path_.empty() ? 0 : std::max<int64_t>(1, options.timeline_max_events_);
+  auto top = std::make_unique<ChipTop>("chip", mapping, requests, functional.get(), top_options);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  if (options.progress_) {
+    auto last = std::make_shared<double>(0.0);
+    auto report = options.progress_;
+    top->scheduler().set_progress([t0, last, report](const SimProgress& p) {
+      const double wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (wall - *last >= kProgressPeriodS) {
+        *last = wall;
+        report(p, wall);
+      }
+    });
+  }
+  sc_core::sc_start();
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (top->vcd()) top->vcd()->close();
+
+  SimResult res;
+  const Scheduler& sched = top->scheduler();
+  const Pipeline& pipe = top->pipeline();
+  const KvSram& kv = top->kv();
+  res.model_ = model.name_;
+  res.chip_ = chip.name_;
+  res.functional_ = options.functional_model_ != nullptr;
+  res.weight_bits_ = options.weight_bits_;
+  res.kv_bits_ = options.kv_bits_;
+  res.clock_hz_ = chip.clock_hz_;
+  res.cycles_ = pipe.last_cycle();
+  res.simulated_s_ = double(res.cycles_) / chip.clock_hz_;
+  res.wall_s_ = wall_s;
+  fill_run_results(res, sched, kv, mapping, chip, requests);
+
   std::map<const BlockModule*, size_t> index;
   for (const BlockModule* b : top->blocks()) {
     index[b] = res.blocks_.size();
@@ -307,43 +505,9 @@ SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
     br.stall_cycles_[0] += std::max<Cycle>(0, res.cycles_ - s.busy_cycles_ - stalled);
     br.fifo_peak_tokens_ = std::max(br.fifo_peak_tokens_, s.input_.peak_occupancy());
   }
-  // The bottleneck is the block whose instances could least often take a new token for reasons
-  // of their own: busy, or stretched by bank conflicts, or waiting for the DRAM channel (not
-  // waiting for input or held by a full output, which are other blocks' doing).
-  double best = -1.0;
-  for (auto& br : res.blocks_) {
-    const double capacity = double(br.instances_) * double(res.cycles_);
-    br.utilization_ = capacity > 0 ? double(br.busy_cycles_) / capacity : 0.0;
-    const double occupied =
-        capacity > 0
-            ? double(br.busy_cycles_ +
-                     br.stall_cycles_[size_t(StallReason::kBankConflict)] +
-                     br.stall_cycles_[size_t(StallReason::kDramBandwidth)]) /
-                  capacity
-            : 0.0;
-    if (occupied > best) {
-      best = occupied;
-      res.bottleneck_block_ = br.name_;
-    }
-  }
+  fill_utilization(res);
 
-  const int64_t mid_context = first.prompt_tokens_ + first.output_tokens_ / 2;
-  const int64_t resident = std::max<int64_t>(1, res.peak_concurrent_users_);
-  const BlockTiming stage = mapping.bottleneck(first.prompt_tokens_, 0, resident > 1);
-  res.analytic_ = {
-      {"prompt_tokens", first.prompt_tokens_},
-      {"output_tokens", first.output_tokens_},
-      {"token_latency_s_at_prompt", mapping.token_latency_s(first.prompt_tokens_)},
-      {"decode_tokens_per_s_per_user",
-       mapping.decode_tokens_per_s(first.prompt_tokens_, first.output_tokens_)},
-      {"ttft_s_one_user", mapping.time_to_first_token_s(first.prompt_tokens_, 0)},
-      {"stage_cycles_at_prompt", stage.service_cycles_},
-      {"stage_block_at_prompt", stage.name_},
-      {"aggregate_tokens_per_s_at_mid_context",
-       mapping.aggregate_tokens_per_s(resident, std::min(mid_context, model.max_positions_),
-                                      prefix < mid_context ? prefix : 0)},
-      {"resident_users", resident},
-  };
+  fill_analytic(res, mapping, model, requests);
   res.engine_state_bytes_ = top->state_bytes();
 
   if (!options.timeline_path_.empty()) {

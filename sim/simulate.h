@@ -27,7 +27,13 @@
 
 namespace hw::sim {
 
+// Token level: the tandem-line model of pipeline.h (fast, for sweeps). Cycle level: every block
+// instance a clocked process streaming chunks, KV as addressed bank traffic (cycle_chip.h).
+enum class SimLevel { kToken, kCycle };
+const char* sim_level_name(SimLevel level);
+
 struct SimOptions {
+  SimLevel level_ = SimLevel::kToken;
   double weight_bits_ = 0.0;  // mean stored bits per weight (the ROM fit); required
   int kv_bits_ = 0;           // bits per K/V value; required
   // Functional mode: the quantized model whose golden functions the blocks apply (its config
@@ -68,6 +74,7 @@ struct UserResult {
   int64_t output_tokens_ = 0;
   int64_t prompt_tokens_computed_ = 0;  // prompt minus the shared prefix another user stored
   bool rejected_ = false;
+  std::string rejected_reason_;   // why it could never run
   double admitted_s_ = 0.0;
   double ttft_s_ = 0.0;           // request sent -> first token at the host
   double finished_s_ = 0.0;       // last token left the chip
@@ -76,6 +83,7 @@ struct UserResult {
 };
 
 struct SimResult {
+  SimLevel level_ = SimLevel::kToken;
   std::string model_;
   std::string chip_;
   bool functional_ = false;
@@ -103,6 +111,9 @@ struct SimResult {
   int64_t kv_capacity_bytes_ = 0;
   int64_t kv_peak_bytes_ = 0;
   std::vector<BlockResult> blocks_;
+  // Cycle level: KV bank traffic summed over the layer engines, per bank index.
+  std::vector<int64_t> kv_bank_reads_, kv_bank_writes_, kv_bank_conflicts_;
+  double kv_dram_bytes_ = 0.0;            // cycle level, kv_memory = dram
   std::string bottleneck_block_;          // most occupied: busy + bank conflict + DRAM wait
   ActivityCounts activity_;
   nlohmann::json analytic_;               // the mapping's closed-form figures, for comparison

@@ -13,6 +13,9 @@ VcdProbe::VcdProbe(sc_core::sc_module_name name, const std::string& path, const 
     base.resize(base.size() - ext.size());
   }
   file_ = sc_core::sc_create_vcd_trace_file(base.c_str());
+  // An explicit unit (the kernel's resolution): otherwise SystemC reports its default on
+  // stdout (Info I702), which would corrupt `--json` output.
+  file_->set_time_unit(1.0, sc_core::SC_PS);
   SC_METHOD(apply);
   sensitive << wake_;
   dont_initialize();

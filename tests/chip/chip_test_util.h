@@ -40,12 +40,15 @@ inline const char* tiny_chip_yaml() {
   embedding:
     lookup_cycles: 3
   norm: {elements_per_cycle: 16, pipeline_depth: 2}
-  qkv: {fold: 8, pipeline_depth: 3}
+  # Matrix blocks (d 64, q 64, kv 32, f 128, V 256): T = fold + tree + accumulate + requant +
+  # ceil(R/Lo). qkv 64 -> 128: fold 8, depth 1+0+1+1 = 3.
+  qkv: {input_lanes: 8, output_lanes: 128, accumulate_stages: 0, requant_stages: 1}
   rope: {elements_per_cycle: 8, pipeline_depth: 1}
   attention:
     macs_per_cycle: 256
     softmax_elements_per_cycle: 4
     pipeline_depth: 5
+    exp_latency: 0
     kv_sram:
       capacity: 64 KiB
       banks: 3
@@ -53,12 +56,17 @@ inline const char* tiny_chip_yaml() {
       bank_width: 8 B
       read_latency: 2
       write_latency: 1
-      bank_conflict_penalty: 3
-  o_proj: {fold: 4, pipeline_depth: 2}
-  ffn_gate_up: {fold: 16, pipeline_depth: 4}
+  # o_proj 64 -> 64: fold 4, depth 1+0+0+1 = 2.
+  o_proj: {input_lanes: 16, output_lanes: 64, accumulate_stages: 0, requant_stages: 0}
+  # ffn_gate_up 64 -> 256: fold 16, depth 1+1+0+2 = 4.
+  ffn_gate_up: {input_lanes: 4, output_lanes: 128, requant_stages: 0}
   activation: {elements_per_cycle: 32, pipeline_depth: 1}
-  ffn_down: {fold: 8, pipeline_depth: 3}
-  lm_head: {fold: 32, pipeline_depth: 5}
+  # ffn_down 128 -> 64: fold 8, depth 1+1+0+1 = 3.
+  ffn_down: {input_lanes: 16, output_lanes: 64, requant_stages: 0}
+  # lm_head 64 -> 256: fold ceil(64/4) x 2 rows per tree = 32; tree of 2 levels registered
+  # every level = 2 registers, depth 2+1+0+2 = 5; service max(32, ceil(256/128)) = 32.
+  lm_head: {input_lanes: 4, output_mux: 2, output_lanes: 128, adder_levels_per_register: 1,
+            requant_stages: 0}
   sampler: {elements_per_cycle: 64, pipeline_depth: 2}
 )";
 }

@@ -19,8 +19,18 @@ TEST(ChipConfig, ReadsEveryBlockInCanonicalUnits) {
   EXPECT_DOUBLE_EQ(c.clock_hz_, 100e6);
   EXPECT_EQ(c.rom_capacity_bits_, 1000000);
   EXPECT_DOUBLE_EQ(c.host_latency_s_, 1e-6);
-  EXPECT_EQ(c.qkv_.fold_cycles_, 8);
-  EXPECT_EQ(c.ffn_down_.pipeline_depth_cycles_, 3);
+  EXPECT_EQ(c.qkv_.input_lanes_, 8);
+  EXPECT_EQ(c.qkv_.output_lanes_, 128);
+  EXPECT_EQ(c.qkv_.output_mux_, 1);                    // default
+  EXPECT_EQ(c.qkv_.products_, MatrixProducts::kProductSelect);  // default
+  EXPECT_EQ(c.ffn_down_.accumulate_stages_, 1);        // default
+  EXPECT_EQ(c.lm_head_.output_mux_, 2);
+  EXPECT_EQ(c.lm_head_.tree_registers(), 2);           // 2 levels over 4 lanes, 1 per register
+  EXPECT_EQ(c.qkv_.tree_registers(), 1);               // whole tree, one register
+  // Derived only for a model (chip/mapping.h).
+  EXPECT_EQ(c.qkv_.fold_cycles_, 0);
+  EXPECT_EQ(c.chunk_elements_, 256);                   // default
+  EXPECT_EQ(c.channel_depth_chunks_, 2);               // default
   EXPECT_EQ(c.attention_.kv_sram_.capacity_bytes_, 65536);
   EXPECT_EQ(c.attention_.kv_sram_.banks_, 3);
   EXPECT_EQ(c.attention_.kv_memory_, KvMemory::kSram);
@@ -37,8 +47,8 @@ TEST(ChipConfig, UnknownKeyIsNamedWithSuggestion) {
   EXPECT_THAT(msg, HasSubstr("unknown key 'chip.buffers.fifo_dpeth'"));
   EXPECT_THAT(msg, HasSubstr("did you mean 'chip.buffers.fifo_depth'"));
   EXPECT_THAT(msg, HasSubstr("t.yaml"));
-  EXPECT_THAT(error_of([] { tiny_chip({"chip.qkv.flod=4"}); }),
-              HasSubstr("--set chip.qkv.flod: unknown key 'chip.qkv.flod'"));
+  EXPECT_THAT(error_of([] { tiny_chip({"chip.qkv.input_lane=4"}); }),
+              HasSubstr("--set chip.qkv.input_lane: unknown key 'chip.qkv.input_lane'"));
 }
 
 TEST(ChipConfig, UnknownTopLevelBlockIsRejected) {
@@ -57,7 +67,11 @@ TEST(ChipConfig, MissingRequiredKeyIsNamed) {
 TEST(ChipConfig, WrongUnitAndRangeAreErrors) {
   EXPECT_THAT(error_of([] { tiny_chip({"chip.clock=5 MB"}); }),
               HasSubstr("does not measure the same thing as 'Hz'"));
-  EXPECT_THAT(error_of([] { tiny_chip({"chip.qkv.fold=0"}); }), HasSubstr("out of range"));
+  EXPECT_THAT(error_of([] { tiny_chip({"chip.qkv.input_lanes=0"}); }), HasSubstr("out of range"));
+  EXPECT_THAT(error_of([] { tiny_chip({"chip.qkv.products=lut"}); }),
+              HasSubstr("is not one of: product_select, constant_multipliers"));
+  // The fitted fold of earlier versions is gone (derived from the lanes now).
+  EXPECT_THAT(error_of([] { tiny_chip({"chip.qkv.fold=300"}); }), HasSubstr("unknown key"));
   EXPECT_THAT(error_of([] { tiny_chip({"chip.attention.kv_memory=hbm"}); }),
               HasSubstr("is not one of: sram, dram"));
 }
@@ -68,7 +82,7 @@ TEST(ChipConfig, OverridesWinAndConvertUnits) {
   EXPECT_DOUBLE_EQ(c.clock_hz_, 1.5e9);
   EXPECT_EQ(c.attention_.kv_sram_.capacity_bytes_, 2 << 20);
   EXPECT_EQ(c.params_.source_of("clock"), "--set");
-  EXPECT_EQ(c.params_.source_of("qkv.fold"), "tiny.yaml");
+  EXPECT_EQ(c.params_.source_of("qkv.input_lanes"), "tiny.yaml");
 }
 
 TEST(ChipConfig, KvMemoryOfChosenKindMustBeDescribed) {

@@ -35,7 +35,10 @@ TEST(Mapping, StaticBlocksByHand) {
   };
   check(m.embedding_, 3, 3);
   check(m.attn_norm_, 8, 10);     // 2 * ceil(64/16), +2
-  check(m.qkv_, 8, 11);           // fold 8, +3
+  check(m.qkv_, 8, 11);           // fold ceil(64/8) = 8, +3 (chip_test_util.h)
+  EXPECT_EQ(m.chip_.qkv_.fold_cycles_, 8);  // derived into the mapping's copy
+  EXPECT_EQ(m.chip_.lm_head_.fold_cycles_, 32);
+  EXPECT_EQ(m.chip_.lm_head_.pipeline_depth_cycles_, 5);
   check(m.rope_, 12, 13);         // ceil((64+32)/8), +1
   check(m.kv_write_, 3, 4);       // ceil(8 words / 3 banks), + write latency 1
   check(m.o_proj_, 4, 6);
@@ -57,8 +60,13 @@ TEST(Mapping, AttentionCyclesByHand) {
   BlockTiming a = m.attention(10);
   EXPECT_EQ(a.service_cycles_, 27);
   EXPECT_EQ(a.latency_cycles_, 27 + 2 + 5);
-  // Single-ported banks with a concurrent write: + ceil(8/3) waves * 3 cycles = 9.
-  EXPECT_EQ(m.attention(10, 0, true).service_cycles_, 36);
+  // Single-ported banks with a concurrent write: the write wave takes ceil(8/3) = 3 cycles of
+  // the single ports.
+  EXPECT_EQ(m.attention(10, 0, true).service_cycles_, 30);
+  // The exp table's latency adds to the latency only.
+  const ChipMapping exp2 = tiny_mapping({"chip.attention.exp_latency=2"});
+  EXPECT_EQ(exp2.attention(10).service_cycles_, 27);
+  EXPECT_EQ(exp2.attention(10).latency_cycles_, 27 + 2 + 5 + 2);
   // Prefix and private runs are swept separately: p = 5: ceil(40/3) + ceil(40/3) = 28.
   EXPECT_EQ(m.attention(10, 5).service_cycles_, 28);
   EXPECT_EQ(m.attention(10, 4).service_cycles_, 27);  // 11 + 16
@@ -90,29 +98,31 @@ TEST(Mapping, TokenLatencyAndStageByHand) {
   EXPECT_EQ(m.stage_service_cycles(20), 54);
   EXPECT_DOUBLE_EQ(m.aggregate_tokens_per_s(1, 10), 1.0 / m.token_latency_s(10));
   // 51 users fit at L = 10 (512 positions): conflicts on the single-ported banks make
-  // attention 27 + 9 = 36, the stage; more users wait for KV memory and add nothing.
-  EXPECT_DOUBLE_EQ(m.aggregate_tokens_per_s(51, 10), 100e6 / 36);
-  EXPECT_DOUBLE_EQ(m.aggregate_tokens_per_s(1000, 10), 100e6 / 36);
+  // attention 27 + 3 = 30, still below lm_head's 32, the stage; more users wait for KV memory
+  // and add nothing.
+  EXPECT_DOUBLE_EQ(m.aggregate_tokens_per_s(51, 10), 100e6 / 32);
+  EXPECT_DOUBLE_EQ(m.aggregate_tokens_per_s(1000, 10), 100e6 / 32);
   EXPECT_DOUBLE_EQ(m.aggregate_tokens_per_s(2, 10), 2.0 / m.token_latency_s(10, 0, true));
   EXPECT_DOUBLE_EQ(m.aggregate_tokens_per_s(1, 600), 0.0);
 }
 
 TEST(Mapping, PrefillByHand) {
   const ChipMapping m = tiny_mapping();
-  // Prefill stage with write conflicts: attention(L, conflict) = sweep + 9:
-  // L=1: 3+9 = 12, L=2: 6+9 = 15, L=3: 8+9 = 17; ffn_gate_up is 16; lm_head is excluded.
+  // Prefill stage with write conflicts: attention(L, conflict) = sweep + 3:
+  // L=1: 3+3 = 6, L=2: 6+3 = 9, L=3: 8+3 = 11, L=7: 19+3 = 22; ffn_gate_up is 16; lm_head is
+  // excluded.
   EXPECT_EQ(m.prefill_stage_cycles(1), 16);
-  EXPECT_EQ(m.prefill_stage_cycles(2), 16);
-  EXPECT_EQ(m.prefill_stage_cycles(3), 17);
+  EXPECT_EQ(m.prefill_stage_cycles(3), 16);
+  EXPECT_EQ(m.prefill_stage_cycles(7), 22);
   // Last token at L = 4: attention S = ceil(32/3) = 11, T = 18; layer = 108; token = 272.
   EXPECT_EQ(m.token_latency_cycles(4), 272);
-  EXPECT_EQ(m.prefill_cycles(4), 16 + 16 + 17 + 272);
+  EXPECT_EQ(m.prefill_cycles(4), 16 + 16 + 16 + 272);
   EXPECT_EQ(m.prefill_cycles(1), m.token_latency_cycles(1));
   // Shared prefix of 2: only positions 2 and 3 are computed: stage(3, p=2) + latency(4, p=2).
-  // stage(3, p=2): sweep ceil(16/3) + ceil(8/3) = 6 + 3 = 9, +9 conflict = 18.
-  EXPECT_EQ(m.prefill_stage_cycles(3, 2), 18);
-  EXPECT_EQ(m.prefill_cycles(4, 2), 18 + m.token_latency_cycles(4, 2));
-  EXPECT_DOUBLE_EQ(m.time_to_first_token_s(4), 2e-6 + 321 / 100e6);
+  // stage(3, p=2): sweep ceil(16/3) + ceil(8/3) = 6 + 3 = 9, +3 conflict = 12 < 16.
+  EXPECT_EQ(m.prefill_stage_cycles(3, 2), 16);
+  EXPECT_EQ(m.prefill_cycles(4, 2), 16 + m.token_latency_cycles(4, 2));
+  EXPECT_DOUBLE_EQ(m.time_to_first_token_s(4), 2e-6 + 320 / 100e6);
   EXPECT_THAT(error_of([&] { m.prefill_cycles(4, 4); }), HasSubstr("shared prefix"));
 }
 

@@ -1,5 +1,7 @@
 // Tests of declared-parameter resolution: units, ranges, unknown keys with suggestions,
 // overrides, required keys, and the resolved-config JSON.
+#include <cstdio>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -105,6 +107,44 @@ TEST(ParamTree, TopLevelKeysOfAFile) {
   EXPECT_THAT(e, HasSubstr("did you mean 'chip'?"));
   EXPECT_THAT(error_of([] { check_top_level_keys(YAML::Load("[1, 2]"), {"chip"}, "c.yaml"); }),
               HasSubstr("expected a YAML map with the blocks chip:"));
+}
+
+TEST(ParamTree, DuplicateKeyNamesKeyAndBothLines) {
+  const ParamSchema s = demo_schema();
+  const std::string e = error_of([&] {
+    resolve_params(s, YAML::Load("chip:\n  kv_sram:\n    banks: 4\n    capacity: 1 MiB\n"
+                                 "    banks: 8\n"),
+                   "d.yaml", {});
+  });
+  EXPECT_THAT(e, HasSubstr("d.yaml: chip.kv_sram.banks: duplicate key 'chip.kv_sram.banks' at "
+                           "lines 3 and 5"));
+  EXPECT_THAT(error_of([] {
+                check_top_level_keys(YAML::Load("chip:\n  clock: 1 GHz\nchip:\n  clock: 2 GHz\n"),
+                                     {"chip"}, "c.yaml");
+              }),
+              HasSubstr("duplicate key 'chip' at lines 1 and 3"));
+  // Files: any map of the file, whatever block it is in.
+  const std::string path = ::testing::TempDir() + "/dup_keys.yaml";
+  {
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("workload:\n  users: 4\n  arrival:\n    kind: poisson\n    kind: trace\n", f);
+    std::fclose(f);
+  }
+  EXPECT_THAT(error_of([&] { load_yaml_file(path); }),
+              HasSubstr("duplicate key 'workload.arrival.kind' at lines 4 and 5"));
+}
+
+TEST(ParamTree, TruncatedBlockSaysEmptyNotUnknown) {
+  const ParamSchema s = demo_schema();
+  const std::string e = error_of(
+      [&] { resolve_params(s, YAML::Load("chip:\n  clock: 1 GHz\n  kv_sram:\n"), "t.yaml", {}); });
+  EXPECT_THAT(e, HasSubstr("block 'chip.kv_sram' is empty"));
+  EXPECT_THAT(e, HasSubstr("chip.kv_sram.capacity"));
+  EXPECT_THAT(e, ::testing::Not(HasSubstr("unknown key")));
+  // A leaf without a value is still "has no value".
+  EXPECT_THAT(error_of([&] { resolve_params(s, YAML::Load("chip:\n  clock:\n"), "t.yaml", {}); }),
+              HasSubstr("has no value"));
 }
 
 TEST(ParamTree, RequiredKeyMissing) {

@@ -59,12 +59,15 @@ inline const char* sim_tiny_chip_yaml() {
   embedding:
     lookup_cycles: 2
   norm: {elements_per_cycle: 16, pipeline_depth: 2}
-  qkv: {fold: 10, pipeline_depth: 2}
+  # Matrix blocks: S = fold = ceil(C/Li) * output_mux, depth = tree 1 + accumulate 0 +
+  # requant 0 + ceil(R/Lo) 1 = 2.
+  qkv: {input_lanes: 7, output_lanes: 128, accumulate_stages: 0, requant_stages: 0}
   rope: {elements_per_cycle: 8, pipeline_depth: 1}
   attention:
     macs_per_cycle: 1024
     softmax_elements_per_cycle: 16
     pipeline_depth: 3
+    exp_latency: 0
     kv_sram:
       capacity: 12800 B
       banks: 4
@@ -72,12 +75,12 @@ inline const char* sim_tiny_chip_yaml() {
       bank_width: 8 B
       read_latency: 1
       write_latency: 1
-      bank_conflict_penalty: 3
-  o_proj: {fold: 10, pipeline_depth: 2}
-  ffn_gate_up: {fold: 20, pipeline_depth: 2}
+  o_proj: {input_lanes: 7, output_lanes: 64, accumulate_stages: 0, requant_stages: 0}
+  ffn_gate_up: {input_lanes: 7, output_mux: 2, output_lanes: 256, accumulate_stages: 0,
+                requant_stages: 0}
   activation: {elements_per_cycle: 32, pipeline_depth: 1}
-  ffn_down: {fold: 10, pipeline_depth: 2}
-  lm_head: {fold: 10, pipeline_depth: 2}
+  ffn_down: {input_lanes: 13, output_lanes: 64, accumulate_stages: 0, requant_stages: 0}
+  lm_head: {input_lanes: 7, output_lanes: 256, accumulate_stages: 0, requant_stages: 0}
   sampler: {elements_per_cycle: 64, pipeline_depth: 1}
   buffers:
     fifo_depth: 2

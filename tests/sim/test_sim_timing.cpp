@@ -138,17 +138,19 @@ TEST(SimTiming, AdmissionStopsWhenKvSramIsFull) {
 // One layer (so the count is exact), every block but attention nearly free, 2 banks: attention
 // sweeps 4L cycles, kv_write takes ceil(8/2) = 4, and the prompt tokens queue in front of the
 // attention engine. With single-ported banks every prompt token's KV write after the first lands
-// during an earlier token's sweep: ceil(Wp/B) = 4 write waves x 3 cycles = 12 cycles each.
+// during an earlier token's sweep: its ceil(Wp/B) = 4 write cycles take the single ports, so the
+// sweep loses 4 cycles each.
 // Decode tokens arrive after their predecessor left the chip: no conflict.
 TEST(SimTiming, BankConflictsCostWhatTheConfigSays) {
   ModelConfig model = sim_tiny_model();
   model.n_layers_ = 1;
   const std::vector<std::string> fast = {
       "chip.attention.kv_sram.banks=2", "chip.embedding.lookup_cycles=1",
-      "chip.norm.elements_per_cycle=64", "chip.qkv.fold=1",
-      "chip.rope.elements_per_cycle=96", "chip.o_proj.fold=1",
-      "chip.ffn_gate_up.fold=1",       "chip.activation.elements_per_cycle=128",
-      "chip.ffn_down.fold=1",          "chip.lm_head.fold=1",
+      "chip.norm.elements_per_cycle=64", "chip.qkv.input_lanes=64",
+      "chip.rope.elements_per_cycle=96", "chip.o_proj.input_lanes=64",
+      "chip.ffn_gate_up.input_lanes=64", "chip.ffn_gate_up.output_mux=1",
+      "chip.activation.elements_per_cycle=128",
+      "chip.ffn_down.input_lanes=128",   "chip.lm_head.input_lanes=64",
       "chip.sampler.elements_per_cycle=256"};
   std::vector<std::string> single = fast;
   single.push_back("chip.attention.kv_sram.ports_per_bank=1");
@@ -159,7 +161,7 @@ TEST(SimTiming, BankConflictsCostWhatTheConfigSays) {
       run_in_child(model, sim_tiny_chip(fast), same_requests(1, prompt, 3), timing_options());
   ASSERT_FALSE(one.contains("error")) << one.dump();
   ASSERT_FALSE(two.contains("error")) << two.dump();
-  EXPECT_EQ(one["stall_cycles"]["attention"]["bank_conflict"], (prompt - 1) * 12);
+  EXPECT_EQ(one["stall_cycles"]["attention"]["bank_conflict"], (prompt - 1) * 4);
   EXPECT_EQ(two["stall_cycles"]["attention"]["bank_conflict"], 0);
   // The sweeps themselves are the same: contexts 1..12, 4L each.
   EXPECT_EQ(one["blocks"]["attention"]["busy_cycles"], 4 * (12 * 13 / 2));

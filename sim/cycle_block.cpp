@@ -1,0 +1,396 @@
+// Block processes of the cycle-level model (see cycle_block.h).
+#include "sim/cycle_block.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "common/error.h"
+
+namespace hw::sim {
+CycleProcess::CycleProcess(sc_core::sc_module_name name, const ClockBase& clock,
+                           int64_t chunk_elements)
+    : sc_core::sc_module(name), in_("in"), out_("out"), clock_(clock),
+      chunk_elements_(chunk_elements) {
+  SC_METHOD(run);
+}
+
+void CycleProcess::run() {
+  if (sleeping_) {
+    // Woken by a write into the input channel (or the first evaluation): the chunk is visible
+    // from the next edge, where the block acts.
+    sleeping_ = false;
+    next_trigger(clock_.delay_until(clock_.cycle_now() + 1));
+    return;
+  }
+  const Cycle now = clock_.cycle_now();
+  stats_.channel_peak_chunks_ =
+      std::max<int64_t>(stats_.channel_peak_chunks_, in_->num_available());
+  if (tick(now)) {
+    next_trigger(clock_.delay_until(now + 1));
+  } else {
+    sleeping_ = true;
+    next_trigger(in_->data_written_event());
+  }
+}
+
+bool CycleProcess::fill_input() {
+  if (!in_valid_ && in_->num_available() > 0) {
+    in_reg_ = in_->read();
+    in_valid_ = true;
+  }
+  return in_valid_;
+}
+
+void CycleProcess::produce(Token* t, int64_t elements, int64_t vector_elements, Cycle ready) {
+  if (elements <= 0) return;
+  if (!out_runs_.empty() && out_runs_.back().token_ == t && out_runs_.back().ready_ == ready) {
+    out_runs_.back().elements_ += elements;
+  } else {
+    out_runs_.push_back({ready, t, elements, vector_elements});
+  }
+  out_pending_ += elements;
+}
+
+bool CycleProcess::emit(Cycle now, int64_t output_lanes) {
+  if (out_runs_.empty()) {
+    out_credit_ = 0;
+    return false;
+  }
+  const OutRun& head = out_runs_.front();
+  if (head.ready_ > now) return true;
+  out_credit_ = std::min(out_credit_ + output_lanes, std::max(output_lanes, chunk_elements_));
+  const int64_t want = std::min<int64_t>(chunk_elements_, head.vector_elements_ - out_sent_);
+  int64_t ready = 0;
+  for (const OutRun& r : out_runs_) {
+    if (r.token_ != head.token_ || r.ready_ > now) break;
+    ready += r.elements_;
+    if (ready >= want) break;
+  }
+  if (ready < want || out_credit_ < want) return true;
+  if (out_->num_free() <= 0) {
+    ++stats_.stall_cycles_[size_t(StallReason::kOutputFull)];
+    return true;
+  }
+  Token* t = head.token_;
+  const int64_t vector = head.vector_elements_;
+  Chunk c;
+  c.token_ = t;
+  c.index_ = out_index_++;
+  c.elements_ = static_cast<int32_t>(want);
+  c.last_ = out_sent_ + want >= vector;
+  out_->write(c);
+  out_credit_ -= want;
+  out_sent_ += want;
+  out_pending_ -= want;
+  int64_t left = want;
+  while (left > 0) {
+    OutRun& r = out_runs_.front();
+    const int64_t take = std::min(left, r.elements_);
+    r.elements_ -= take;
+    left -= take;
+    if (r.elements_ == 0) out_runs_.pop_front();
+  }
+  if (c.last_) {
+    out_sent_ = 0;
+    out_index_ = 0;
+  }
+  return !out_runs_.empty();
+}
+
+CycleBlock::CycleBlock(sc_core::sc_module_name name, const ClockBase& clock,
+                       int64_t chunk_elements, CycleBlockSpec spec, const BlockModule* golden,
+                       bool functional, std::function<void(Token*, Cycle)> on_drop)
+    : CycleProcess(name, clock, chunk_elements), spec_(std::move(spec)), golden_(golden),
+      functional_(functional), on_drop_(std::move(on_drop)) {
+  if (spec_.phases_.empty()) throw make_error("CycleBlock " + spec_.name_, "no phases");
+}
+
+int64_t CycleBlock::need_of_step() const {
+  const CyclePhase& p = spec_.phases_[phase_];
+  const bool final_step = phase_ + 1 == spec_.phases_.size() && step_ + 1 == p.steps_;
+  if (final_step) return spec_.inputs_;
+  return std::min(spec_.inputs_, phase_input_base_ + (step_ + 1) * p.inputs_per_step_);
+}
+
+int64_t CycleBlock::outputs_of_step() const {
+  const CyclePhase& p = spec_.phases_[phase_];
+  const bool last = step_ + 1 == p.steps_;
+  if (p.outputs_per_step_ == 0) return last ? p.outputs_ : 0;
+  return last ? p.outputs_ - produced_ : std::min(p.outputs_per_step_, p.outputs_ - produced_);
+}
+
+bool CycleBlock::tick(Cycle now) {
+  bool more = emit(now, spec_.output_lanes_);
+  fill_input();
+  if (!cur_ && in_valid_) {
+    cur_ = in_reg_.token_;
+    received_ = 0;
+    phase_ = 0;
+    step_ = 0;
+    phase_input_base_ = 0;
+    produced_ = 0;
+    dropping_ = spec_.head_ && !cur_->produces_output_;
+    ++stats_.tokens_;
+  }
+  if (!cur_) return more || in_valid_;
+  if (dropping_) {
+    // The head's input demux: chunks of prompt tokens that produce no output go nowhere.
+    if (in_valid_ && in_reg_.token_ == cur_) {
+      const bool last = in_reg_.last_;
+      in_valid_ = false;
+      if (last) {
+        Token* t = cur_;
+        cur_ = nullptr;
+        if (on_drop_) on_drop_(t, now);
+      }
+    }
+    return true;
+  }
+  if (now < busy_until_) {
+    ++stats_.busy_cycles_;
+    return true;
+  }
+  const int64_t need = need_of_step();
+  while (received_ < need && in_valid_ && in_reg_.token_ == cur_) {
+    received_ += in_reg_.elements_;
+    in_valid_ = false;
+    // One chunk per cycle from the channel; a chunk already in the register is free.
+    break;
+  }
+  if (received_ < need) {
+    fill_input();
+    return true;  // input_empty: waiting for the chunk this step needs
+  }
+  const int64_t outs = outputs_of_step();
+  if (outs > 0 && output_pending() + outs > spec_.output_buffer_) {
+    ++stats_.stall_cycles_[size_t(StallReason::kOutputFull)];
+    return true;
+  }
+  const CyclePhase& p = spec_.phases_[phase_];
+  busy_until_ = now + p.cycles_per_step_;
+  ++stats_.busy_cycles_;
+  const bool final_step = phase_ + 1 == spec_.phases_.size() && step_ + 1 == p.steps_;
+  if (final_step && functional_ && golden_) golden_->compute(*cur_, spec_.layer_);
+  produce(cur_, outs, spec_.outputs_, busy_until_ + spec_.depth_cycles_);
+  produced_ += outs;
+  if (++step_ == p.steps_) {
+    phase_input_base_ = std::min(spec_.inputs_, phase_input_base_ + p.steps_ * p.inputs_per_step_);
+    ++phase_;
+    step_ = 0;
+    produced_ = 0;
+  }
+  if (final_step) cur_ = nullptr;
+  fill_input();
+  return true;
+}
+
+CycleKvWrite::CycleKvWrite(sc_core::sc_module_name name, const ClockBase& clock,
+                           int64_t chunk_elements, int64_t layer, const KvLayerGeometry& g,
+                           KvBankEngine* banks, KvDramChannel* dram, const BlockModule* golden,
+                           bool functional, std::function<KvAddress(const Token&)> address)
+    : CycleProcess(name, clock, chunk_elements), layer_(layer), g_(g), banks_(banks),
+      dram_(dram), golden_(golden), functional_(functional), address_(std::move(address)) {}
+
+bool CycleKvWrite::tick(Cycle now) {
+  bool more = emit(now, chunk_elements_);
+  fill_input();
+  if (!cur_ && in_valid_) {
+    cur_ = in_reg_.token_;
+    received_ = 0;
+    words_written_ = 0;
+    dram_request_ = -1;
+    ++stats_.tokens_;
+  }
+  if (!cur_) return more || in_valid_;
+  const int64_t total = g_.q_ + 2 * g_.kv_;
+  bool worked = false;
+  if (received_ < total && in_valid_ && in_reg_.token_ == cur_) {
+    const int64_t before = received_;
+    received_ += in_reg_.elements_;
+    in_valid_ = false;
+    // q passes through to the attention block; k and v become KV writes.
+    const int64_t q_new = std::max<int64_t>(0, std::min(received_, g_.q_) - before);
+    produce(cur_, q_new, g_.q_, now + 1);
+    if (received_ >= total && functional_ && golden_) golden_->compute(*cur_, layer_);
+  }
+  if (!g_.dram_) {
+    // Words of K (then V) whose elements have all arrived, in order, one write per bank.
+    const int64_t k_have = std::clamp<int64_t>(received_ - g_.q_, 0, g_.kv_);
+    const int64_t v_have = std::clamp<int64_t>(received_ - g_.q_ - g_.kv_, 0, g_.kv_);
+    auto complete = [&](int64_t have) {
+      return have >= g_.kv_ ? g_.words_per_row_ : have / g_.elements_per_word_;
+    };
+    const int64_t ready_words =
+        complete(k_have) + (k_have >= g_.kv_ ? complete(v_have) : 0);
+    const KvAddress a = address_(*cur_);
+    const int64_t pos = cur_->position_;
+    const int64_t base = pos < a.prefix_positions_
+                             ? a.prefix_base_words_ + pos * g_.words_per_position_
+                             : a.private_base_words_ +
+                                   (pos - a.prefix_positions_) * g_.words_per_position_;
+    int64_t issued = 0;
+    while (words_written_ < ready_words && issued < banks_->banks()) {
+      if (!banks_->request_write(base + words_written_, now + 1)) break;
+      ++words_written_;
+      ++issued;
+    }
+    if (issued > 0) {
+      worked = true;
+      last_write_ = now + 1;
+    }
+    if (words_written_ == g_.words_per_position_ && received_ >= total) {
+      banks_->set_readable(cur_->user_, pos, last_write_ + g_.write_latency_);
+      cur_ = nullptr;
+    }
+  } else {
+    dram_->advance(now);
+    if (dram_request_ < 0 && received_ >= total) {
+      dram_request_ = dram_->post(g_.bytes_per_position_, now);
+    }
+    if (dram_request_ >= 0) {
+      worked = true;
+      const Cycle done = dram_->done_cycle(dram_request_);
+      if (done >= 0) {
+        dram_->release(dram_request_);
+        dram_request_ = -1;
+        // Readable once the bytes are in the DRAM: served, plus the access latency.
+        banks_->set_readable(cur_->user_, cur_->position_, done + dram_->latency_cycles());
+        cur_ = nullptr;
+      }
+    }
+  }
+  if (worked) ++stats_.busy_cycles_;
+  fill_input();
+  return true;
+}
+
+CycleAttention::CycleAttention(sc_core::sc_module_name name, const ClockBase& clock,
+                               int64_t chunk_elements, int64_t layer, const KvLayerGeometry& g,
+                               KvBankEngine* banks, KvDramChannel* dram,
+                               const BlockModule* golden, bool functional,
+                               std::function<KvAddress(const Token&)> address)
+    : CycleProcess(name, clock, chunk_elements), layer_(layer), g_(g), banks_(banks),
+      dram_(dram), golden_(golden), functional_(functional), address_(std::move(address)) {}
+
+bool CycleAttention::tick(Cycle now) {
+  bool more = emit(now, chunk_elements_);
+  fill_input();
+  if (!cur_ && in_valid_) {
+    cur_ = in_reg_.token_;
+    received_ = 0;
+    sweeping_ = false;
+    ++stats_.tokens_;
+  }
+  if (!cur_) return more || in_valid_;
+  if (!sweeping_) {
+    // The whole query first: every head's scores need its q.
+    if (in_valid_ && in_reg_.token_ == cur_) {
+      received_ += in_reg_.elements_;
+      in_valid_ = false;
+      fill_input();
+    }
+    if (received_ < g_.q_) return true;
+    if (output_pending() > 0) {
+      ++stats_.stall_cycles_[size_t(StallReason::kOutputFull)];
+      return true;
+    }
+    sweeping_ = true;
+    addr_ = address_(*cur_);
+    positions_ = cur_->position_ + 1;
+    words_total_ = positions_ * g_.words_per_position_;
+    words_issued_ = 0;
+    words_returned_ = 0;
+    returns_.clear();
+    computed_ = 0;
+    mac_credit_ = 0;
+    exp_credit_ = 0;
+    dram_request_ = -1;
+  }
+  if (g_.dram_ && dram_request_ < 0) {
+    // The sweep's one request, once the token's own K and V are in the DRAM.
+    if (banks_->readable_at(cur_->user_, positions_ - 1) > now) return true;
+    dram_->advance(now);
+    dram_request_ = dram_->post(double(positions_) * g_.bytes_per_position_, now);
+  }
+  ++stats_.busy_cycles_;
+  int64_t positions_ready = 0;
+  if (!g_.dram_) {
+    // Read sweep: the prefix run, then the private run, never both in one cycle.
+    const int64_t prefix_words = std::min(addr_.prefix_positions_, positions_) * g_.words_per_position_;
+    if (words_issued_ < words_total_) {
+      const bool in_prefix = words_issued_ < prefix_words;
+      const int64_t seg_end = in_prefix ? prefix_words : words_total_;
+      int64_t want = seg_end - words_issued_;
+      const int64_t address =
+          in_prefix ? addr_.prefix_base_words_ + words_issued_
+                    : addr_.private_base_words_ + (words_issued_ - prefix_words);
+      // The token's own position: only once its K and V are written.
+      const int64_t own_first = (positions_ - 1) * g_.words_per_position_;
+      if (banks_->readable_at(cur_->user_, positions_ - 1) > now) {
+        want = std::min(want, std::max<int64_t>(0, own_first - words_issued_));
+      }
+      const std::vector<int64_t>& conflicts = banks_->conflicts();
+      int64_t before = 0;
+      for (int64_t c : conflicts) before += c;
+      const int64_t n = banks_->issue_reads(address, want, now);
+      int64_t after = 0;
+      for (int64_t c : conflicts) after += c;
+      if (after > before) ++stats_.stall_cycles_[size_t(StallReason::kBankConflict)];
+      if (n > 0) {
+        words_issued_ += n;
+        returns_.emplace_back(now + g_.read_latency_, words_issued_);
+      }
+    }
+    while (!returns_.empty() && returns_.front().first <= now) {
+      words_returned_ = returns_.front().second;
+      returns_.pop_front();
+    }
+    positions_ready = words_returned_ / g_.words_per_position_;
+  } else {
+    dram_->advance(now);
+    const double served = dram_->served(dram_request_);
+    positions_ready = static_cast<int64_t>(served / g_.bytes_per_position_ + 1e-9);
+    const Cycle done = dram_->done_cycle(dram_request_);
+    if (done < 0 || now < done + dram_->latency_cycles()) {
+      // The last positions wait for the data to arrive.
+      if (done < 0) ++stats_.stall_cycles_[size_t(StallReason::kDramBandwidth)];
+      positions_ready = std::min(positions_ready, positions_ - 1);
+    }
+  }
+  // Scores, softmax and the weighted sum at the engine's MAC and exp rates.
+  mac_credit_ = std::min(mac_credit_ + g_.macs_per_cycle_, g_.macs_per_cycle_ + g_.macs_per_position_);
+  exp_credit_ = std::min(exp_credit_ + g_.exps_per_cycle_, g_.exps_per_cycle_ + g_.exps_per_position_);
+  while (computed_ < positions_ready && mac_credit_ >= g_.macs_per_position_ &&
+         exp_credit_ >= g_.exps_per_position_) {
+    ++computed_;
+    mac_credit_ -= g_.macs_per_position_;
+    exp_credit_ -= g_.exps_per_position_;
+  }
+  if (computed_ == positions_) {
+    if (functional_ && golden_) golden_->compute(*cur_, layer_);
+    produce(cur_, g_.q_, g_.q_, now + 1 + g_.out_depth_);
+    if (g_.dram_) {
+      dram_->release(dram_request_);
+      dram_request_ = -1;
+    }
+    cur_ = nullptr;
+    sweeping_ = false;
+  }
+  fill_input();
+  return true;
+}
+
+CycleSink::CycleSink(sc_core::sc_module_name name, const ClockBase& clock,
+                     std::function<void(Token*, Cycle)> on_token)
+    : CycleProcess(name, clock, 1), on_token_(std::move(on_token)) {}
+
+bool CycleSink::tick(Cycle now) {
+  if (in_valid_ || fill_input()) {
+    in_valid_ = false;
+    ++stats_.tokens_;
+    if (in_reg_.last_) on_token_(in_reg_.token_, now);
+  }
+  return in_->num_available() > 0;
+}
+
+}  // namespace hw::sim

@@ -1,0 +1,258 @@
+// Block processes of the cycle-level chip model (docs/simulate.md "Cycle level"). Every block
+// instance of every layer is one of these sc_modules, with an input port and an output port
+// (sc_fifo_in / sc_fifo_out of Chunk, chunk.h) and one SC_METHOD that acts on the edges of the
+// chip clock: once per cycle while it has work, asleep on its input channel when idle (it
+// resumes at the edge after a chunk is written).
+//
+// A block takes chunks through a one-chunk input register (at most one chunk per cycle from its
+// channel), works on one token at a time in steps, and emits its output chunks (at most one per
+// cycle, output_lanes elements per cycle) from an output buffer. The work of one token is a list
+// of phases, each a number of steps of a few cycles; a step needs a prefix of the input (so a
+// block starts on its first chunk and waits, stalled on input, when the next chunk is late) and
+// produces a run of outputs, visible `depth` cycles after the step ends. A step that would
+// overfill the output buffer waits (output_full): back-pressure is per chunk. The phases of
+// each block kind follow its declared microarchitecture (chip_config.h):
+//   matrix   ceil(C/Li) steps of output_mux cycles, Li inputs each; the R outputs at the end,
+//            after tree + accumulate + requant registers, leaving Lo per cycle; output buffer R
+//   norm     pass 1: ceil(n/lanes) steps taking the input; pass 2: ceil(n/lanes) steps producing
+//            the output; depth = pipeline_depth
+//   rope, activation, link   ceil(n/lanes) steps, each taking and producing `lanes` (activation
+//            takes gate and up, 2 per output)
+//   sampler  ceil(V/lanes) steps taking the logits, the token id at the end
+//   embedding  one step of lookup_cycles, then the d-vector
+// kv_write and attention have their own processes (KV traffic, kv_banks.h).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "sim/block.h"
+#include "sim/chunk.h"
+#include "sim/clock.h"
+#include "sim/kv_banks.h"
+#include "sim/token.h"
+
+namespace hw::sim {
+
+struct CyclePhase {
+  int64_t steps_ = 0;
+  int64_t cycles_per_step_ = 1;
+  int64_t inputs_per_step_ = 0;   // input elements each step adds to what it needs
+  int64_t outputs_per_step_ = 0;  // 0: the phase's outputs all come at its last step
+  int64_t outputs_ = 0;           // outputs of the phase
+};
+
+struct CycleBlockSpec {
+  std::string name_;              // block key ("qkv", ...)
+  int64_t layer_ = -1;
+  int64_t die_ = 0;
+  int64_t inputs_ = 0;            // elements per input vector
+  int64_t outputs_ = 0;           // elements per output vector
+  std::vector<CyclePhase> phases_;
+  int64_t depth_cycles_ = 0;      // registers between a step's end and its outputs
+  int64_t output_lanes_ = 1;      // output elements per cycle
+  int64_t output_buffer_ = 1;     // output elements held before steps stall
+  bool head_ = false;             // head input: drops tokens that produce no output
+};
+
+// Counters of one block instance; every cycle is busy or one of the stall reasons (input_empty
+// is what remains).
+struct CycleBlockStats {
+  Cycle busy_cycles_ = 0;
+  std::array<Cycle, kStallReasonCount> stall_cycles_{};
+  int64_t tokens_ = 0;
+  int64_t channel_peak_chunks_ = 0;
+};
+
+class CycleProcess : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(CycleProcess);
+  CycleProcess(sc_core::sc_module_name name, const ClockBase& clock, int64_t chunk_elements);
+
+  sc_core::sc_fifo_in<Chunk> in_;
+  sc_core::sc_fifo_out<Chunk> out_;
+
+  const CycleBlockStats& stats() const { return stats_; }
+  virtual const std::string& block_name() const = 0;
+  virtual int64_t layer() const = 0;
+
+ protected:
+  // One cycle of work at `now`; returns false when idle (nothing held, nothing to emit).
+  virtual bool tick(Cycle now) = 0;
+
+  // Input register: the chunk taken from the channel, not yet consumed.
+  bool fill_input();
+  // Output buffer: `elements` of `t` visible from cycle `ready`.
+  void produce(Token* t, int64_t elements, int64_t vector_elements, Cycle ready);
+  // Emits at most one chunk; counts an output_full stall when one is ready but the channel is
+  // full. Returns whether anything remains to emit.
+  bool emit(Cycle now, int64_t output_lanes);
+  int64_t output_pending() const { return out_pending_; }
+
+  const ClockBase& clock_;
+  int64_t chunk_elements_;
+  CycleBlockStats stats_;
+  bool in_valid_ = false;
+  Chunk in_reg_;
+
+ private:
+  void run();
+  struct OutRun {
+    Cycle ready_;
+    Token* token_;
+    int64_t elements_;
+    int64_t vector_elements_;
+  };
+  std::deque<OutRun> out_runs_;
+  int64_t out_pending_ = 0;
+  int64_t out_sent_ = 0;   // elements of the head token already emitted
+  int32_t out_index_ = 0;  // next chunk number of the head token
+  int64_t out_credit_ = 0;
+  bool sleeping_ = true;
+};
+
+// Matrix blocks, vector units, embedding, links: the phase engine above.
+class CycleBlock : public CycleProcess {
+ public:
+  // `golden`: the token-level module whose compute() applies the block's golden function
+  // (functional mode); `on_drop`: called when a head block drops a token that produces no
+  // output (its last chunk consumed).
+  CycleBlock(sc_core::sc_module_name name, const ClockBase& clock, int64_t chunk_elements,
+             CycleBlockSpec spec, const BlockModule* golden, bool functional,
+             std::function<void(Token*, Cycle)> on_drop);
+  const std::string& block_name() const override { return spec_.name_; }
+  int64_t layer() const override { return spec_.layer_; }
+  const CycleBlockSpec& spec() const { return spec_; }
+
+ protected:
+  bool tick(Cycle now) override;
+
+ private:
+  int64_t need_of_step() const;  // input elements the current step needs
+  int64_t outputs_of_step() const;
+  CycleBlockSpec spec_;
+  const BlockModule* golden_;
+  bool functional_;
+  std::function<void(Token*, Cycle)> on_drop_;
+  Token* cur_ = nullptr;
+  bool dropping_ = false;
+  int64_t received_ = 0;
+  size_t phase_ = 0;
+  int64_t step_ = 0;
+  int64_t phase_input_base_ = 0;  // input needed before this phase
+  int64_t produced_ = 0;          // outputs of the current phase so far
+  Cycle busy_until_ = 0;
+};
+
+// The per-layer attention engine's two KV processes.
+struct KvLayerGeometry {
+  bool dram_ = false;
+  int64_t q_ = 0, kv_ = 0;             // elements of q and of k (= v)
+  int64_t words_per_row_ = 0;          // SRAM: ceil(R / bank_width), K (or V) of one position
+  int64_t elements_per_word_ = 0;      // SRAM
+  int64_t words_per_position_ = 0;     // Wp = 2 * words_per_row
+  int64_t write_latency_ = 0;
+  int64_t read_latency_ = 0;
+  double bytes_per_position_ = 0;      // 2R (DRAM requests)
+  int64_t macs_per_position_ = 0;      // 2q
+  int64_t exps_per_position_ = 0;      // n_heads
+  int64_t macs_per_cycle_ = 0;
+  int64_t exps_per_cycle_ = 0;
+  int64_t out_depth_ = 0;              // attention pipeline + exp latency
+};
+
+// Where a token's KV lives in its layer engine's word address space: positions below the shared
+// prefix in the prefix run, the rest in the user's private run.
+struct KvAddress {
+  int64_t prefix_positions_ = 0;
+  int64_t prefix_base_words_ = 0;
+  int64_t private_base_words_ = 0;  // address of position prefix_positions_
+};
+
+class CycleKvWrite : public CycleProcess {
+ public:
+  CycleKvWrite(sc_core::sc_module_name name, const ClockBase& clock, int64_t chunk_elements,
+               int64_t layer, const KvLayerGeometry& g, KvBankEngine* banks,
+               KvDramChannel* dram, const BlockModule* golden, bool functional,
+               std::function<KvAddress(const Token&)> address);
+  const std::string& block_name() const override { return name_; }
+  int64_t layer() const override { return layer_; }
+
+ protected:
+  bool tick(Cycle now) override;
+
+ private:
+  std::string name_ = "kv_write";
+  int64_t layer_;
+  KvLayerGeometry g_;
+  KvBankEngine* banks_;
+  KvDramChannel* dram_;
+  const BlockModule* golden_;
+  bool functional_;
+  std::function<KvAddress(const Token&)> address_;
+  Token* cur_ = nullptr;
+  int64_t received_ = 0;
+  int64_t words_written_ = 0;
+  Cycle last_write_ = 0;
+  int64_t dram_request_ = -1;
+};
+
+class CycleAttention : public CycleProcess {
+ public:
+  CycleAttention(sc_core::sc_module_name name, const ClockBase& clock, int64_t chunk_elements,
+                 int64_t layer, const KvLayerGeometry& g, KvBankEngine* banks,
+                 KvDramChannel* dram, const BlockModule* golden, bool functional,
+                 std::function<KvAddress(const Token&)> address);
+  const std::string& block_name() const override { return name_; }
+  int64_t layer() const override { return layer_; }
+
+ protected:
+  bool tick(Cycle now) override;
+
+ private:
+  std::string name_ = "attention";
+  int64_t layer_;
+  KvLayerGeometry g_;
+  KvBankEngine* banks_;
+  KvDramChannel* dram_;
+  const BlockModule* golden_;
+  bool functional_;
+  std::function<KvAddress(const Token&)> address_;
+  Token* cur_ = nullptr;
+  int64_t received_ = 0;
+  bool sweeping_ = false;
+  KvAddress addr_;
+  int64_t positions_ = 0;      // L
+  int64_t words_total_ = 0;
+  int64_t words_issued_ = 0;
+  std::deque<std::pair<Cycle, int64_t>> returns_;  // (cycle, words issued by then)
+  int64_t words_returned_ = 0;
+  int64_t computed_ = 0;       // positions scored and accumulated
+  int64_t mac_credit_ = 0;
+  int64_t exp_credit_ = 0;
+  int64_t dram_request_ = -1;
+};
+
+// The host side of the chip's output: takes the sampled token ids (one chunk each) and reports
+// them.
+class CycleSink : public CycleProcess {
+ public:
+  CycleSink(sc_core::sc_module_name name, const ClockBase& clock,
+            std::function<void(Token*, Cycle)> on_token);
+  const std::string& block_name() const override { return name_; }
+  int64_t layer() const override { return -1; }
+
+ protected:
+  bool tick(Cycle now) override;
+
+ private:
+  std::string name_ = "host";
+  std::function<void(Token*, Cycle)> on_token_;
+};
+
+}  // namespace hw::sim

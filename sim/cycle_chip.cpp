@@ -1,0 +1,407 @@
+// The cycle-level chip: block instances, channels, KV engines, address runs (see cycle_chip.h).
+#include "sim/cycle_chip.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+
+#include "common/error.h"
+#include "sim/scheduler.h"
+
+namespace hw::sim {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
+
+int64_t ceil_cycles(double x) {
+  if (x <= 0) return 0;
+  return static_cast<int64_t>(std::ceil(x * (1.0 - 1e-12)));
+}
+
+std::string instance_name(const std::string& block, int64_t layer) {
+  if (layer < 0) return block;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "L%02lld_", static_cast<long long>(layer));
+  return buf + block;
+}
+
+CycleBlockSpec vector_spec(const std::string& name, int64_t layer, int64_t die, int64_t inputs,
+                           int64_t outputs, int64_t work, int64_t lanes, int64_t inputs_per_lane,
+                           int64_t depth, int64_t chunk) {
+  CycleBlockSpec s;
+  s.name_ = name;
+  s.layer_ = layer;
+  s.die_ = die;
+  s.inputs_ = inputs;
+  s.outputs_ = outputs;
+  CyclePhase p;
+  p.steps_ = std::max<int64_t>(1, ceil_div(work, lanes));
+  p.cycles_per_step_ = 1;
+  p.inputs_per_step_ = lanes * inputs_per_lane;
+  p.outputs_per_step_ = lanes;
+  p.outputs_ = outputs;
+  s.phases_ = {p};
+  s.depth_cycles_ = depth;
+  s.output_lanes_ = chunk;
+  s.output_buffer_ = std::max(2 * chunk, lanes);
+  return s;
+}
+
+// RMSNorm over the first `work` elements of an `n`-element vector (the rest pass through):
+// pass 1 takes the input (sum of squares), pass 2 scales and produces the output.
+CycleBlockSpec norm_spec(const std::string& name, int64_t layer, int64_t die, int64_t n,
+                         int64_t work, const VectorUnitConfig& u, int64_t chunk) {
+  CycleBlockSpec s;
+  s.name_ = name;
+  s.layer_ = layer;
+  s.die_ = die;
+  s.inputs_ = n;
+  s.outputs_ = n;
+  const int64_t steps = ceil_div(work, u.elements_per_cycle_);
+  CyclePhase take;
+  take.steps_ = steps;
+  take.inputs_per_step_ = u.elements_per_cycle_;
+  take.outputs_ = 0;
+  CyclePhase scale;
+  scale.steps_ = steps;
+  scale.inputs_per_step_ = 0;
+  scale.outputs_per_step_ = u.elements_per_cycle_;
+  scale.outputs_ = n;
+  s.phases_ = {take, scale};
+  s.depth_cycles_ = u.pipeline_depth_cycles_;
+  s.output_lanes_ = chunk;
+  s.output_buffer_ = std::max(2 * chunk, u.elements_per_cycle_);
+  return s;
+}
+
+// C inputs, R outputs on the block's structure (chip_config.h MatrixBlockConfig).
+CycleBlockSpec matrix_spec(const std::string& name, int64_t layer, int64_t die, int64_t inputs,
+                           int64_t outputs, const MatrixBlockConfig& m) {
+  CycleBlockSpec s;
+  s.name_ = name;
+  s.layer_ = layer;
+  s.die_ = die;
+  s.inputs_ = inputs;
+  s.outputs_ = outputs;
+  CyclePhase p;
+  p.steps_ = ceil_div(inputs, m.input_lanes_);
+  p.cycles_per_step_ = m.output_mux_;
+  p.inputs_per_step_ = m.input_lanes_;
+  p.outputs_per_step_ = 0;
+  p.outputs_ = outputs;
+  s.phases_ = {p};
+  s.depth_cycles_ = m.tree_registers() + m.accumulate_stages_ + m.requant_stages_;
+  s.output_lanes_ = m.output_lanes_;
+  s.output_buffer_ = outputs;  // the output registers: one vector (accumulators are the other)
+  return s;
+}
+
+}  // namespace
+
+CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
+                     const ClockBase& clock, FunctionalData* functional,
+                     int64_t shared_prefix_positions)
+    : sc_core::sc_module(name), mapping_(mapping), clock_(clock), functional_(functional),
+      chunk_elements_(mapping.chip_.chunk_elements_),
+      channel_depth_(mapping.chip_.channel_depth_chunks_) {
+  const ChipMapping& m = mapping;
+  const ChipConfig& c = m.chip_;
+  const ModelConfig& mc = m.model_;
+  const int64_t d = mc.d_model_, q = mc.q_dim(), kv = mc.kv_dim(), f = mc.d_ff_, V = mc.vocab_;
+  const int64_t N = chunk_elements_;
+  const bool fn = functional != nullptr;
+
+  g_embedding_ = std::make_unique<Embedding>("g_embedding", m.embedding_);
+  g_attn_norm_ = std::make_unique<RmsNorm>("g_attn_norm", m.attn_norm_, NormPlace::kAttention);
+  g_qk_norm_ = std::make_unique<RmsNorm>("g_qk_norm", m.qk_norm_, NormPlace::kQk);
+  g_ffn_norm_ = std::make_unique<RmsNorm>("g_ffn_norm", m.ffn_norm_, NormPlace::kFfn);
+  g_final_norm_ = std::make_unique<RmsNorm>("g_final_norm", m.final_norm_, NormPlace::kFinal);
+  g_qkv_ = std::make_unique<Qkv>("g_qkv", m.qkv_);
+  g_rope_ = std::make_unique<Rope>("g_rope", m.rope_);
+  g_kv_write_ = std::make_unique<KvWrite>("g_kv_write", m.kv_write_);
+  g_attention_ = std::make_unique<Attention>("g_attention");
+  g_o_proj_ = std::make_unique<OProj>("g_o_proj", m.o_proj_);
+  g_ffn_gate_up_ = std::make_unique<FfnGateUp>("g_ffn_gate_up", m.ffn_gate_up_);
+  g_activation_ = std::make_unique<Activation>("g_activation", m.activation_);
+  g_ffn_down_ = std::make_unique<FfnDown>("g_ffn_down", m.ffn_down_);
+  g_lm_head_ = std::make_unique<LmHead>("g_lm_head", m.lm_head_);
+  g_sampler_ = std::make_unique<Sampler>("g_sampler", m.sampler_);
+  if (fn) {
+    for (BlockModule* b :
+         std::initializer_list<BlockModule*>{g_embedding_.get(), g_attn_norm_.get(), g_qk_norm_.get(),
+          g_ffn_norm_.get(), g_final_norm_.get(), g_qkv_.get(), g_rope_.get(), g_kv_write_.get(),
+          g_attention_.get(), g_o_proj_.get(), g_ffn_gate_up_.get(), g_activation_.get(),
+          g_ffn_down_.get(), g_lm_head_.get(), g_sampler_.get()}) {
+      b->set_golden(&functional->golden());
+    }
+  }
+
+  // KV geometry shared by every layer engine.
+  const AttentionConfig& a = c.attention_;
+  KvLayerGeometry g;
+  g.dram_ = a.kv_memory_ == KvMemory::kDram;
+  g.q_ = q;
+  g.kv_ = kv;
+  g.bytes_per_position_ = double(m.kv_bytes_per_position_layer_);
+  g.macs_per_position_ = 2 * q;
+  g.exps_per_position_ = mc.n_heads_;
+  g.macs_per_cycle_ = a.macs_per_cycle_;
+  g.exps_per_cycle_ = a.softmax_elements_per_cycle_;
+  g.out_depth_ = a.pipeline_depth_cycles_ + a.exp_latency_cycles_;
+  if (!g.dram_) {
+    g.words_per_position_ = m.kv_words_per_position_;
+    g.words_per_row_ = m.kv_words_per_position_ / 2;
+    g.elements_per_word_ = ceil_div(kv, g.words_per_row_);
+    g.read_latency_ = a.kv_sram_.read_latency_cycles_;
+    g.write_latency_ = a.kv_sram_.write_latency_cycles_;
+  } else {
+    for (int64_t i = 0; i < m.dies_used_; ++i) {
+      drams_.push_back(std::make_unique<KvDramChannel>(m.kv_dram_bytes_per_cycle_,
+                                                      m.kv_dram_latency_cycles_));
+    }
+  }
+  capacity_positions_ = m.kv_positions_;
+  prefix_positions_ = shared_prefix_positions;
+  if (prefix_positions_ < capacity_positions_) {
+    free_runs_[prefix_positions_] = capacity_positions_ - prefix_positions_;
+  }
+
+  auto drop = [this](Token* t, Cycle) {
+    if (scheduler_) scheduler_->body_done(*t);
+    finish(t);
+  };
+  auto addr = [this](const Token& t) { return address_of(t); };
+
+  ChunkChannel* prev = channel("host_to_embedding");
+  input_ = prev;
+  auto chain = [&](std::unique_ptr<CycleProcess> p) {
+    CycleProcess* raw = p.get();
+    raw->in_(*prev);
+    prev = channel(std::string(raw->basename()) + "_out");
+    raw->out_(*prev);
+    add(std::move(p));
+  };
+  {
+    CycleBlockSpec s;
+    s.name_ = "embedding";
+    s.inputs_ = 1;
+    s.outputs_ = d;
+    CyclePhase p;
+    p.steps_ = 1;
+    p.cycles_per_step_ = c.embedding_lookup_cycles_;
+    p.inputs_per_step_ = 1;
+    p.outputs_ = d;
+    s.phases_ = {p};
+    s.output_lanes_ = N;
+    s.output_buffer_ = d;
+    chain(std::make_unique<CycleBlock>("embedding", clock, N, s, g_embedding_.get(), fn, nullptr));
+  }
+  for (const DieAssignment& die : m.dies_) {
+    const int64_t di = die.index_;
+    for (int64_t l = die.first_layer_; l < die.first_layer_ + die.layers_; ++l) {
+      auto block = [&](const CycleBlockSpec& s, const BlockModule* golden) {
+        chain(std::make_unique<CycleBlock>(instance_name(s.name_, l).c_str(), clock, N, s,
+                                           golden, fn, nullptr));
+      };
+      block(norm_spec("attn_norm", l, di, d, d, c.norm_, N), g_attn_norm_.get());
+      block(matrix_spec("qkv", l, di, d, q + 2 * kv, m.chip_.qkv_), g_qkv_.get());
+      if (mc.qk_norm_) block(norm_spec("qk_norm", l, di, q + 2 * kv, q + kv, c.norm_, N), g_qk_norm_.get());
+      block(vector_spec("rope", l, di, q + 2 * kv, q + 2 * kv, q + kv, c.rope_.elements_per_cycle_,
+                        1, c.rope_.pipeline_depth_cycles_, N),
+            g_rope_.get());
+      engines_.push_back(std::make_unique<KvBankEngine>(
+          g.dram_ ? 1 : a.kv_sram_.banks_, g.dram_ ? 1 : a.kv_sram_.ports_per_bank_));
+      KvBankEngine* engine = engines_.back().get();
+      KvDramChannel* dram = g.dram_ ? drams_[size_t(di)].get() : nullptr;
+      chain(std::make_unique<CycleKvWrite>(instance_name("kv_write", l).c_str(), clock, N, l, g,
+                                           engine, dram, g_kv_write_.get(), fn, addr));
+      chain(std::make_unique<CycleAttention>(instance_name("attention", l).c_str(), clock, N, l,
+                                             g, engine, dram, g_attention_.get(), fn, addr));
+      block(matrix_spec("o_proj", l, di, q, d, m.chip_.o_proj_), g_o_proj_.get());
+      block(norm_spec("ffn_norm", l, di, d, d, c.norm_, N), g_ffn_norm_.get());
+      block(matrix_spec("ffn_gate_up", l, di, d, 2 * f, m.chip_.ffn_gate_up_), g_ffn_gate_up_.get());
+      block(vector_spec("activation", l, di, 2 * f, f, f, c.activation_.elements_per_cycle_, 2,
+                        c.activation_.pipeline_depth_cycles_, N),
+            g_activation_.get());
+      block(matrix_spec("ffn_down", l, di, f, d, m.chip_.ffn_down_), g_ffn_down_.get());
+    }
+    if (di + 1 < m.dies_used_) {
+      // d-vector over the link: bandwidth as whole elements per cycle, latency as depth.
+      const double elem_bytes = double(c.activation_bits_) / 8.0;
+      const int64_t lanes = std::max<int64_t>(
+          1, static_cast<int64_t>(c.link_.bandwidth_bytes_per_s_ / c.clock_hz_ / elem_bytes));
+      const int64_t lat = ceil_cycles(c.link_.latency_s_ * c.clock_hz_);
+      CycleBlockSpec s = vector_spec("link", -1, di, d, d, d, lanes, 1, lat, N);
+      chain(std::make_unique<CycleBlock>(("link" + std::to_string(di)).c_str(), clock, N, s,
+                                         nullptr, fn, nullptr));
+    }
+  }
+  const int64_t last_die = m.dies_used_ - 1;
+  {
+    CycleBlockSpec s = norm_spec("final_norm", -1, last_die, d, d, c.norm_, N);
+    s.head_ = true;
+    chain(std::make_unique<CycleBlock>("final_norm", clock, N, s, g_final_norm_.get(), fn, drop));
+  }
+  chain(std::make_unique<CycleBlock>("lm_head", clock, N,
+                                     matrix_spec("lm_head", -1, last_die, d, V, m.chip_.lm_head_),
+                                     g_lm_head_.get(), fn, nullptr));
+  {
+    CycleBlockSpec s;
+    s.name_ = "sampler";
+    s.die_ = last_die;
+    s.inputs_ = V;
+    s.outputs_ = 1;
+    CyclePhase p;
+    p.steps_ = ceil_div(V, c.sampler_.elements_per_cycle_);
+    p.inputs_per_step_ = c.sampler_.elements_per_cycle_;
+    p.outputs_ = 1;
+    s.phases_ = {p};
+    s.depth_cycles_ = c.sampler_.pipeline_depth_cycles_;
+    s.output_lanes_ = N;
+    s.output_buffer_ = 1;
+    chain(std::make_unique<CycleBlock>("sampler", clock, N, s, g_sampler_.get(), fn, nullptr));
+  }
+  if (m.dies_used_ > 1) {
+    CycleBlockSpec s;
+    s.name_ = "link_return";
+    s.die_ = last_die;
+    s.inputs_ = 1;
+    s.outputs_ = 1;
+    CyclePhase p;
+    p.steps_ = 1;
+    p.cycles_per_step_ = std::max<int64_t>(1, m.link_return_.service_cycles_);
+    p.inputs_per_step_ = 1;
+    p.outputs_ = 1;
+    s.phases_ = {p};
+    s.depth_cycles_ = ceil_cycles(c.link_.latency_s_ * c.clock_hz_);
+    s.output_lanes_ = N;
+    s.output_buffer_ = 1;
+    chain(std::make_unique<CycleBlock>("link_return", clock, N, s, nullptr, fn, nullptr));
+  }
+  auto sink = std::make_unique<CycleSink>("host", clock, [this](Token* t, Cycle now) {
+    if (scheduler_) scheduler_->token_out(*t, now);
+    finish(t);
+  });
+  sink->in_(*prev);
+  sink_out_ = std::make_unique<ChunkChannel>("host_unused", 1);
+  sink->out_(*sink_out_);
+  add(std::move(sink));
+}
+
+CycleChip::~CycleChip() = default;
+
+ChunkChannel* CycleChip::channel(const std::string& name) {
+  channels_.push_back(std::make_unique<ChunkChannel>(name.c_str(), int(channel_depth_)));
+  return channels_.back().get();
+}
+
+void CycleChip::add(std::unique_ptr<CycleProcess> p) {
+  processes_.push_back(p.get());
+  owned_.push_back(std::move(p));
+}
+
+Cycle CycleChip::input_space_at(Cycle now) const {
+  return input_->num_free() > 0 ? now : INT64_MAX;
+}
+
+const sc_core::sc_event* CycleChip::wake_event() const { return &input_->data_read_event(); }
+
+Cycle CycleChip::enter(Token& t, Cycle) {
+  Token* slot;
+  if (!free_tokens_.empty()) {
+    slot = free_tokens_.back();
+    free_tokens_.pop_back();
+  } else {
+    tokens_.emplace_back();
+    slot = &tokens_.back();
+  }
+  *slot = t;
+  if (functional_) {
+    TokenState* s;
+    if (!free_states_.empty()) {
+      s = free_states_.back();
+      free_states_.pop_back();
+    } else {
+      states_.push_back(functional_->golden().make_state());
+      s = &states_.back();
+    }
+    slot->state_ = s;
+  }
+  live_[slot] = true;
+  peak_live_ = std::max<int64_t>(peak_live_, int64_t(live_.size()));
+  Chunk c;
+  c.token_ = slot;
+  c.index_ = 0;
+  c.elements_ = 1;
+  c.last_ = true;
+  input_->write(c);
+  return -1;
+}
+
+void CycleChip::finish(Token* t) {
+  if (t->state_ && functional_) free_states_.push_back(t->state_);
+  t->state_ = nullptr;
+  live_.erase(t);
+  free_tokens_.push_back(t);
+}
+
+bool CycleChip::place_user(int64_t user, int64_t positions) {
+  for (auto it = free_runs_.begin(); it != free_runs_.end(); ++it) {
+    if (it->second >= positions) {
+      const int64_t start = it->first;
+      const int64_t left = it->second - positions;
+      free_runs_.erase(it);
+      if (left > 0) free_runs_[start + positions] = left;
+      user_runs_[user] = {start, positions};
+      return true;
+    }
+  }
+  return positions == 0;
+}
+
+void CycleChip::free_user(int64_t user) {
+  auto it = user_runs_.find(user);
+  if (it == user_runs_.end()) return;
+  int64_t start = it->second.first;
+  int64_t len = it->second.second;
+  user_runs_.erase(it);
+  for (auto& e : engines_) e->forget_user(user);
+  if (len == 0) return;
+  auto next = free_runs_.lower_bound(start);
+  if (next != free_runs_.end() && next->first == start + len) {
+    len += next->second;
+    free_runs_.erase(next);
+  }
+  auto after = free_runs_.lower_bound(start);
+  if (after != free_runs_.begin()) {
+    auto prev = std::prev(after);
+    if (prev->first + prev->second == start) {
+      start = prev->first;
+      len += prev->second;
+      free_runs_.erase(prev);
+    }
+  }
+  free_runs_[start] = len;
+}
+
+KvAddress CycleChip::address_of(const Token& t) const {
+  KvAddress a;
+  a.prefix_positions_ = prefix_positions_;
+  a.prefix_base_words_ = 0;
+  auto it = user_runs_.find(t.user_);
+  const int64_t start = it == user_runs_.end() ? 0 : it->second.first;
+  // Positions below the shared prefix are the prefix run (owner included: its first positions
+  // are the prefix); the private run holds positions prefix.. at `start`.
+  const int64_t wp = std::max<int64_t>(1, mapping_.kv_words_per_position_);
+  a.private_base_words_ = start * wp;
+  return a;
+}
+
+int64_t CycleChip::state_bytes() const {
+  int64_t bytes = int64_t(tokens_.size() * sizeof(Token));
+  for (const auto& e : engines_) bytes += int64_t(e->reads().size() * 3 * sizeof(int64_t));
+  bytes += int64_t(channels_.size()) * channel_depth_ * int64_t(sizeof(Chunk));
+  return bytes;
+}
+
+}  // namespace hw::sim

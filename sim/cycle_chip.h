@@ -1,0 +1,113 @@
+// The cycle-level chip (docs/simulate.md "Cycle level"): every block instance of every layer a
+// clocked process (cycle_block.h) with its ports bound to bounded chunk channels, in dataflow
+// order: embedding; per layer attn_norm, qkv, [qk_norm], rope, kv_write, attention, o_proj,
+// ffn_norm, ffn_gate_up, activation, ffn_down; a link after each die but the last; final_norm
+// (the head's input: prompt tokens that produce no output are dropped there), lm_head, sampler,
+// link_return; the host sink. Each layer has its own KV bank engine (or shares its die's DRAM
+// channel), and every user its run of positions in the engines' word address space. The
+// scheduler (scheduler.h) sees it as a TokenPath: tokens enter through the embedding's input
+// channel and come back through the sink.
+#pragma once
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "chip/mapping.h"
+#include "sim/attention.h"
+#include "sim/block.h"
+#include "sim/clock.h"
+#include "sim/cycle_block.h"
+#include "sim/embedding.h"
+#include "sim/ffn.h"
+#include "sim/functional.h"
+#include "sim/kv_banks.h"
+#include "sim/kv_write.h"
+#include "sim/lm_head.h"
+#include "sim/o_proj.h"
+#include "sim/qkv.h"
+#include "sim/rms_norm.h"
+#include "sim/rope.h"
+#include "sim/sampler.h"
+#include "sim/token_path.h"
+
+namespace hw::sim {
+
+class Scheduler;
+
+class CycleChip : public sc_core::sc_module, public TokenPath {
+ public:
+  CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping, const ClockBase& clock,
+            FunctionalData* functional, int64_t shared_prefix_positions);
+  ~CycleChip() override;
+  void set_scheduler(Scheduler* scheduler) { scheduler_ = scheduler; }
+
+  // TokenPath.
+  Cycle input_space_at(Cycle now) const override;
+  Cycle enter(Token& t, Cycle now) override;
+  const sc_core::sc_event* wake_event() const override;
+  bool place_user(int64_t user, int64_t positions) override;
+  void free_user(int64_t user) override;
+
+  // Every block process in dataflow order.
+  const std::vector<CycleProcess*>& processes() const { return processes_; }
+  const std::vector<std::unique_ptr<KvBankEngine>>& kv_engines() const { return engines_; }
+  const std::vector<std::unique_ptr<KvDramChannel>>& dram_channels() const { return drams_; }
+  int64_t tokens_in_flight() const { return int64_t(live_.size()); }
+  int64_t peak_tokens_in_flight() const { return peak_live_; }
+  int64_t state_bytes() const;
+
+ private:
+  ChunkChannel* channel(const std::string& name);
+  void add(std::unique_ptr<CycleProcess> p);
+  KvAddress address_of(const Token& t) const;
+  void finish(Token* t);
+
+  const ChipMapping& mapping_;
+  const ClockBase& clock_;
+  FunctionalData* functional_;
+  Scheduler* scheduler_ = nullptr;
+  int64_t chunk_elements_;
+  int64_t channel_depth_;
+  // Golden functions (functional mode) of every block kind, shared by its instances.
+  std::unique_ptr<Embedding> g_embedding_;
+  std::unique_ptr<RmsNorm> g_attn_norm_, g_qk_norm_, g_ffn_norm_, g_final_norm_;
+  std::unique_ptr<Qkv> g_qkv_;
+  std::unique_ptr<Rope> g_rope_;
+  std::unique_ptr<KvWrite> g_kv_write_;
+  std::unique_ptr<Attention> g_attention_;
+  std::unique_ptr<OProj> g_o_proj_;
+  std::unique_ptr<FfnGateUp> g_ffn_gate_up_;
+  std::unique_ptr<Activation> g_activation_;
+  std::unique_ptr<FfnDown> g_ffn_down_;
+  std::unique_ptr<LmHead> g_lm_head_;
+  std::unique_ptr<Sampler> g_sampler_;
+
+  std::vector<std::unique_ptr<ChunkChannel>> channels_;
+  std::vector<std::unique_ptr<CycleProcess>> owned_;
+  std::vector<CycleProcess*> processes_;
+  std::vector<std::unique_ptr<KvBankEngine>> engines_;  // per layer
+  std::vector<std::unique_ptr<KvDramChannel>> drams_;   // per die (kv_memory = dram)
+  ChunkChannel* input_ = nullptr;                       // embedding's input
+  std::unique_ptr<ChunkChannel> sink_out_;              // the sink's unused output
+
+  // Tokens in flight (stable addresses: chunks point at them) and functional states.
+  std::deque<Token> tokens_;
+  std::vector<Token*> free_tokens_;
+  std::map<const Token*, bool> live_;
+  int64_t peak_live_ = 0;
+  std::deque<TokenState> states_;
+  std::vector<TokenState*> free_states_;
+
+  // KV address space per layer engine, in positions: the shared prefix run at [0, prefix), the
+  // users' private runs first-fit in the rest.
+  int64_t prefix_positions_ = 0;
+  int64_t capacity_positions_ = 0;
+  std::map<int64_t, int64_t> free_runs_;              // start -> length
+  std::map<int64_t, std::pair<int64_t, int64_t>> user_runs_;  // user -> (start, length)
+};
+
+}  // namespace hw::sim

@@ -1,0 +1,33 @@
+// The scheduler's view of the chip (scheduler.h): where tokens enter and how their exits come
+// back. Two implementations: the token-level pipeline (pipeline.h) and the cycle-level chip
+// (cycle_chip.h).
+#pragma once
+#include <cstdint>
+
+#include <systemc>
+
+#include "sim/token.h"
+
+namespace hw::sim {
+
+// Where the scheduler puts tokens: the token-level pipeline (pipeline.h) or the cycle-level
+// chip (cycle_chip.h).
+class TokenPath {
+ public:
+  virtual ~TokenPath() = default;
+  // Earliest cycle from which the chip takes one more token (<= now: it takes one now);
+  // INT64_MAX when only wake_event() can say.
+  virtual Cycle input_space_at(Cycle now) const = 0;
+  // Puts t into the chip at `now`. Token level: evaluates its whole passage and returns the
+  // cycle it leaves the last block; cycle level: returns -1 and reports the exit later
+  // (Scheduler::token_out).
+  virtual Cycle enter(Token& t, Cycle now) = 0;
+  // Cycle level: notified when the chip's input frees space; nullptr at the token level.
+  virtual const sc_core::sc_event* wake_event() const { return nullptr; }
+  // KV address space of a newly admitted user (cycle level): false when no contiguous run of
+  // `positions` is free (the user waits).
+  virtual bool place_user(int64_t, int64_t) { return true; }
+  virtual void free_user(int64_t) {}
+};
+
+}  // namespace hw::sim

@@ -6,6 +6,16 @@ find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
 find_package(GTest REQUIRED)
 find_package(Threads REQUIRED)
 
+# MPI (optional): `mpirun -n N hardwire sweep ...` splits a sweep across ranks (sweep/).
+set(HARDWIRE_HAVE_MPI OFF)
+find_package(MPI QUIET COMPONENTS CXX)
+if(MPI_CXX_FOUND)
+  set(HARDWIRE_HAVE_MPI ON)
+  message(STATUS "hardwire: MPI sweeps enabled (MPI ${MPI_CXX_VERSION})")
+else()
+  message(STATUS "hardwire: MPI sweeps skipped (MPI not found: apt-get install libopenmpi-dev openmpi-bin)")
+endif()
+
 set(HARDWIRE_HAVE_BENCHMARK OFF)
 if(HARDWIRE_BENCH)
   find_package(benchmark QUIET)

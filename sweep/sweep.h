@@ -29,10 +29,10 @@ namespace hw::sweep {
 bool is_selection_key(const std::string& key);
 
 // One swept key. For a `--set` axis `keys_` holds the declared dotted keys it sets (a glob such
-// as "chip.*.fold" expands to every matching declared key, all set to the same value); for a
+// as "chip.*.input_lanes" expands to every matching declared key, all set to the same value); for a
 // selection axis ("model", "chip", ...) `keys_` is {name_}.
 struct Axis {
-  std::string name_;                 // as written: "chip.clock", "chip.*.fold", "model"
+  std::string name_;                 // as written: "chip.clock", "chip.*.input_lanes", "model"
   std::vector<std::string> keys_;
   std::vector<std::string> values_;  // text handed to --set validation unchanged
   bool selection_ = false;
@@ -60,6 +60,7 @@ class PointSet {
   uint64_t size() const { return size_; }
   uint64_t grid_size() const { return grid_size_; }
   bool random() const { return random_; }
+  uint64_t seed() const { return seed_; }
   // Grid index of point `ordinal` (0 <= ordinal < size()).
   uint64_t grid_index(uint64_t ordinal) const;
   // Value index per axis of a grid index.
@@ -133,6 +134,8 @@ struct SweepOptions {
   unsigned threads_ = 0;       // 0 = all cores
   bool progress_ = true;       // on stderr: a bar with rate and ETA on a TTY, lines otherwise
   bool keep_rows_ = false;     // also return the rows in SweepResult (always when no CSV)
+  // Metric columns to keep (names as in the CSV header); empty = every metric of the engine.
+  std::vector<std::string> metrics_;
   // Free text stored in the config file beside the CSV (the command line) and compared on
   // resume together with the axes, base design, engine and random settings.
   std::string command_;
@@ -156,6 +159,28 @@ struct SweepResult {
 // rank 0 writes the one file; other ranks return with rows_ empty.
 SweepResult run_sweep(const BaseDesign& base, const PointSet& points, const Engine& engine,
                       const SweepOptions& options);
+
+// MPI for the lifetime of the object, when the process was started by mpirun / srun (an Open
+// MPI, PMI or PMIx rank in the environment) and hardwire was built with MPI; otherwise a
+// single process (rank 0 of 1). run_sweep splits points across ranks while one is alive.
+// Leaving with an exception aborts every rank (MPI_Abort) instead of hanging the others.
+class MpiSession {
+ public:
+  MpiSession();
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool active() const { return active_; }
+  // True when this build can use MPI.
+  static bool built_with_mpi();
+
+ private:
+  bool active_ = false;
+  int rank_ = 0;
+  int size_ = 1;
+};
 
 // A CSV table (header + rows), as written by run_sweep or any CSV with a header.
 struct Table {

@@ -1,0 +1,135 @@
+// `hardwire pareto results.csv --maximize COL --minimize COL ...`: the non-dominated rows of a
+// results table (sweep::pareto_front), printed as an aligned table (swept keys, when the
+// sweep's config file is beside the CSV, then the objectives) and written as CSV with --out.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "common/error.h"
+#include "sweep/sweep.h"
+
+namespace hw::cli {
+namespace {
+
+struct ParetoOptions {
+  std::string in_;
+  std::vector<std::string> maximize_;
+  std::vector<std::string> minimize_;
+  std::vector<std::string> show_;
+  std::string out_;
+};
+
+// The swept keys, from the config file run_sweep writes beside the CSV (none when absent).
+std::vector<std::string> swept_columns(const std::string& csv) {
+  std::filesystem::path p(csv);
+  if (p.extension() == ".csv") p.replace_extension();
+  const std::string cfg = p.string() + ".resolved_config.json";
+  std::vector<std::string> out;
+  std::ifstream in(cfg);
+  if (!in) return out;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(in);
+    for (const auto& a : j.at("sweep").at("axes")) out.push_back(a.at("name").get<std::string>());
+  } catch (const std::exception&) {
+    out.clear();
+  }
+  return out;
+}
+
+std::string short_number(const std::string& s) {
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size()) return s;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+void run(const ParetoOptions& o, const std::vector<std::pair<std::string, bool>>& given) {
+  const sweep::Table t = sweep::read_csv(o.in_);
+  std::vector<sweep::Objective> objectives;
+  for (const auto& [col, max] : given) objectives.push_back({col, max});
+  std::vector<size_t> front = sweep::pareto_front(t, objectives);
+  // Best first in the first objective.
+  const size_t c0 = t.column(objectives[0].column_);
+  std::stable_sort(front.begin(), front.end(), [&](size_t a, size_t b) {
+    const double va = std::strtod(t.rows_[a][c0].c_str(), nullptr);
+    const double vb = std::strtod(t.rows_[b][c0].c_str(), nullptr);
+    return objectives[0].maximize_ ? va > vb : va < vb;
+  });
+  std::vector<std::string> shown = o.show_;
+  if (shown.empty()) {
+    shown = swept_columns(o.in_);
+    for (const auto& ob : objectives) {
+      if (std::find(shown.begin(), shown.end(), ob.column_) == shown.end()) shown.push_back(ob.column_);
+    }
+  }
+  std::vector<size_t> cols;
+  for (const auto& c : shown) cols.push_back(t.column(c));
+  size_t valid = 0;
+  const size_t err = std::find(t.columns_.begin(), t.columns_.end(), "error") - t.columns_.begin();
+  for (const auto& r : t.rows_) valid += (err >= r.size() || r[err].empty()) ? 1 : 0;
+  std::string what;
+  for (const auto& ob : objectives) {
+    what += std::string(what.empty() ? "" : ", ") + (ob.maximize_ ? "max " : "min ") + ob.column_;
+  }
+  std::cout << "Pareto front of " << o.in_ << " (" << what << "): " << front.size() << " of "
+            << valid << " points without error (" << t.rows_.size() << " rows)\n\n";
+  Table table(shown);
+  for (size_t r : front) {
+    std::vector<std::string> cells;
+    for (size_t c : cols) cells.push_back(short_number(t.rows_[r][c]));
+    table.add_row(cells);
+  }
+  table.print(std::cout, "  ");
+  if (!o.out_.empty()) {
+    sweep::Table f;
+    f.columns_ = t.columns_;
+    for (size_t r : front) f.rows_.push_back(t.rows_[r]);
+    sweep::write_csv(o.out_, f);
+    std::cout << "\nwrote " << o.out_ << "\n";
+  }
+}
+
+}  // namespace
+
+void add_pareto_command(CLI::App& app) {
+  auto o = std::make_shared<ParetoOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "pareto", "Non-dominated rows of a results CSV (e.g. from `hardwire sweep`)");
+  cmd->add_option("results", o->in_, "Results CSV")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--maximize", o->maximize_, "Column to maximize; repeatable");
+  cmd->add_option("--minimize", o->minimize_, "Column to minimize; repeatable");
+  cmd->add_option("--show", o->show_,
+                  "Columns to print (default: the swept keys and the objectives); repeatable");
+  cmd->add_option("--out", o->out_, "Write the front (every column) to this CSV");
+  cmd->callback([o, cmd]() {
+    // Objectives in the order given.
+    std::vector<std::pair<std::string, bool>> given;
+    size_t imax = 0, imin = 0;
+    for (const CLI::Option* opt : cmd->parse_order()) {
+      if (opt->get_name() == "--maximize" && imax < o->maximize_.size()) {
+        given.emplace_back(o->maximize_[imax++], true);
+      } else if (opt->get_name() == "--minimize" && imin < o->minimize_.size()) {
+        given.emplace_back(o->minimize_[imin++], false);
+      }
+    }
+    if (given.empty()) {
+      throw make_error("pareto", "no objective given",
+                       "add --maximize COL and/or --minimize COL (columns of " + o->in_ + ")");
+    }
+    run(*o, given);
+  });
+}
+
+}  // namespace hw::cli

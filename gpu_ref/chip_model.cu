@@ -464,17 +464,24 @@ struct GpuGoldenModel::Impl {
   DeviceArray<int64_t> z_;
   DeviceArray<uint32_t> p_;
   TokenState trace_;  // host copy handed to the trace callback
+  cudaStream_t stream_ = nullptr;  // blocking: ordered with the legacy-stream copies
+  GraphCache graphs_;               // decode steps by batch size
+  Impl() { cuda_check(cudaStreamCreate(&stream_), "cudaStreamCreate"); }
+  ~Impl() {
+    if (stream_) cudaStreamDestroy(stream_);
+  }
 };
 
 GpuGoldenModel::GpuGoldenModel(const QuantizedModel& model, int64_t kv_capacity_positions,
                                int64_t max_sequences, int64_t max_batch_tokens,
                                ActScaleMode act_scales)
-    : model_(model), impl_(std::make_unique<Impl>()) {
+    : model_(model) {
   const std::string reason = unavailable_reason();
   if (!reason.empty()) {
     throw make_error("CUDA reference", "no usable GPU (" + reason + ")",
                      "run on a machine with an NVIDIA GPU, or use the CPU (--device cpu)");
   }
+  impl_ = std::make_unique<Impl>();  // creates a stream: only once a device is known usable
   const ModelConfig& c = model_.config_;
   c.validate();
   if (static_cast<int64_t>(model_.layers_.size()) != c.n_layers_) {
@@ -590,7 +597,7 @@ int64_t GpuGoldenModel::weight_bytes_per_token() const {
 
 void GpuGoldenModel::run_batch(const int32_t* tokens, const int32_t* seqs,
                                const int32_t* positions, int64_t n,
-                               const BlockCallback* on_block) {
+                               const BlockCallback* on_block, bool graph) {
   const ModelConfig& c = model_.config_;
   const NumericsProfile& p = model_.profile_;
   Impl& d = *impl_;
@@ -618,14 +625,14 @@ void GpuGoldenModel::run_batch(const int32_t* tokens, const int32_t* seqs,
   auto norm = [&](DevGain g, const StaticActScale& sc) {
     const Launch L = per_item_launch(n, 1, c.d_model_);
     if (d.static_scales_) {
-      rms_static_kernel<<<dim3(1, L.grid_y_), L.block_>>>(
+      rms_static_kernel<<<dim3(1, L.grid_y_), L.block_, 0, d.stream_>>>(
           d.residual_.get(), c.d_model_, g, tb.model_norm_, d.rsqrt_.get(), p.rsqrt_table_bits_,
           p.newton_steps_, d.act_qmax_, sc.scale_, sc.inv_, d.xq_.get(), d.xq_stride_,
           d.xscale_.get());
       check_launch("rms_static_kernel");
       return;
     }
-    rms_quantize_kernel<<<dim3(1, L.grid_y_), L.block_>>>(
+    rms_quantize_kernel<<<dim3(1, L.grid_y_), L.block_, 0, d.stream_>>>(
         d.residual_.get(), c.d_model_, g, tb.model_norm_, d.rsqrt_.get(), p.rsqrt_table_bits_,
         p.newton_steps_, d.act_qmax_, d.xq_.get(), d.xq_stride_, d.xscale_.get());
     check_launch("rms_quantize_kernel");
@@ -633,14 +640,14 @@ void GpuGoldenModel::run_batch(const int32_t* tokens, const int32_t* seqs,
   auto quantize = [&](const DeviceArray<int32_t>& x, int64_t width, const StaticActScale& sc) {
     if (d.static_scales_) {
       const Launch L = elementwise_launch(n, width);
-      quantize_static_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_>>>(
+      quantize_static_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_, 0, d.stream_>>>(
           x.get(), width, af, d.act_qmax_, sc.scale_, sc.inv_, d.xq_.get(), d.xq_stride_,
           d.xscale_.get());
       check_launch("quantize_static_kernel");
       return;
     }
     const Launch L = per_item_launch(n, 1, width);
-    quantize_kernel<<<dim3(1, L.grid_y_), L.block_>>>(x.get(), width, af, d.act_qmax_, d.xq_.get(),
+    quantize_kernel<<<dim3(1, L.grid_y_), L.block_, 0, d.stream_>>>(x.get(), width, af, d.act_qmax_, d.xq_.get(),
                                                        d.xq_stride_, d.xscale_.get());
     check_launch("quantize_kernel");
   };
@@ -662,7 +669,7 @@ void GpuGoldenModel::run_batch(const int32_t* tokens, const int32_t* seqs,
     }
     const GroupLaunch L = group_matvec_launch(rows, n);
     for (int j = 0; j <= g.n_; ++j) g.first_block_[j] = L.first_block_[static_cast<size_t>(j)];
-    chip_matmul_kernel<<<dim3(L.launch_.grid_x_, L.launch_.grid_y_), L.launch_.block_>>>(
+    chip_matmul_kernel<<<dim3(L.launch_.grid_x_, L.launch_.grid_y_), L.launch_.block_, 0, d.stream_>>>(
         g, d.xq_.get(), d.xq_stride_, d.xscale_.get(), n, out_frac, residual);
     check_launch("chip_matmul_kernel");
   };
@@ -671,133 +678,137 @@ void GpuGoldenModel::run_batch(const int32_t* tokens, const int32_t* seqs,
     matmuls({Product{&w, bias, &out}}, out_frac, residual);
   };
 
-  {
-    const Launch L = elementwise_launch(n, c.d_model_);
-    embed_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_>>>(d.tok_embd_.view_, d.tokens_.get(), fr,
-                                                          d.residual_.get(), c.d_model_);
-    check_launch("embed_kernel");
-  }
-  if (on_block) {
-    s.position_ = positions[0];
-    get(d.residual_, s.residual_);
-    trace("embed", -1);
-  }
-  const size_t layer_rows = static_cast<size_t>(max_sequences_ * capacity_);
-  const LayerActScales kNoScales;
-  for (int64_t l = 0; l < c.n_layers_; ++l) {
-    const LayerBuffers& b = d.layers_[static_cast<size_t>(l)];
-    const LayerActScales& as = d.static_scales_ ? model_.act_scales_[static_cast<size_t>(l)] : kNoScales;
-    norm(b.attn_norm_.view_, as.attn_in_);
+  // Every kernel of the batch, on d.stream_ (captured as a graph for decode steps).
+  auto enqueue = [&]() {
+    {
+      const Launch L = elementwise_launch(n, c.d_model_);
+      embed_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_, 0, d.stream_>>>(d.tok_embd_.view_, d.tokens_.get(), fr,
+                                                            d.residual_.get(), c.d_model_);
+      check_launch("embed_kernel");
+    }
+    if (on_block) {
+      s.position_ = positions[0];
+      get(d.residual_, s.residual_);
+      trace("embed", -1);
+    }
+    const size_t layer_rows = static_cast<size_t>(max_sequences_ * capacity_);
+    const LayerActScales kNoScales;
+    for (int64_t l = 0; l < c.n_layers_; ++l) {
+      const LayerBuffers& b = d.layers_[static_cast<size_t>(l)];
+      const LayerActScales& as = d.static_scales_ ? model_.act_scales_[static_cast<size_t>(l)] : kNoScales;
+      norm(b.attn_norm_.view_, as.attn_in_);
+      if (on_block) {
+        get_xq(c.d_model_);
+        trace("attn_norm", l);
+      }
+      matmuls({{&b.wq_, &b.bq_, &d.q_}, {&b.wk_, &b.bk_, &d.k_}, {&b.wv_, &b.bv_, &d.v_}}, af, false);
+      if (on_block) {
+        get(d.q_, s.q_);
+        get(d.k_, s.k_);
+        get(d.v_, s.v_);
+        trace("qkv", l);
+      }
+      {
+        const Launch L = per_item_launch(n, c.n_heads_ + c.n_kv_heads_, hd);
+        qk_norm_rope_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_, 0, d.stream_>>>(
+            d.q_.get(), d.k_.get(), c.n_heads_, hd, c.q_dim(), c.kv_dim(), d.positions_.get(),
+            c.qk_norm_, b.q_norm_.view_, b.k_norm_.view_, tb.head_norm_, d.rsqrt_.get(),
+            p.rsqrt_table_bits_, p.newton_steps_, d.rope_step_.get(), d.sin_.get(),
+            p.rope_table_bits_);
+        check_launch("qk_norm_rope_kernel");
+      }
+      if (on_block) {
+        get(d.q_, s.q_);
+        get(d.k_, s.k_);
+        trace("rope", l);
+      }
+      const size_t kv_off = static_cast<size_t>(l) * layer_rows;
+      {
+        const Launch L = per_item_launch(n, c.n_kv_heads_, hd);
+        kv_write_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_, 0, d.stream_>>>(
+            d.k_.get(), d.v_.get(), c.kv_dim(), hd, c.n_kv_heads_, d.seqs_.get(), d.positions_.get(),
+            capacity_, af, d.kv_qmax_, d.k_cache_.get() + kv_off * c.kv_dim(),
+            d.v_cache_.get() + kv_off * c.kv_dim(), d.k_scale_.get() + kv_off * c.n_kv_heads_,
+            d.v_scale_.get() + kv_off * c.n_kv_heads_);
+        check_launch("kv_write_kernel");
+      }
+      if (on_block) trace("kv_write", l);
+      {
+        AttentionArgs a;
+        a.q_ = d.q_.get();
+        a.n_heads_ = c.n_heads_;
+        a.head_dim_ = hd;
+        a.group_ = c.group_size();
+        a.n_kv_heads_ = c.n_kv_heads_;
+        a.q_dim_ = c.q_dim();
+        a.kv_dim_ = c.kv_dim();
+        a.seqs_ = d.seqs_.get();
+        a.positions_ = d.positions_.get();
+        a.capacity_ = capacity_;
+        a.k_cache_ = d.k_cache_.get() + kv_off * c.kv_dim();
+        a.v_cache_ = d.v_cache_.get() + kv_off * c.kv_dim();
+        a.k_scale_ = d.k_scale_.get() + kv_off * c.n_kv_heads_;
+        a.v_scale_ = d.v_scale_.get() + kv_off * c.n_kv_heads_;
+        a.score_scale_ = tb.score_scale_;
+        a.frac_bits_ = af;
+        a.act_qmax_ = d.act_qmax_;
+        a.exp2_table_ = d.exp2_.get();
+        a.exp2_bits_ = p.exp2_table_bits_;
+        a.z_ = d.z_.get();
+        a.p_ = d.p_.get();
+        a.out_ = d.attn_.get();
+        // 256 threads: the key loops are long, head_dim-wide loops use what they need.
+        attention_kernel<<<dim3(static_cast<unsigned>(c.n_heads_), static_cast<unsigned>(n)), 256, 0, d.stream_>>>(a);
+        check_launch("attention_kernel");
+      }
+      if (on_block) {
+        get(d.attn_, s.attn_);
+        trace("attention", l);
+      }
+      quantize(d.attn_, c.q_dim(), as.attn_out_);
+      matmul(b.wo_, fr, nullptr, d.residual_, true);
+      if (on_block) {
+        get_xq(c.q_dim());
+        get(d.residual_, s.residual_);
+        trace("o_proj", l);
+      }
+      norm(b.ffn_norm_.view_, as.ffn_in_);
+      if (on_block) {
+        get_xq(c.d_model_);
+        trace("ffn_norm", l);
+      }
+      matmuls({{&b.w_gate_, nullptr, &d.gate_}, {&b.w_up_, nullptr, &d.up_}}, af, false);
+      {
+        const Launch L = elementwise_launch(n, c.d_ff_);
+        swiglu_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_, 0, d.stream_>>>(d.gate_.get(), d.up_.get(),
+                                                               d.hidden_.get(), c.d_ff_, af,
+                                                               d.sigmoid_.get(), p.silu_table_bits_);
+        check_launch("swiglu_kernel");
+      }
+      quantize(d.hidden_, c.d_ff_, as.ffn_hidden_);
+      matmul(b.w_down_, fr, nullptr, d.residual_, true);
+      if (on_block) {
+        get(d.gate_, s.gate_);
+        get(d.up_, s.up_);
+        get(d.hidden_, s.hidden_);
+        get_xq(c.d_ff_);
+        get(d.residual_, s.residual_);
+        trace("ffn", l);
+      }
+    }
+    norm(d.output_norm_.view_, model_.final_act_scale_);
     if (on_block) {
       get_xq(c.d_model_);
-      trace("attn_norm", l);
+      trace("final_norm", -1);
     }
-    matmuls({{&b.wq_, &b.bq_, &d.q_}, {&b.wk_, &b.bk_, &d.k_}, {&b.wv_, &b.bv_, &d.v_}}, af, false);
+    matmul(c.tied_embeddings_ ? d.tok_embd_ : d.output_, p.logit_frac_bits_, nullptr, d.logits_,
+           false);
     if (on_block) {
-      get(d.q_, s.q_);
-      get(d.k_, s.k_);
-      get(d.v_, s.v_);
-      trace("qkv", l);
+      get(d.logits_, s.logits_);
+      trace("lm_head", -1);
     }
-    {
-      const Launch L = per_item_launch(n, c.n_heads_ + c.n_kv_heads_, hd);
-      qk_norm_rope_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_>>>(
-          d.q_.get(), d.k_.get(), c.n_heads_, hd, c.q_dim(), c.kv_dim(), d.positions_.get(),
-          c.qk_norm_, b.q_norm_.view_, b.k_norm_.view_, tb.head_norm_, d.rsqrt_.get(),
-          p.rsqrt_table_bits_, p.newton_steps_, d.rope_step_.get(), d.sin_.get(),
-          p.rope_table_bits_);
-      check_launch("qk_norm_rope_kernel");
-    }
-    if (on_block) {
-      get(d.q_, s.q_);
-      get(d.k_, s.k_);
-      trace("rope", l);
-    }
-    const size_t kv_off = static_cast<size_t>(l) * layer_rows;
-    {
-      const Launch L = per_item_launch(n, c.n_kv_heads_, hd);
-      kv_write_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_>>>(
-          d.k_.get(), d.v_.get(), c.kv_dim(), hd, c.n_kv_heads_, d.seqs_.get(), d.positions_.get(),
-          capacity_, af, d.kv_qmax_, d.k_cache_.get() + kv_off * c.kv_dim(),
-          d.v_cache_.get() + kv_off * c.kv_dim(), d.k_scale_.get() + kv_off * c.n_kv_heads_,
-          d.v_scale_.get() + kv_off * c.n_kv_heads_);
-      check_launch("kv_write_kernel");
-    }
-    if (on_block) trace("kv_write", l);
-    {
-      AttentionArgs a;
-      a.q_ = d.q_.get();
-      a.n_heads_ = c.n_heads_;
-      a.head_dim_ = hd;
-      a.group_ = c.group_size();
-      a.n_kv_heads_ = c.n_kv_heads_;
-      a.q_dim_ = c.q_dim();
-      a.kv_dim_ = c.kv_dim();
-      a.seqs_ = d.seqs_.get();
-      a.positions_ = d.positions_.get();
-      a.capacity_ = capacity_;
-      a.k_cache_ = d.k_cache_.get() + kv_off * c.kv_dim();
-      a.v_cache_ = d.v_cache_.get() + kv_off * c.kv_dim();
-      a.k_scale_ = d.k_scale_.get() + kv_off * c.n_kv_heads_;
-      a.v_scale_ = d.v_scale_.get() + kv_off * c.n_kv_heads_;
-      a.score_scale_ = tb.score_scale_;
-      a.frac_bits_ = af;
-      a.act_qmax_ = d.act_qmax_;
-      a.exp2_table_ = d.exp2_.get();
-      a.exp2_bits_ = p.exp2_table_bits_;
-      a.z_ = d.z_.get();
-      a.p_ = d.p_.get();
-      a.out_ = d.attn_.get();
-      // 256 threads: the key loops are long, head_dim-wide loops use what they need.
-      attention_kernel<<<dim3(static_cast<unsigned>(c.n_heads_), static_cast<unsigned>(n)), 256>>>(a);
-      check_launch("attention_kernel");
-    }
-    if (on_block) {
-      get(d.attn_, s.attn_);
-      trace("attention", l);
-    }
-    quantize(d.attn_, c.q_dim(), as.attn_out_);
-    matmul(b.wo_, fr, nullptr, d.residual_, true);
-    if (on_block) {
-      get_xq(c.q_dim());
-      get(d.residual_, s.residual_);
-      trace("o_proj", l);
-    }
-    norm(b.ffn_norm_.view_, as.ffn_in_);
-    if (on_block) {
-      get_xq(c.d_model_);
-      trace("ffn_norm", l);
-    }
-    matmuls({{&b.w_gate_, nullptr, &d.gate_}, {&b.w_up_, nullptr, &d.up_}}, af, false);
-    {
-      const Launch L = elementwise_launch(n, c.d_ff_);
-      swiglu_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_>>>(d.gate_.get(), d.up_.get(),
-                                                             d.hidden_.get(), c.d_ff_, af,
-                                                             d.sigmoid_.get(), p.silu_table_bits_);
-      check_launch("swiglu_kernel");
-    }
-    quantize(d.hidden_, c.d_ff_, as.ffn_hidden_);
-    matmul(b.w_down_, fr, nullptr, d.residual_, true);
-    if (on_block) {
-      get(d.gate_, s.gate_);
-      get(d.up_, s.up_);
-      get(d.hidden_, s.hidden_);
-      get_xq(c.d_ff_);
-      get(d.residual_, s.residual_);
-      trace("ffn", l);
-    }
-  }
-  norm(d.output_norm_.view_, model_.final_act_scale_);
-  if (on_block) {
-    get_xq(c.d_model_);
-    trace("final_norm", -1);
-  }
-  matmul(c.tied_embeddings_ ? d.tok_embd_ : d.output_, p.logit_frac_bits_, nullptr, d.logits_,
-         false);
-  if (on_block) {
-    get(d.logits_, s.logits_);
-    trace("lm_head", -1);
-  }
+  };
+  if (!graph || on_block != nullptr || !d.graphs_.launch(d.stream_, n, enqueue)) enqueue();
   cuda_check(cudaDeviceSynchronize(), "forward pass");
 }
 
@@ -927,9 +938,9 @@ std::vector<int32_t> GpuGoldenModel::decode_batch(const std::vector<int32_t>& to
     seqs[static_cast<size_t>(b)] = static_cast<int32_t>(b);
     pos[static_cast<size_t>(b)] = static_cast<int32_t>(positions_[static_cast<size_t>(b)]);
   }
-  run_batch(tokens.data(), seqs.data(), pos.data(), n, nullptr);
+  run_batch(tokens.data(), seqs.data(), pos.data(), n, nullptr, /*graph=*/true);
   const Launch L = per_item_launch(n, 1, config().vocab_);
-  argmax_kernel<<<dim3(1, L.grid_y_), L.block_>>>(impl_->logits_.get(), config().vocab_,
+  argmax_kernel<<<dim3(1, L.grid_y_), L.block_, 0, impl_->stream_>>>(impl_->logits_.get(), config().vocab_,
                                                  impl_->sampled_.get());
   check_launch("argmax_kernel");
   std::vector<int32_t> next(static_cast<size_t>(n));
@@ -959,7 +970,7 @@ int32_t GpuGoldenModel::run_token_traced(int64_t sequence, int32_t token,
   const int32_t pos = static_cast<int32_t>(positions_[sq]);
   run_batch(&token, &seq, &pos, 1, &on_block);
   const Launch L = per_item_launch(1, 1, config().vocab_);
-  argmax_kernel<<<dim3(1, L.grid_y_), L.block_>>>(impl_->logits_.get(), config().vocab_,
+  argmax_kernel<<<dim3(1, L.grid_y_), L.block_, 0, impl_->stream_>>>(impl_->logits_.get(), config().vocab_,
                                                  impl_->sampled_.get());
   check_launch("argmax_kernel");
   int32_t next = 0;

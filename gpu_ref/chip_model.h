@@ -77,9 +77,10 @@ class GpuGoldenModel {
   struct Impl;
   void check_tokens(const std::vector<int32_t>& tokens) const;
   // Runs tokens[i] of sequence seqs[i] at positions[i] through the model (all of them in one
-  // batch, at most max_batch_); logits of every token are left on the device.
+  // batch, at most max_batch_); logits of every token are left on the device. graph: replay
+  // the batch size's captured CUDA graph (decode steps; never with on_block).
   void run_batch(const int32_t* tokens, const int32_t* seqs, const int32_t* positions, int64_t n,
-                 const BlockCallback* on_block);
+                 const BlockCallback* on_block, bool graph = false);
 
   const QuantizedModel& model_;
   int64_t capacity_ = 0;

@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,56 @@ DeviceArray<T> to_device(const std::vector<T>& host) {
 }
 
 inline void check_launch(const char* kernel) { cuda_check(cudaGetLastError(), kernel); }
+
+// Decode steps as CUDA graphs: a decode step of a given batch size launches the same kernels
+// with the same arguments every time (tokens and positions are read from device memory), so
+// it is captured once per batch size and replayed, which removes the per-kernel launch latency
+// that otherwise bounds small models at batch 1. `stream` must be a blocking stream (created
+// without cudaStreamNonBlocking), so the legacy-stream copies before and after stay ordered.
+class GraphCache {
+ public:
+  GraphCache() = default;
+  GraphCache(const GraphCache&) = delete;
+  GraphCache& operator=(const GraphCache&) = delete;
+  ~GraphCache() {
+    for (auto& [n, exec] : execs_) cudaGraphExecDestroy(exec);
+  }
+  // Launches the kernels `enqueue` puts on `stream` for batch size n from the graph of n,
+  // capturing it first. Returns false (and stops using graphs) when capture or instantiation
+  // fails; the caller then calls enqueue() itself.
+  template <typename F>
+  bool launch(cudaStream_t stream, int64_t n, F&& enqueue) {
+    if (!enabled_) return false;
+    auto it = execs_.find(n);
+    if (it == execs_.end()) {
+      cudaGraph_t graph = nullptr;
+      cudaGraphExec_t exec = nullptr;
+      bool ok = cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal) == cudaSuccess;
+      if (ok) {
+        try {
+          enqueue();
+        } catch (...) {
+          ok = false;
+        }
+        ok = cudaStreamEndCapture(stream, &graph) == cudaSuccess && ok;
+        ok = ok && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
+        if (graph) cudaGraphDestroy(graph);
+      }
+      if (!ok) {
+        cudaGetLastError();  // clear the capture error; direct launches follow
+        enabled_ = false;
+        return false;
+      }
+      it = execs_.emplace(n, exec).first;
+    }
+    cuda_check(cudaGraphLaunch(it->second, stream), "cudaGraphLaunch");
+    return true;
+  }
+
+ private:
+  std::map<int64_t, cudaGraphExec_t> execs_;
+  bool enabled_ = true;
+};
 
 // ---- Block reductions: every thread passes its value and gets the block's result. ----------
 struct MaxOp {

@@ -335,17 +335,24 @@ struct GpuFloatReference::Impl {
   DeviceArray<int32_t> tokens_, seqs_, positions_, sampled_;
   DeviceArray<float> residual_, xn_, q_, k_, v_, attn_, gate_, up_, hidden_, logits_;
   DeviceArray<float> k_cache_, v_cache_, scores_;
+  cudaStream_t stream_ = nullptr;  // blocking: ordered with the legacy-stream copies
+  GraphCache graphs_;               // decode steps by batch size
+  Impl() { cuda_check(cudaStreamCreate(&stream_), "cudaStreamCreate"); }
+  ~Impl() {
+    if (stream_) cudaStreamDestroy(stream_);
+  }
 };
 
 GpuFloatReference::GpuFloatReference(const ModelWeights& weights, int64_t kv_capacity_positions,
                                      WeightType type, int64_t max_sequences,
                                      int64_t max_batch_tokens)
-    : config_(weights.config_), type_(type), impl_(std::make_unique<Impl>()) {
+    : config_(weights.config_), type_(type) {
   const std::string reason = unavailable_reason();
   if (!reason.empty()) {
     throw make_error("CUDA reference", "no usable GPU (" + reason + ")",
                      "run on a machine with an NVIDIA GPU, or use the CPU (--device cpu)");
   }
+  impl_ = std::make_unique<Impl>();  // creates a stream: only once a device is known usable
   const ModelConfig& c = config_;
   c.validate();
   if (c.head_dim_ > kMaxHeadDim) {
@@ -453,7 +460,7 @@ int64_t GpuFloatReference::weight_bytes_per_token() const {
 }
 
 void GpuFloatReference::run_batch(const int32_t* tokens, const int32_t* seqs,
-                                  const int32_t* positions, int64_t n) {
+                                  const int32_t* positions, int64_t n, bool graph) {
   const ModelConfig& c = config_;
   Impl& d = *impl_;
   d.tokens_.upload(tokens, static_cast<size_t>(n));
@@ -484,13 +491,13 @@ void GpuFloatReference::run_batch(const int32_t* tokens, const int32_t* seqs,
     const dim3 grid(L.launch_.grid_x_, L.launch_.grid_y_);
     switch (type_) {
       case WeightType::kF32:
-        float_matmul_kernel<WeightType::kF32><<<grid, L.launch_.block_>>>(g, x.get(), x_stride, n, residual);
+        float_matmul_kernel<WeightType::kF32><<<grid, L.launch_.block_, 0, d.stream_>>>(g, x.get(), x_stride, n, residual);
         break;
       case WeightType::kF16:
-        float_matmul_kernel<WeightType::kF16><<<grid, L.launch_.block_>>>(g, x.get(), x_stride, n, residual);
+        float_matmul_kernel<WeightType::kF16><<<grid, L.launch_.block_, 0, d.stream_>>>(g, x.get(), x_stride, n, residual);
         break;
       case WeightType::kBF16:
-        float_matmul_kernel<WeightType::kBF16><<<grid, L.launch_.block_>>>(g, x.get(), x_stride, n, residual);
+        float_matmul_kernel<WeightType::kBF16><<<grid, L.launch_.block_, 0, d.stream_>>>(g, x.get(), x_stride, n, residual);
         break;
     }
     check_launch("float_matmul_kernel");
@@ -501,73 +508,77 @@ void GpuFloatReference::run_batch(const int32_t* tokens, const int32_t* seqs,
   };
   auto norm = [&](const DeviceArray<float>& weight) {
     const Launch L = per_item_launch(n, 1, c.d_model_);
-    rms_norm_kernel<<<dim3(1, L.grid_y_), L.block_>>>(d.residual_.get(), c.d_model_, weight.get(),
+    rms_norm_kernel<<<dim3(1, L.grid_y_), L.block_, 0, d.stream_>>>(d.residual_.get(), c.d_model_, weight.get(),
                                                      eps, d.xn_.get(), d.xn_stride_);
     check_launch("rms_norm_kernel");
   };
 
-  {
-    const Launch L = elementwise_launch(n, c.d_model_);
-    embed_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_>>>(d.tok_embd_.view_, d.tokens_.get(),
-                                                          d.residual_.get(), c.d_model_);
-    check_launch("embed_kernel");
-  }
-  const size_t layer_rows = static_cast<size_t>(max_sequences_ * capacity_);
-  for (int64_t l = 0; l < c.n_layers_; ++l) {
-    const FloatLayerBuffers& b = d.layers_[static_cast<size_t>(l)];
-    norm(b.attn_norm_);
-    matmuls({{&b.wq_, &b.bq_, &d.q_}, {&b.wk_, &b.bk_, &d.k_}, {&b.wv_, &b.bv_, &d.v_}}, d.xn_,
-            d.xn_stride_, false);
+  // Every kernel of the batch, on d.stream_ (captured as a graph for decode steps).
+  auto enqueue = [&]() {
     {
-      const Launch L = per_item_launch(n, c.n_heads_ + c.n_kv_heads_, hd);
-      qk_norm_rope_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_>>>(
-          d.q_.get(), d.k_.get(), c.n_heads_, hd, c.q_dim(), c.kv_dim(), d.positions_.get(),
-          c.qk_norm_ ? b.q_norm_.get() : nullptr, c.qk_norm_ ? b.k_norm_.get() : nullptr, eps,
-          d.freqs_.get());
-      check_launch("qk_norm_rope_kernel");
+      const Launch L = elementwise_launch(n, c.d_model_);
+      embed_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_, 0, d.stream_>>>(d.tok_embd_.view_, d.tokens_.get(),
+                                                            d.residual_.get(), c.d_model_);
+      check_launch("embed_kernel");
     }
-    float* k_cache = d.k_cache_.get() + static_cast<size_t>(l) * layer_rows * c.kv_dim();
-    float* v_cache = d.v_cache_.get() + static_cast<size_t>(l) * layer_rows * c.kv_dim();
-    {
-      const Launch L = elementwise_launch(n, c.kv_dim());
-      kv_write_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_>>>(
-          d.k_.get(), d.v_.get(), c.kv_dim(), d.seqs_.get(), d.positions_.get(), capacity_,
-          k_cache, v_cache);
-      check_launch("kv_write_kernel");
+    const size_t layer_rows = static_cast<size_t>(max_sequences_ * capacity_);
+    for (int64_t l = 0; l < c.n_layers_; ++l) {
+      const FloatLayerBuffers& b = d.layers_[static_cast<size_t>(l)];
+      norm(b.attn_norm_);
+      matmuls({{&b.wq_, &b.bq_, &d.q_}, {&b.wk_, &b.bk_, &d.k_}, {&b.wv_, &b.bv_, &d.v_}}, d.xn_,
+              d.xn_stride_, false);
+      {
+        const Launch L = per_item_launch(n, c.n_heads_ + c.n_kv_heads_, hd);
+        qk_norm_rope_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_, 0, d.stream_>>>(
+            d.q_.get(), d.k_.get(), c.n_heads_, hd, c.q_dim(), c.kv_dim(), d.positions_.get(),
+            c.qk_norm_ ? b.q_norm_.get() : nullptr, c.qk_norm_ ? b.k_norm_.get() : nullptr, eps,
+            d.freqs_.get());
+        check_launch("qk_norm_rope_kernel");
+      }
+      float* k_cache = d.k_cache_.get() + static_cast<size_t>(l) * layer_rows * c.kv_dim();
+      float* v_cache = d.v_cache_.get() + static_cast<size_t>(l) * layer_rows * c.kv_dim();
+      {
+        const Launch L = elementwise_launch(n, c.kv_dim());
+        kv_write_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_, 0, d.stream_>>>(
+            d.k_.get(), d.v_.get(), c.kv_dim(), d.seqs_.get(), d.positions_.get(), capacity_,
+            k_cache, v_cache);
+        check_launch("kv_write_kernel");
+      }
+      {
+        AttentionArgs a;
+        a.q_ = d.q_.get();
+        a.n_heads_ = c.n_heads_;
+        a.head_dim_ = hd;
+        a.group_ = c.group_size();
+        a.q_dim_ = c.q_dim();
+        a.kv_dim_ = c.kv_dim();
+        a.seqs_ = d.seqs_.get();
+        a.positions_ = d.positions_.get();
+        a.capacity_ = capacity_;
+        a.k_cache_ = k_cache;
+        a.v_cache_ = v_cache;
+        a.scores_ = d.scores_.get();
+        a.out_ = d.attn_.get();
+        a.out_stride_ = d.attn_stride_;
+        attention_kernel<<<dim3(static_cast<unsigned>(c.n_heads_), static_cast<unsigned>(n)), 256, 0, d.stream_>>>(a);
+        check_launch("attention_kernel");
+      }
+      matmul(b.wo_, d.attn_, d.attn_stride_, nullptr, d.residual_, true);
+      norm(b.ffn_norm_);
+      matmuls({{&b.w_gate_, nullptr, &d.gate_}, {&b.w_up_, nullptr, &d.up_}}, d.xn_, d.xn_stride_,
+              false);
+      {
+        const Launch L = elementwise_launch(n, c.d_ff_);
+        swiglu_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_, 0, d.stream_>>>(d.gate_.get(), d.up_.get(), c.d_ff_,
+                                                               d.hidden_.get(), d.hidden_stride_);
+        check_launch("swiglu_kernel");
+      }
+      matmul(b.w_down_, d.hidden_, d.hidden_stride_, nullptr, d.residual_, true);
     }
-    {
-      AttentionArgs a;
-      a.q_ = d.q_.get();
-      a.n_heads_ = c.n_heads_;
-      a.head_dim_ = hd;
-      a.group_ = c.group_size();
-      a.q_dim_ = c.q_dim();
-      a.kv_dim_ = c.kv_dim();
-      a.seqs_ = d.seqs_.get();
-      a.positions_ = d.positions_.get();
-      a.capacity_ = capacity_;
-      a.k_cache_ = k_cache;
-      a.v_cache_ = v_cache;
-      a.scores_ = d.scores_.get();
-      a.out_ = d.attn_.get();
-      a.out_stride_ = d.attn_stride_;
-      attention_kernel<<<dim3(static_cast<unsigned>(c.n_heads_), static_cast<unsigned>(n)), 256>>>(a);
-      check_launch("attention_kernel");
-    }
-    matmul(b.wo_, d.attn_, d.attn_stride_, nullptr, d.residual_, true);
-    norm(b.ffn_norm_);
-    matmuls({{&b.w_gate_, nullptr, &d.gate_}, {&b.w_up_, nullptr, &d.up_}}, d.xn_, d.xn_stride_,
-            false);
-    {
-      const Launch L = elementwise_launch(n, c.d_ff_);
-      swiglu_kernel<<<dim3(L.grid_x_, L.grid_y_), L.block_>>>(d.gate_.get(), d.up_.get(), c.d_ff_,
-                                                             d.hidden_.get(), d.hidden_stride_);
-      check_launch("swiglu_kernel");
-    }
-    matmul(b.w_down_, d.hidden_, d.hidden_stride_, nullptr, d.residual_, true);
-  }
-  norm(d.output_norm_);
-  matmul(d.output_, d.xn_, d.xn_stride_, nullptr, d.logits_, false);
+    norm(d.output_norm_);
+    matmul(d.output_, d.xn_, d.xn_stride_, nullptr, d.logits_, false);
+  };
+  if (!graph || !d.graphs_.launch(d.stream_, n, enqueue)) enqueue();
   cuda_check(cudaDeviceSynchronize(), "forward pass");
 }
 
@@ -632,9 +643,9 @@ std::vector<int32_t> GpuFloatReference::decode_batch(const std::vector<int32_t>&
     seqs[static_cast<size_t>(b)] = static_cast<int32_t>(b);
     pos[static_cast<size_t>(b)] = static_cast<int32_t>(positions_[static_cast<size_t>(b)]);
   }
-  run_batch(tokens.data(), seqs.data(), pos.data(), n);
+  run_batch(tokens.data(), seqs.data(), pos.data(), n, /*graph=*/true);
   const Launch L = per_item_launch(n, 1, config_.vocab_);
-  argmax_kernel<<<dim3(1, L.grid_y_), L.block_>>>(impl_->logits_.get(), config_.vocab_,
+  argmax_kernel<<<dim3(1, L.grid_y_), L.block_, 0, impl_->stream_>>>(impl_->logits_.get(), config_.vocab_,
                                                  impl_->sampled_.get());
   check_launch("argmax_kernel");
   std::vector<int32_t> next(static_cast<size_t>(n));

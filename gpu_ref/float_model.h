@@ -59,7 +59,10 @@ class GpuFloatReference {
 
  private:
   struct Impl;
-  void run_batch(const int32_t* tokens, const int32_t* seqs, const int32_t* positions, int64_t n);
+  // Runs tokens[i] of sequence seqs[i] at positions[i] (one kernel batch); logits stay on the
+  // device. graph: replay the batch size's captured CUDA graph (decode steps).
+  void run_batch(const int32_t* tokens, const int32_t* seqs, const int32_t* positions, int64_t n,
+                 bool graph = false);
 
   ModelConfig config_;
   WeightType type_;

@@ -463,7 +463,12 @@ SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
   sc_core::sc_start();
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (top->vcd()) top->vcd()->close();
+  if (top->vcd()) {
+    // SystemC's tracer writes a time step's values when the kernel leaves it; a run that ends by
+    // running out of events never leaves its last one, so step one more cycle before closing.
+    sc_core::sc_start(top->clock().time_of(1));
+    top->vcd()->close();
+  }
 
   SimResult res;
   const Scheduler& sched = top->scheduler();

@@ -150,6 +150,23 @@ TEST(SimOutputs, TimelineAndVcdFiles) {
   EXPECT_THAT(vcd.str(), ::testing::HasSubstr("qkv_busy"));
   EXPECT_THAT(vcd.str(), ::testing::HasSubstr("kv_used_positions"));
   EXPECT_THAT(vcd.str(), ::testing::HasSubstr("$enddefinitions"));
+  // The last time step's changes are in the file: tokens_generated ends at the 2 generated.
+  const std::string text = vcd.str();
+  const size_t var = text.find(" tokens_generated ");
+  ASSERT_NE(var, std::string::npos);
+  std::istringstream decl(text.substr(text.rfind('\n', var) + 1, var - text.rfind('\n', var)));
+  std::string word, id;
+  for (int i = 0; i < 4 && decl >> word; ++i) id = word;  // $var wire 32 <id>
+  std::string last;
+  std::istringstream lines(text.substr(text.find("$enddefinitions")));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() > id.size() + 1 && line[0] == 'b' &&
+        line.compare(line.size() - id.size() - 1, std::string::npos, " " + id) == 0) {
+      last = line.substr(1, line.size() - id.size() - 2);
+    }
+  }
+  ASSERT_FALSE(last.empty()) << text.substr(0, 3000);
+  EXPECT_EQ(std::stoll(last, nullptr, 2), 2) << "last tokens_generated value in the VCD";
   std::filesystem::remove_all(dir);
 }
 

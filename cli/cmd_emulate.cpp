@@ -1,7 +1,9 @@
 // `hardwire emulate`: runs the chip-numerics golden model (model/golden_model.h) on a prompt and
 // prints the greedy continuation with per-token figures (logit, margin over the runner-up,
 // probability), i.e. what the hardwired chip would output bit for bit. --dump-logits writes the
-// logits of every consumed position as float32 like `ref logits`. Output is deterministic.
+// logits of every consumed position as float32 like `ref logits`. Tokens and logits are
+// deterministic (for any --threads); only the timing line varies. --model may be a chip image.
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
@@ -96,8 +98,13 @@ void run_emulate(const EmulateOptions& o) {
                      "generate fewer tokens or shorten the prompt");
   }
   std::vector<float> logits;
+  const auto t0 = std::chrono::steady_clock::now();
   const std::vector<int32_t> generated = chip_generate(
       quantized, std::max<int64_t>(positions, 1), prompt, o.n_new_, &logits, o.device_);
+  const double run_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Every consumed position is one pass through the model (batch 1, as the chip decodes).
+  const int64_t passes = static_cast<int64_t>(prompt.size()) + std::max<int64_t>(o.n_new_ - 1, 0);
+  const double tokens_per_s = run_s > 0.0 ? static_cast<double>(passes) / run_s : 0.0;
   if (!o.dump_logits_.empty()) write_logits(o.dump_logits_, logits);
 
   const int64_t vocab = config.vocab_;
@@ -123,6 +130,9 @@ void run_emulate(const EmulateOptions& o) {
     nlohmann::json j = {{"model", config.name_},
                         {"numerics", profile.name_},
                         {"device", o.device_.device_},
+                        {"threads", compute_threads()},
+                        {"run_s", run_s},
+                        {"token_passes_per_s", tokens_per_s},
                         {"prompt", prompt},
                         {"generated", generated},
                         {"tokens", tokens},
@@ -154,6 +164,8 @@ void run_emulate(const EmulateOptions& o) {
     }
     t.print(std::cout, "  ");
   }
+  std::cout << "\n  " << passes << " token passes in " << fixed(run_s, 3) << " s: "
+            << fixed(tokens_per_s, 2) << " tokens/s on " << compute_threads() << " threads\n";
   if (!o.dump_logits_.empty()) {
     std::cout << "\nlogits [" << rows << " x " << vocab << "] float32 row-major -> "
               << o.dump_logits_ << "\n";

@@ -8,6 +8,7 @@ namespace hw::cli {
 void add_info_command(CLI::App& app);
 void add_ref_command(CLI::App& app);
 void add_emulate_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
 void add_quality_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 void add_estimate_command(CLI::App& app);

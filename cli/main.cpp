@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   hw::cli::add_info_command(app);
   hw::cli::add_ref_command(app);
   hw::cli::add_emulate_command(app);
+  hw::cli::add_quantize_command(app);
   hw::cli::add_quality_command(app);
   hw::cli::add_estimate_command(app);
   hw::cli::add_params_command(app);

@@ -7,6 +7,8 @@
 
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
+#include <memory>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -18,6 +20,8 @@
 #include "common/param_tree.h"
 #include "model/model_config.h"
 #include "model/numerics_profile.h"
+#include "model/chip_image.h"
+#include "model/quantizer.h"
 #include "model/weights.h"
 
 namespace hw::cli {
@@ -38,7 +42,8 @@ inline void add_numerics_model_options(CLI::App* cmd, NumericsModelOptions& o) {
   cmd->add_option("--model", o.model_,
                   "A .gguf file, a .safetensors file with config.json beside it, or a directory "
                   "of config.json + *.safetensors; with --synthetic-seed, any model spec "
-                  "`hardwire info` accepts (preset name, config.json)")
+                  "`hardwire info` accepts (preset name, config.json); `emulate` and "
+                  "`simulate --functional` also take a chip image made by `hardwire quantize`")
       ->required();
   cmd->add_option("--numerics", o.numerics_,
                   "Numerics profile: a name from configs/numerics/ (w8a8, w6a8, w4a8, w3a8, "
@@ -72,6 +77,47 @@ inline ModelWeights load_model_option(const NumericsModelOptions& o) {
                      "use a small preset such as llama-3.2-1b, or pass a checkpoint file");
   }
   return synthetic_weights(config, o.synthetic_seed_);
+}
+
+// The --model option's tensors as a stream (a checkpoint file, or seeded synthetic weights of a
+// preset with --synthetic-seed, which then has no memory limit: nothing is held as float).
+inline std::unique_ptr<WeightSource> weight_source_option(const NumericsModelOptions& o) {
+  if (o.synthetic_seed_option_ == nullptr || o.synthetic_seed_option_->count() == 0) {
+    return open_weight_source(o.model_);
+  }
+  return synthetic_weight_source(load_model_config(o.model_), o.synthetic_seed_);
+}
+
+// Whether --model names a chip image (`hardwire quantize`).
+inline bool model_is_chip_image(const NumericsModelOptions& o) {
+  return (o.synthetic_seed_option_ == nullptr || o.synthetic_seed_option_->count() == 0) &&
+         is_chip_image(o.model_);
+}
+
+// The quantized model: loaded from a chip image (whose profile it carries: --numerics/--set then
+// must not be given, `numerics_given` says whether they were), or quantized tensor by tensor
+// from the checkpoint with `profile`, printing progress on stderr for large models.
+inline QuantizedModel quantized_model_option(const NumericsModelOptions& o,
+                                             const NumericsProfile& profile, bool numerics_given) {
+  if (model_is_chip_image(o)) {
+    if (numerics_given) {
+      throw make_error("--numerics/--set",
+                       o.model_ + " is a chip image: it already holds the numerics it was quantized with",
+                       "drop --numerics and --set, or pass the checkpoint instead of the image");
+    }
+    return load_chip_image(o.model_);
+  }
+  const std::unique_ptr<WeightSource> source = weight_source_option(o);
+  constexpr int64_t kProgressValues = int64_t{1} << 28;  // report only beyond ~270 M weights
+  QuantizeProgress progress;
+  if (source->config().params() > kProgressValues) {
+    progress = [](const std::string& tensor, int64_t done, int64_t total) {
+      std::fprintf(stderr, "\rquantize: %5.1f%% %-28s", 100.0 * static_cast<double>(done) / static_cast<double>(total),
+                   tensor.c_str());
+      if (done == total) std::fprintf(stderr, "\n");
+    };
+  }
+  return quantize_model(*source, profile, progress);
 }
 
 // Every id must be inside the vocabulary; `what` names the source in errors.

@@ -641,6 +641,26 @@ std::vector<float> GgufFile::dequantize(const GgufTensorInfo& tensor) const {
   return out;
 }
 
+void GgufFile::dequantize_rows(const GgufTensorInfo& tensor, int64_t r0, int64_t n,
+                               float* dst) const {
+  const std::string what = name_ + ": tensor '" + tensor.name_ + "'";
+  const GgmlTypeInfo* info = ggml_type_info(tensor.type_);
+  const int64_t cols = tensor.cols();
+  if (r0 < 0 || n < 0 || r0 + n > tensor.rows() || info == nullptr ||
+      cols % info->block_elements_ != 0) {
+    throw make_error(what, "rows [" + std::to_string(r0) + ", " + std::to_string(r0 + n) +
+                               ") are outside its " + std::to_string(tensor.rows()) +
+                               " rows or do not split into whole blocks");
+  }
+  const uint64_t row_bytes = static_cast<uint64_t>(cols / info->block_elements_) *
+                             static_cast<uint64_t>(info->block_bytes_);
+  const ByteSpan all = tensor_bytes(tensor);
+  dequantize_ggml(tensor.type_,
+                  all.sub(static_cast<uint64_t>(r0) * row_bytes, static_cast<uint64_t>(n) * row_bytes,
+                          name_, "tensor '" + tensor.name_ + "' rows"),
+                  n * cols, dst, what);
+}
+
 ModelConfig model_config_from_gguf(const std::string& path) {
   return model_config_from_gguf(GgufFile::open(path));
 }

@@ -126,6 +126,9 @@ class GgufFile {
   ByteSpan tensor_bytes(const GgufTensorInfo& tensor) const;
   // All elements in storage order (ne_[0] fastest). hw::Error for types it cannot decode.
   std::vector<float> dequantize(const GgufTensorInfo& tensor) const;
+  // Rows [r0, r0 + n) of the tensor (a row is ne_[0] elements) into dst, straight from the
+  // mapped file: the streaming quantizer holds no more than the rows it asked for.
+  void dequantize_rows(const GgufTensorInfo& tensor, int64_t r0, int64_t n, float* dst) const;
 
  private:
   GgufFile() = default;

@@ -177,7 +177,9 @@ void GoldenModel::embed(int32_t token, int64_t position, TokenState& s) const {
   check_token(token);
   const QuantizedMatrix& e = model_.tok_embd_;
   const int fr = model_.profile_.residual_frac_bits_;
-  const int8_t* row = e.row(token);
+  // The packed row is decoded into x_q_, free until attn_norm fills it.
+  e.unpack_row(token, s.x_q_.data());
+  const int8_t* row = s.x_q_.data();
   const uint16_t* m = e.scale_m_.data() + static_cast<int64_t>(token) * e.groups_per_row_;
   const int32_t exp = e.row_exp_[static_cast<size_t>(token)];
   for (int64_t c = 0; c < e.cols_; ++c) {

@@ -5,6 +5,8 @@
 // rejected here with the offending key named, never silently ignored.
 #include "model/model_config.h"
 
+#include "model/chip_image.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -542,6 +544,7 @@ ModelConfig load_model_config(const std::string& spec) {
     if (!exists) throw make_error(spec, "file not found", "check the path to the .gguf file");
     return model_config_from_gguf(spec);
   }
+  if (exists && fs::is_regular_file(path, ec) && is_chip_image(spec)) return chip_image_config(spec);
   if (exists && fs::is_directory(path, ec)) {
     const fs::path cfg_path = path / "config.json";
     if (!fs::is_regular_file(cfg_path, ec)) {

@@ -1,4 +1,5 @@
-// Float weights -> chip format (quantizer.h), and the integer GEMV over it. The calibration
+// Float weights -> chip format (quantizer.h); the GEMV is in gemv.cpp, the packed layouts in
+// packing.cpp. The calibration
 // rule (docs/numerics.md, "Weights"): each group's float scale is alpha * absmax / qmax with
 // alpha from a fixed grid chosen by minimum squared error (or 1 without clip search); the
 // groups with the largest error may be promoted to a wider width; a row's scales then become
@@ -9,9 +10,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "common/error.h"
+#include "model/calibration.h"
 #include "model/fixed_point.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -28,12 +31,10 @@ constexpr double kClipStep = 0.05;
 // Longest dot product the accumulators allow (docs/numerics.md, "Accumulators"): a group sum of
 // 2^17 products of magnitude <= 127 * 127 stays below 2^31.
 constexpr int64_t kMaxDotLength = int64_t{1} << 17;
-// Columns per block of the packed 4-bit layout (QuantizedMatrix::packed4_).
-constexpr int64_t kPackBlock = 64;
-// Software prefetch distance of the streamed weights, in rows ahead of the row being read (same
-// columns): a batch-1 GEMV is bound by how many cache misses are in flight, and with the
-// hardware prefetcher alone the 1B decode ran at half the speed (docs/benchmarks.md).
-constexpr int64_t kPrefetchRows = 4;
+// Float values of one tensor held at a time while quantizing (32 Mi floats, 128 MiB), and the
+// smallest share of rows worth a thread.
+constexpr int64_t kChunkFloats = int64_t{1} << 25;
+constexpr int64_t kRowGrainFloats = int64_t{1} << 16;
 
 struct GroupFit {
   double scale_ = 0.0;  // float scale before the integer representation
@@ -44,9 +45,157 @@ int32_t qmax_of(int bits) { return (int32_t{1} << (bits - 1)) - 1; }
 
 double round_away(double v) { return std::round(v); }  // std::round: ties away from zero
 
-GroupFit fit_group(const float* w, int64_t n, int bits, bool clip_search) {
+// ---------------------------------------------------------------------------------------------
+// The three loops the calibration runs over every weight (largest magnitude, clipping error of
+// one candidate scale, final rounding), portable and AVX2. The clipping error is summed in 8
+// interleaved partial sums (element i into lane i mod 8) combined as
+// ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)): every kernel performs the same IEEE
+// operations in the same order, so they agree to the bit (tests/model/test_quantize_kernels.cpp).
+
+double finite_amax_portable(const float* w, int64_t n) {
   double amax = 0.0;
-  for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(static_cast<double>(w[i])));
+  for (int64_t i = 0; i < n; ++i) {
+    const double x = w[i];
+    if (!std::isfinite(x)) return std::numeric_limits<double>::quiet_NaN();
+    amax = std::max(amax, std::fabs(x));
+  }
+  return amax;
+}
+
+double combine_lanes(const double* l) {
+  return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+
+double clip_error_portable(const float* w, int64_t n, double scale, double qmax) {
+  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int64_t i = 0; i < n; ++i) {
+    const double x = w[i];
+    const double q = std::clamp(round_away(x / scale), -qmax, qmax);
+    const double d = x - q * scale;
+    lane[i & 7] += d * d;
+  }
+  return combine_lanes(lane);
+}
+
+void round_values_portable(const float* w, int64_t n, double represented, double qmax, int8_t* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    out[i] = static_cast<int8_t>(std::clamp(round_away(w[i] / represented), -qmax, qmax));
+  }
+}
+
+#if HW_HAVE_X86
+// round half away from zero: t = trunc(v), plus sign(v) when |v - t| >= 0.5 (v - t is exact).
+__attribute__((target("avx2"))) inline __m256d round_away_avx2(__m256d v) {
+  const __m256d sign = _mm256_set1_pd(-0.0);
+  const __m256d t = _mm256_round_pd(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m256d frac = _mm256_andnot_pd(sign, _mm256_sub_pd(v, t));
+  const __m256d away = _mm256_cmp_pd(frac, _mm256_set1_pd(0.5), _CMP_GE_OQ);
+  const __m256d one = _mm256_or_pd(_mm256_and_pd(v, sign), _mm256_set1_pd(1.0));
+  return _mm256_add_pd(t, _mm256_and_pd(away, one));
+}
+
+// std::clamp(v, lo, hi) for finite v: lo when v < lo, hi when v > hi.
+__attribute__((target("avx2"))) inline __m256d clamp_avx2(__m256d v, __m256d lo, __m256d hi) {
+  return _mm256_min_pd(_mm256_max_pd(v, lo), hi);
+}
+
+__attribute__((target("avx2"))) double finite_amax_avx2(const float* w, int64_t n) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  __m256 m = _mm256_setzero_ps();
+  __m256 bad = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(w + i);
+    bad = _mm256_or_ps(bad, _mm256_cmp_ps(_mm256_sub_ps(x, x), _mm256_setzero_ps(), _CMP_NEQ_UQ));
+    m = _mm256_max_ps(m, _mm256_and_ps(x, abs_mask));
+  }
+  if (_mm256_movemask_ps(bad) != 0) return std::numeric_limits<double>::quiet_NaN();
+  float lanes[8];
+  _mm256_storeu_ps(lanes, m);
+  double amax = 0.0;
+  for (float v : lanes) amax = std::max(amax, static_cast<double>(v));
+  const double tail = finite_amax_portable(w + i, n - i);
+  return std::isnan(tail) ? tail : std::max(amax, tail);
+}
+
+__attribute__((target("avx2"))) double clip_error_avx2(const float* w, int64_t n, double scale,
+                                                      double qmax) {
+  const __m256d s = _mm256_set1_pd(scale);
+  const __m256d hi = _mm256_set1_pd(qmax);
+  const __m256d lo = _mm256_set1_pd(-qmax);
+  __m256d acc_a = _mm256_setzero_pd();
+  __m256d acc_b = _mm256_setzero_pd();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x8 = _mm256_loadu_ps(w + i);
+    const __m256d xa = _mm256_cvtps_pd(_mm256_castps256_ps128(x8));
+    const __m256d xb = _mm256_cvtps_pd(_mm256_extractf128_ps(x8, 1));
+    const __m256d qa = clamp_avx2(round_away_avx2(_mm256_div_pd(xa, s)), lo, hi);
+    const __m256d qb = clamp_avx2(round_away_avx2(_mm256_div_pd(xb, s)), lo, hi);
+    const __m256d da = _mm256_sub_pd(xa, _mm256_mul_pd(qa, s));
+    const __m256d db = _mm256_sub_pd(xb, _mm256_mul_pd(qb, s));
+    acc_a = _mm256_add_pd(acc_a, _mm256_mul_pd(da, da));
+    acc_b = _mm256_add_pd(acc_b, _mm256_mul_pd(db, db));
+  }
+  double lane[8];
+  _mm256_storeu_pd(lane, acc_a);
+  _mm256_storeu_pd(lane + 4, acc_b);
+  for (; i < n; ++i) {
+    const double x = w[i];
+    const double q = std::clamp(round_away(x / scale), -qmax, qmax);
+    const double d = x - q * scale;
+    lane[i & 7] += d * d;
+  }
+  return combine_lanes(lane);
+}
+
+__attribute__((target("avx2"))) void round_values_avx2(const float* w, int64_t n, double represented,
+                                                      double qmax, int8_t* out) {
+  const __m256d s = _mm256_set1_pd(represented);
+  const __m256d hi = _mm256_set1_pd(qmax);
+  const __m256d lo = _mm256_set1_pd(-qmax);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(w + i));
+    const __m128i q = _mm256_cvttpd_epi32(clamp_avx2(round_away_avx2(_mm256_div_pd(x, s)), lo, hi));
+    alignas(16) int32_t v[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(v), q);
+    for (int k = 0; k < 4; ++k) out[i + k] = static_cast<int8_t>(v[k]);
+  }
+  round_values_portable(w + i, n - i, represented, qmax, out + i);
+}
+
+#endif
+
+// The same CPU check (and HARDWIRE_KERNEL override) as the GEMV.
+bool cpu_has_avx2() { return gemv_kernel_available(GemvKernel::kAvx2); }
+
+struct FitKernels {
+  double (*amax_)(const float*, int64_t);
+  double (*clip_error_)(const float*, int64_t, double, double);
+  void (*round_values_)(const float*, int64_t, double, double, int8_t*);
+};
+
+FitKernels fit_kernels_for(GemvKernel k) {
+#if HW_HAVE_X86
+  if ((k == GemvKernel::kAuto || k == GemvKernel::kAvx2) && cpu_has_avx2()) {
+    return {finite_amax_avx2, clip_error_avx2, round_values_avx2};
+  }
+#endif
+  if (k == GemvKernel::kAvx2) {
+    throw make_error("quantize", "the AVX2 kernels were requested on a CPU without AVX2");
+  }
+  return {finite_amax_portable, clip_error_portable, round_values_portable};
+}
+
+FitKernels& fit_kernels() {
+  static FitKernels k = fit_kernels_for(GemvKernel::kAuto);
+  return k;
+}
+
+GroupFit fit_group(const float* w, int64_t n, int bits, bool clip_search) {
+  const FitKernels& k = fit_kernels();
+  const double amax = k.amax_(w, n);
   GroupFit best;
   if (amax == 0.0) return best;
   const double qmax = qmax_of(bits);
@@ -54,14 +203,63 @@ GroupFit fit_group(const float* w, int64_t n, int bits, bool clip_search) {
   for (int s = 0; s < steps; ++s) {
     const double alpha = 1.0 - kClipStep * s;
     const double scale = alpha * amax / qmax;
+    const double err = k.clip_error_(w, n, scale, qmax);
+    if (s == 0 || err < best.sq_err_) best = {scale, err};
+  }
+  return best;
+}
+
+// Importance-weighted fit (weights.rounding: imatrix): minimises sum_i a_i (x_i - q_i s)^2 with
+// a_i the importance of the column plus a floor of 1e-6 times the group's mean importance (so
+// no column is free). Candidates alpha = 1 - 0.01 i, i = 0..70, then two least-squares refits
+// s = sum a x q / sum a q^2 with q re-rounded, each kept only if it lowers the weighted error.
+constexpr int kWeightedClipSteps = 71;
+constexpr double kWeightedClipStep = 0.01;
+constexpr int kRefits = 2;
+constexpr double kImportanceFloor = 1e-6;
+
+GroupFit fit_group_weighted(const float* w, const double* imp, int64_t n, int bits) {
+  double amax = 0.0;
+  double imp_mean = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    amax = std::max(amax, std::fabs(static_cast<double>(w[i])));
+    imp_mean += imp[i];
+  }
+  GroupFit best;
+  if (amax == 0.0) return best;
+  imp_mean /= static_cast<double>(n);
+  const double floor = imp_mean > 0.0 ? kImportanceFloor * imp_mean : 1.0;
+  const double qmax = qmax_of(bits);
+  auto weight = [&](int64_t i) { return imp[i] + floor; };
+  auto error_at = [&](double scale) {
     double err = 0.0;
     for (int64_t i = 0; i < n; ++i) {
       const double x = w[i];
       const double q = std::clamp(round_away(x / scale), -qmax, qmax);
       const double d = x - q * scale;
-      err += d * d;
+      err += weight(i) * (d * d);
     }
+    return err;
+  };
+  for (int s = 0; s < kWeightedClipSteps; ++s) {
+    const double scale = (1.0 - kWeightedClipStep * s) * amax / qmax;
+    const double err = error_at(scale);
     if (s == 0 || err < best.sq_err_) best = {scale, err};
+  }
+  for (int it = 0; it < kRefits; ++it) {
+    double num = 0.0;
+    double den = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double x = w[i];
+      const double q = std::clamp(round_away(x / best.scale_), -qmax, qmax);
+      num += weight(i) * (x * q);
+      den += weight(i) * (q * q);
+    }
+    if (!(den > 0.0) || !(num > 0.0)) break;
+    const double scale = num / den;
+    const double err = error_at(scale);
+    if (!(err < best.sq_err_)) break;
+    best = {scale, err};
   }
   return best;
 }
@@ -86,265 +284,12 @@ void check_length(const FloatTensor& t, int64_t n, const std::string& name) {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// GEMV kernels
-
-void gemv_portable(const QuantizedMatrix& w, const int8_t* x, int64_t* acc) {
-  const int64_t gs = w.group_size_;
-  for (int64_t r = 0; r < w.rows_; ++r) {
-    const int8_t* row = w.row(r);
-    const uint16_t* m = w.scale_m_.data() + r * w.groups_per_row_;
-    int64_t sum = 0;
-    for (int64_t g = 0; g < w.groups_per_row_; ++g) {
-      const int64_t c0 = g * gs;
-      const int64_t n = std::min(gs, w.cols_ - c0);
-      sum += static_cast<int64_t>(fx::dot_i8(row + c0, x + c0, n)) * m[g];
-    }
-    acc[r] = sum;
-  }
-}
-
-#if HW_HAVE_X86
-// |x| (unsigned) times sign(x) * w (signed) with maddubs: pair sums are at most 2 * 127 * 127,
-// so the int16 saturation of maddubs never triggers and the result equals the portable one.
-// Prefetches byte `offset` of [base, base + size), clamped to the last byte, so the address
-// formed never leaves the array however far ahead the caller looks.
-inline void prefetch_within(const void* base, size_t size, size_t offset) {
-  const size_t at = offset < size ? offset : size - 1;
-  _mm_prefetch(static_cast<const char*>(base) + at, _MM_HINT_T0);
-}
-
-__attribute__((target("avx2"))) inline int32_t hsum_avx2(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return _mm_cvtsi128_si32(s);
-}
-
-__attribute__((target("avx2"))) inline __m256i mac_avx2(__m256i acc, __m256i ax, __m256i xv,
-                                                         const int8_t* w, __m256i ones) {
-  const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
-  const __m256i p = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(wv, xv));
-  return _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
-}
-
-__attribute__((target("avx2"))) int32_t dot_avx2(const int8_t* w, const int8_t* x, int64_t n) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256i acc = _mm256_setzero_si256();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
-    acc = mac_avx2(acc, _mm256_abs_epi8(xv), xv, w + i, ones);
-  }
-  int32_t s = hsum_avx2(acc);
-  for (; i < n; ++i) s += static_cast<int32_t>(w[i]) * x[i];
-  return s;
-}
-
-// Four rows at a time share the activation loads (per-channel scales: one group per row).
-__attribute__((target("avx2"))) void gemv_rows_avx2(const QuantizedMatrix& w, const int8_t* x,
-                                                   int64_t* acc) {
-  const int64_t n = w.cols_;
-  const __m256i ones = _mm256_set1_epi16(1);
-  int64_t r = 0;
-  for (; r + 4 <= w.rows_; r += 4) {
-    const int8_t* w0 = w.row(r);
-    const int8_t* w1 = w0 + n;
-    const int8_t* w2 = w1 + n;
-    const int8_t* w3 = w2 + n;
-    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-      // The same columns kPrefetchRows rows on: the four streams stay one block ahead.
-      const size_t ahead = static_cast<size_t>((r + kPrefetchRows) * n + i);
-      for (int64_t k = 0; k < 4; ++k) {
-        prefetch_within(w.values_.data(), w.values_.size(), ahead + static_cast<size_t>(k * n));
-      }
-      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
-      const __m256i ax = _mm256_abs_epi8(xv);
-      a0 = mac_avx2(a0, ax, xv, w0 + i, ones);
-      a1 = mac_avx2(a1, ax, xv, w1 + i, ones);
-      a2 = mac_avx2(a2, ax, xv, w2 + i, ones);
-      a3 = mac_avx2(a3, ax, xv, w3 + i, ones);
-    }
-    int32_t s[4] = {hsum_avx2(a0), hsum_avx2(a1), hsum_avx2(a2), hsum_avx2(a3)};
-    for (; i < n; ++i) {
-      s[0] += static_cast<int32_t>(w0[i]) * x[i];
-      s[1] += static_cast<int32_t>(w1[i]) * x[i];
-      s[2] += static_cast<int32_t>(w2[i]) * x[i];
-      s[3] += static_cast<int32_t>(w3[i]) * x[i];
-    }
-    for (int k = 0; k < 4; ++k) acc[r + k] = static_cast<int64_t>(s[k]) * w.scale_m_[r + k];
-  }
-  for (; r < w.rows_; ++r) {
-    acc[r] = static_cast<int64_t>(dot_avx2(w.row(r), x, n)) * w.scale_m_[r];
-  }
-}
-
-// Packed 4-bit rows: per block of 64 columns, 32 bytes whose low nibbles are columns 0..31 and
-// high nibbles columns 32..63, each u = w + 8 in [1, 15]. maddubs multiplies the unsigned u by
-// the signed x directly (pairs at most 2 * 15 * 127, no saturation), so
-//   sum w x = sum u x - 8 * sum x,
-// and the sums of x over each 32-column chunk are computed once per product. madd against a
-// broadcast group mantissa (< 2^15) applies the group-32 scale in the same instruction; an int32
-// lane then gains at most 2 * 2 * 3810 * 32767 < 2^29.9 per block, so four blocks accumulate in
-// int32 before they are widened to int64.
-constexpr int kBlocksPerFlush = 4;
-constexpr int64_t kChunk = 32;
-
-__attribute__((target("avx2"))) inline void pairs_packed_avx2(const uint8_t* wp, const int8_t* x,
-                                                             __m256i& pa, __m256i& pb) {
-  const __m256i mask = _mm256_set1_epi8(0x0F);
-  const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp));
-  const __m256i lo = _mm256_and_si256(bytes, mask);
-  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask);
-  pa = _mm256_maddubs_epi16(lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
-  pb = _mm256_maddubs_epi16(hi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32)));
-}
-
-__attribute__((target("avx2"))) inline int64_t hsum64_avx2(__m256i v32) {
-  const __m256i lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(v32));
-  const __m256i hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v32, 1));
-  const __m256i s = _mm256_add_epi64(lo, hi);
-  const __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-  return _mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1);
-}
-
-// sum_k m[k] * xs[k] over n chunks (m < 2^15, |xs| <= 32 * 127): 16 products per madd, each
-// int32 lane (two products, < 2^28) widened to int64 at once.
-__attribute__((target("avx2"))) inline int64_t scale_dot_avx2(const uint16_t* m, const int16_t* xs,
-                                                             int64_t n) {
-  __m256i acc = _mm256_setzero_si256();
-  int64_t k = 0;
-  for (; k + 16 <= n; k += 16) {
-    const __m256i p = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(m + k)),
-                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs + k)));
-    acc = _mm256_add_epi64(acc, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(p)));
-    acc = _mm256_add_epi64(acc, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(p, 1)));
-  }
-  const __m128i t = _mm_add_epi64(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-  int64_t sum = _mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1);
-  for (; k < n; ++k) sum += static_cast<int64_t>(m[k]) * xs[k];
-  return sum;
-}
-
-__attribute__((target("avx2"))) void gemv_packed_avx2(const QuantizedMatrix& w, const int8_t* x,
-                                                     int64_t* acc) {
-  const int64_t blocks = w.cols_ / kPackBlock;
-  const int64_t row_bytes = w.cols_ / 2;
-  const bool group32 = w.groups_per_row_ > 1 && w.group_size_ == kChunk;
-  const int64_t blocks_per_group = w.groups_per_row_ == 1 ? blocks : w.group_size_ / kPackBlock;
-  // Sums of x per 32-column chunk (= per group with group-32 scales), and per group otherwise.
-  const int64_t chunks = w.cols_ / kChunk;
-  std::vector<int16_t> xs(static_cast<size_t>(chunks));
-  for (int64_t k = 0; k < chunks; ++k) {
-    int32_t t = 0;
-    for (int64_t c = 0; c < kChunk; ++c) t += x[k * kChunk + c];
-    xs[static_cast<size_t>(k)] = static_cast<int16_t>(t);
-  }
-  std::vector<int64_t> xg(static_cast<size_t>(w.groups_per_row_), 0);
-  if (!group32) {
-    const int64_t chunks_per_group = chunks / w.groups_per_row_;
-    for (int64_t k = 0; k < chunks; ++k) xg[static_cast<size_t>(k / chunks_per_group)] += xs[static_cast<size_t>(k)];
-  }
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (int64_t r = 0; r < w.rows_; ++r) {
-    const uint8_t* wp = w.packed4_.data() + r * row_bytes;
-    const uint16_t* m = w.scale_m_.data() + r * w.groups_per_row_;
-    int64_t sum = 0;
-    if (group32) {
-      __m256i acc32 = _mm256_setzero_si256();
-      for (int64_t b = 0; b < blocks; ++b) {
-        prefetch_within(w.packed4_.data(), w.packed4_.size(),
-                        static_cast<size_t>((r + kPrefetchRows) * row_bytes + b * 32));
-        __m256i pa, pb;
-        pairs_packed_avx2(wp + b * 32, x + b * kPackBlock, pa, pb);
-        const __m256i ma = _mm256_set1_epi16(static_cast<int16_t>(m[2 * b]));
-        const __m256i mb = _mm256_set1_epi16(static_cast<int16_t>(m[2 * b + 1]));
-        acc32 = _mm256_add_epi32(acc32, _mm256_add_epi32(_mm256_madd_epi16(pa, ma),
-                                                         _mm256_madd_epi16(pb, mb)));
-        if ((b + 1) % kBlocksPerFlush == 0) {
-          sum += hsum64_avx2(acc32);
-          acc32 = _mm256_setzero_si256();
-        }
-      }
-      sum += hsum64_avx2(acc32);
-      sum -= 8 * scale_dot_avx2(m, xs.data(), chunks);
-    } else {
-      for (int64_t g = 0; g < w.groups_per_row_; ++g) {
-        __m256i acc32 = _mm256_setzero_si256();
-        for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
-          prefetch_within(w.packed4_.data(), w.packed4_.size(),
-                          static_cast<size_t>((r + kPrefetchRows) * row_bytes + b * 32));
-          __m256i pa, pb;
-          pairs_packed_avx2(wp + b * 32, x + b * kPackBlock, pa, pb);
-          acc32 = _mm256_add_epi32(acc32, _mm256_madd_epi16(_mm256_add_epi16(pa, pb), ones));
-        }
-        sum += (hsum64_avx2(acc32) - 8 * xg[static_cast<size_t>(g)]) * m[g];
-      }
-    }
-    acc[r] = sum;
-  }
-}
-
-__attribute__((target("avx2"))) void gemv_avx2(const QuantizedMatrix& w, const int8_t* x,
-                                              int64_t* acc) {
-  if (!w.packed4_.empty()) {
-    gemv_packed_avx2(w, x, acc);
-    return;
-  }
-  if (w.groups_per_row_ == 1) {
-    gemv_rows_avx2(w, x, acc);
-    return;
-  }
-  const int64_t gs = w.group_size_;
-  for (int64_t r = 0; r < w.rows_; ++r) {
-    const int8_t* row = w.row(r);
-    const uint16_t* m = w.scale_m_.data() + r * w.groups_per_row_;
-    int64_t sum = 0;
-    for (int64_t g = 0; g < w.groups_per_row_; ++g) {
-      const int64_t c0 = g * gs;
-      sum += static_cast<int64_t>(dot_avx2(row + c0, x + c0, std::min(gs, w.cols_ - c0))) * m[g];
-    }
-    acc[r] = sum;
-  }
-}
-
-bool cpu_has_avx2() {
-  static const bool kHas = __builtin_cpu_supports("avx2");
-  return kHas;
-}
-#else
-bool cpu_has_avx2() { return false; }
-#endif
-
 }  // namespace
 
-void pack_nibbles(QuantizedMatrix& m) {
-  m.packed4_.clear();
-  if (m.cols_ % kPackBlock != 0) return;
-  const bool shape_ok = m.groups_per_row_ == 1 || m.group_size_ == 32 || m.group_size_ % kPackBlock == 0;
-  if (!shape_ok) return;
-  for (uint8_t b : m.bits_) {
-    if (b > 4) return;
-  }
-  m.packed4_.assign(static_cast<size_t>(m.rows_ * m.cols_ / 2), 0);
-  for (int64_t r = 0; r < m.rows_; ++r) {
-    const int8_t* v = m.row(r);
-    uint8_t* out = m.packed4_.data() + r * (m.cols_ / 2);
-    for (int64_t b = 0; b < m.cols_ / kPackBlock; ++b) {
-      for (int64_t i = 0; i < kPackBlock / 2; ++i) {
-        const int lo = v[b * kPackBlock + i] + 8;
-        const int hi = v[b * kPackBlock + kPackBlock / 2 + i] + 8;
-        out[b * (kPackBlock / 2) + i] = static_cast<uint8_t>(lo | (hi << 4));
-      }
-    }
-  }
-}
 
 double QuantizedMatrix::real(int64_t r, int64_t c) const {
   const int64_t g = c / group_size_;
-  return static_cast<double>(values_[static_cast<size_t>(r * cols_ + c)]) *
+  return static_cast<double>(value(r, c)) *
          scale_m_[static_cast<size_t>(r * groups_per_row_ + g)] *
          std::ldexp(1.0, -row_exp_[static_cast<size_t>(r)]);
 }
@@ -377,98 +322,245 @@ int64_t QuantizedModel::value_bits() const {
   return bits;
 }
 
-QuantizedMatrix quantize_matrix(const FloatTensor& w, int bits, const NumericsProfile& profile,
-                                const std::string& name) {
+QuantizedMatrix quantize_matrix_rows(int64_t rows, int64_t cols, const RowSource& source, int bits,
+                                     const NumericsProfile& profile, const std::string& name,
+                                     const std::vector<double>* importance) {
   if (bits < 2 || bits > 8) {
     throw make_error("quantize: tensor " + name, "width " + std::to_string(bits) +
                                                      " bits is outside 2..8");
   }
+  if (rows <= 0 || cols <= 0) {
+    throw make_error("quantize: tensor " + name, "is not a non-empty [rows][cols] matrix");
+  }
+  if (cols > kMaxDotLength) {
+    throw make_error("quantize: tensor " + name,
+                     std::to_string(cols) + " input columns exceed the datapath limit of " +
+                         std::to_string(kMaxDotLength),
+                     "the int32 group sums of docs/numerics.md hold at most 2^17 terms");
+  }
+  if (importance && static_cast<int64_t>(importance->size()) != cols) {
+    throw make_error("quantize: tensor " + name,
+                     "importance has " + std::to_string(importance->size()) + " entries for " +
+                         std::to_string(cols) + " input columns");
+  }
+  QuantizedMatrix q;
+  q.name_ = name;
+  q.rows_ = rows;
+  q.cols_ = cols;
+  q.group_size_ = profile.group_scales_ ? std::min(profile.group_size_, cols) : cols;
+  q.groups_per_row_ = (q.cols_ + q.group_size_ - 1) / q.group_size_;
+  const int64_t gpr = q.groups_per_row_;
+  const int64_t n_groups = q.rows_ * gpr;
+  const int64_t n_promote =
+      profile.promote_fraction_ > 0.0 && bits < profile.promote_bits_
+          ? static_cast<int64_t>(std::floor(profile.promote_fraction_ * static_cast<double>(n_groups)))
+          : 0;
+  const bool promote = n_promote > 0;
+  const int max_bits = promote ? profile.promote_bits_ : bits;
+  q.storage_bits_ = packed_storage_bits(max_bits, q.cols_, q.group_size_, gpr);
+  q.bits_.assign(static_cast<size_t>(n_groups), static_cast<uint8_t>(bits));
+  q.scale_m_.assign(static_cast<size_t>(n_groups), 0);
+  q.row_exp_.assign(static_cast<size_t>(q.rows_), 0);
+  q.packed_.assign(static_cast<size_t>(q.rows_ * q.row_bytes()), 0);
+  // Rows are read in chunks of at most kChunkFloats values, so no float copy of a large tensor
+  // (an 8B model's 2 GB embedding) is ever whole in memory.
+  const int64_t chunk_rows = std::max<int64_t>(1, kChunkFloats / q.cols_);
+  const int64_t row_grain = std::max<int64_t>(1, kRowGrainFloats / q.cols_);
+
+  // Fit of group g of a row at `b` bits, importance-weighted when importance is given.
+  auto fit = [&](const float* row, int64_t g, int b) {
+    const int64_t c0 = g * q.group_size_;
+    const int64_t n = std::min(q.group_size_, q.cols_ - c0);
+    GroupFit f = importance ? fit_group_weighted(row + c0, importance->data() + c0, n, b)
+                            : fit_group(row + c0, n, b, profile.clip_search_);
+    if (!std::isfinite(f.scale_) || !std::isfinite(f.sq_err_)) {
+      throw make_error("quantize: tensor " + name, "has a non-finite value in columns " +
+                                                       std::to_string(c0) + ".." +
+                                                       std::to_string(c0 + n - 1));
+    }
+    return f;
+  };
+  // Integer scales of row r from its fits: a row exponent E such that the row's largest scale
+  // is a scale_bits-bit mantissa, then every group's mantissa m = round(scale * 2^E) (at least 1
+  // for a non-zero group), then values rounded against m * 2^-E; the row is packed.
+  const int sb = profile.scale_bits_;
+  const double m_limit = std::ldexp(1.0, sb);
+  auto finish_row = [&](int64_t r, const float* row, const GroupFit* fits, int8_t* values) {
+    double s_max = 0.0;
+    for (int64_t g = 0; g < gpr; ++g) s_max = std::max(s_max, fits[g].scale_);
+    std::fill(values, values + q.cols_, int8_t{0});
+    if (s_max > 0.0) {
+      int x = 0;
+      std::frexp(s_max, &x);  // s_max = f * 2^x, f in [0.5, 1)
+      int e = sb - x;
+      if (round_away(std::ldexp(s_max, e)) >= m_limit) --e;
+      q.row_exp_[static_cast<size_t>(r)] = e;
+      for (int64_t g = 0; g < gpr; ++g) {
+        const size_t gi = static_cast<size_t>(r * gpr + g);
+        const double s = fits[g].scale_;
+        if (s == 0.0) continue;
+        const double m = std::max(1.0, round_away(std::ldexp(s, e)));
+        q.scale_m_[gi] = static_cast<uint16_t>(m);
+        const int64_t c0 = g * q.group_size_;
+        fit_kernels().round_values_(row + c0, std::min(q.group_size_, q.cols_ - c0),
+                                    std::ldexp(m, -e), qmax_of(q.bits_[gi]), values + c0);
+      }
+    }
+    pack_row(q, r, values);
+  };
+
+  if (!promote) {
+    // One pass: fit and finish each row.
+    for (int64_t r0 = 0; r0 < q.rows_; r0 += chunk_rows) {
+      const int64_t n = std::min(chunk_rows, q.rows_ - r0);
+      const float* chunk = source(r0, n);
+      parallel_for(n, row_grain, 1, [&](int64_t a, int64_t b) {
+        std::vector<GroupFit> fits(static_cast<size_t>(gpr));
+        std::vector<int8_t> values(static_cast<size_t>(q.cols_));
+        for (int64_t i = a; i < b; ++i) {
+          const float* row = chunk + i * q.cols_;
+          for (int64_t g = 0; g < gpr; ++g) fits[static_cast<size_t>(g)] = fit(row, g, bits);
+          finish_row(r0 + i, row, fits.data(), values.data());
+        }
+      });
+    }
+    return q;
+  }
+
+  // Promotion: the floor(fraction * groups) groups with the largest squared error (ties: the
+  // lower group index first) are refit at promote_bits. Pass 1 keeps every group's error; pass 2
+  // reads the rows again (fitting is a pure function of the group, so the fits repeat exactly).
+  std::vector<double> errors(static_cast<size_t>(n_groups));
+  for (int64_t r0 = 0; r0 < q.rows_; r0 += chunk_rows) {
+    const int64_t n = std::min(chunk_rows, q.rows_ - r0);
+    const float* chunk = source(r0, n);
+    parallel_for(n, row_grain, 1, [&](int64_t a, int64_t b) {
+      for (int64_t i = a; i < b; ++i) {
+        for (int64_t g = 0; g < gpr; ++g) {
+          errors[static_cast<size_t>((r0 + i) * gpr + g)] = fit(chunk + i * q.cols_, g, bits).sq_err_;
+        }
+      }
+    });
+  }
+  std::vector<int64_t> order(static_cast<size_t>(n_groups));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return errors[static_cast<size_t>(a)] > errors[static_cast<size_t>(b)];
+  });
+  for (int64_t i = 0; i < n_promote; ++i) {
+    q.bits_[static_cast<size_t>(order[static_cast<size_t>(i)])] = static_cast<uint8_t>(profile.promote_bits_);
+  }
+  std::vector<double>().swap(errors);
+  std::vector<int64_t>().swap(order);
+  for (int64_t r0 = 0; r0 < q.rows_; r0 += chunk_rows) {
+    const int64_t n = std::min(chunk_rows, q.rows_ - r0);
+    const float* chunk = source(r0, n);
+    parallel_for(n, row_grain, 1, [&](int64_t a, int64_t b) {
+      std::vector<GroupFit> fits(static_cast<size_t>(gpr));
+      std::vector<int8_t> values(static_cast<size_t>(q.cols_));
+      for (int64_t i = a; i < b; ++i) {
+        const float* row = chunk + i * q.cols_;
+        for (int64_t g = 0; g < gpr; ++g) {
+          fits[static_cast<size_t>(g)] = fit(row, g, q.bits_[static_cast<size_t>((r0 + i) * gpr + g)]);
+        }
+        finish_row(r0 + i, row, fits.data(), values.data());
+      }
+    });
+  }
+  return q;
+}
+
+QuantizedMatrix quantize_matrix(const FloatTensor& w, int bits, const NumericsProfile& profile,
+                                const std::string& name, const std::vector<double>* importance) {
   if (w.rows_ <= 0 || w.cols_ <= 0 ||
       static_cast<int64_t>(w.data_.size()) != w.rows_ * w.cols_) {
     throw make_error("quantize: tensor " + name, "is not a non-empty [rows][cols] matrix");
   }
-  if (w.cols_ > kMaxDotLength) {
-    throw make_error("quantize: tensor " + name,
-                     std::to_string(w.cols_) + " input columns exceed the datapath limit of " +
-                         std::to_string(kMaxDotLength),
-                     "the int32 group sums of docs/numerics.md hold at most 2^17 terms");
-  }
-  QuantizedMatrix q;
-  q.name_ = name;
-  q.rows_ = w.rows_;
-  q.cols_ = w.cols_;
-  q.group_size_ = profile.group_scales_ ? std::min(profile.group_size_, w.cols_) : w.cols_;
-  q.groups_per_row_ = (q.cols_ + q.group_size_ - 1) / q.group_size_;
-  const int64_t n_groups = q.rows_ * q.groups_per_row_;
-  auto group_ptr = [&](int64_t gi) {
-    const int64_t r = gi / q.groups_per_row_;
-    const int64_t g = gi % q.groups_per_row_;
-    return std::make_pair(w.row(r) + g * q.group_size_, std::min(q.group_size_, q.cols_ - g * q.group_size_));
-  };
+  return quantize_matrix_rows(
+      w.rows_, w.cols_, [&](int64_t r0, int64_t) { return w.row(r0); }, bits, profile, name,
+      importance);
+}
 
-  std::vector<GroupFit> fits(static_cast<size_t>(n_groups));
-  q.bits_.assign(static_cast<size_t>(n_groups), static_cast<uint8_t>(bits));
-  for (int64_t gi = 0; gi < n_groups; ++gi) {
-    const auto [ptr, n] = group_ptr(gi);
-    fits[static_cast<size_t>(gi)] = fit_group(ptr, n, bits, profile.clip_search_);
-  }
-  // Promotion: the floor(fraction * groups) groups with the largest squared error (ties: the
-  // lower group index first) are refit at promote_bits.
-  if (profile.promote_fraction_ > 0.0 && bits < profile.promote_bits_) {
-    const int64_t n_promote =
-        static_cast<int64_t>(std::floor(profile.promote_fraction_ * static_cast<double>(n_groups)));
-    std::vector<int64_t> order(static_cast<size_t>(n_groups));
-    std::iota(order.begin(), order.end(), int64_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      return fits[static_cast<size_t>(a)].sq_err_ > fits[static_cast<size_t>(b)].sq_err_;
-    });
-    for (int64_t i = 0; i < n_promote; ++i) {
-      const int64_t gi = order[static_cast<size_t>(i)];
-      const auto [ptr, n] = group_ptr(gi);
-      fits[static_cast<size_t>(gi)] = fit_group(ptr, n, profile.promote_bits_, profile.clip_search_);
-      q.bits_[static_cast<size_t>(gi)] = static_cast<uint8_t>(profile.promote_bits_);
+QuantizedModel quantize_model(WeightSource& source, const NumericsProfile& profile,
+                              const QuantizeProgress& progress) {
+  // The importance statistics of imatrix rounding come from running a proxy of the whole float
+  // model, which the in-memory path does.
+  if (profile.imatrix_rounding_) return quantize_model(read_all_weights(source), profile);
+  const ModelConfig& c = source.config();
+  c.validate();
+  for (int64_t dim : {c.d_model_, c.q_dim(), c.d_ff_}) {
+    if (dim > kMaxDotLength) {
+      throw make_error("quantize: model " + c.name_,
+                       "a matrix product of " + std::to_string(dim) +
+                           " terms exceeds the datapath limit of " + std::to_string(kMaxDotLength));
     }
   }
-
-  // Integer scales: a row exponent E such that the row's largest scale is a scale_bits-bit
-  // mantissa, then every group's mantissa m = round(scale * 2^E) (at least 1 for a non-zero
-  // group), then values rounded against m * 2^-E.
-  const int sb = profile.scale_bits_;
-  const double m_limit = std::ldexp(1.0, sb);
-  q.values_.assign(static_cast<size_t>(q.rows_ * q.cols_), 0);
-  q.scale_m_.assign(static_cast<size_t>(n_groups), 0);
-  q.row_exp_.assign(static_cast<size_t>(q.rows_), 0);
-  for (int64_t r = 0; r < q.rows_; ++r) {
-    double s_max = 0.0;
-    for (int64_t g = 0; g < q.groups_per_row_; ++g) {
-      s_max = std::max(s_max, fits[static_cast<size_t>(r * q.groups_per_row_ + g)].scale_);
-    }
-    if (s_max == 0.0) continue;
-    int x = 0;
-    std::frexp(s_max, &x);  // s_max = f * 2^x, f in [0.5, 1)
-    int e = sb - x;
-    if (round_away(std::ldexp(s_max, e)) >= m_limit) --e;
-    q.row_exp_[static_cast<size_t>(r)] = e;
-    for (int64_t g = 0; g < q.groups_per_row_; ++g) {
-      const size_t gi = static_cast<size_t>(r * q.groups_per_row_ + g);
-      const double s = fits[gi].scale_;
-      if (s == 0.0) continue;
-      const double m = std::max(1.0, round_away(std::ldexp(s, e)));
-      q.scale_m_[gi] = static_cast<uint16_t>(m);
-      const double qmax = qmax_of(q.bits_[gi]);
-      const double represented = std::ldexp(m, -e);
-      const int64_t c0 = g * q.group_size_;
-      const int64_t n = std::min(q.group_size_, q.cols_ - c0);
-      const float* src = w.row(r) + c0;
-      int8_t* dst = q.values_.data() + r * q.cols_ + c0;
-      for (int64_t i = 0; i < n; ++i) {
-        dst[i] = static_cast<int8_t>(std::clamp(round_away(src[i] / represented), -qmax, qmax));
-      }
-    }
+  if (c.d_model_ > (int64_t{1} << 16) || c.head_dim_ > (int64_t{1} << 16)) {
+    throw make_error("quantize: model " + c.name_,
+                     "RMSNorm over more than 65536 values overflows its integer sum of squares");
   }
-  pack_nibbles(q);
+  profile.check_fits(c);
+  std::vector<int32_t> calib_tokens;
+  if (profile.needs_calibration()) calib_tokens = calibration_tokens(profile, c);
+  QuantizedModel q;
+  q.config_ = c;
+  q.profile_ = profile;
+  q.layers_.resize(static_cast<size_t>(c.n_layers_));
+  const int af = profile.activation_frac_bits_;
+  std::vector<float> buffer;
+  const std::vector<WeightRef> order = weight_order(c);
+  int64_t done_values = 0;
+  int64_t total_values = 0;
+  for (const WeightRef& ref : order) {
+    const auto [rows, cols] = weight_shape(c, ref.slot_);
+    total_values += rows * cols;
+  }
+  for (const WeightRef& ref : order) {
+    const auto [rows, cols] = weight_shape(c, ref.slot_);
+    const std::string name = weight_name(ref);
+    auto matrix = [&](WeightKind kind) {
+      const RowSource rows_of = [&](int64_t r0, int64_t n) {
+        buffer.resize(static_cast<size_t>(n * cols));
+        source.read_rows(ref, r0, n, buffer.data());
+        return static_cast<const float*>(buffer.data());
+      };
+      return quantize_matrix_rows(rows, cols, rows_of, profile.weight_bits_for(kind, ref.layer_),
+                                  profile, name);
+    };
+    auto gain = [&]() { return quantize_gain(source.read(ref), name); };
+    auto bias = [&]() { return quantize_bias(source.read(ref), af, name); };
+    QuantizedLayer* L = ref.layer_ >= 0 ? &q.layers_[static_cast<size_t>(ref.layer_)] : nullptr;
+    switch (ref.slot_) {
+      case WeightSlot::kTokEmbd:
+        // Tied: one matrix in silicon, at the LM head's width.
+        q.tok_embd_ = matrix(c.tied_embeddings_ ? WeightKind::kLmHead : WeightKind::kEmbedding);
+        break;
+      case WeightSlot::kOutput: q.output_ = matrix(WeightKind::kLmHead); break;
+      case WeightSlot::kOutputNorm: q.output_norm_ = gain(); break;
+      case WeightSlot::kAttnNorm: L->attn_norm_ = gain(); break;
+      case WeightSlot::kFfnNorm: L->ffn_norm_ = gain(); break;
+      case WeightSlot::kQNorm: L->q_norm_ = gain(); break;
+      case WeightSlot::kKNorm: L->k_norm_ = gain(); break;
+      case WeightSlot::kBq: L->bq_ = bias(); break;
+      case WeightSlot::kBk: L->bk_ = bias(); break;
+      case WeightSlot::kBv: L->bv_ = bias(); break;
+      case WeightSlot::kWq: L->wq_ = matrix(WeightKind::kAttnQ); break;
+      case WeightSlot::kWk: L->wk_ = matrix(WeightKind::kAttnK); break;
+      case WeightSlot::kWv: L->wv_ = matrix(WeightKind::kAttnV); break;
+      case WeightSlot::kWo: L->wo_ = matrix(WeightKind::kAttnOutput); break;
+      case WeightSlot::kGate: L->w_gate_ = matrix(WeightKind::kFfnGate); break;
+      case WeightSlot::kUp: L->w_up_ = matrix(WeightKind::kFfnUp); break;
+      case WeightSlot::kDown: L->w_down_ = matrix(WeightKind::kFfnDown); break;
+    }
+    std::vector<float>().swap(buffer);
+    done_values += rows * cols;
+    if (progress) progress(name, done_values, total_values);
+  }
+  if (profile.static_act_scales_) calibrate_static_scales(q, calib_tokens);
   return q;
 }
+
+void set_quantize_kernel(GemvKernel kernel) { fit_kernels() = fit_kernels_for(kernel); }
 
 QuantizedGain quantize_gain(const FloatTensor& gain, const std::string& name) {
   QuantizedGain q;
@@ -515,19 +607,22 @@ QuantizedModel quantize_model(const ModelWeights& weights, const NumericsProfile
     throw make_error("quantize: model " + c.name_,
                      "RMSNorm over more than 65536 values overflows its integer sum of squares");
   }
-  for (int64_t l : profile.wide_layers_) {
-    if (l >= c.n_layers_) {
-      throw make_error(profile.source_ + ": numerics.weights.wide_layers",
-                       "layer " + std::to_string(l) + " does not exist in " + c.name_ + " (" +
-                           std::to_string(c.n_layers_) + " layers)",
-                       "use layer indices 0.." + std::to_string(c.n_layers_ - 1));
-    }
-  }
+  profile.check_fits(c);
   if (static_cast<int64_t>(weights.layers_.size()) != c.n_layers_) {
     throw make_error("quantize: model " + c.name_,
                      "config has " + std::to_string(c.n_layers_) + " layers, weights have " +
                          std::to_string(weights.layers_.size()));
   }
+  // Calibration (imatrix rounding, static scales): the tokens, and for the imatrix the mean
+  // square of every matrix input measured on an 8-bit proxy of the model.
+  std::vector<int32_t> calib_tokens;
+  ActivationStats stats;
+  if (profile.needs_calibration()) calib_tokens = calibration_tokens(profile, c);
+  if (profile.imatrix_rounding_) stats = importance_stats(weights, profile, calib_tokens);
+  auto imp = [&](const std::vector<std::vector<double>>& site, int64_t l) -> const std::vector<double>* {
+    if (!profile.imatrix_rounding_) return nullptr;
+    return &site[static_cast<size_t>(l)];
+  };
   QuantizedModel q;
   q.config_ = c;
   q.profile_ = profile;
@@ -538,14 +633,14 @@ QuantizedModel quantize_model(const ModelWeights& weights, const NumericsProfile
   if (c.tied_embeddings_) {
     q.tok_embd_ = quantize_matrix(weights.tok_embd_,
                                   profile.weight_bits_for(WeightKind::kLmHead, -1), profile,
-                                  "token_embd");
+                                  "token_embd", imp(stats.final_, 0));
   } else {
     check_shape(out_w, c.vocab_, c.d_model_, "output");
     q.tok_embd_ = quantize_matrix(weights.tok_embd_,
                                   profile.weight_bits_for(WeightKind::kEmbedding, -1), profile,
                                   "token_embd");
     q.output_ = quantize_matrix(out_w, profile.weight_bits_for(WeightKind::kLmHead, -1), profile,
-                                "output");
+                                "output", imp(stats.final_, 0));
   }
   q.output_norm_ = quantize_gain(weights.output_norm_, "output_norm");
   const int af = profile.activation_frac_bits_;
@@ -555,21 +650,24 @@ QuantizedModel quantize_model(const ModelWeights& weights, const NumericsProfile
     QuantizedLayer& ql = q.layers_[static_cast<size_t>(l)];
     const std::string p = "blk." + std::to_string(l) + ".";
     auto mat = [&](const FloatTensor& t, WeightKind kind, int64_t rows, int64_t cols,
-                   const std::string& name) {
+                   const std::string& name, const std::vector<double>* importance) {
       check_shape(t, rows, cols, p + name);
-      return quantize_matrix(t, profile.weight_bits_for(kind, l), profile, p + name);
+      return quantize_matrix(t, profile.weight_bits_for(kind, l), profile, p + name, importance);
     };
     check_length(w.attn_norm_, c.d_model_, p + "attn_norm");
     check_length(w.ffn_norm_, c.d_model_, p + "ffn_norm");
     ql.attn_norm_ = quantize_gain(w.attn_norm_, p + "attn_norm");
     ql.ffn_norm_ = quantize_gain(w.ffn_norm_, p + "ffn_norm");
-    ql.wq_ = mat(w.wq_, WeightKind::kAttnQ, c.q_dim(), c.d_model_, "attn_q");
-    ql.wk_ = mat(w.wk_, WeightKind::kAttnK, c.kv_dim(), c.d_model_, "attn_k");
-    ql.wv_ = mat(w.wv_, WeightKind::kAttnV, c.kv_dim(), c.d_model_, "attn_v");
-    ql.wo_ = mat(w.wo_, WeightKind::kAttnOutput, c.d_model_, c.q_dim(), "attn_output");
-    ql.w_gate_ = mat(w.w_gate_, WeightKind::kFfnGate, c.d_ff_, c.d_model_, "ffn_gate");
-    ql.w_up_ = mat(w.w_up_, WeightKind::kFfnUp, c.d_ff_, c.d_model_, "ffn_up");
-    ql.w_down_ = mat(w.w_down_, WeightKind::kFfnDown, c.d_model_, c.d_ff_, "ffn_down");
+    ql.wq_ = mat(w.wq_, WeightKind::kAttnQ, c.q_dim(), c.d_model_, "attn_q", imp(stats.attn_in_, l));
+    ql.wk_ = mat(w.wk_, WeightKind::kAttnK, c.kv_dim(), c.d_model_, "attn_k", imp(stats.attn_in_, l));
+    ql.wv_ = mat(w.wv_, WeightKind::kAttnV, c.kv_dim(), c.d_model_, "attn_v", imp(stats.attn_in_, l));
+    ql.wo_ = mat(w.wo_, WeightKind::kAttnOutput, c.d_model_, c.q_dim(), "attn_output",
+                 imp(stats.attn_out_, l));
+    ql.w_gate_ = mat(w.w_gate_, WeightKind::kFfnGate, c.d_ff_, c.d_model_, "ffn_gate",
+                     imp(stats.ffn_in_, l));
+    ql.w_up_ = mat(w.w_up_, WeightKind::kFfnUp, c.d_ff_, c.d_model_, "ffn_up", imp(stats.ffn_in_, l));
+    ql.w_down_ = mat(w.w_down_, WeightKind::kFfnDown, c.d_model_, c.d_ff_, "ffn_down",
+                     imp(stats.ffn_hidden_, l));
     if (c.qkv_bias_) {
       check_length(w.bq_, c.q_dim(), p + "attn_q.bias");
       check_length(w.bk_, c.kv_dim(), p + "attn_k.bias");
@@ -585,26 +683,8 @@ QuantizedModel quantize_model(const ModelWeights& weights, const NumericsProfile
       ql.k_norm_ = quantize_gain(w.k_norm_, p + "attn_k_norm");
     }
   }
+  if (profile.static_act_scales_) calibrate_static_scales(q, calib_tokens);
   return q;
 }
-
-void gemv(const QuantizedMatrix& w, const int8_t* x, int64_t* acc, GemvKernel kernel) {
-#if HW_HAVE_X86
-  if ((kernel == GemvKernel::kAuto || kernel == GemvKernel::kAvx2) && cpu_has_avx2()) {
-    gemv_avx2(w, x, acc);
-    return;
-  }
-#endif
-  if (kernel == GemvKernel::kAvx2) {
-    throw make_error("gemv", "the AVX2 kernel was requested on a CPU without AVX2");
-  }
-  gemv_portable(w, x, acc);
-}
-
-bool gemv_kernel_available(GemvKernel kernel) {
-  return kernel != GemvKernel::kAvx2 || cpu_has_avx2();
-}
-
-const char* gemv_auto_kernel_name() { return cpu_has_avx2() ? "avx2" : "portable"; }
 
 }  // namespace hw

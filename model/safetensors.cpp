@@ -216,6 +216,37 @@ ByteSpan SafetensorsFile::tensor_bytes(const SafetensorsTensorInfo& tensor) cons
                     "tensor '" + tensor.name_ + "' data");
 }
 
+namespace {
+
+uint32_t float_type_of(const SafetensorsTensorInfo& tensor, const std::string& file) {
+  if (tensor.dtype_ == "F32") return static_cast<uint32_t>(GgmlType::kF32);
+  if (tensor.dtype_ == "F16") return static_cast<uint32_t>(GgmlType::kF16);
+  if (tensor.dtype_ == "BF16") return static_cast<uint32_t>(GgmlType::kBF16);
+  throw make_error(file,
+                   "tensor '" + tensor.name_ + "': dtype " + tensor.dtype_ + " cannot be converted to float",
+                   "supported safetensors dtypes: F32, F16, BF16");
+}
+
+}  // namespace
+
+void SafetensorsFile::dequantize_rows(const SafetensorsTensorInfo& tensor, int64_t r0, int64_t n,
+                                      float* dst) const {
+  const uint32_t type_id = float_type_of(tensor, name_);
+  const int64_t cols = tensor.shape_.empty() ? 1 : tensor.shape_.back();
+  const int64_t rows = cols > 0 ? tensor.elements() / cols : 0;
+  if (r0 < 0 || n < 0 || r0 + n > rows) {
+    throw make_error(name_, "tensor '" + tensor.name_ + "': rows [" + std::to_string(r0) + ", " +
+                                std::to_string(r0 + n) + ") are outside its " +
+                                std::to_string(rows) + " rows");
+  }
+  const uint64_t row_bytes = static_cast<uint64_t>(cols * tensor.dtype_bytes_);
+  dequantize_ggml(type_id,
+                  tensor_bytes(tensor).sub(static_cast<uint64_t>(r0) * row_bytes,
+                                           static_cast<uint64_t>(n) * row_bytes, name_,
+                                           "tensor '" + tensor.name_ + "' rows"),
+                  n * cols, dst, name_ + ": tensor '" + tensor.name_ + "'");
+}
+
 std::vector<float> SafetensorsFile::dequantize(const SafetensorsTensorInfo& tensor) const {
   uint32_t type_id = 0;
   if (tensor.dtype_ == "F32") {

@@ -44,6 +44,9 @@ class SafetensorsFile {
   ByteSpan tensor_bytes(const SafetensorsTensorInfo& tensor) const;
   // All elements in row-major order as float. hw::Error for dtypes other than F32/F16/BF16.
   std::vector<float> dequantize(const SafetensorsTensorInfo& tensor) const;
+  // Rows [r0, r0 + n) (a row is the last dimension; a vector is one row) into dst, straight
+  // from the mapped file.
+  void dequantize_rows(const SafetensorsTensorInfo& tensor, int64_t r0, int64_t n, float* dst) const;
 
  private:
   SafetensorsFile() = default;

@@ -33,26 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// The tensors of a Llama-family checkpoint, named per format below.
-enum class Slot {
-  kTokEmbd,
-  kAttnNorm,
-  kWq,
-  kWk,
-  kWv,
-  kWo,
-  kBq,
-  kBk,
-  kBv,
-  kQNorm,
-  kKNorm,
-  kFfnNorm,
-  kGate,
-  kUp,
-  kDown,
-  kOutputNorm,
-  kOutput,
-};
+using Slot = WeightSlot;
 
 std::string gguf_name(Slot slot, int64_t layer) {
   const std::string b = "blk." + std::to_string(layer) + ".";
@@ -146,13 +127,16 @@ std::string dims_string(const std::vector<int64_t>& dims) {
 }
 
 // A checkpoint in one format: tensors by name, shape-checked against [rows][cols] (or a
-// vector of n = cols values) in that format's dimension order.
+// vector of n = cols values) in that format's dimension order, read a few rows at a time.
 class TensorReader {
  public:
   virtual ~TensorReader() = default;
   virtual std::string name_of(Slot slot, int64_t layer) const = 0;
   virtual bool has(const std::string& name) const = 0;
-  virtual FloatTensor read(const std::string& name, int64_t rows, int64_t cols, bool vector) = 0;
+  // hw::Error when the tensor is missing or not [rows][cols] (vector: cols values).
+  virtual void check(const std::string& name, int64_t rows, int64_t cols, bool vector) const = 0;
+  // Rows [r0, r0 + n) of a checked tensor (a vector is one row).
+  virtual void read_rows(const std::string& name, int64_t r0, int64_t n, float* dst) const = 0;
   virtual std::vector<std::string> names() const = 0;
   // Tensors a loader may leave unused (e.g. a cached RoPE table).
   virtual bool ignorable(const std::string& name) const = 0;
@@ -179,10 +163,11 @@ Error missing_error(const std::string& file, const std::string& tensor) {
 
 class GgufReader : public TensorReader {
  public:
-  explicit GgufReader(const GgufFile& g) : g_(g) {}
+  explicit GgufReader(GgufFile g) : g_(std::move(g)) {}
+  const GgufFile& file() const { return g_; }
   std::string name_of(Slot slot, int64_t layer) const override { return gguf_name(slot, layer); }
   bool has(const std::string& name) const override { return g_.find_tensor(name) != nullptr; }
-  FloatTensor read(const std::string& name, int64_t rows, int64_t cols, bool vector) override {
+  void check(const std::string& name, int64_t rows, int64_t cols, bool vector) const override {
     const GgufTensorInfo* t = g_.find_tensor(name);
     if (t == nullptr) throw missing_error(g_.name(), name);
     // ggml order: the contiguous (input) dimension first.
@@ -191,11 +176,9 @@ class GgufReader : public TensorReader {
     if (t->ne_ != expected) {
       throw shape_error(g_.name(), name, t->ne_, expected, "GGUF ne = [n_in, n_out]");
     }
-    FloatTensor out;
-    out.rows_ = rows;
-    out.cols_ = cols;
-    out.data_ = g_.dequantize(*t);
-    return out;
+  }
+  void read_rows(const std::string& name, int64_t r0, int64_t n, float* dst) const override {
+    g_.dequantize_rows(g_.tensor(name), r0, n, dst);
   }
   std::vector<std::string> names() const override {
     std::vector<std::string> out;
@@ -213,7 +196,7 @@ class GgufReader : public TensorReader {
   }
 
  private:
-  const GgufFile& g_;
+  GgufFile g_;
 };
 
 class SafetensorsReader : public TensorReader {
@@ -233,7 +216,7 @@ class SafetensorsReader : public TensorReader {
   }
   std::string name_of(Slot slot, int64_t layer) const override { return hf_name(slot, layer); }
   bool has(const std::string& name) const override { return index_.count(name) != 0; }
-  FloatTensor read(const std::string& name, int64_t rows, int64_t cols, bool vector) override {
+  void check(const std::string& name, int64_t rows, int64_t cols, bool vector) const override {
     auto it = index_.find(name);
     if (it == index_.end()) throw missing_error(where_, name);
     const SafetensorsTensorInfo& t = *it->second.info_;
@@ -243,11 +226,10 @@ class SafetensorsReader : public TensorReader {
       throw shape_error(it->second.file_->name(), name, t.shape_, expected,
                         "safetensors shape = [out_features, in_features]");
     }
-    FloatTensor out;
-    out.rows_ = rows;
-    out.cols_ = cols;
-    out.data_ = it->second.file_->dequantize(t);
-    return out;
+  }
+  void read_rows(const std::string& name, int64_t r0, int64_t n, float* dst) const override {
+    const Entry& e = index_.at(name);
+    e.file_->dequantize_rows(*e.info_, r0, n, dst);
   }
   std::vector<std::string> names() const override {
     std::vector<std::string> out;
@@ -277,91 +259,95 @@ class SafetensorsReader : public TensorReader {
   std::map<std::string, Entry> index_;
 };
 
-// Rotate-half -> adjacent-pair order for `n_heads` heads of `head_dim` rows, each row
-// `row_len` floats (row_len 1 for biases and per-head norm weights).
-void permute_to_adjacent(std::vector<float>& data, int64_t n_heads, int64_t head_dim,
-                         int64_t row_len) {
-  const int64_t half = head_dim / 2;
-  std::vector<float> src(data);
-  for (int64_t h = 0; h < n_heads; ++h) {
-    const int64_t base = h * head_dim;
-    for (int64_t j = 0; j < half; ++j) {
-      std::copy_n(src.begin() + (base + j) * row_len, row_len,
-                  data.begin() + (base + 2 * j) * row_len);
-      std::copy_n(src.begin() + (base + j + half) * row_len, row_len,
-                  data.begin() + (base + 2 * j + 1) * row_len);
-    }
+// Row `d` of a Q/K tensor in adjacent-pair order comes from this row of the rotate-half order:
+// within each head, row 2j <- row j and row 2j+1 <- row j + head_dim/2. The same applies to the
+// elements of the q/k biases (Qwen2) and of the per-head q_norm/k_norm weights (Qwen3).
+int64_t rotate_half_source(int64_t d, int64_t head_dim) {
+  const int64_t base = d - d % head_dim;
+  const int64_t i = d % head_dim;
+  return base + (i % 2 == 0 ? i / 2 : i / 2 + head_dim / 2);
+}
+
+bool is_vector(Slot slot) {
+  switch (slot) {
+    case Slot::kAttnNorm:
+    case Slot::kBq:
+    case Slot::kBk:
+    case Slot::kBv:
+    case Slot::kQNorm:
+    case Slot::kKNorm:
+    case Slot::kFfnNorm:
+    case Slot::kOutputNorm:
+      return true;
+    default:
+      return false;
   }
 }
 
-ModelWeights assemble(const ModelConfig& c, TensorReader& r) {
-  std::set<std::string> used;
-  auto read = [&](Slot slot, int64_t layer, int64_t rows, int64_t cols) {
-    const std::string name = r.name_of(slot, layer);
-    used.insert(name);
-    return r.read(name, rows, cols, false);
-  };
-  auto read_vector = [&](Slot slot, int64_t layer, int64_t n) {
-    const std::string name = r.name_of(slot, layer);
-    used.insert(name);
-    return r.read(name, 1, n, true);
-  };
+// Whether a tensor's rows (matrices) or elements (vectors) are permuted from rotate-half order.
+bool permuted_qk(Slot slot) {
+  return slot == Slot::kWq || slot == Slot::kWk || slot == Slot::kBq || slot == Slot::kBk ||
+         slot == Slot::kQNorm || slot == Slot::kKNorm;
+}
 
-  ModelWeights w;
-  w.config_ = c;
-  w.tok_embd_ = read(Slot::kTokEmbd, -1, c.vocab_, c.d_model_);
-  w.layers_.resize(static_cast<size_t>(c.n_layers_));
-  for (int64_t l = 0; l < c.n_layers_; ++l) {
-    LayerWeights& L = w.layers_[static_cast<size_t>(l)];
-    L.attn_norm_ = read_vector(Slot::kAttnNorm, l, c.d_model_);
-    L.wq_ = read(Slot::kWq, l, c.q_dim(), c.d_model_);
-    L.wk_ = read(Slot::kWk, l, c.kv_dim(), c.d_model_);
-    L.wv_ = read(Slot::kWv, l, c.kv_dim(), c.d_model_);
-    L.wo_ = read(Slot::kWo, l, c.d_model_, c.q_dim());
-    if (c.qkv_bias_) {
-      L.bq_ = read_vector(Slot::kBq, l, c.q_dim());
-      L.bk_ = read_vector(Slot::kBk, l, c.kv_dim());
-      L.bv_ = read_vector(Slot::kBv, l, c.kv_dim());
+class CheckpointSource : public WeightSource {
+ public:
+  CheckpointSource(const ModelConfig& config, std::unique_ptr<TensorReader> reader)
+      : reader_(std::move(reader)) {
+    config_ = config;
+    const ModelConfig& c = config_;
+    TensorReader& r = *reader_;
+    std::set<std::string> used;
+    for (const WeightRef& ref : weight_order(c)) {
+      const std::string name = r.name_of(ref.slot_, ref.layer_);
+      const auto [rows, cols] = weight_shape(c, ref.slot_);
+      r.check(name, rows, cols, is_vector(ref.slot_));
+      used.insert(name);
     }
-    if (c.qk_norm_) {
-      L.q_norm_ = read_vector(Slot::kQNorm, l, c.head_dim_);
-      L.k_norm_ = read_vector(Slot::kKNorm, l, c.head_dim_);
-    }
-    L.ffn_norm_ = read_vector(Slot::kFfnNorm, l, c.d_model_);
-    L.w_gate_ = read(Slot::kGate, l, c.d_ff_, c.d_model_);
-    L.w_up_ = read(Slot::kUp, l, c.d_ff_, c.d_model_);
-    L.w_down_ = read(Slot::kDown, l, c.d_model_, c.d_ff_);
-    if (r.rotate_half_qk()) {
-      permute_to_adjacent(L.wq_.data_, c.n_heads_, c.head_dim_, c.d_model_);
-      permute_to_adjacent(L.wk_.data_, c.n_kv_heads_, c.head_dim_, c.d_model_);
-      if (c.qkv_bias_) {
-        permute_to_adjacent(L.bq_.data_, c.n_heads_, c.head_dim_, 1);
-        permute_to_adjacent(L.bk_.data_, c.n_kv_heads_, c.head_dim_, 1);
-      }
-      if (c.qk_norm_) {
-        permute_to_adjacent(L.q_norm_.data_, 1, c.head_dim_, 1);
-        permute_to_adjacent(L.k_norm_.data_, 1, c.head_dim_, 1);
-      }
-    }
-  }
-  w.output_norm_ = read_vector(Slot::kOutputNorm, -1, c.d_model_);
-  const std::string output_name = r.name_of(Slot::kOutput, -1);
-  if (!c.tied_embeddings_) {
-    w.output_ = read(Slot::kOutput, -1, c.vocab_, c.d_model_);
-  } else {
     // Some tied checkpoints still store the (identical) head; check it, use the embedding.
-    if (r.has(output_name)) read(Slot::kOutput, -1, c.vocab_, c.d_model_);
-    w.output_ = w.tok_embd_;
+    const std::string output_name = r.name_of(Slot::kOutput, -1);
+    if (c.tied_embeddings_ && r.has(output_name)) {
+      r.check(output_name, c.vocab_, c.d_model_, false);
+      used.insert(output_name);
+    }
+    for (const std::string& name : r.names()) {
+      if (used.count(name) || r.ignorable(name)) continue;
+      throw make_error(r.where(), "tensor '" + name + "': not part of the model the config describes",
+                       "it would be silently ignored; check that config and checkpoint match "
+                       "(e.g. biases or qk-norms the architecture does not have)");
+    }
   }
 
-  for (const std::string& name : r.names()) {
-    if (used.count(name) || r.ignorable(name)) continue;
-    throw make_error(r.where(), "tensor '" + name + "': not part of the model the config describes",
-                     "it would be silently ignored; check that config and checkpoint match "
-                     "(e.g. biases or qk-norms the architecture does not have)");
+  void read_rows(WeightRef ref, int64_t r0, int64_t n, float* dst) override {
+    const ModelConfig& c = config_;
+    // Tied models have no output tensor of their own: the head is the embedding.
+    if (ref.slot_ == Slot::kOutput && c.tied_embeddings_) ref = {Slot::kTokEmbd, -1};
+    const std::string name = reader_->name_of(ref.slot_, ref.layer_);
+    const auto [rows, cols] = weight_shape(c, ref.slot_);
+    if (r0 < 0 || n < 0 || r0 + n > rows) {
+      throw make_error(reader_->where(), "tensor '" + name + "': rows [" + std::to_string(r0) +
+                                             ", " + std::to_string(r0 + n) + ") requested of " +
+                                             std::to_string(rows));
+    }
+    if (!reader_->rotate_half_qk() || !permuted_qk(ref.slot_)) {
+      reader_->read_rows(name, r0, n, dst);
+      return;
+    }
+    if (is_vector(ref.slot_)) {
+      // One row of n_heads (or 1) * head_dim elements, permuted element-wise.
+      std::vector<float> src(static_cast<size_t>(cols));
+      reader_->read_rows(name, 0, 1, src.data());
+      for (int64_t d = 0; d < cols; ++d) dst[d] = src[static_cast<size_t>(rotate_half_source(d, c.head_dim_))];
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      reader_->read_rows(name, rotate_half_source(r0 + i, c.head_dim_), 1, dst + i * cols);
+    }
   }
-  return w;
-}
+
+ private:
+  std::unique_ptr<TensorReader> reader_;
+};
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -382,11 +368,10 @@ std::string read_text(const fs::path& path) {
   return ss.str();
 }
 
-ModelWeights load_gguf(const std::string& path) {
-  const GgufFile g = GgufFile::open(path);
+std::unique_ptr<WeightSource> open_gguf(const std::string& path) {
+  GgufFile g = GgufFile::open(path);
   const ModelConfig config = model_config_from_gguf(g);
-  GgufReader reader(g);
-  return assemble(config, reader);
+  return std::make_unique<CheckpointSource>(config, std::make_unique<GgufReader>(std::move(g)));
 }
 
 // Shard file names listed by model.safetensors.index.json's weight_map, in sorted order, with
@@ -421,7 +406,7 @@ std::vector<std::string> index_shards(const fs::path& index_path,
   return {files.begin(), files.end()};
 }
 
-ModelWeights load_safetensors(const std::string& path) {
+std::unique_ptr<WeightSource> open_safetensors(const std::string& path) {
   const fs::path p(path);
   std::error_code ec;
   fs::path dir;
@@ -474,16 +459,17 @@ ModelWeights load_safetensors(const std::string& path) {
   for (const auto& sp : shard_paths) {
     shards.push_back(std::make_unique<SafetensorsFile>(SafetensorsFile::open(sp.string())));
   }
-  SafetensorsReader reader(index_path.empty() ? path : index_path.string(), std::move(shards));
+  auto reader = std::make_unique<SafetensorsReader>(index_path.empty() ? path : index_path.string(),
+                                                    std::move(shards));
   for (const auto& [tensor, file] : weight_map) {
-    const SafetensorsFile* shard = reader.shard_of(tensor);
+    const SafetensorsFile* shard = reader->shard_of(tensor);
     if (shard == nullptr || fs::path(shard->name()).filename().string() != file) {
       throw make_error(index_path.string(),
                        "weight_map." + tensor + ": not found in shard '" + file + "'",
                        "the index and the shards disagree; re-download the checkpoint");
     }
   }
-  return assemble(config, reader);
+  return std::make_unique<CheckpointSource>(config, std::move(reader));
 }
 
 // Standard normal samples from a fixed engine with Box-Muller, so synthetic weights are the
@@ -521,68 +507,199 @@ class NormalSource {
 // to keep activations in the range of a trained model.
 constexpr double kSyntheticNoiseStd = 0.05;
 
-FloatTensor random_matrix(NormalSource& rng, int64_t rows, int64_t cols) {
+// Matrices are N(0, 1/cols), norm gains 1 + N(0, 0.05^2), biases N(0, 0.05^2), drawn from one
+// stream in weight_order(); a tied model's head draws nothing (it is the embedding).
+class SyntheticSource : public WeightSource {
+ public:
+  SyntheticSource(const ModelConfig& config, uint64_t seed) : rng_(seed) {
+    config.validate();
+    config_ = config;
+    order_ = weight_order(config_);
+    tensor_start_ = rng_;
+  }
+
+  void read_rows(WeightRef ref, int64_t r0, int64_t n, float* dst) override {
+    if (ref.slot_ == Slot::kOutput && config_.tied_embeddings_) {
+      throw make_error("synthetic weights", "the head of a tied model is the embedding",
+                       "read token_embd instead");
+    }
+    // Move the stream to tensor `ref`: forward through the order, or back to its first row.
+    size_t at = current_;
+    while (at < order_.size() && !(order_[at].slot_ == ref.slot_ && order_[at].layer_ == ref.layer_)) ++at;
+    if (at == order_.size()) {
+      throw make_error("synthetic weights", "tensor " + weight_name(ref) +
+                                                " requested out of order (after " +
+                                                weight_name(order_[current_]) + ")",
+                       "read tensors in weight_order()");
+    }
+    while (current_ < at) {
+      skip_values(remaining_in_current());
+      ++current_;
+      tensor_start_ = rng_;
+      next_row_ = 0;
+    }
+    const auto [rows, cols] = weight_shape(config_, ref.slot_);
+    if (r0 < next_row_) {
+      rng_ = tensor_start_;
+      next_row_ = 0;
+    }
+    skip_values((r0 - next_row_) * cols);
+    const bool vector = is_vector(ref.slot_);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(cols));
+    const double mean = gain_mean(ref.slot_);
+    for (int64_t i = 0; i < n * cols; ++i) {
+      dst[i] = vector ? static_cast<float>(mean + kSyntheticNoiseStd * rng_.next())
+                      : static_cast<float>(rng_.next() * scale);
+    }
+    next_row_ = r0 + n;
+  }
+
+ private:
+  static double gain_mean(Slot slot) {
+    return slot == Slot::kAttnNorm || slot == Slot::kFfnNorm || slot == Slot::kOutputNorm ||
+                   slot == Slot::kQNorm || slot == Slot::kKNorm
+               ? 1.0
+               : 0.0;
+  }
+  int64_t remaining_in_current() const {
+    const auto [rows, cols] = weight_shape(config_, order_[current_].slot_);
+    return (rows - next_row_) * cols;
+  }
+  void skip_values(int64_t n) {
+    for (int64_t i = 0; i < n; ++i) rng_.next();
+  }
+
+  NormalSource rng_;
+  NormalSource tensor_start_{0};
+  std::vector<WeightRef> order_;
+  size_t current_ = 0;
+  int64_t next_row_ = 0;
+};
+
+}  // namespace
+
+std::vector<WeightRef> weight_order(const ModelConfig& c) {
+  std::vector<WeightRef> out;
+  out.push_back({Slot::kTokEmbd, -1});
+  for (int64_t l = 0; l < c.n_layers_; ++l) {
+    for (Slot s : {Slot::kAttnNorm, Slot::kWq, Slot::kWk, Slot::kWv, Slot::kWo}) out.push_back({s, l});
+    if (c.qkv_bias_) {
+      for (Slot s : {Slot::kBq, Slot::kBk, Slot::kBv}) out.push_back({s, l});
+    }
+    if (c.qk_norm_) {
+      for (Slot s : {Slot::kQNorm, Slot::kKNorm}) out.push_back({s, l});
+    }
+    for (Slot s : {Slot::kFfnNorm, Slot::kGate, Slot::kUp, Slot::kDown}) out.push_back({s, l});
+  }
+  out.push_back({Slot::kOutputNorm, -1});
+  if (!c.tied_embeddings_) out.push_back({Slot::kOutput, -1});
+  return out;
+}
+
+std::pair<int64_t, int64_t> weight_shape(const ModelConfig& c, WeightSlot slot) {
+  switch (slot) {
+    case Slot::kTokEmbd:
+    case Slot::kOutput:
+      return {c.vocab_, c.d_model_};
+    case Slot::kAttnNorm:
+    case Slot::kFfnNorm:
+    case Slot::kOutputNorm:
+      return {1, c.d_model_};
+    case Slot::kWq:
+      return {c.q_dim(), c.d_model_};
+    case Slot::kWk:
+    case Slot::kWv:
+      return {c.kv_dim(), c.d_model_};
+    case Slot::kWo:
+      return {c.d_model_, c.q_dim()};
+    case Slot::kBq:
+      return {1, c.q_dim()};
+    case Slot::kBk:
+    case Slot::kBv:
+      return {1, c.kv_dim()};
+    case Slot::kQNorm:
+    case Slot::kKNorm:
+      return {1, c.head_dim_};
+    case Slot::kGate:
+    case Slot::kUp:
+      return {c.d_ff_, c.d_model_};
+    case Slot::kDown:
+      return {c.d_model_, c.d_ff_};
+  }
+  return {0, 0};
+}
+
+std::string weight_name(WeightRef ref) {
+  std::string n = gguf_name(ref.slot_, ref.layer_);
+  const std::string suffix = ".weight";
+  if (ends_with(n, suffix)) n.resize(n.size() - suffix.size());
+  return n;
+}
+
+FloatTensor WeightSource::read(WeightRef ref) {
+  const auto [rows, cols] = weight_shape(config_, ref.slot_);
   FloatTensor t;
   t.rows_ = rows;
   t.cols_ = cols;
   t.data_.resize(static_cast<size_t>(rows * cols));
-  const double scale = 1.0 / std::sqrt(static_cast<double>(cols));
-  for (float& v : t.data_) v = static_cast<float>(rng.next() * scale);
+  read_rows(ref, 0, rows, t.data_.data());
   return t;
 }
 
-FloatTensor random_vector(NormalSource& rng, int64_t n, double mean) {
-  FloatTensor t;
-  t.rows_ = 1;
-  t.cols_ = n;
-  t.data_.resize(static_cast<size_t>(n));
-  for (float& v : t.data_) v = static_cast<float>(mean + kSyntheticNoiseStd * rng.next());
-  return t;
-}
-
-}  // namespace
-
-ModelWeights load_weights(const std::string& path) {
+std::unique_ptr<WeightSource> open_weight_source(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     throw make_error(path, "not found",
                      "give a .gguf file, a .safetensors file or a model directory");
   }
-  if (lower(fs::path(path).extension().string()) == ".gguf") return load_gguf(path);
-  return load_safetensors(path);
+  if (lower(fs::path(path).extension().string()) == ".gguf") return open_gguf(path);
+  return open_safetensors(path);
+}
+
+std::unique_ptr<WeightSource> synthetic_weight_source(const ModelConfig& config, uint64_t seed) {
+  return std::make_unique<SyntheticSource>(config, seed);
+}
+
+ModelWeights read_all_weights(WeightSource& source) {
+  const ModelConfig& c = source.config();
+  ModelWeights w;
+  w.config_ = c;
+  w.layers_.resize(static_cast<size_t>(c.n_layers_));
+  for (const WeightRef& ref : weight_order(c)) {
+    FloatTensor t = source.read(ref);
+    LayerWeights* L = ref.layer_ >= 0 ? &w.layers_[static_cast<size_t>(ref.layer_)] : nullptr;
+    switch (ref.slot_) {
+      case Slot::kTokEmbd: w.tok_embd_ = std::move(t); break;
+      case Slot::kOutputNorm: w.output_norm_ = std::move(t); break;
+      case Slot::kOutput: w.output_ = std::move(t); break;
+      case Slot::kAttnNorm: L->attn_norm_ = std::move(t); break;
+      case Slot::kWq: L->wq_ = std::move(t); break;
+      case Slot::kWk: L->wk_ = std::move(t); break;
+      case Slot::kWv: L->wv_ = std::move(t); break;
+      case Slot::kWo: L->wo_ = std::move(t); break;
+      case Slot::kBq: L->bq_ = std::move(t); break;
+      case Slot::kBk: L->bk_ = std::move(t); break;
+      case Slot::kBv: L->bv_ = std::move(t); break;
+      case Slot::kQNorm: L->q_norm_ = std::move(t); break;
+      case Slot::kKNorm: L->k_norm_ = std::move(t); break;
+      case Slot::kFfnNorm: L->ffn_norm_ = std::move(t); break;
+      case Slot::kGate: L->w_gate_ = std::move(t); break;
+      case Slot::kUp: L->w_up_ = std::move(t); break;
+      case Slot::kDown: L->w_down_ = std::move(t); break;
+    }
+  }
+  if (c.tied_embeddings_) w.output_ = w.tok_embd_;
+  return w;
+}
+
+ModelWeights load_weights(const std::string& path) {
+  const std::unique_ptr<WeightSource> source = open_weight_source(path);
+  return read_all_weights(*source);
 }
 
 ModelWeights synthetic_weights(const ModelConfig& config, uint64_t seed) {
-  config.validate();
-  const ModelConfig& c = config;
-  NormalSource rng(seed);
-  ModelWeights w;
-  w.config_ = c;
-  w.tok_embd_ = random_matrix(rng, c.vocab_, c.d_model_);
-  w.layers_.resize(static_cast<size_t>(c.n_layers_));
-  for (auto& L : w.layers_) {
-    L.attn_norm_ = random_vector(rng, c.d_model_, 1.0);
-    L.wq_ = random_matrix(rng, c.q_dim(), c.d_model_);
-    L.wk_ = random_matrix(rng, c.kv_dim(), c.d_model_);
-    L.wv_ = random_matrix(rng, c.kv_dim(), c.d_model_);
-    L.wo_ = random_matrix(rng, c.d_model_, c.q_dim());
-    if (c.qkv_bias_) {
-      L.bq_ = random_vector(rng, c.q_dim(), 0.0);
-      L.bk_ = random_vector(rng, c.kv_dim(), 0.0);
-      L.bv_ = random_vector(rng, c.kv_dim(), 0.0);
-    }
-    if (c.qk_norm_) {
-      L.q_norm_ = random_vector(rng, c.head_dim_, 1.0);
-      L.k_norm_ = random_vector(rng, c.head_dim_, 1.0);
-    }
-    L.ffn_norm_ = random_vector(rng, c.d_model_, 1.0);
-    L.w_gate_ = random_matrix(rng, c.d_ff_, c.d_model_);
-    L.w_up_ = random_matrix(rng, c.d_ff_, c.d_model_);
-    L.w_down_ = random_matrix(rng, c.d_model_, c.d_ff_);
-  }
-  w.output_norm_ = random_vector(rng, c.d_model_, 1.0);
-  w.output_ = c.tied_embeddings_ ? w.tok_embd_ : random_matrix(rng, c.vocab_, c.d_model_);
-  return w;
+  SyntheticSource source(config, seed);
+  return read_all_weights(source);
 }
 
 }  // namespace hw

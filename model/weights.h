@@ -3,7 +3,9 @@
 // HF safetensors both produce this, so the reference and the quantizer see one layout.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/model_config.h"
@@ -35,6 +37,67 @@ struct ModelWeights {
   FloatTensor output_norm_;  // [d_model]
   FloatTensor output_;       // [vocab][d_model]; a copy of tok_embd_ when tied
 };
+
+// The tensors of a Llama-family checkpoint, by role.
+enum class WeightSlot {
+  kTokEmbd,
+  kAttnNorm,
+  kWq,
+  kWk,
+  kWv,
+  kWo,
+  kBq,
+  kBk,
+  kBv,
+  kQNorm,
+  kKNorm,
+  kFfnNorm,
+  kGate,
+  kUp,
+  kDown,
+  kOutputNorm,
+  kOutput,
+};
+
+struct WeightRef {
+  WeightSlot slot_;
+  int64_t layer_;  // -1 for the tensors outside the layers
+};
+
+// Every tensor `config` has, in one fixed order: token_embd; per layer attn_norm, q, k, v, o,
+// (q/k/v biases), (q/k norms), ffn_norm, gate, up, down; output_norm; output (untied only).
+// Synthetic weights draw their random numbers in this order, and the streaming quantizer asks
+// for tensors in it.
+std::vector<WeightRef> weight_order(const ModelConfig& config);
+// [rows][cols] of a tensor under `config` (vectors are one row).
+std::pair<int64_t, int64_t> weight_shape(const ModelConfig& config, WeightSlot slot);
+// "blk.3.attn_q"-style name of a tensor, for errors and reports.
+std::string weight_name(WeightRef ref);
+
+// A checkpoint opened for reading one tensor, or a few rows of one, at a time: weight files are
+// memory-mapped and rows are decoded on request, so an 8B model is quantized without its float
+// copy (quantize_model(WeightSource&, ...)). Rows come in the convention above (Q/K rows in
+// adjacent-pair order). Every tensor's presence and shape is checked when the source is opened.
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  const ModelConfig& config() const { return config_; }
+  // Rows [r0, r0 + n) of tensor `ref` into dst ([n][cols] floats).
+  virtual void read_rows(WeightRef ref, int64_t r0, int64_t n, float* dst) = 0;
+  FloatTensor read(WeightRef ref);
+
+ protected:
+  ModelConfig config_;
+};
+
+// A .gguf file, a .safetensors file (config.json beside it), or a directory with config.json and
+// *.safetensors shards.
+std::unique_ptr<WeightSource> open_weight_source(const std::string& path);
+// Seeded synthetic weights (see synthetic_weights). Rows must be read in weight_order(); a
+// tensor may be read again from its first row (the random stream is rewound to it).
+std::unique_ptr<WeightSource> synthetic_weight_source(const ModelConfig& config, uint64_t seed);
+// Every tensor of `source` in memory.
+ModelWeights read_all_weights(WeightSource& source);
 
 // Loads a .gguf file, a .safetensors file (config.json beside it), or a directory with
 // config.json and *.safetensors shards. Checks every tensor's shape against the config.

@@ -462,17 +462,24 @@ TEST(FixedPoint, AttentionEdgeCases) {
 // ---------------------------------------------------------------------------------------------
 // GEMV: every kernel equals a naive int64 loop over the stored values, bit for bit.
 
-QuantizedMatrix random_matrix(int64_t rows, int64_t cols, int64_t group, int bits, uint64_t seed,
-                              bool extreme) {
+// A seeded matrix of `bits`-bit values and its values in plain int8 ([rows][cols]).
+struct RandomMatrix {
+  QuantizedMatrix m_;
+  std::vector<int8_t> values_;
+};
+
+RandomMatrix random_matrix(int64_t rows, int64_t cols, int64_t group, int bits, uint64_t seed,
+                           bool extreme) {
   std::mt19937_64 rng(seed);
-  QuantizedMatrix m;
+  RandomMatrix out;
+  QuantizedMatrix& m = out.m_;
   m.rows_ = rows;
   m.cols_ = cols;
   m.group_size_ = group;
   m.groups_per_row_ = (cols + group - 1) / group;
   const int qmax = (1 << (bits - 1)) - 1;
-  m.values_.resize(static_cast<size_t>(rows * cols));
-  for (auto& v : m.values_) {
+  out.values_.resize(static_cast<size_t>(rows * cols));
+  for (auto& v : out.values_) {
     v = static_cast<int8_t>(extreme ? ((rng() & 1) ? qmax : -qmax)
                                     : static_cast<int>(rng() % (2 * qmax + 1)) - qmax);
   }
@@ -480,15 +487,17 @@ QuantizedMatrix random_matrix(int64_t rows, int64_t cols, int64_t group, int bit
   for (auto& s : m.scale_m_) s = static_cast<uint16_t>(extreme ? 32767 : rng() % 32768);
   m.row_exp_.assign(static_cast<size_t>(rows), 0);
   m.bits_.assign(static_cast<size_t>(rows * m.groups_per_row_), static_cast<uint8_t>(bits));
-  pack_nibbles(m);
-  return m;
+  pack_values(m, out.values_.data());
+  return out;
 }
 
-std::vector<int64_t> naive_gemv(const QuantizedMatrix& m, const std::vector<int8_t>& x) {
+// The GEMV contract evaluated directly on the plain values.
+std::vector<int64_t> naive_gemv(const RandomMatrix& rm, const std::vector<int8_t>& x) {
+  const QuantizedMatrix& m = rm.m_;
   std::vector<int64_t> out(static_cast<size_t>(m.rows_), 0);
   for (int64_t r = 0; r < m.rows_; ++r) {
     for (int64_t c = 0; c < m.cols_; ++c) {
-      out[static_cast<size_t>(r)] += static_cast<int64_t>(m.values_[static_cast<size_t>(r * m.cols_ + c)]) *
+      out[static_cast<size_t>(r)] += static_cast<int64_t>(rm.values_[static_cast<size_t>(r * m.cols_ + c)]) *
                                      x[static_cast<size_t>(c)] *
                                      m.scale_m_[static_cast<size_t>(r * m.groups_per_row_ + c / m.group_size_)];
     }
@@ -500,30 +509,35 @@ TEST(Gemv, KernelsAreBitExact) {
   struct Shape {
     int64_t rows_, cols_, group_;
     int bits_;
-    bool packed_;
+    int storage_;
   };
   const std::vector<Shape> shapes = {
-      {37, 172, 172, 8, false},  // per-channel, odd sizes (tiny-mha's d_ff)
-      {64, 172, 32, 8, false},   // groups with a partial last group
-      {33, 256, 256, 4, true},   // per-channel, packed
-      {40, 512, 32, 4, true},    // group 32, packed
-      {24, 384, 128, 3, true},   // group 128, packed 3-bit
-      {16, 96, 32, 4, false},    // 4-bit but cols not a multiple of 64: int8 path
-      {9, 2048, 2048, 2, true},
+      {37, 172, 172, 8, 8},  // per-channel, odd sizes (tiny-mha's d_ff)
+      {64, 172, 32, 8, 8},   // groups with a partial last group
+      {33, 256, 256, 4, 4},  // per-channel, packed
+      {40, 512, 32, 4, 4},   // group 32, packed
+      {24, 384, 128, 3, 3},  // group 128, packed 3-bit
+      {40, 512, 32, 3, 3},   // group 32, packed 3-bit (hc1-mix FFN)
+      {40, 512, 32, 6, 6},   // group 32, packed 6-bit (hc1-mix attention)
+      {17, 256, 256, 6, 6},  // per-channel 6-bit
+      {24, 384, 128, 5, 6},  // 5-bit values in the 6-bit container
+      {16, 96, 32, 4, 8},    // 4-bit but cols not a multiple of 64: int8 path
+      {9, 2048, 2048, 2, 3},
   };
   std::mt19937_64 rng(11);
   for (const Shape& s : shapes) {
     for (bool extreme : {false, true}) {
-      const QuantizedMatrix m = random_matrix(s.rows_, s.cols_, s.group_, s.bits_, rng(), extreme);
-      EXPECT_EQ(!m.packed4_.empty(), s.packed_) << s.rows_ << "x" << s.cols_;
+      const RandomMatrix rm = random_matrix(s.rows_, s.cols_, s.group_, s.bits_, rng(), extreme);
+      EXPECT_EQ(rm.m_.storage_bits_, s.storage_) << s.rows_ << "x" << s.cols_;
+      EXPECT_EQ(unpack_values(rm.m_), rm.values_);
       std::vector<int8_t> x(static_cast<size_t>(s.cols_));
       for (auto& v : x) v = static_cast<int8_t>(extreme ? ((rng() & 1) ? 127 : -127) : static_cast<int>(rng() % 255) - 127);
-      const std::vector<int64_t> want = naive_gemv(m, x);
+      const std::vector<int64_t> want = naive_gemv(rm, x);
       for (GemvKernel k : {GemvKernel::kPortable, GemvKernel::kAvx2, GemvKernel::kAuto}) {
         if (!gemv_kernel_available(k)) continue;
         std::vector<int64_t> got(static_cast<size_t>(s.rows_));
-        gemv(m, x.data(), got.data(), k);
-        ASSERT_EQ(got, want) << "kernel " << static_cast<int>(k) << " shape " << s.rows_ << "x"
+        gemv(rm.m_, x.data(), got.data(), k);
+        ASSERT_EQ(got, want) << "kernel " << gemv_kernel_name(k) << " shape " << s.rows_ << "x"
                              << s.cols_ << " group " << s.group_ << " bits " << s.bits_;
       }
     }
@@ -531,15 +545,17 @@ TEST(Gemv, KernelsAreBitExact) {
 }
 
 TEST(Gemv, PackedLayout) {
-  QuantizedMatrix m = random_matrix(2, 128, 32, 4, 12, false);
-  ASSERT_EQ(m.packed4_.size(), 128u);
+  RandomMatrix rm = random_matrix(2, 128, 32, 4, 12, false);
+  const QuantizedMatrix& m = rm.m_;
+  ASSERT_EQ(m.packed_.size(), 128u);
   // Row 1, block 1, byte 5: column 64 + 5 in the low nibble, column 64 + 32 + 5 in the high.
-  const uint8_t b = m.packed4_[64 + 32 + 5];
-  EXPECT_EQ((b & 0x0F) - 8, m.values_[128 + 64 + 5]);
-  EXPECT_EQ((b >> 4) - 8, m.values_[128 + 64 + 32 + 5]);
-  m.bits_[0] = 5;
-  pack_nibbles(m);
-  EXPECT_TRUE(m.packed4_.empty());
+  const uint8_t b = m.packed_[64 + 32 + 5];
+  EXPECT_EQ((b & 0x0F) - 8, rm.values_[128 + 64 + 5]);
+  EXPECT_EQ((b >> 4) - 8, rm.values_[128 + 64 + 32 + 5]);
+  rm.m_.bits_[0] = 5;
+  pack_values(rm.m_, rm.values_.data());
+  EXPECT_EQ(rm.m_.storage_bits_, 6);
+  EXPECT_EQ(rm.m_.packed_.size(), 2u * 96u);
 }
 
 }  // namespace

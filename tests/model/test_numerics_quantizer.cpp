@@ -61,7 +61,7 @@ TEST(Quantizer, AbsmaxFormatWithoutClipSearch) {
           int peak = 0;
           for (int64_t i = 0; i < n; ++i) {
             const double x = w.row(r)[c0 + i];
-            const int v = q.values_[static_cast<size_t>(r * q.cols_ + c0 + i)];
+            const int v = q.value(r, c0 + i);
             ASSERT_LE(std::abs(v), qmax);
             // Rounded against the represented step: within half a step, except where the
             // largest value exceeds qmax steps by the mantissa's rounding (2^-14 relative).
@@ -100,7 +100,7 @@ TEST(Quantizer, ScaleBitsLimitMantissas) {
     EXPECT_GE(m, 1);
     EXPECT_LT(m, 256);
   }
-  EXPECT_FALSE(q.packed4_.empty());  // 4-bit, 256 columns, group 32: packed
+  EXPECT_EQ(q.storage_bits_, 4);  // 4-bit, 256 columns, group 32: packed two per byte
 }
 
 TEST(Quantizer, AllZeroRowsAndGroups) {
@@ -114,7 +114,7 @@ TEST(Quantizer, AllZeroRowsAndGroups) {
   EXPECT_EQ(q.scale_m_[3], 0);
   EXPECT_EQ(q.scale_m_[4], 0);
   EXPECT_GT(q.scale_m_[5], 0);
-  for (int64_t c = 0; c < 64; ++c) EXPECT_EQ(q.values_[static_cast<size_t>(64 + c)], 0);
+  for (int64_t c = 0; c < 64; ++c) EXPECT_EQ(q.value(1, c), 0);
 }
 
 TEST(Quantizer, PromotionPicksTheWorstGroups) {
@@ -139,7 +139,7 @@ TEST(Quantizer, PromotionPicksTheWorstGroups) {
   }
   EXPECT_EQ(promoted, 4);
   EXPECT_EQ(q.value_bits(), 16 * 128 * 3 + 4 * 32 * 3);
-  EXPECT_TRUE(q.packed4_.empty());  // a 6-bit group rules out the nibble layout
+  EXPECT_EQ(q.storage_bits_, 6);  // a 6-bit group puts the matrix in the 6-bit container
 }
 
 TEST(Quantizer, GainsAndBiases) {
@@ -181,12 +181,12 @@ TEST(Quantizer, ModelIsDeterministicAndChecksShapes) {
   const NumericsProfile p = load_numerics_profile("hc1-mix");
   const QuantizedModel a = quantize_model(w, p);
   const QuantizedModel b = quantize_model(w, p);
-  EXPECT_EQ(a.tok_embd_.values_, b.tok_embd_.values_);
-  EXPECT_EQ(a.layers_[1].w_down_.values_, b.layers_[1].w_down_.values_);
+  EXPECT_EQ(a.tok_embd_.packed_, b.tok_embd_.packed_);
+  EXPECT_EQ(a.layers_[1].w_down_.packed_, b.layers_[1].w_down_.packed_);
   EXPECT_EQ(a.layers_[1].w_down_.scale_m_, b.layers_[1].w_down_.scale_m_);
   EXPECT_EQ(a.layers_[0].w_up_.bits_[0], 3);
   EXPECT_EQ(a.layers_[0].wq_.bits_[0], 6);
-  EXPECT_TRUE(a.output_.values_.empty());  // tied: one matrix
+  EXPECT_TRUE(a.output_.packed_.empty());  // tied: one matrix
   EXPECT_EQ(&a.lm_head(), &a.tok_embd_);
   EXPECT_EQ(a.tok_embd_.bits_[0], 6);       // at the lm_head width
 

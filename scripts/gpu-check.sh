@@ -12,7 +12,7 @@
 #   CUDA_ARCH (default 90), BUILD (default build-gpu), HARDWIRE_GPU_BENCH_MODEL (default
 #   llama-3.2-1b; llama-3.1-8b for the headline bandwidth figure), JOBS (default nproc).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 OUT=gpu-check-out
 WITH_SIM=OFF
 for a in "$@"; do
@@ -50,7 +50,6 @@ fi
 log "tests ($(elapsed) s so far)"
 timeout 180 "$BUILD/tests/test_gpu_ref" --gtest_output="json:$OUT/test_gpu_ref.json" \
   > "$OUT/test_gpu_ref.txt" 2>&1 || status=1
-skipped=$(grep -c '\[  SKIPPED \]' "$OUT/test_gpu_ref.txt" || true)
 
 log "CLI --device cuda vs cpu ($(elapsed) s so far)"
 HW="$BUILD/bin/hardwire"
@@ -95,13 +94,21 @@ log "benchmarks ($(elapsed) s so far)"
 timeout 240 "$BUILD/bench/bench_gpu" --benchmark_out="$OUT/bench_gpu.json" \
   --benchmark_out_format=json --benchmark_min_time=2 > "$OUT/bench_gpu.txt" 2>&1 || status=1
 
-python3 - "$OUT" "$status" "$skipped" "$cli_ok" "$sim_line" "$(elapsed)" <<'PY'
+python3 - "$OUT" "$status" "$cli_ok" "$sim_line" "$(elapsed)" <<'PY'
 import json, os, sys
-out, status, skipped, cli_ok, sim_line, secs = sys.argv[1:]
+out, status, cli_ok, sim_line, secs = sys.argv[1:]
 lines = ["# gpu-check summary", ""]
 try:
     t = json.load(open(os.path.join(out, "test_gpu_ref.json")))
+    cases = [c for s in t.get("testsuites", []) for c in s.get("testsuite", [])]
+    skipped = sum(1 for c in cases if c.get("result") == "SKIPPED")
+    # Two tests skip when a GPU IS usable (the no-device paths); any other skip means none was.
+    gpu_skipped = sum(1 for s in t.get("testsuites", []) for c in s.get("testsuite", [])
+                      if c.get("result") == "SKIPPED" and s["name"].split("/")[-1] in ("GpuChip", "GpuFloat", "GpuGemv", "GpuFloatOracle"))
     lines.append(f"- test_gpu_ref: {t['tests']} tests, {t['failures']} failed, {skipped} skipped")
+    if gpu_skipped:
+        lines.append(f"  - {gpu_skipped} GPU tests SKIPPED: no usable GPU (see test_gpu_ref.txt)")
+        status = "1"
     for s in t.get("testsuites", []):
         for c in s.get("testsuite", []):
             if c.get("failures"):
@@ -128,5 +135,7 @@ lines.append("")
 lines.append(f"Overall: {'PASS' if status == '0' else 'FAIL'} in {secs} s")
 open(os.path.join(out, "summary.md"), "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
+sys.exit(0 if status == "0" else 1)
 PY
+[ $? = 0 ] || status=1
 exit $status

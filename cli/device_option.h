@@ -132,6 +132,8 @@ inline gpu::TokenRunner check_reference(const std::string& name, const Quantized
   if (use_cuda(cuda)) {
 #ifdef HARDWIRE_HAVE_CUDA
     return gpu::cuda_token_runner(qm, users, capacity_positions);
+#else
+    (void)users;
 #endif
   }
   throw make_error("--check-against", "unknown reference '" + name + "'", "use cpu or cuda");

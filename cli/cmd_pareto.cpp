@@ -1,5 +1,6 @@
-// `hardwire pareto results.csv --maximize COL --minimize COL ...`: the non-dominated rows of a
-// results table (sweep::pareto_front), printed as an aligned table (swept keys, when the
+// `hardwire pareto results.csv --maximize COL --minimize COL ... [--where COL>V]`: the
+// non-dominated rows of a results table (sweep::pareto_front), optionally among the rows
+// meeting conditions, printed as an aligned table (swept keys, when the
 // sweep's config file is beside the CSV, then the objectives) and written as CSV with --out.
 #include <algorithm>
 #include <cmath>
@@ -26,8 +27,52 @@ struct ParetoOptions {
   std::vector<std::string> maximize_;
   std::vector<std::string> minimize_;
   std::vector<std::string> show_;
+  std::vector<std::string> where_;
   std::string out_;
 };
+
+// One --where condition: COL OP VALUE, OP one of >= <= != == > <; numbers compare as numbers,
+// anything else (true/false, sram/dram) as text with == and !=.
+struct Condition {
+  size_t column_ = 0;
+  std::string op_;
+  std::string value_;
+};
+
+bool as_number(const std::string& s, double& v) {
+  char* end = nullptr;
+  v = std::strtod(s.c_str(), &end);
+  return !s.empty() && end == s.c_str() + s.size();
+}
+
+Condition parse_condition(const sweep::Table& t, const std::string& text) {
+  for (const char* op : {">=", "<=", "!=", "==", ">", "<"}) {
+    const size_t at = text.find(op);
+    if (at == std::string::npos || at == 0) continue;
+    Condition c;
+    c.column_ = t.column(text.substr(0, at));
+    c.op_ = op;
+    c.value_ = text.substr(at + std::string(op).size());
+    return c;
+  }
+  throw make_error("--where " + text, "expected COLUMN OP VALUE with OP one of >= <= != == > <",
+                   "e.g. --where tokens_per_s_per_user>0 --where fabric_timing_met==true");
+}
+
+bool holds(const Condition& c, const std::string& cell) {
+  double a = 0, b = 0;
+  if (as_number(cell, a) && as_number(c.value_, b)) {
+    if (c.op_ == ">=") return a >= b;
+    if (c.op_ == "<=") return a <= b;
+    if (c.op_ == "!=") return a != b;
+    if (c.op_ == "==") return a == b;
+    if (c.op_ == ">") return a > b;
+    return a < b;
+  }
+  if (c.op_ == "==") return cell == c.value_;
+  if (c.op_ == "!=") return cell != c.value_;
+  return false;
+}
 
 // The swept keys, from the config file run_sweep writes beside the CSV (none when absent).
 std::vector<std::string> swept_columns(const std::string& csv) {
@@ -56,7 +101,19 @@ std::string short_number(const std::string& s) {
 }
 
 void run(const ParetoOptions& o, const std::vector<std::pair<std::string, bool>>& given) {
-  const sweep::Table t = sweep::read_csv(o.in_);
+  sweep::Table t = sweep::read_csv(o.in_);
+  const size_t rows_read = t.rows_.size();
+  if (!o.where_.empty()) {
+    std::vector<Condition> conds;
+    for (const auto& w : o.where_) conds.push_back(parse_condition(t, w));
+    std::vector<std::vector<std::string>> kept;
+    for (auto& r : t.rows_) {
+      bool ok = true;
+      for (const auto& c : conds) ok = ok && holds(c, r[c.column_]);
+      if (ok) kept.push_back(std::move(r));
+    }
+    t.rows_ = std::move(kept);
+  }
   std::vector<sweep::Objective> objectives;
   for (const auto& [col, max] : given) objectives.push_back({col, max});
   std::vector<size_t> front = sweep::pareto_front(t, objectives);
@@ -84,7 +141,10 @@ void run(const ParetoOptions& o, const std::vector<std::pair<std::string, bool>>
     what += std::string(what.empty() ? "" : ", ") + (ob.maximize_ ? "max " : "min ") + ob.column_;
   }
   std::cout << "Pareto front of " << o.in_ << " (" << what << "): " << front.size() << " of "
-            << valid << " points without error (" << t.rows_.size() << " rows)\n\n";
+            << valid << " points without error (" << rows_read << " rows"
+            << (o.where_.empty() ? std::string()
+                                 : ", " + std::to_string(t.rows_.size()) + " meeting --where")
+            << ")\n\n";
   Table table(shown);
   for (size_t r : front) {
     std::vector<std::string> cells;
@@ -112,6 +172,9 @@ void add_pareto_command(CLI::App& app) {
   cmd->add_option("--minimize", o->minimize_, "Column to minimize; repeatable");
   cmd->add_option("--show", o->show_,
                   "Columns to print (default: the swept keys and the objectives); repeatable");
+  cmd->add_option("--where", o->where_,
+                  "Keep only rows where COLUMN OP VALUE holds (OP: >= <= != == > <), e.g. "
+                  "tokens_per_s_per_user>0; repeatable");
   cmd->add_option("--out", o->out_, "Write the front (every column) to this CSV");
   cmd->callback([o, cmd]() {
     // Objectives in the order given.

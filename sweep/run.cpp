@@ -527,12 +527,13 @@ SweepResult run_sweep(const BaseDesign& base, const PointSet& points, const Engi
 
   Progress progress(root && o.progress_, points.size(), s.resumed_ + s.probe_count_);
   if (root && o.progress_) {
-    std::fprintf(stderr, "sweep: %llu points (%s), %llu already in %s, %s engine, %u threads x %d rank%s\n",
-                 (unsigned long long)points.size(),
-                 points.random() ? ("random of a grid of " + std::to_string(points.grid_size())).c_str()
-                                 : "grid",
-                 (unsigned long long)(s.resumed_ + s.probe_count_),
-                 to_file ? o.out_csv_.c_str() : "memory", engine.name().c_str(), threads, ranks,
+    const std::string kind =
+        points.random() ? "random of a grid of " + std::to_string(points.grid_size()) : "grid";
+    const std::string resumed =
+        s.resumed_ ? ", " + std::to_string(s.resumed_) + " already in " + o.out_csv_ : "";
+    std::fprintf(stderr, "sweep: %llu points (%s)%s, %s engine, %u thread%s x %d rank%s\n",
+                 (unsigned long long)points.size(), kind.c_str(), resumed.c_str(),
+                 engine.name().c_str(), threads, threads > 1 ? "s" : "", ranks,
                  ranks > 1 ? "s" : "");
     std::fflush(stderr);
   }

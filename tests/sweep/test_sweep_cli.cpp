@@ -55,19 +55,20 @@ size_t count_newlines(const fs::path& path) {
   return size_t(std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
 }
 
-// 2000 x 16 x 4 = 128,000 points on one thread: long enough to be killed midway.
+// 1500 x 8 x 4 = 48,000 points; the killed run uses one thread so it is still running when
+// the first rows are on disk.
 const char* kSweepArgs =
-    "sweep --set workload.users=1:2000:1 --set chip.clock=0.5GHz:2GHz:0.1GHz "
-    "--set workload.prompt.tokens=256,512,1024,2048 --threads 1 --no-progress "
+    "sweep --set workload.users=1:1500:1 --set chip.clock=0.5GHz:2.25GHz:0.25GHz "
+    "--set workload.prompt.tokens=256,512,1024,2048 --no-progress "
     "--metrics tokens_per_s_per_user,power_w,area_mm2";
-constexpr size_t kSweepPoints = 128000;
+constexpr size_t kSweepPoints = 48000;
 
 TEST(SweepCli, KilledMidwayThenResumedHasEveryPointOnce) {
   const fs::path dir = fresh_dir("kill");
   const std::string csv = (dir / "killed.csv").string();
   // Start the sweep, SIGKILL it once rows are on disk.
   const std::string cmd = std::string("exec '") + HARDWIRE_BIN_DIR + "/hardwire' " + kSweepArgs +
-                          " --out '" + csv + "' >/dev/null 2>&1";
+                          " --threads 1 --out '" + csv + "' >/dev/null 2>&1";
   const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
   pid_t pid = 0;
   ASSERT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
@@ -149,10 +150,53 @@ TEST(SweepCli, ParetoPrintsAndWritesTheFront) {
   EXPECT_EQ(f.columns_, t.columns_);
   EXPECT_EQ(f.rows_.size(), pareto_front(t, {{"tokens_per_s_per_user", true}, {"power_w", false}}).size());
   EXPECT_GE(f.rows_.size(), 2u);
+  // --where restricts the rows the front is taken from.
+  const std::string fast = (dir / "fast.csv").string();
+  ASSERT_EQ(run_hardwire("pareto '" + csv + "' --maximize tokens_per_s_per_user --minimize power_w " +
+                         "--where 'tokens_per_s_per_user>20000' --where 'chip.clock!=2GHz' --out '" +
+                         fast + "'").exit_code_, 0);
+  const Table ft = read_csv(fast);
+  ASSERT_FALSE(ft.rows_.empty());
+  for (const auto& row : ft.rows_) {
+    EXPECT_GT(std::stod(row[ft.column("tokens_per_s_per_user")]), 20000.0);
+    EXPECT_NE(row[ft.column("chip.clock")], "2GHz");
+  }
   // A misspelt column names the closest one.
   const auto bad = run_hardwire("pareto '" + csv + "' --maximize tokens_per_s_per_usr", true);
   EXPECT_EQ(bad.exit_code_, 2);
   EXPECT_NE(bad.output_.find("did you mean 'tokens_per_s_per_user'"), std::string::npos) << bad.output_;
+  fs::remove_all(dir);
+}
+
+TEST(SweepCli, SimulateEngineRowsMatchHardwireSimulate) {
+  const fs::path dir = fresh_dir("simulate");
+  const std::string csv = (dir / "sim.csv").string();
+  const auto r = run_hardwire(
+      "sweep --engine simulate --users 2 --prompt 32 --gen 16 --set chip.clock=1GHz,2GHz "
+      "--set chip.rom.capacity=1Gbit,40Gbit --no-progress --out '" + csv + "'", true);
+  if (r.output_.find("built without SystemC") != std::string::npos) {
+    GTEST_SKIP() << "hardwire was built without SystemC";
+  }
+  ASSERT_EQ(r.exit_code_, 0) << r.output_;
+  const Table t = read_csv(csv);
+  ASSERT_EQ(t.rows_.size(), 4u);
+  const auto one = run_hardwire(
+      "simulate --json --no-progress --power --users 2 --prompt 32 --gen 16 "
+      "--set chip.clock=2GHz --set chip.rom.capacity=40Gbit");
+  ASSERT_EQ(one.exit_code_, 0) << one.output_;
+  const nlohmann::json j = nlohmann::json::parse(one.output_);
+  for (const auto& row : t.rows_) {
+    if (row[1] == "1Gbit") {
+      EXPECT_NE(row.back().find("ROM"), std::string::npos) << row.back();
+    } else {
+      EXPECT_EQ(row.back(), "");
+    }
+    if (row[0] == "2GHz" && row[1] == "40Gbit") {
+      EXPECT_DOUBLE_EQ(std::stod(row[t.column("tokens_per_s_per_user")]),
+                       j["tokens_per_s_per_user"].get<double>());
+      EXPECT_DOUBLE_EQ(std::stod(row[t.column("power_w")]), j["power_w"].get<double>());
+    }
+  }
   fs::remove_all(dir);
 }
 

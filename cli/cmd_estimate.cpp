@@ -134,9 +134,12 @@ void print_estimate(std::ostream& out, const Resolved& r, const Estimate& e) {
         << e.dies_needed_for_reticle_ << ") or a denser node.\n";
   }
   if (!e.fabric_.timing_met_) {
-    out << "\n  WARNING: a matrix block's fold is shorter than one digit use of the cell model "
-           "(activation bits + digit bits cycles at tech.rom.product_bits_per_cycle): each tree "
-           "input then serves one cell and the block cannot meet its fold.\n";
+    out << "\n  WARNING: the cell model and the chip's timing disagree: each adder-tree input of the "
+           "declared matrix structure serves its cells for (activation + digit bits) / "
+           "tech.rom.product_bits_per_cycle cycles each, more than the mapping's fold allows, so "
+           "the tokens/s above are optimistic for this fabric. Size the trees from the timing "
+           "(--set tech.rom.trees_from=timing) or use bit-parallel cells "
+           "(--set tech.rom.product_bits_per_cycle=N); docs/calibration.md.\n";
   }
   print_breakdown(out, "power", j["power_breakdown_w"], p.power_w_, "W");
   print_breakdown(out, "area", j["area_breakdown_mm2"], e.area_.total_mm2_, "mm2");

@@ -72,13 +72,14 @@ TEST(Calibration, Hc1IsPredictedNotFitted) {
   EXPECT_LT(e.point_.power_w_, full.point_.power_w_);
   EXPECT_TRUE(e.fabric_.timing_met_);
   // Where the power goes at 1k/1k: printed for docs/calibration.md.
-  for (const auto& [k, v] : e.to_json()["power_breakdown_w"].items()) {
+  const nlohmann::json j = e.to_json();
+  for (const auto& [k, v] : j["power_breakdown_w"].items()) {
     std::printf("    power %-14s %6.1f W\n", k.c_str(), v.get<double>());
   }
-  for (const auto& [k, v] : e.to_json()["area_breakdown_mm2"].items()) {
+  for (const auto& [k, v] : j["area_breakdown_mm2"].items()) {
     std::printf("    area  %-20s %6.1f mm2\n", k.c_str(), v.get<double>());
   }
-  for (const auto& [k, v] : e.to_json()["transistors_breakdown"].items()) {
+  for (const auto& [k, v] : j["transistors_breakdown"].items()) {
     std::printf("    transistors %-10s %6.2f e9\n", k.c_str(), v.get<double>() / 1e9);
   }
   // Clock share of the dynamic power at a full pipeline (local clocks plus the spine), against

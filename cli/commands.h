@@ -13,6 +13,7 @@ void add_quality_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 void add_estimate_command(CLI::App& app);
 void add_params_command(CLI::App& app);
+void add_rtl_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 void add_pareto_command(CLI::App& app);
 

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   hw::cli::add_quality_command(app);
   hw::cli::add_estimate_command(app);
   hw::cli::add_params_command(app);
+  hw::cli::add_rtl_command(app);
   hw::cli::add_sweep_command(app);
   hw::cli::add_pareto_command(app);
 #ifdef HARDWIRE_HAVE_SYSTEMC

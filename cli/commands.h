@@ -16,5 +16,7 @@ void add_params_command(CLI::App& app);
 void add_rtl_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 void add_pareto_command(CLI::App& app);
+void add_cost_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 }  // namespace hw::cli

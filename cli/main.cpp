@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   hw::cli::add_rtl_command(app);
   hw::cli::add_sweep_command(app);
   hw::cli::add_pareto_command(app);
+  hw::cli::add_cost_command(app);
+  hw::cli::add_report_command(app);
 #ifdef HARDWIRE_HAVE_SYSTEMC
   hw::cli::add_simulate_command(app);
 #else

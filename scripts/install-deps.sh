@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(cmake g++ clang libclang-rt-14-dev make libsystemc-dev verilator libeigen3-dev
           libgtest-dev libgmock-dev googletest libbenchmark-dev nlohmann-json3-dev
-          libcli11-dev libyaml-cpp-dev yosys libopenmpi-dev openmpi-bin)
+          libcli11-dev libyaml-cpp-dev yosys libopenmpi-dev openmpi-bin
+          gnuplot-nox chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

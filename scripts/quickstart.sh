@@ -14,3 +14,9 @@ set -x
 "$bin" emulate --model tiny-llama --synthetic-seed 1 --numerics hc1-mix --tokens 1,2,3 --n 8
 "$bin" estimate --model llama-3.1-8b --chip hc1-like --users 1 --prompt 1024 --gen 1024
 "$bin" simulate --model llama-3.1-8b --chip hc1-like --users 64 --prompt 1024 --gen 1024 --out out/quickstart
+"$bin" estimate --model llama-3.1-8b --chip h100 --users 4096 --prompt 1000 --gen 1000
+"$bin" cost
+# The main job ends in the cost report (hardwired ASIC vs GPUs vs cloud) on built-in defaults.
+"$bin" report --out out/report
+set +x
+echo "hardwire: cost report: $(pwd)/out/report/report.html"

@@ -109,7 +109,7 @@ ParamSchema build_schema() {
             "metal layers the 2^d product lines of a cell row are spread over (stacked lines "
             "shrink the row height)",
             1, 16);
-  s.add_string("rom.trees_from", "structure",
+  s.add_string("rom.trees_from", "timing",
                "how many adder-tree inputs a matrix block has: the chip's declared structure "
                "(input_lanes x trees), or sized from its timing (fold / cycles per digit use) "
                "when the declared timing assumes whole products per cycle",

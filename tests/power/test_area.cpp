@@ -21,7 +21,8 @@ namespace {
 TEST(Area, Hc1LikeByHand) {
   const ModelConfig model = load_model_config("llama-3.1-8b");
   const ChipConfig chip = load_chip_config("hc1-like", {});
-  const TechTable t = load_tech("n6", {});
+  // The tree inputs as the chip declares them (tech.rom.trees_from=structure).
+  const TechTable t = load_tech("n6", {"tech.rom.trees_from=structure"});
   const ChipMapping m = map_model(model, chip, 3.0, 8);
   ASSERT_EQ(chip.activation_bits_, 16);
   const ChipFabric f = chip_fabric(m, t, mapping_widths(m));

@@ -23,7 +23,7 @@ namespace {
 
 // HC1's fabric is bit-serial (one transistor per 4-bit digit [V]); its adder trees are sized to
 // meet hc1-like's per-token timing with the cell's cycles per digit use (tech.rom.trees_from =
-// timing), whatever lane count the chip description declares for whole-product timing.
+// timing, the shipped default, stated here so the prediction does not depend on it).
 const std::vector<std::string> kHc1Fabric = {"tech.rom.trees_from=timing"};
 
 Estimate hc1(std::vector<std::string> sets) {

@@ -135,11 +135,18 @@ TEST(CellModel, ProfileWidths) {
   const ModelConfig m = load_model_config("llama-3.1-8b");
   const NumericsProfile mix = load_numerics_profile("hc1-mix", {});
   const DesignWidths w = profile_widths(mix, m);
+  EXPECT_EQ(w.activation_bits_, mix.activation_bits_);
   EXPECT_EQ(w.activation_bits_, 8);
-  EXPECT_NEAR(w.ffn_gate_up_.mean_bits(), 3.0, 1e-12);
-  EXPECT_NEAR(w.ffn_down_.mean_bits(), 3.0, 1e-12);
-  EXPECT_NEAR(w.qkv_.mean_bits(), 6.0, 1e-12);
-  EXPECT_NEAR(w.lm_head_.mean_bits(), 6.0, 1e-12);
+  // Each block at its tensors' widths (the profile's, layer 0: hc1-mix has no wide layers).
+  EXPECT_NEAR(w.ffn_down_.mean_bits(), mix.weight_bits_for(WeightKind::kFfnDown, 0), 1e-12);
+  EXPECT_NEAR(w.o_proj_.mean_bits(), mix.weight_bits_for(WeightKind::kAttnOutput, 0), 1e-12);
+  EXPECT_NEAR(w.lm_head_.mean_bits(), mix.weight_bits_for(WeightKind::kLmHead, 0), 1e-12);
+  EXPECT_NEAR(w.ffn_gate_up_.mean_bits(),
+              0.5 * (mix.weight_bits_for(WeightKind::kFfnGate, 0) +
+                     mix.weight_bits_for(WeightKind::kFfnUp, 0)),
+              1e-12);
+  // The mix is not uniform: some blocks differ.
+  EXPECT_NE(w.ffn_down_.mean_bits(), w.ffn_gate_up_.mean_bits());
   EXPECT_GT(w.scale_bits_per_weight_, 0.0);
   // An explicit width that is not the profile's mean builds a uniform fabric at the profile's
   // activation width; no profile: the chip's activation width.
@@ -148,7 +155,7 @@ TEST(CellModel, ProfileWidths) {
   EXPECT_EQ(u.activation_bits_, 8);
   EXPECT_EQ(resolve_design_widths(m, 16, nullptr, 4.0).activation_bits_, 16);
   const DesignWidths same = resolve_design_widths(m, 16, &mix, mix.mean_weight_bits(m));
-  EXPECT_NEAR(same.ffn_down_.mean_bits(), 3.0, 1e-12);
+  EXPECT_NEAR(same.ffn_down_.mean_bits(), w.ffn_down_.mean_bits(), 1e-12);
 }
 
 }  // namespace

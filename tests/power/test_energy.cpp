@@ -151,19 +151,21 @@ TEST(Energy, EventEnergiesOfHc1Like) {
 }
 
 TEST(Energy, ProfileWidthsChangeTheEnergy) {
-  // hc1-mix (3-bit FFN, 6-bit attention, int8 activations) and w3a8 (3 bits everywhere) cost
-  // different energy per weight use (before: 0.0920 vs 0.0925 pJ); int8 activations cost less
-  // than the chip's 16-bit buffer width.
+  // hc1-mix (a 3/6-bit mix, its LM head at 6 bits, int8 activations) and w3a8 (3 bits
+  // everywhere) cost different energy per weight use (before: 0.0920 vs 0.0925 pJ); int8
+  // activations cost less than the chip's 16-bit buffer width.
   const ModelConfig model = load_model_config("llama-3.1-8b");
   const ChipConfig chip = load_chip_config("hc1-like", {});
   const TechTable t = load_tech("n6", {});
   const NumericsProfile mix = load_numerics_profile("hc1-mix", {});
   const NumericsProfile w3 = load_numerics_profile("w3a8", {});
-  auto qkv = [&](const NumericsProfile& p) {
+  ASSERT_EQ(mix.weight_bits_for(WeightKind::kLmHead, 0), 6);
+  ASSERT_EQ(w3.weight_bits_for(WeightKind::kLmHead, 0), 3);
+  auto head = [&](const NumericsProfile& p) {
     const ChipMapping m = map_model(model, chip, p.mean_weight_bits(model), p.kv_bits());
-    return chip_fabric(m, t, profile_widths(p, model)).qkv_.data_pj_per_weight_;
+    return chip_fabric(m, t, profile_widths(p, model)).lm_head_.data_pj_per_weight_;
   };
-  EXPECT_GT(qkv(mix), 1.3 * qkv(w3));
+  EXPECT_GT(head(mix), 1.3 * head(w3));
   const ChipMapping m = map_model(model, chip, 3.0, 8);
   EXPECT_LT(chip_fabric(m, t, uniform_widths(3.0, 8)).ffn_down_.data_pj_per_weight_,
             chip_fabric(m, t, uniform_widths(3.0, 16)).ffn_down_.data_pj_per_weight_ / 1.3);

@@ -150,6 +150,23 @@ TEST(Energy, EventEnergiesOfHc1Like) {
   EXPECT_GT(b.matrix_fabric_j_, b.attention_j_ + b.kv_memory_j_ + b.nonlinear_j_);
 }
 
+TEST(Energy, DramAndMultiDieStaticPower) {
+  // KV in DRAM: each die pays its DRAM PHY and device background on top of the host PHY; a
+  // multi-die system pays the PHYs and the board overhead per die.
+  const TechTable t = load_tech("n6", {});
+  const ChipMapping dram = map_model(load_model_config("llama-3.1-8b"),
+                                     load_chip_config("kv-in-dram", {}), 3.5, 8);
+  const EventEnergies e = event_energies(dram, t, chip_area(dram, t));
+  EXPECT_DOUBLE_EQ(e.io_w_, (t.host_phy_w_ + t.dram_background_w_) * double(dram.dies_used_));
+  EXPECT_DOUBLE_EQ(e.kv_dram_pj_per_bit_, t.dram_pj_per_bit_);
+  const ChipMapping multi = map_model(load_model_config("llama-3.1-70b"),
+                                      load_chip_config("multi-die-70b", {}), 3.5, 8);
+  ASSERT_GT(multi.dies_used_, 1);
+  const EventEnergies m = event_energies(multi, t, chip_area(multi, t));
+  EXPECT_DOUBLE_EQ(m.board_w_, t.board_overhead_w_ * double(multi.dies_used_));
+  EXPECT_DOUBLE_EQ(m.io_w_, t.host_phy_w_ * double(multi.dies_used_));
+}
+
 TEST(Energy, ProfileWidthsChangeTheEnergy) {
   // hc1-mix (a 3/6-bit mix, its LM head at 6 bits, int8 activations) and w3a8 (3 bits
   // everywhere) cost different energy per weight use (before: 0.0920 vs 0.0925 pJ); int8

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   hw::cli::add_emulate_command(app);
   hw::cli::add_quantize_command(app);
   hw::cli::add_quality_command(app);
+  hw::cli::add_allocate_command(app);
   hw::cli::add_estimate_command(app);
   hw::cli::add_params_command(app);
   hw::cli::add_rtl_command(app);

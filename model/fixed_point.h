@@ -164,6 +164,14 @@ HW_HD inline int8_t quantize_value(int64_t x, Dyadic s, int32_t qmax) {
   return static_cast<int8_t>(saturate(q, qmax));
 }
 
+// One element of static-scale quantization (docs/numerics.md, "Static activation scales"): x in
+// Q.frac_bits times a dyadic multiplier r (the reciprocal of the calibrated scale, possibly
+// times a normalization), rounded and saturated: SAT(RS(x * r.m, r.e + frac_bits), qmax).
+// |x| < 2^47 so x * r.m fits int64.
+HW_HD inline int8_t quantize_static_value(int64_t x, Dyadic r, int frac_bits, int32_t qmax) {
+  return static_cast<int8_t>(saturate(round_shift(x * r.m_, r.e_ + frac_bits), qmax));
+}
+
 // Symmetric quantization of n values (real = v * 2^-frac_bits, |v| < 2^47) to integers in
 // [-qmax, qmax] with one dyadic scale s = ratio(max|v|, qmax): out = round(v / s) (exact
 // rounded division). Returns the real scale of the outputs (m, e) with real = out * m * 2^-e.

@@ -121,7 +121,8 @@ NumericsTables build_numerics_tables(const ModelConfig& config, const NumericsPr
   return t;
 }
 
-GoldenModel::GoldenModel(const QuantizedModel& model, int64_t kv_capacity_positions)
+GoldenModel::GoldenModel(const QuantizedModel& model, int64_t kv_capacity_positions,
+                         ActScaleMode act_scales)
     : model_(model) {
   const ModelConfig& c = model_.config_;
   c.validate();
@@ -133,6 +134,15 @@ GoldenModel::GoldenModel(const QuantizedModel& model, int64_t kv_capacity_positi
   tables_ = build_numerics_tables(c, model_.profile_);
   act_qmax_ = qmax_of(model_.profile_.activation_bits_);
   kv_qmax_ = qmax_of(model_.profile_.kv_bits_);
+  static_scales_ = act_scales == ActScaleMode::kProfile && model_.profile_.static_act_scales_;
+  if (static_scales_ && static_cast<int64_t>(model_.act_scales_.size()) != c.n_layers_) {
+    throw make_error("GoldenModel",
+                     "profile '" + model_.profile_.name_ +
+                         "' has activations.scales: static, but the quantized model holds no "
+                         "calibrated scales",
+                     "quantize with quantize_model (it calibrates on "
+                     "numerics.calibration.tokens_file)");
+  }
   state_ = make_state();
   cache_ = make_cache();
 }
@@ -188,8 +198,36 @@ void GoldenModel::embed(int32_t token, int64_t position, TokenState& s) const {
   s.position_ = position;
 }
 
+void GoldenModel::norm_quantize_static(const QuantizedGain& g, const StaticActScale& sc,
+                                       TokenState& s) const {
+  const NumericsProfile& p = model_.profile_;
+  const int64_t n = model_.config_.d_model_;
+  const fx::Dyadic inv = fx::inv_rms(s.residual_.data(), n, tables_.model_norm_,
+                                     tables_.rsqrt_.data(), p.rsqrt_table_bits_, p.newton_steps_);
+  const fx::Dyadic r = fx::dyadic_mul(inv, sc.inv_);
+  const int frac = p.residual_frac_bits_ + g.frac_bits_;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t y = static_cast<int64_t>(s.residual_[static_cast<size_t>(i)]) * g.values_[static_cast<size_t>(i)];
+    s.x_q_[static_cast<size_t>(i)] = fx::quantize_static_value(y, r, frac, act_qmax_);
+  }
+  s.x_scale_ = sc.scale_;
+}
+
+void GoldenModel::quantize_static(const int32_t* v, int64_t n, const StaticActScale& sc,
+                                  TokenState& s) const {
+  const int af = model_.profile_.activation_frac_bits_;
+  for (int64_t i = 0; i < n; ++i) {
+    s.x_q_[static_cast<size_t>(i)] = fx::quantize_static_value(v[i], sc.inv_, af, act_qmax_);
+  }
+  s.x_scale_ = sc.scale_;
+}
+
 void GoldenModel::attn_norm(int64_t layer, TokenState& s) const {
   const QuantizedGain& g = model_.layers_[static_cast<size_t>(layer)].attn_norm_;
+  if (static_scales_) {
+    norm_quantize_static(g, model_.act_scales_[static_cast<size_t>(layer)].attn_in_, s);
+    return;
+  }
   const NumericsProfile& p = model_.profile_;
   s.x_scale_ = fx::rms_norm_quantize(s.residual_.data(), g.values_.data(), g.frac_bits_,
                                      model_.config_.d_model_, tables_.model_norm_,
@@ -329,6 +367,11 @@ void GoldenModel::residual_add(const QuantizedMatrix& w, TokenState& s) const {
 
 void GoldenModel::o_proj(int64_t layer, TokenState& s) const {
   const ModelConfig& c = model_.config_;
+  if (static_scales_) {
+    quantize_static(s.attn_.data(), c.q_dim(), model_.act_scales_[static_cast<size_t>(layer)].attn_out_, s);
+    residual_add(model_.layers_[static_cast<size_t>(layer)].wo_, s);
+    return;
+  }
   s.x_scale_ = fx::quantize_dynamic(s.attn_.data(), c.q_dim(), model_.profile_.activation_frac_bits_,
                                     act_qmax_, s.x_q_.data());
   residual_add(model_.layers_[static_cast<size_t>(layer)].wo_, s);
@@ -336,6 +379,10 @@ void GoldenModel::o_proj(int64_t layer, TokenState& s) const {
 
 void GoldenModel::ffn_norm(int64_t layer, TokenState& s) const {
   const QuantizedGain& g = model_.layers_[static_cast<size_t>(layer)].ffn_norm_;
+  if (static_scales_) {
+    norm_quantize_static(g, model_.act_scales_[static_cast<size_t>(layer)].ffn_in_, s);
+    return;
+  }
   const NumericsProfile& p = model_.profile_;
   s.x_scale_ = fx::rms_norm_quantize(s.residual_.data(), g.values_.data(), g.frac_bits_,
                                      model_.config_.d_model_, tables_.model_norm_,
@@ -355,12 +402,20 @@ void GoldenModel::ffn(int64_t layer, TokenState& s) const {
         fx::swiglu_fixed(s.gate_[static_cast<size_t>(i)], s.up_[static_cast<size_t>(i)], af,
                          tables_.sigmoid_.data(), p.silu_table_bits_);
   }
-  s.x_scale_ = fx::quantize_dynamic(s.hidden_.data(), d_ff, af, act_qmax_, s.x_q_.data());
+  if (static_scales_) {
+    quantize_static(s.hidden_.data(), d_ff, model_.act_scales_[static_cast<size_t>(layer)].ffn_hidden_, s);
+  } else {
+    s.x_scale_ = fx::quantize_dynamic(s.hidden_.data(), d_ff, af, act_qmax_, s.x_q_.data());
+  }
   residual_add(l.w_down_, s);
 }
 
 void GoldenModel::final_norm(TokenState& s) const {
   const QuantizedGain& g = model_.output_norm_;
+  if (static_scales_) {
+    norm_quantize_static(g, model_.final_act_scale_, s);
+    return;
+  }
   const NumericsProfile& p = model_.profile_;
   s.x_scale_ = fx::rms_norm_quantize(s.residual_.data(), g.values_.data(), g.frac_bits_,
                                      model_.config_.d_model_, tables_.model_norm_,

@@ -73,11 +73,19 @@ struct KvCache {
   std::vector<KvLayer> layers_;
 };
 
+// How the matrix-product inputs are scaled: as the profile says (activations.scales), or
+// per-token dynamic whatever the profile says (the calibration pass of static scales).
+enum class ActScaleMode { kProfile, kDynamic };
+
 class GoldenModel {
  public:
   // Holds a reference to `model` (it must outlive this). kv_capacity_positions <= 0 means the
-  // model's max_positions_.
-  explicit GoldenModel(const QuantizedModel& model, int64_t kv_capacity_positions = 0);
+  // model's max_positions_. With static scales in force, `model` must hold them
+  // (calibrate_static_scales).
+  explicit GoldenModel(const QuantizedModel& model, int64_t kv_capacity_positions = 0,
+                       ActScaleMode act_scales = ActScaleMode::kProfile);
+  // Whether the matrix inputs use the model's static activation scales.
+  bool static_act_scales() const { return static_scales_; }
 
   const QuantizedModel& model() const { return model_; }
   const ModelConfig& config() const { return model_.config_; }
@@ -136,6 +144,9 @@ class GoldenModel {
  private:
   void project(const QuantizedMatrix& w, TokenState& s, int out_frac, int32_t* out) const;
   void residual_add(const QuantizedMatrix& w, TokenState& s) const;
+  // Static-scale versions of the norm-then-quantize and quantize steps.
+  void norm_quantize_static(const QuantizedGain& g, const StaticActScale& sc, TokenState& s) const;
+  void quantize_static(const int32_t* v, int64_t n, const StaticActScale& sc, TokenState& s) const;
   void check_token(int32_t token) const;
   // Throws unless `tokens` fit in the cache after position() and are all in the vocabulary.
   void check_room(const std::vector<int32_t>& tokens) const;
@@ -145,6 +156,7 @@ class GoldenModel {
   int64_t capacity_ = 0;
   int32_t act_qmax_ = 0;
   int32_t kv_qmax_ = 0;
+  bool static_scales_ = false;
   int64_t position_ = 0;
   TokenState state_;
   KvCache cache_;

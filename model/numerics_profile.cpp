@@ -55,6 +55,34 @@ ParamSchema make_schema() {
                     "Layers whose matrices use at least wide_bits (e.g. the first and last)", 0)
       .add_int("weights.wide_bits", 8, "", "Width of the matrices of wide_layers", kMinWeightBits,
                kMaxWeightBits)
+      .add_string("weights.rounding", "nearest",
+                  "Group-scale fit: nearest (minimum squared error) or imatrix (error weighted by "
+                  "each input column's mean square on the calibration text; needs "
+                  "calibration.tokens_file)",
+                  {"nearest", "imatrix"});
+  for (WeightKind k : all_weight_kinds()) {
+    if (k == WeightKind::kEmbedding || k == WeightKind::kLmHead) continue;
+    s.add_int_list(std::string("weights.layer_bits.") + weight_kind_name(k), {}, "",
+                   std::string("Width of the ") + weight_kind_name(k) +
+                       " matrix of each layer, one entry per layer (empty: weights.bits." +
+                       weight_kind_name(k) + " everywhere)",
+                   kMinWeightBits, kMaxWeightBits);
+  }
+  s.add_string("activations.scales", "dynamic",
+               "Scale of each matrix-product input: dynamic (per token, from the vector's "
+               "max) or static (one calibrated scale per site, stored with the model; needs "
+               "calibration.tokens_file)",
+               {"dynamic", "static"})
+      .add_real("activations.static_percentile", 100.0, "",
+                "Static scales: percentile of the per-token absmax over the calibration text "
+                "that maps to the largest integer (larger values saturate)",
+                50.0, 100.0)
+      .add_string("calibration.tokens_file", "",
+                  "Token ids of the calibration text (commas, spaces or newlines) for imatrix "
+                  "rounding and static activation scales")
+      .add_int("calibration.n_tokens", 512, "",
+               "Calibration tokens used (the first ones of the file), in context-sized windows",
+               1, int64_t{1} << 24)
       .add_int("activations.bits", 8, "",
                "Width of the dynamically quantized inputs of every matrix product and of the "
                "attention queries",
@@ -124,8 +152,12 @@ const ParamSchema& numerics_schema() {
 }
 
 int NumericsProfile::weight_bits_for(WeightKind kind, int64_t layer) const {
-  const int bits = weight_bits_[static_cast<size_t>(kind)];
+  int bits = weight_bits_[static_cast<size_t>(kind)];
   if (kind == WeightKind::kEmbedding || kind == WeightKind::kLmHead) return bits;
+  const std::vector<int64_t>& per_layer = layer_bits_[static_cast<size_t>(kind)];
+  if (!per_layer.empty() && layer >= 0 && layer < static_cast<int64_t>(per_layer.size())) {
+    bits = static_cast<int>(per_layer[static_cast<size_t>(layer)]);
+  }
   if (std::find(wide_layers_.begin(), wide_layers_.end(), layer) != wide_layers_.end()) {
     return std::max(bits, wide_bits_);
   }
@@ -158,6 +190,63 @@ double NumericsProfile::mean_weight_bits(const ModelConfig& c) const {
   }
   const int64_t params = c.params();
   return params > 0 ? bits / static_cast<double>(params) : 0.0;
+}
+
+void NumericsProfile::check_fits(const ModelConfig& c) const {
+  for (WeightKind k : all_weight_kinds()) {
+    const std::vector<int64_t>& v = layer_bits_[static_cast<size_t>(k)];
+    if (!v.empty() && static_cast<int64_t>(v.size()) != c.n_layers_) {
+      throw make_error((source_.empty() ? std::string("numerics") : source_) +
+                           ": numerics.weights.layer_bits." + weight_kind_name(k),
+                       "has " + std::to_string(v.size()) + " entries, " + c.name_ + " has " +
+                           std::to_string(c.n_layers_) + " layers",
+                       "give one width per layer, or an empty list");
+    }
+  }
+  for (int64_t l : wide_layers_) {
+    if (l >= c.n_layers_) {
+      throw make_error((source_.empty() ? std::string("numerics") : source_) +
+                           ": numerics.weights.wide_layers",
+                       "layer " + std::to_string(l) + " does not exist in " + c.name_ + " (" +
+                           std::to_string(c.n_layers_) + " layers)",
+                       "use layer indices 0.." + std::to_string(c.n_layers_ - 1));
+    }
+  }
+}
+
+double NumericsProfile::matrix_value_bits(int bits, int64_t rows, int64_t cols) const {
+  return matrix_bits(*this, bits, rows, cols);
+}
+
+double NumericsProfile::rom_bits(const ModelConfig& c) const {
+  check_fits(c);
+  double bits = mean_weight_bits(c) * static_cast<double>(c.params());
+  double matrix_weights = 0.0;
+  auto m = [&](int64_t r, int64_t cols) {
+    matrix_weights += static_cast<double>(r) * static_cast<double>(cols);
+  };
+  for (int64_t l = 0; l < c.n_layers_; ++l) {
+    m(c.q_dim(), c.d_model_);
+    m(c.kv_dim(), c.d_model_);
+    m(c.kv_dim(), c.d_model_);
+    m(c.d_model_, c.q_dim());
+    m(c.d_ff_, c.d_model_);
+    m(c.d_ff_, c.d_model_);
+    m(c.d_model_, c.d_ff_);
+  }
+  m(c.vocab_, c.d_model_);
+  if (!c.tied_embeddings_) m(c.vocab_, c.d_model_);
+  bits += scale_bits_per_weight(c) * matrix_weights;
+  // One exponent per gain vector: attn_norm, ffn_norm (and q/k norms) per layer, output_norm.
+  const int64_t gain_vectors = c.n_layers_ * (c.qk_norm_ ? 4 : 2) + 1;
+  bits += static_cast<double>(gain_vectors) * kRowExponentBits;
+  if (static_act_scales_) {
+    // Sites: attn_norm, o_proj input, ffn_norm, ffn_down input per layer, and the final norm;
+    // each holds a scale and its reciprocal as 15-bit mantissas with 8-bit exponents.
+    const int64_t sites = 4 * c.n_layers_ + 1;
+    bits += static_cast<double>(sites) * 2.0 * (16 + kRowExponentBits);
+  }
+  return bits;
 }
 
 double NumericsProfile::scale_bits_per_weight(const ModelConfig& c) const {
@@ -210,6 +299,16 @@ NumericsProfile numerics_profile_from_yaml(const YAML::Node& root, const std::st
   p.promote_bits_ = static_cast<int>(v.get_int("weights.promote_bits"));
   p.wide_layers_ = v.get_int_list("weights.wide_layers");
   p.wide_bits_ = static_cast<int>(v.get_int("weights.wide_bits"));
+  p.imatrix_rounding_ = v.get_string("weights.rounding") == "imatrix";
+  for (WeightKind k : all_weight_kinds()) {
+    if (k == WeightKind::kEmbedding || k == WeightKind::kLmHead) continue;
+    p.layer_bits_[static_cast<size_t>(k)] =
+        v.get_int_list(std::string("weights.layer_bits.") + weight_kind_name(k));
+  }
+  p.static_act_scales_ = v.get_string("activations.scales") == "static";
+  p.static_percentile_ = v.get_real("activations.static_percentile");
+  p.calibration_tokens_file_ = v.get_string("calibration.tokens_file");
+  p.calibration_tokens_ = v.get_int("calibration.n_tokens");
   p.activation_bits_ = static_cast<int>(v.get_int("activations.bits"));
   p.residual_frac_bits_ = static_cast<int>(v.get_int("activations.residual_frac_bits"));
   p.activation_frac_bits_ = static_cast<int>(v.get_int("activations.frac_bits"));
@@ -227,6 +326,21 @@ NumericsProfile numerics_profile_from_yaml(const YAML::Node& root, const std::st
                      std::to_string(p.silu_table_bits_) + " exceeds activations.frac_bits " +
                          std::to_string(p.activation_frac_bits_),
                      "the sigmoid table cannot be finer than the activation resolution");
+  }
+  if (p.needs_calibration() && p.calibration_tokens_file_.empty()) {
+    throw make_error(where + ": numerics.calibration.tokens_file",
+                     std::string("is empty, but ") +
+                         (p.imatrix_rounding_ ? "weights.rounding: imatrix" : "activations.scales: static") +
+                         " needs calibration text",
+                     "give a file of token ids, e.g. --set numerics.calibration.tokens_file=F");
+  }
+  if (!p.calibration_tokens_file_.empty()) {
+    std::error_code ec;
+    if (!fs::is_regular_file(p.calibration_tokens_file_, ec)) {
+      throw make_error(where + ": numerics.calibration.tokens_file",
+                       "'" + p.calibration_tokens_file_ + "' is not a readable file",
+                       "give the path of a file of token ids (relative to the working directory)");
+    }
   }
   if (p.promote_fraction_ > 0.0) {
     int lowest = kMaxWeightBits;

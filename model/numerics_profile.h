@@ -49,8 +49,20 @@ struct NumericsProfile {
   int promote_bits_ = 8;
   std::vector<int64_t> wide_layers_;  // layers whose matrices use at least wide_bits_
   int wide_bits_ = 8;
+  // Per-layer widths of the layer matrices by WeightKind (kAttnQ..kFfnDown); an empty list
+  // means weights.bits.<kind> in every layer. Written by `hardwire allocate`.
+  std::array<std::vector<int64_t>, kWeightKindCount> layer_bits_{};
+  // Group-scale fit: round-to-nearest against the plain squared error, or weighted by the
+  // per-input-column importance E[x_c^2] measured on calibration text (docs/numerics.md).
+  bool imatrix_rounding_ = false;
 
   int activation_bits_ = 8;       // int8 (or narrower) inputs of every matrix product
+  // Matrix-product inputs quantized with one calibrated scale per site (stored with the
+  // quantized model) instead of a per-token max-reduction.
+  bool static_act_scales_ = false;
+  double static_percentile_ = 100.0;  // percentile of the per-token absmax a static scale covers
+  std::string calibration_tokens_file_;  // token ids of the calibration text ("" = none)
+  int64_t calibration_tokens_ = 512;     // at most this many of them are used
   int residual_frac_bits_ = 12;   // residual stream: int32, Q.residual_frac_bits
   int activation_frac_bits_ = 16;  // q/k/v, attention output, FFN hidden: int32 fixed point
   int kv_bits_ = 8;               // KV cache values, one dyadic scale per position and kv head
@@ -68,12 +80,24 @@ struct NumericsProfile {
   // (promote_fraction_); mean_weight_bits counts it.
   int weight_bits_for(WeightKind kind, int64_t layer) const;
   int kv_bits() const { return kv_bits_; }
+  // Whether quantize_model needs calibration text (imatrix rounding or static scales).
+  bool needs_calibration() const { return imatrix_rounding_ || static_act_scales_; }
+  // Throws unless every non-empty layer_bits list has one entry per layer of `config`.
+  void check_fits(const ModelConfig& config) const;
   // Storage bits of every parameter in config.params() divided by their count: matrices at
   // their width including promoted groups, norm gains at 16 bits, biases at 32. Scales are
   // excluded (scale_bits_per_weight gives them).
   double mean_weight_bits(const ModelConfig& config) const;
   // Scale storage per matrix weight: scale_bits_ per group plus an 8-bit exponent per row.
   double scale_bits_per_weight(const ModelConfig& config) const;
+  // Everything the chip's weight ROM holds for `config`, in bits: matrix values at their widths
+  // (promoted groups included), group scale mantissas, one 8-bit exponent per matrix row, norm
+  // gains (16 bits) with one 8-bit exponent per gain vector, biases (32 bits), and the static
+  // activation scales (two 16-bit mantissas + 8-bit exponents per site) when the profile has them.
+  // The cost model of `hardwire allocate` (docs/numerics.md, "ROM budget").
+  double rom_bits(const ModelConfig& config) const;
+  // Value bits of one [rows][cols] matrix stored at `bits` (promoted groups included).
+  double matrix_value_bits(int bits, int64_t rows, int64_t cols) const;
   // Resolved values in canonical units: {"numerics": {...}, "numerics_units": {...}} plus name.
   nlohmann::json to_json() const;
 };

@@ -59,13 +59,16 @@ TEST(NumericsProfile, ShippedWidths) {
   EXPECT_EQ(w8.activation_bits_, 8);
   EXPECT_EQ(w8.kv_bits(), 8);
 
+  // hc1-mix: the most sensitive matrices per parameter (ffn_down, the LM head) at 6 bits,
+  // everything else at 3 (docs/numerics.md, "Why the old hc1-mix lost to w4a8").
   const NumericsProfile hc1 = load_numerics_profile("hc1-mix");
-  for (WeightKind k : {WeightKind::kFfnGate, WeightKind::kFfnUp, WeightKind::kFfnDown}) {
-    EXPECT_EQ(hc1.weight_bits_for(k, 3), 3);
+  for (WeightKind k : {WeightKind::kFfnDown, WeightKind::kLmHead}) {
+    EXPECT_EQ(hc1.weight_bits_for(k, 3), 6);
   }
   for (WeightKind k : {WeightKind::kAttnQ, WeightKind::kAttnK, WeightKind::kAttnV,
-                       WeightKind::kAttnOutput, WeightKind::kEmbedding, WeightKind::kLmHead}) {
-    EXPECT_EQ(hc1.weight_bits_for(k, 3), 6);
+                       WeightKind::kAttnOutput, WeightKind::kEmbedding, WeightKind::kFfnGate,
+                       WeightKind::kFfnUp}) {
+    EXPECT_EQ(hc1.weight_bits_for(k, 3), 3);
   }
   EXPECT_TRUE(hc1.group_scales_);
   EXPECT_EQ(hc1.group_size_, 32);
@@ -129,7 +132,7 @@ TEST(NumericsProfile, MeanWeightBitsOfHc1MixOnLlama31_8b) {
   double bits = 0.0;
   auto width = [](const std::string& name, int64_t cols) {
     if (cols == 1) return 16;
-    return name.rfind("ffn_", 0) == 0 ? 3 : 6;
+    return name == "ffn_down" || name == "output" ? 6 : 3;
   };
   for (const TensorShape& t : c.layer_tensors()) {
     bits += static_cast<double>(t.elements()) * width(t.name_, t.cols_) * c.n_layers_;
@@ -137,7 +140,7 @@ TEST(NumericsProfile, MeanWeightBitsOfHc1MixOnLlama31_8b) {
   for (const TensorShape& t : c.global_tensors()) bits += static_cast<double>(t.elements()) * width(t.name_, t.cols_);
   const double expected = bits / static_cast<double>(c.params());
   EXPECT_NEAR(p.mean_weight_bits(c), expected, 1e-9);
-  EXPECT_NEAR(p.mean_weight_bits(c), 3.89, 0.005);  // the figure quoted in hc1-mix.yaml
+  EXPECT_NEAR(p.mean_weight_bits(c), 3.90, 0.005);  // the figure quoted in hc1-mix.yaml
   // Group-32 scales with 8-bit mantissas: 8/32 bit per weight plus 8 bits per row.
   EXPECT_NEAR(p.scale_bits_per_weight(c), 0.25, 0.01);
   EXPECT_NEAR(load_numerics_profile("w8a8").mean_weight_bits(c), 8.0, 0.001);

@@ -185,7 +185,8 @@ TEST(Quantizer, ModelIsDeterministicAndChecksShapes) {
   EXPECT_EQ(a.layers_[1].w_down_.packed_, b.layers_[1].w_down_.packed_);
   EXPECT_EQ(a.layers_[1].w_down_.scale_m_, b.layers_[1].w_down_.scale_m_);
   EXPECT_EQ(a.layers_[0].w_up_.bits_[0], 3);
-  EXPECT_EQ(a.layers_[0].wq_.bits_[0], 6);
+  EXPECT_EQ(a.layers_[0].wq_.bits_[0], 3);
+  EXPECT_EQ(a.layers_[0].w_down_.bits_[0], 6);
   EXPECT_TRUE(a.output_.packed_.empty());  // tied: one matrix
   EXPECT_EQ(&a.lm_head(), &a.tok_embd_);
   EXPECT_EQ(a.tok_embd_.bits_[0], 6);       // at the lm_head width

@@ -1,8 +1,8 @@
 // Sweep throughput (issue 12: a 1,000,000-point estimate sweep in under a minute on 2 cores,
 // CSV writing not the bottleneck). The design space is the hc1-like one of docs/sweeps.md:
-// 16 clocks x 5 matrix input-lane counts x 5 KV SRAM sizes = 400 designs, times 250 user counts x 10 prompt
-// lengths = 1,000,000 points. Three measurements: the whole sweep to a CSV with every metric
-// column, the same with three metric columns (the difference is CSV formatting and writing),
+// 16 clocks x 5 matrix input-lane counts x 5 KV SRAM sizes = 400 designs, times 250 user counts x
+// 10 prompt lengths = 1,000,000 points. Three measurements: the whole sweep to a CSV with every
+// metric column, the same with three metric columns (the difference is CSV formatting and writing),
 // and the engine alone on one thread (no rows at all).
 #include <benchmark/benchmark.h>
 
@@ -18,10 +18,10 @@ namespace fs = std::filesystem;
 using namespace hw::sweep;
 
 std::vector<Axis> hc1_space() {
-  return {parse_axis("chip.clock=0.5GHz:2GHz:0.1GHz"), parse_axis("chip.*.input_lanes=14,24,48,96,192"),
+  return {parse_axis("chip.clock=0.5GHz:2GHz:0.1GHz"),
+          parse_axis("chip.*.input_lanes=14,24,48,96,192"),
           parse_axis("chip.attention.kv_sram.capacity=64MiB:1GiB:*2"),
-          parse_axis("workload.users=1:250:1"),
-          parse_axis("workload.prompt.tokens=128:1280:128")};
+          parse_axis("workload.users=1:250:1"), parse_axis("workload.prompt.tokens=128:1280:128")};
 }
 
 void run(benchmark::State& state, const std::vector<std::string>& metrics) {
@@ -43,12 +43,18 @@ void run(benchmark::State& state, const std::vector<std::string>& metrics) {
     state.counters["csv_MB"] = double(fs::file_size(csv)) / 1e6;
   }
   state.counters["points"] = double(points.size());
-  state.counters["points_per_s"] = benchmark::Counter(double(evaluated), benchmark::Counter::kIsRate);
+  state.counters["points_per_s"] =
+      benchmark::Counter(double(evaluated), benchmark::Counter::kIsRate);
   fs::remove(csv);
 }
 
 void BM_Sweep1MAllColumns(benchmark::State& state) { run(state, {}); }
-BENCHMARK(BM_Sweep1MAllColumns)->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK(BM_Sweep1MAllColumns)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
 
 void BM_Sweep1MThreeColumns(benchmark::State& state) {
   run(state, {"tokens_per_s_per_user", "power_w", "area_mm2"});

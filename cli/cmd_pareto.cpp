@@ -128,7 +128,8 @@ void run(const ParetoOptions& o, const std::vector<std::pair<std::string, bool>>
   if (shown.empty()) {
     shown = swept_columns(o.in_);
     for (const auto& ob : objectives) {
-      if (std::find(shown.begin(), shown.end(), ob.column_) == shown.end()) shown.push_back(ob.column_);
+      if (std::find(shown.begin(), shown.end(), ob.column_) == shown.end())
+        shown.push_back(ob.column_);
     }
   }
   std::vector<size_t> cols;

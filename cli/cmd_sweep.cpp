@@ -99,11 +99,16 @@ void run(const SweepOptions& o, const std::vector<std::pair<std::string, std::st
         axes.push_back(sweep::parse_axis(key + "=" + value, "--" + key));
         // The base design (resolved beside the CSV) takes the first of the list.
         const std::string& first = axes.back().values_[0];
-        if (key == "model") base.model_ = first;
-        else if (key == "chip") base.chip_ = first;
-        else if (key == "tech") base.tech_ = first;
-        else if (key == "numerics") base.numerics_ = first;
-        else if (key == "scenario") base.scenario_ = first;
+        if (key == "model")
+          base.model_ = first;
+        else if (key == "chip")
+          base.chip_ = first;
+        else if (key == "tech")
+          base.tech_ = first;
+        else if (key == "numerics")
+          base.numerics_ = first;
+        else if (key == "scenario")
+          base.scenario_ = first;
       }
     }
   }
@@ -143,9 +148,10 @@ void run(const SweepOptions& o, const std::vector<std::pair<std::string, std::st
                               {"columns", r.columns_}};
     std::cout << j.dump(2) << "\n";
   } else {
-    std::printf("sweep: %llu points: %llu evaluated now, %llu already in the file, %llu with an error\n",
-                (unsigned long long)r.points_, (unsigned long long)r.evaluated_,
-                (unsigned long long)r.resumed_, (unsigned long long)r.errors_);
+    std::printf(
+        "sweep: %llu points: %llu evaluated now, %llu already in the file, %llu with an error\n",
+        (unsigned long long)r.points_, (unsigned long long)r.evaluated_,
+        (unsigned long long)r.resumed_, (unsigned long long)r.errors_);
     std::printf("  %.2f s, %.0f points/s on %d rank%s\n", r.wall_s_, rate, mpi.size(),
                 mpi.size() > 1 ? "s" : "");
     std::printf("  results: %s (%zu columns)\n  config:  %s\n", o.out_.c_str(), r.columns_.size(),
@@ -163,12 +169,14 @@ void add_sweep_command(CLI::App& app) {
       "(resumable; all cores; MPI ranks under mpirun)");
   cmd->add_option("--model", o->model_, "Model preset, config.json or .gguf; a,b,... sweeps models")
       ->capture_default_str();
-  cmd->add_option("--chip", o->chip_, "Chip name (configs/chips/) or YAML path; a,b,... sweeps chips")
+  cmd->add_option("--chip", o->chip_,
+                  "Chip name (configs/chips/) or YAML path; a,b,... sweeps chips")
       ->capture_default_str();
   add_tech_option(*cmd, o->tech_, "a,b,... sweeps tech files");
   cmd->add_option("--numerics", o->numerics_,
                   std::string("Numerics profile (configs/numerics/); a,b,... sweeps profiles; "
-                              "default ") + kDefaultNumerics);
+                              "default ") +
+                      kDefaultNumerics);
   cmd->add_option("--scenario", o->scenario_, "Workload scenario; a,b,... sweeps scenarios");
   cmd->add_option("--weight-bits", o->weight_bits_, "Mean weight bits (overrides the profile)")
       ->check(CLI::Range(0.5, 64.0));
@@ -187,7 +195,8 @@ void add_sweep_command(CLI::App& app) {
   cmd->add_option("--random", o->random_, "Evaluate N distinct random points of the grid")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 62));
   cmd->add_option("--seed", o->seed_, "Seed of --random")->capture_default_str();
-  cmd->add_option("--engine", o->engine_, "estimate (analytic) or simulate (SystemC, one process per point)")
+  cmd->add_option("--engine", o->engine_,
+                  "estimate (analytic) or simulate (SystemC, one process per point)")
       ->check(CLI::IsMember({"estimate", "simulate"}))
       ->capture_default_str();
   cmd->add_option("--out", o->out_, "Results CSV (re-running the same command resumes it)")

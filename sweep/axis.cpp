@@ -100,8 +100,8 @@ std::vector<std::string> split_values(const std::string& text) {
 }
 
 struct Quantity {
-  double base_ = 0;        // value in the dimension's base unit
-  std::string unit_;       // as written ("" = bare)
+  double base_ = 0;   // value in the dimension's base unit
+  std::string unit_;  // as written ("" = bare)
   ParsedUnit parsed_;
 };
 
@@ -163,14 +163,17 @@ bool parse_range(const std::string& text, const std::string& where, std::vector<
   rebase(hi, false);
   rebase(step, geometric);
   if (hi.base_ < lo.base_) {
-    throw make_error(where, "range '" + text + "': hi is below lo", "write lo:hi:step with lo <= hi");
+    throw make_error(where, "range '" + text + "': hi is below lo",
+                     "write lo:hi:step with lo <= hi");
   }
   const double tol = 1e-9 * std::max(std::fabs(hi.base_), std::fabs(lo.base_));
   if (geometric) {
     if (!(step.base_ > 1.0) || !step.unit_.empty()) {
-      throw make_error(where, "range '" + text + "': the factor after '*' must be a plain number > 1");
+      throw make_error(where,
+                       "range '" + text + "': the factor after '*' must be a plain number > 1");
     }
-    if (!(lo.base_ > 0)) throw make_error(where, "range '" + text + "': a geometric range needs lo > 0");
+    if (!(lo.base_ > 0))
+      throw make_error(where, "range '" + text + "': a geometric range needs lo > 0");
     for (double v = lo.base_; v <= hi.base_ + tol; v *= step.base_) {
       out.push_back(format_value(v / pu.scale_, unit));
       if (out.size() > kMaxAxisValues) break;
@@ -266,10 +269,12 @@ Axis parse_axis(const std::string& spec, const std::string& where) {
   std::vector<std::string> sorted = values;
   std::sort(sorted.begin(), sorted.end());
   for (size_t i = 0; i < sorted.size(); ++i) {
-    if (sorted[i].empty()) throw make_error(w, "empty value in '" + rhs + "'", "remove the extra comma");
+    if (sorted[i].empty())
+      throw make_error(w, "empty value in '" + rhs + "'", "remove the extra comma");
     if (i > 0 && sorted[i] == sorted[i - 1]) {
-      throw make_error(w, "value '" + sorted[i] + "' is listed twice",
-                       "each point of a sweep must be distinct (resume identifies rows by their values)");
+      throw make_error(
+          w, "value '" + sorted[i] + "' is listed twice",
+          "each point of a sweep must be distinct (resume identifies rows by their values)");
     }
   }
   a.values_ = std::move(values);
@@ -298,9 +303,10 @@ PointSet::PointSet(std::vector<Axis> axes, uint64_t random_points, uint64_t seed
   size_ = grid_size_;
   if (random_) {
     if (random_points > grid_size_) {
-      throw make_error("--random " + std::to_string(random_points),
-                       "asks for more points than the grid has (" + std::to_string(grid_size_) + ")",
-                       "random points are distinct; use at most the grid size, or widen the axes");
+      throw make_error(
+          "--random " + std::to_string(random_points),
+          "asks for more points than the grid has (" + std::to_string(grid_size_) + ")",
+          "random points are distinct; use at most the grid size, or widen the axes");
     }
     size_ = random_points;
   }
@@ -317,7 +323,8 @@ uint64_t PointSet::grid_index(uint64_t ordinal) const {
   do {
     uint64_t l = x >> half_bits, r = x & mask;
     for (uint64_t round = 0; round < 4; ++round) {
-      const uint64_t f = splitmix64(seed_ ^ (round * 0xA24BAED4963EE407ull) ^ (r * 0x9FB21C651E98DF25ull)) & mask;
+      const uint64_t f =
+          splitmix64(seed_ ^ (round * 0xA24BAED4963EE407ull) ^ (r * 0x9FB21C651E98DF25ull)) & mask;
       const uint64_t nl = r;
       r = l ^ f;
       l = nl;
@@ -359,11 +366,16 @@ PointConfig point_config(const BaseDesign& base, const PointSet& points, uint64_
     const std::string& v = axes[a].values_[idx[a]];
     if (axes[a].selection_) {
       const std::string& k = axes[a].name_;
-      if (k == "model") p.design_.model_ = v;
-      else if (k == "chip") p.design_.chip_ = v;
-      else if (k == "tech") p.design_.tech_ = v;
-      else if (k == "numerics") p.design_.numerics_ = v;
-      else if (k == "scenario") p.design_.scenario_ = v;
+      if (k == "model")
+        p.design_.model_ = v;
+      else if (k == "chip")
+        p.design_.chip_ = v;
+      else if (k == "tech")
+        p.design_.tech_ = v;
+      else if (k == "numerics")
+        p.design_.numerics_ = v;
+      else if (k == "scenario")
+        p.design_.scenario_ = v;
     } else {
       for (const auto& key : axes[a].keys_) p.sets_.push_back(key + "=" + v);
     }

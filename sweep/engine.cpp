@@ -73,8 +73,8 @@ Resolved resolve_all(const PointConfig& p) {
   r.tech_ = load_tech(d.tech_, p.sets_);
   r.workload_ = load_workload(
       d.scenario_, cli::workload_overrides(p.sets_, d.users_, d.prompt_tokens_, d.gen_tokens_));
-  r.widths_ = cli::resolve_widths(r.model_, d.numerics_, d.weight_bits_, d.kv_bits_, p.sets_,
-                                  "sweep");
+  r.widths_ =
+      cli::resolve_widths(r.model_, d.numerics_, d.weight_bits_, d.kv_bits_, p.sets_, "sweep");
   return r;
 }
 
@@ -127,9 +127,10 @@ class EstimateEngine final : public Engine {
       const BaseDesign& b = p.design_;
       auto mit = ctx.models_.find(b.model_);
       if (mit == ctx.models_.end()) {
-        mit = ctx.models_
-                  .emplace(b.model_, std::make_shared<const ModelConfig>(load_model_config(b.model_)))
-                  .first;
+        mit =
+            ctx.models_
+                .emplace(b.model_, std::make_shared<const ModelConfig>(load_model_config(b.model_)))
+                .first;
       }
       const ModelConfig& model = *mit->second;
       const ChipConfig chip = load_chip_config(b.chip_, p.sets_);
@@ -229,14 +230,17 @@ class SimulateEngine final : public Engine {
 
   nlohmann::json evaluate(const PointConfig& p, Context&) const override {
     const BaseDesign& d = p.design_;
-    std::vector<std::string> args = {exe_, "simulate", "--json", "--no-progress", "--power",
-                                     "--model", d.model_, "--chip", d.chip_, "--tech", d.tech_};
+    std::vector<std::string> args = {exe_,      "simulate", "--json", "--no-progress",
+                                     "--power", "--model",  d.model_, "--chip",
+                                     d.chip_,   "--tech",   d.tech_};
     if (!d.numerics_.empty()) args.insert(args.end(), {"--numerics", d.numerics_});
     if (!d.scenario_.empty()) args.insert(args.end(), {"--scenario", d.scenario_});
-    if (d.weight_bits_ > 0) args.insert(args.end(), {"--weight-bits", std::to_string(d.weight_bits_)});
+    if (d.weight_bits_ > 0)
+      args.insert(args.end(), {"--weight-bits", std::to_string(d.weight_bits_)});
     if (d.kv_bits_ > 0) args.insert(args.end(), {"--kv-bits", std::to_string(d.kv_bits_)});
     if (d.users_ > 0) args.insert(args.end(), {"--users", std::to_string(d.users_)});
-    if (d.prompt_tokens_ > 0) args.insert(args.end(), {"--prompt", std::to_string(d.prompt_tokens_)});
+    if (d.prompt_tokens_ > 0)
+      args.insert(args.end(), {"--prompt", std::to_string(d.prompt_tokens_)});
     if (d.gen_tokens_ > 0) args.insert(args.end(), {"--gen", std::to_string(d.gen_tokens_)});
     for (const auto& s : p.sets_) args.insert(args.end(), {"--set", s});
     const ChildResult r = run_child(args);
@@ -246,7 +250,8 @@ class SimulateEngine final : public Engine {
       size_t end = r.err_.find_last_not_of("\n ");
       if (end != std::string::npos) {
         const size_t start = r.err_.rfind('\n', end);
-        msg = r.err_.substr(start == std::string::npos ? 0 : start + 1, end + 1 - (start == std::string::npos ? 0 : start + 1));
+        msg = r.err_.substr(start == std::string::npos ? 0 : start + 1,
+                            end + 1 - (start == std::string::npos ? 0 : start + 1));
       }
       const std::string prefix = "hardwire: error: ";
       if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());

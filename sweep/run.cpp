@@ -34,18 +34,34 @@ using Clock = std::chrono::steady_clock;
 // Points tried in order to learn the engine's metric columns before any row is written.
 constexpr uint64_t kProbePoints = 64;
 
-std::string cell_of(const nlohmann::json& v) {
+// Writes a metric value into `dst`, reusing its buffer (rows are formatted by the million).
+void cell_into(const nlohmann::json& v, std::string& dst) {
+  char buf[32];
   switch (v.type()) {
     case nlohmann::json::value_t::number_float: {
-      char buf[32];
       const auto r = std::to_chars(buf, buf + sizeof buf, v.get<double>());
-      return std::string(buf, r.ptr);
+      dst.assign(buf, r.ptr);
+      return;
     }
-    case nlohmann::json::value_t::number_integer: return std::to_string(v.get<int64_t>());
-    case nlohmann::json::value_t::number_unsigned: return std::to_string(v.get<uint64_t>());
-    case nlohmann::json::value_t::boolean: return v.get<bool>() ? "true" : "false";
-    case nlohmann::json::value_t::string: return v.get<std::string>();
-    default: return {};
+    case nlohmann::json::value_t::number_integer: {
+      const auto r = std::to_chars(buf, buf + sizeof buf, v.get<int64_t>());
+      dst.assign(buf, r.ptr);
+      return;
+    }
+    case nlohmann::json::value_t::number_unsigned: {
+      const auto r = std::to_chars(buf, buf + sizeof buf, v.get<uint64_t>());
+      dst.assign(buf, r.ptr);
+      return;
+    }
+    case nlohmann::json::value_t::boolean:
+      dst.assign(v.get<bool>() ? "true" : "false");
+      return;
+    case nlohmann::json::value_t::string:
+      dst.assign(v.get_ref<const std::string&>());
+      return;
+    default:
+      dst.clear();
+      return;
   }
 }
 
@@ -101,9 +117,10 @@ class RowFormatter {
   // Appends one CSV line (with newline) to `out`; the cells to `keep` when given.
   void row(uint64_t grid_index, const nlohmann::json* result, const std::string& error,
            std::string& out, std::vector<std::string>* keep) {
-    cells_.assign(points_.axes().size() + n_metrics_ + 1, std::string());
+    cells_.resize(points_.axes().size() + n_metrics_ + 1);
+    for (auto& c : cells_) c.clear();
     const std::vector<size_t> idx = points_.value_indices(grid_index);
-    for (size_t a = 0; a < idx.size(); ++a) cells_[a] = points_.axes()[a].values_[idx[a]];
+    for (size_t a = 0; a < idx.size(); ++a) cells_[a].assign(points_.axes()[a].values_[idx[a]]);
     const size_t base = idx.size();
     if (result) {
       // Fast path: the leaves in the same order as the last result (std::map keys: a result of
@@ -111,13 +128,12 @@ class RowFormatter {
       // without building names; any difference falls back to matching full names.
       size_t leaf = 0;
       if (!walk_cached(*result, base, leaf) || leaf != layout_.size()) {
-        std::fill(cells_.begin() + long(base), cells_.end() - 1, std::string());
+        for (size_t i = base; i + 1 < cells_.size(); ++i) cells_[i].clear();
         relayout(*result, base);
       }
     }
     cells_.back() = one_line(error);
-    out += csv_line(cells_);
-    out += '\n';
+    append_csv_line(out, cells_);
     if (keep) *keep = cells_;
   }
   uint64_t unknown() const { return unknown_; }
@@ -137,7 +153,7 @@ class RowFormatter {
       if (it->is_array() || it->is_null()) continue;
       if (leaf >= layout_.size() || layout_[leaf].key_ != it.key()) return false;
       const long c = layout_[leaf++].column_;
-      if (c >= 0) cells_[base + size_t(c)] = cell_of(*it);
+      if (c >= 0) cell_into(*it, cells_[base + size_t(c)]);
     }
     return true;
   }
@@ -153,7 +169,7 @@ class RowFormatter {
         unknown_ += filtered_ ? 0 : 1;
         continue;
       }
-      cells_[base + it->second] = cell_of(v);
+      cell_into(v, cells_[base + it->second]);
     }
   }
 
@@ -168,25 +184,35 @@ class RowFormatter {
 
 std::string human_count(double v) {
   char buf[32];
-  if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
-  else if (v >= 1e4) std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.0f", v);
+  if (v >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+  else if (v >= 1e4)
+    std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", v);
   return buf;
 }
 
 std::string human_time(double s) {
   char buf[32];
-  if (s < 90) std::snprintf(buf, sizeof buf, "%.0fs", s);
-  else if (s < 5400) std::snprintf(buf, sizeof buf, "%.0fm%02.0fs", std::floor(s / 60), std::fmod(s, 60));
-  else std::snprintf(buf, sizeof buf, "%.0fh%02.0fm", std::floor(s / 3600), std::fmod(s / 60, 60));
+  if (s < 90)
+    std::snprintf(buf, sizeof buf, "%.0fs", s);
+  else if (s < 5400)
+    std::snprintf(buf, sizeof buf, "%.0fm%02.0fs", std::floor(s / 60), std::fmod(s, 60));
+  else
+    std::snprintf(buf, sizeof buf, "%.0fh%02.0fm", std::floor(s / 3600), std::fmod(s / 60, 60));
   return buf;
 }
 
 class Progress {
  public:
   Progress(bool enabled, uint64_t total, uint64_t already)
-      : enabled_(enabled), tty_(enabled && isatty(2)), total_(total), already_(already),
-        start_(Clock::now()), last_(start_) {}
+      : enabled_(enabled),
+        tty_(enabled && isatty(2)),
+        total_(total),
+        already_(already),
+        start_(Clock::now()),
+        last_(start_) {}
 
   void update(uint64_t done, uint64_t errors, bool final) {
     if (!enabled_) return;
@@ -206,10 +232,11 @@ class Progress {
       const int fill = int(pct / 100.0 * kWidth);
       std::string bar(size_t(fill), '#');
       bar.resize(kWidth, '.');
-      std::snprintf(line, sizeof line, "\r[%s] %5.1f%% %s/%s points  %s points/s  ETA %s  %s errors ",
-                    bar.c_str(), pct, human_count(double(have)).c_str(),
-                    human_count(double(total_)).c_str(), human_count(rate).c_str(),
-                    final ? "0s" : human_time(eta).c_str(), human_count(double(errors)).c_str());
+      std::snprintf(line, sizeof line,
+                    "\r[%s] %5.1f%% %s/%s points  %s points/s  ETA %s  %s errors ", bar.c_str(),
+                    pct, human_count(double(have)).c_str(), human_count(double(total_)).c_str(),
+                    human_count(rate).c_str(), final ? "0s" : human_time(eta).c_str(),
+                    human_count(double(errors)).c_str());
       std::fputs(line, stderr);
       if (final) std::fputs("\n", stderr);
     } else {
@@ -231,9 +258,9 @@ class Progress {
 // Rank 0's view of the CSV before the workers start.
 struct Setup {
   std::vector<std::string> metrics_;
-  std::vector<uint64_t> pending_;          // ordinals still to evaluate
+  std::vector<uint64_t> pending_;  // ordinals still to evaluate
   uint64_t resumed_ = 0;
-  std::string probe_block_;                // rows evaluated while learning the columns
+  std::string probe_block_;  // rows evaluated while learning the columns
   std::vector<std::vector<std::string>> probe_rows_;
   uint64_t probe_count_ = 0;
   uint64_t probe_errors_ = 0;
@@ -245,9 +272,9 @@ void check_header(const std::vector<std::string>& header, const PointSet& points
   bool ok = header.size() >= axes.size() + 1 && header.back() == "error";
   for (size_t a = 0; ok && a < axes.size(); ++a) ok = header[a] == axes[a].name_;
   if (!ok) {
-    throw make_error(csv, "already holds rows of a different sweep (its header is '" +
-                              csv_line(header) + "')",
-                     "use another --out, or delete the file to start over");
+    throw make_error(
+        csv, "already holds rows of a different sweep (its header is '" + csv_line(header) + "')",
+        "use another --out, or delete the file to start over");
   }
 }
 
@@ -341,8 +368,9 @@ void scan_existing(const std::string& csv, const PointSet& points, Setup& s) {
       }
     }
     if (matched != done.size()) {
-      throw make_error(csv, std::to_string(done.size() - matched) +
-                                " rows are not points of this sweep (different --random or --seed?)",
+      throw make_error(csv,
+                       std::to_string(done.size() - matched) +
+                           " rows are not points of this sweep (different --random or --seed?)",
                        "use another --out, or delete the file to start over");
     }
     s.resumed_ = matched;
@@ -444,9 +472,11 @@ SweepResult run_sweep(const BaseDesign& base, const PointSet& points, const Engi
                              "delete it and the CSV to start over");
           }
           if (old.value("sweep", nlohmann::json()) != desc) {
-            const std::string key = first_difference(old.value("sweep", nlohmann::json::object()), desc);
-            throw make_error(o.out_csv_, "holds a different sweep (it differs in '" + key +
-                                             "', see " + res.config_path_ + ")",
+            const std::string key =
+                first_difference(old.value("sweep", nlohmann::json::object()), desc);
+            throw make_error(o.out_csv_,
+                             "holds a different sweep (it differs in '" + key + "', see " +
+                                 res.config_path_ + ")",
                              "re-run the same command to resume, or use another --out");
           }
         }
@@ -540,7 +570,7 @@ SweepResult run_sweep(const BaseDesign& base, const PointSet& points, const Engi
 
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::string> outbox;          // non-root ranks: blocks waiting for MPI_Send
+  std::deque<std::string> outbox;  // non-root ranks: blocks waiting for MPI_Send
   std::deque<std::pair<uint64_t, uint64_t>> outbox_counts;
   std::atomic<uint64_t> next{0}, done_local{0}, errors_local{0}, unknown{0};
   std::atomic<unsigned> finished{0};
@@ -551,7 +581,8 @@ SweepResult run_sweep(const BaseDesign& base, const PointSet& points, const Engi
     std::lock_guard<std::mutex> lock(mu);
     if (root) {
       if (out && write_error.empty()) {
-        if (std::fwrite(block.data(), 1, block.size(), out) != block.size() || std::fflush(out) != 0) {
+        if (std::fwrite(block.data(), 1, block.size(), out) != block.size() ||
+            std::fflush(out) != 0) {
           write_error = "cannot write " + o.out_csv_ + " (disk full?)";
         }
       }
@@ -623,7 +654,8 @@ SweepResult run_sweep(const BaseDesign& base, const PointSet& points, const Engi
         }
         std::lock_guard<std::mutex> lock(mu);
         if (out && write_error.empty()) {
-          if (std::fwrite(block.data(), 1, block.size(), out) != block.size() || std::fflush(out) != 0) {
+          if (std::fwrite(block.data(), 1, block.size(), out) != block.size() ||
+              std::fflush(out) != 0) {
             write_error = "cannot write " + o.out_csv_ + " (disk full?)";
           }
         }
@@ -696,10 +728,11 @@ SweepResult run_sweep(const BaseDesign& base, const PointSet& points, const Engi
   if (out) std::fclose(out);
   if (!write_error.empty()) throw Error("sweep: " + write_error);
   if (root && unknown.load() > 0) {
-    std::fprintf(stderr,
-                 "sweep: warning: %llu times the engine reported metrics that are not columns of the "
-                 "header (keys the first point did not have); they were left out\n",
-                 (unsigned long long)unknown.load());
+    std::fprintf(
+        stderr,
+        "sweep: warning: %llu times the engine reported metrics that are not columns of the "
+        "header (keys the first point did not have); they were left out\n",
+        (unsigned long long)unknown.load());
   }
   res.wall_s_ = std::chrono::duration<double>(Clock::now() - t0).count();
   return res;

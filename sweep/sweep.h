@@ -16,11 +16,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace hw::sweep {
 
@@ -32,7 +31,7 @@ bool is_selection_key(const std::string& key);
 // as "chip.*.input_lanes" expands to every matching declared key, all set to the same value); for a
 // selection axis ("model", "chip", ...) `keys_` is {name_}.
 struct Axis {
-  std::string name_;                 // as written: "chip.clock", "chip.*.input_lanes", "model"
+  std::string name_;  // as written: "chip.clock", "chip.*.input_lanes", "model"
   std::vector<std::string> keys_;
   std::vector<std::string> values_;  // text handed to --set validation unchanged
   bool selection_ = false;
@@ -83,11 +82,11 @@ struct BaseDesign {
   std::string model_ = "llama-3.1-8b";
   std::string chip_ = "hc1-like";
   std::string tech_ = "n6";
-  std::string numerics_;      // "" = the CLI default profile (hc1-mix) unless both widths given
-  std::string scenario_;      // "" = workload defaults and overrides only
-  double weight_bits_ = 0;    // > 0 overrides the profile's mean weight bits
-  int kv_bits_ = 0;           // > 0 overrides the profile's KV bits
-  int64_t users_ = 0;         // --users / --prompt / --gen shorthands (0 = not given)
+  std::string numerics_;    // "" = the CLI default profile (hc1-mix) unless both widths given
+  std::string scenario_;    // "" = workload defaults and overrides only
+  double weight_bits_ = 0;  // > 0 overrides the profile's mean weight bits
+  int kv_bits_ = 0;         // > 0 overrides the profile's KV bits
+  int64_t users_ = 0;       // --users / --prompt / --gen shorthands (0 = not given)
   int64_t prompt_tokens_ = 0;
   int64_t gen_tokens_ = 0;
   std::vector<std::string> sets_;  // fixed "root.key=value" overrides applied to every point
@@ -95,7 +94,7 @@ struct BaseDesign {
 
 // One point's configuration: the base with the axes' values applied.
 struct PointConfig {
-  BaseDesign design_;          // model/chip/tech/numerics/scenario as chosen by selection axes
+  BaseDesign design_;              // model/chip/tech/numerics/scenario as chosen by selection axes
   std::vector<std::string> sets_;  // base sets, then each --set axis's "key=value"
 };
 PointConfig point_config(const BaseDesign& base, const PointSet& points, uint64_t grid_index);
@@ -130,10 +129,10 @@ std::unique_ptr<Engine> make_simulate_engine(const std::string& hardwire_exe);
 std::vector<std::pair<std::string, nlohmann::json>> flatten_metrics(const nlohmann::json& result);
 
 struct SweepOptions {
-  std::string out_csv_;        // "" = in memory only (SweepResult::rows_)
-  unsigned threads_ = 0;       // 0 = all cores
-  bool progress_ = true;       // on stderr: a bar with rate and ETA on a TTY, lines otherwise
-  bool keep_rows_ = false;     // also return the rows in SweepResult (always when no CSV)
+  std::string out_csv_;     // "" = in memory only (SweepResult::rows_)
+  unsigned threads_ = 0;    // 0 = all cores
+  bool progress_ = true;    // on stderr: a bar with rate and ETA on a TTY, lines otherwise
+  bool keep_rows_ = false;  // also return the rows in SweepResult (always when no CSV)
   // Metric columns to keep (names as in the CSV header); empty = every metric of the engine.
   std::vector<std::string> metrics_;
   // Free text stored in the config file beside the CSV (the command line) and compared on
@@ -142,14 +141,14 @@ struct SweepOptions {
 };
 
 struct SweepResult {
-  std::vector<std::string> columns_;           // swept keys, metrics, "error"
-  std::vector<std::vector<std::string>> rows_; // when kept; in completion order
-  uint64_t points_ = 0;        // in the sweep
-  uint64_t resumed_ = 0;       // already in the CSV before this run
-  uint64_t evaluated_ = 0;     // by this run (all ranks)
-  uint64_t errors_ = 0;        // rows of this run with an error
+  std::vector<std::string> columns_;            // swept keys, metrics, "error"
+  std::vector<std::vector<std::string>> rows_;  // when kept; in completion order
+  uint64_t points_ = 0;                         // in the sweep
+  uint64_t resumed_ = 0;                        // already in the CSV before this run
+  uint64_t evaluated_ = 0;                      // by this run (all ranks)
+  uint64_t errors_ = 0;                         // rows of this run with an error
   double wall_s_ = 0;
-  std::string config_path_;    // the resolved base config beside the CSV
+  std::string config_path_;  // the resolved base config beside the CSV
 };
 
 // Runs a sweep. With a CSV: writes `<stem>.config.json` beside it (sweep description + the
@@ -193,6 +192,8 @@ Table read_csv(const std::string& path);
 void write_csv(const std::string& path, const Table& table);
 // One CSV line (quoted where needed), without the newline.
 std::string csv_line(const std::vector<std::string>& fields);
+// The same with its newline, appended to `out`.
+void append_csv_line(std::string& out, const std::vector<std::string>& fields);
 
 struct Objective {
   std::string column_;

@@ -82,6 +82,14 @@ std::string csv_line(const std::vector<std::string>& fields) {
   return out;
 }
 
+void append_csv_line(std::string& out, const std::vector<std::string>& fields) {
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i) out += ',';
+    append_field(out, fields[i]);
+  }
+  out += '\n';
+}
+
 size_t Table::column(const std::string& name) const {
   for (size_t i = 0; i < columns_.size(); ++i) {
     if (columns_[i] == name) return i;
@@ -110,9 +118,9 @@ Table read_csv(const std::string& path) {
     ++line;
     if (fields.size() == 1 && fields[0].empty()) continue;
     if (fields.size() != t.columns_.size()) {
-      throw make_error(path + ":" + std::to_string(line),
-                       "has " + std::to_string(fields.size()) + " fields, the header has " +
-                           std::to_string(t.columns_.size()));
+      throw make_error(path + ":" + std::to_string(line), "has " + std::to_string(fields.size()) +
+                                                              " fields, the header has " +
+                                                              std::to_string(t.columns_.size()));
     }
     t.rows_.push_back(fields);
   }

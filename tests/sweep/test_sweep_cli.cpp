@@ -29,7 +29,8 @@ namespace fs = std::filesystem;
 using hw::test::run_hardwire;
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("hardwire_sweep_cli_" + name);
+  const fs::path d =
+      fs::temp_directory_path() / ("hardwire_sweep_cli_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -52,7 +53,8 @@ std::vector<std::string> sorted_rows(const fs::path& path) {
 
 size_t count_newlines(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
-  return size_t(std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
+  return size_t(
+      std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
 }
 
 // 1500 x 8 x 4 = 48,000 points; the killed run uses one thread so it is still running when
@@ -91,7 +93,8 @@ TEST(SweepCli, KilledMidwayThenResumedHasEveryPointOnce) {
   EXPECT_EQ(j["resumed"].get<uint64_t>() + j["evaluated"].get<uint64_t>(), kSweepPoints);
 
   const std::string full = (dir / "full.csv").string();
-  ASSERT_EQ(run_hardwire(std::string(kSweepArgs) + " --threads 2 --out '" + full + "'").exit_code_, 0);
+  ASSERT_EQ(run_hardwire(std::string(kSweepArgs) + " --threads 2 --out '" + full + "'").exit_code_,
+            0);
   const auto want = sorted_rows(full);
   ASSERT_EQ(want.size(), kSweepPoints);
   EXPECT_EQ(lines_of(csv).front(), lines_of(full).front());
@@ -111,8 +114,9 @@ TEST(SweepCli, MpiTwoRanksGiveTheSingleProcessCsv) {
   const std::string mpi =
       "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
       "OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1 "
-      "mpirun -n 2 --oversubscribe '" + std::string(HARDWIRE_BIN_DIR) + "/hardwire' " + args +
-      " --json --out '" + (dir / "two.csv").string() + "' 2>&1";
+      "mpirun -n 2 --oversubscribe '" +
+      std::string(HARDWIRE_BIN_DIR) + "/hardwire' " + args + " --json --out '" +
+      (dir / "two.csv").string() + "' 2>&1";
   FILE* pipe = ::popen(mpi.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::string out;
@@ -137,24 +141,30 @@ TEST(SweepCli, ParetoPrintsAndWritesTheFront) {
   const std::string csv = (dir / "s.csv").string();
   const auto r = run_hardwire(
       "sweep --set chip.clock=0.5GHz:2GHz:0.5GHz --set 'chip.*.input_lanes=14,28,56' "
-      "--no-progress --out '" + csv + "'");
+      "--no-progress --out '" +
+      csv + "'");
   ASSERT_EQ(r.exit_code_, 0) << r.output_;
   const std::string front = (dir / "front.csv").string();
-  const auto p = run_hardwire("pareto '" + csv +
-                              "' --maximize tokens_per_s_per_user --minimize power_w --out '" +
-                              front + "'");
+  const auto p =
+      run_hardwire("pareto '" + csv +
+                   "' --maximize tokens_per_s_per_user --minimize power_w --out '" + front + "'");
   ASSERT_EQ(p.exit_code_, 0) << p.output_;
   EXPECT_NE(p.output_.find("Pareto front of"), std::string::npos) << p.output_;
-  EXPECT_NE(p.output_.find("chip.*.input_lanes"), std::string::npos) << p.output_;  // swept keys shown
+  EXPECT_NE(p.output_.find("chip.*.input_lanes"), std::string::npos)
+      << p.output_;  // swept keys shown
   const Table t = read_csv(csv), f = read_csv(front);
   EXPECT_EQ(f.columns_, t.columns_);
-  EXPECT_EQ(f.rows_.size(), pareto_front(t, {{"tokens_per_s_per_user", true}, {"power_w", false}}).size());
+  EXPECT_EQ(f.rows_.size(),
+            pareto_front(t, {{"tokens_per_s_per_user", true}, {"power_w", false}}).size());
   EXPECT_GE(f.rows_.size(), 2u);
   // --where restricts the rows the front is taken from.
   const std::string fast = (dir / "fast.csv").string();
-  ASSERT_EQ(run_hardwire("pareto '" + csv + "' --maximize tokens_per_s_per_user --minimize power_w " +
-                         "--where 'tokens_per_s_per_user>20000' --where 'chip.clock!=2GHz' --out '" +
-                         fast + "'").exit_code_, 0);
+  ASSERT_EQ(
+      run_hardwire("pareto '" + csv + "' --maximize tokens_per_s_per_user --minimize power_w " +
+                   "--where 'tokens_per_s_per_user>20000' --where 'chip.clock!=2GHz' --out '" +
+                   fast + "'")
+          .exit_code_,
+      0);
   const Table ft = read_csv(fast);
   ASSERT_FALSE(ft.rows_.empty());
   for (const auto& row : ft.rows_) {
@@ -164,7 +174,8 @@ TEST(SweepCli, ParetoPrintsAndWritesTheFront) {
   // A misspelt column names the closest one.
   const auto bad = run_hardwire("pareto '" + csv + "' --maximize tokens_per_s_per_usr", true);
   EXPECT_EQ(bad.exit_code_, 2);
-  EXPECT_NE(bad.output_.find("did you mean 'tokens_per_s_per_user'"), std::string::npos) << bad.output_;
+  EXPECT_NE(bad.output_.find("did you mean 'tokens_per_s_per_user'"), std::string::npos)
+      << bad.output_;
   fs::remove_all(dir);
 }
 
@@ -173,7 +184,9 @@ TEST(SweepCli, SimulateEngineRowsMatchHardwireSimulate) {
   const std::string csv = (dir / "sim.csv").string();
   const auto r = run_hardwire(
       "sweep --engine simulate --users 2 --prompt 32 --gen 16 --set chip.clock=1GHz,2GHz "
-      "--set chip.rom.capacity=1Gbit,40Gbit --no-progress --out '" + csv + "'", true);
+      "--set chip.rom.capacity=1Gbit,40Gbit --no-progress --out '" +
+          csv + "'",
+      true);
   if (r.output_.find("built without SystemC") != std::string::npos) {
     GTEST_SKIP() << "hardwire was built without SystemC";
   }
@@ -201,7 +214,8 @@ TEST(SweepCli, SimulateEngineRowsMatchHardwireSimulate) {
 }
 
 TEST(SweepCli, BadAxisIsAnErrorBeforeAnyPointRuns) {
-  const auto r = run_hardwire("sweep --set chip.clok=1GHz,2GHz --out /tmp/hardwire_never.csv", true);
+  const auto r =
+      run_hardwire("sweep --set chip.clok=1GHz,2GHz --out /tmp/hardwire_never.csv", true);
   EXPECT_EQ(r.exit_code_, 2);
   EXPECT_NE(r.output_.find("did you mean 'chip.clock'"), std::string::npos) << r.output_;
   EXPECT_FALSE(fs::exists("/tmp/hardwire_never.csv"));

@@ -1,6 +1,7 @@
 // pareto_front against a brute-force O(n^2) dominance check on random tables, plus the rules
 // for errors, non-numeric values, ties and CSV round trips.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <random>
@@ -68,12 +69,12 @@ TEST(SweepPareto, MatchesBruteForceOnRandomTables) {
 TEST(SweepPareto, SkipsErrorsAndNonNumericAndKeepsTies) {
   Table t;
   t.columns_ = {"design", "tps", "watts", "error"};
-  t.rows_ = {{"a", "100", "10", ""},   // front
-             {"b", "100", "10", ""},   // tie with a: kept
-             {"c", "90", "12", ""},    // dominated by a
+  t.rows_ = {{"a", "100", "10", ""},                 // front
+             {"b", "100", "10", ""},                 // tie with a: kept
+             {"c", "90", "12", ""},                  // dominated by a
              {"d", "500", "1", "ROM does not fit"},  // error: skipped
-             {"e", "", "5", ""},       // no value: skipped
-             {"f", "50", "2", ""}};    // front (less power)
+             {"e", "", "5", ""},                     // no value: skipped
+             {"f", "50", "2", ""}};                  // front (less power)
   const auto front = pareto_front(t, {{"tps", true}, {"watts", false}});
   EXPECT_EQ(front, (std::vector<size_t>{0, 1, 5}));
   EXPECT_THROW(pareto_front(t, {{"tpz", true}}), Error);
@@ -84,7 +85,8 @@ TEST(SweepPareto, CsvRoundTripQuotesWhereNeeded) {
   Table t;
   t.columns_ = {"chip.layers_per_die", "x", "error"};
   t.rows_ = {{"[16,16]", "1.5", "a \"quoted\" error, with a comma"}, {"[32]", "2", ""}};
-  const auto path = std::filesystem::temp_directory_path() / "hardwire_sweep_roundtrip.csv";
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("hardwire_sweep_roundtrip_" + std::to_string(::getpid()) + ".csv");
   write_csv(path.string(), t);
   const Table r = read_csv(path.string());
   EXPECT_EQ(r.columns_, t.columns_);

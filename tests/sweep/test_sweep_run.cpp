@@ -2,6 +2,7 @@
 // same loaders as `hardwire estimate` (checked against estimate() called directly), invalid
 // points as rows with their error, resume after a torn last row, and refusal to mix sweeps.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -32,7 +33,8 @@ SweepOptions quiet(unsigned threads = 2) {
 }
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("hardwire_sweep_" + name);
+  const fs::path d =
+      fs::temp_directory_path() / ("hardwire_sweep_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -61,8 +63,8 @@ TEST(SweepRun, ColumnsAreAxesThenEngineMetricsThenError) {
   const nlohmann::json probe = [] {
     const ModelConfig m = load_model_config("llama-3.1-8b");
     const NumericsProfile n = load_numerics_profile("hc1-mix");
-    return estimate(m, load_chip_config("hc1-like", {}), load_tech("n6", {}),
-                    n.mean_weight_bits(m), n.kv_bits(), load_workload("", {}))
+    return estimate(m, load_chip_config("hc1-like", {}), load_tech("n6", {}), n.mean_weight_bits(m),
+                    n.kv_bits(), load_workload("", {}))
         .to_json();
   }();
   std::vector<std::string> names;
@@ -100,8 +102,8 @@ TEST(SweepRun, RowsEqualTheEstimatorCalledDirectly) {
 TEST(SweepRun, InvalidPointsAreRowsWithTheirError) {
   const auto engine = make_estimate_engine();
   // 1 Gbit of ROM cannot hold Llama 3.1 8B; a negative clock fails validation.
-  PointSet p({parse_axis("chip.rom.capacity=1Gbit,32121044992bit"),
-              parse_axis("chip.clock=-1GHz,1GHz")});
+  PointSet p(
+      {parse_axis("chip.rom.capacity=1Gbit,32121044992bit"), parse_axis("chip.clock=-1GHz,1GHz")});
   const SweepResult r = run_sweep(BaseDesign{}, p, *engine, quiet(1));
   ASSERT_EQ(r.rows_.size(), 4u);
   EXPECT_EQ(r.errors_, 3u);
@@ -170,7 +172,8 @@ TEST(SweepRun, ResumesAfterATornRowWithNoPointMissingOrRepeated) {
 TEST(SweepRun, RandomPointsResumeToTheSameSample) {
   const auto engine = make_estimate_engine();
   const fs::path dir = fresh_dir("random");
-  PointSet p({parse_axis("workload.users=1:64:1"), parse_axis("chip.clock=0.5GHz:2GHz:0.1GHz")}, 100, 5);
+  PointSet p({parse_axis("workload.users=1:64:1"), parse_axis("chip.clock=0.5GHz:2GHz:0.1GHz")},
+             100, 5);
   SweepOptions o = quiet(2);
   o.out_csv_ = (dir / "r.csv").string();
   run_sweep(BaseDesign{}, p, *engine, o);

@@ -176,19 +176,23 @@ BlockFabric block_fabric(double weights, const WidthMix& widths, int a, int64_t 
     const double bank_adds = double((1 << (db - 1)) - 1);
     const double bank = bank_adds * pb * t.full_adder_bit_pj_ / t.rom_columns_per_product_bank_;
     const double data_pj = double(pb) * per_bit + adds + flop_data + bank;
-    const double clock_pj = flops_per_input * double(cycles) * t.flop_clock_pj_;
+    // Local clock: the tree input's flops and the bank's share of its adder and line registers,
+    // clocked for the P cycles of the use.
+    const double bank_flops = bank_adds + lines;
+    const double clock_pj = (flops_per_input + bank_flops / t.rom_columns_per_product_bank_) *
+                            double(cycles) * t.flop_clock_pj_;
     f.data_pj_per_weight_ += frac * digits * data_pj;
     f.clock_pj_per_weight_ += frac * digits * clock_pj;
     f.cells_ += cells;
     f.tree_inputs_ += inputs;
     f.cell_area_um2_ += cells * t.rom_cell_um2(db);
-    const double banks = std::max(1.0, inputs / t.rom_columns_per_product_bank_);
+    const double banks = inputs / t.rom_columns_per_product_bank_;
     f.product_banks_ += banks;
     const double input_t = t.adder_transistors(s) + flops_per_input * t.transistors_per_flop_;
     const double bank_t = bank_adds * (t.adder_transistors(s) + t.transistors_per_flop_) +
                           lines * t.transistors_per_flop_;  // line drivers / registers
     f.logic_transistors_ += inputs * input_t + banks * bank_t;
-    f.flops_ += inputs * flops_per_input + banks * (bank_adds + lines);
+    f.flops_ += inputs * flops_per_input + banks * bank_flops;
     uses_weighted += frac * uses;
     cycles_weighted += frac * cycles;
   }

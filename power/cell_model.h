@@ -15,7 +15,8 @@
 // s-bit adder with s + 1 flops.
 //   energy per digit use = (a + d) x activity x [line share + tree-input node] + (a + d + 2) full-
 //                          adder bits + flop data toggles + product-bank share + scale share
-//   clock per digit use  = (s + 1) flops x P cycles x flop clock energy (local, gated when idle)
+//   clock per digit use  = (s + 1 + bank flops / columns per bank) x P x flop clock energy
+//                          (local clocks, gated when the block idles)
 //   area                 = cells x ROM cell area(d) + tree and bank transistors as logic
 // docs/estimator.md "Cell model" derives each term; tests/power/test_cell_model.cpp checks that
 // the three views agree.

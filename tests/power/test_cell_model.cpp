@@ -48,7 +48,8 @@ TEST(CellModel, OneBlockByHand) {
   const double flop_data = 2 * 12 * 0.25 * (24 - 8) * ct * v2;
   const double bank = 7 * 12 * (t.add_pj(8) / 8) / 256;
   EXPECT_NEAR(f.data_pj_per_weight_, bits + adds + flop_data + bank, 1e-12);
-  EXPECT_NEAR(f.clock_pj_per_weight_, 2 * 12 * t.flop_clock_pj_, 1e-15);
+  // Clock: 2 tree flops plus the bank's 7 adder + 16 line registers shared by 256 columns.
+  EXPECT_NEAR(f.clock_pj_per_weight_, (2 + 23.0 / 256) * 12 * t.flop_clock_pj_, 1e-15);
   // Transistors: per tree input a 1-bit full adder and 2 flops; per bank (one per 256 inputs)
   // 7 serial adders with a flop each and 16 line registers.
   const double banks = (w / 25) / 256;
@@ -60,8 +61,8 @@ TEST(CellModel, EnergyAreaAndTimingAgree) {
   // The three views of the same block must describe the same hardware:
   // timing: a tree input is busy uses x cycles per use = the block's service cycles;
   // area: cells = tree inputs x uses, each cell s transistors;
-  // energy: the local clock charged per weight use, summed over a token, equals every tree
-  // input's flops clocked for every cycle of the service time (the busy block's clock).
+  // energy: the local clock charged per weight use, summed over a token, equals every flop the
+  // area model counts in the block clocked for every cycle of the service time.
   const TechTable t = load_tech("n6", {});
   for (int bits : {2, 3, 4, 6, 8}) {
     for (int act : {8, 16}) {
@@ -76,7 +77,7 @@ TEST(CellModel, EnergyAreaAndTimingAgree) {
       EXPECT_NEAR(f.tree_inputs_ * f.uses_per_input_, f.cells_, 1e-6 * f.cells_);
       EXPECT_DOUBLE_EQ(f.cells_, w * digits);
       const double clock_per_token = w * f.clock_pj_per_weight_;
-      const double busy_tree_clock = f.tree_inputs_ * 2.0 * double(fold) * t.flop_clock_pj_;
+      const double busy_tree_clock = f.flops_ * double(fold) * t.flop_clock_pj_;
       EXPECT_NEAR(clock_per_token, busy_tree_clock, 1e-9 * busy_tree_clock) << bits << " " << act;
       // The declared structure that matches this timing gives the same block.
       const BlockFabric d2 = block_fabric(w, WidthMix::from_mean(bits), act, fold, 0, 0, t,

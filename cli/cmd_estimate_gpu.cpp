@@ -71,7 +71,8 @@ void run_gpu_estimate(const GpuEstimateRequest& q) {
                                 (e.batch_ > 0 ? (e.memory_bound_ ? "memory" : "compute") : "none") +
                                 "-bound; HBM " + num(e.step_memory_s_ * 1e3, "%.3f") +
                                 " ms, compute " + num(e.step_compute_s_ * 1e3, "%.3f") + " ms)"});
-  t.add_row({"prefill per request", num(e.prefill_s_ * 1e3, "%.3f") + " ms"});
+  t.add_row({"prefill per request", num(e.prefill_s_ * 1e3, "%.3f") + " ms in the batch, " +
+                                         num(e.ttft_s_ * 1e3, "%.3f") + " ms alone (TTFT)"});
   t.add_row({"KV capacity", binary_bytes(int64_t(e.kv_capacity_bytes_)) + " beside " +
                                 binary_bytes(int64_t(e.weight_bytes_)) + " of weights"});
   t.add_row({"power", num(e.power_w_, "%.0f") + " W"});

@@ -33,6 +33,8 @@ ParamSchema gpu_schema() {
              "fraction of the memory left after the weights given to the KV cache", 0.01, 1);
   s.add_int("serving.max_batch", 2048, "", "most requests the server batches at once", 1,
             int64_t{1} << 30);
+  s.add_int("serving.prefill_chunk_tokens", 8192, "tokens",
+            "prompt tokens prefilled together in one forward pass", 1, int64_t{1} << 30);
   s.add_real("power.busy", 0, "W", "board power while serving", 0, 1e5).required();
   s.add_real("power.idle", 0, "W", "board power while idle with the model loaded", 0, 1e5)
       .required();
@@ -121,6 +123,7 @@ GpuConfig load_gpu_config(const std::string& name_or_path,
   g.kv_bits_ = static_cast<int>(v.get_int("numerics.kv_bits"));
   g.kv_memory_fraction_ = v.get_real("serving.kv_memory_fraction");
   g.max_batch_ = v.get_int("serving.max_batch");
+  g.prefill_chunk_tokens_ = v.get_int("serving.prefill_chunk_tokens");
   g.busy_power_w_ = v.get_real("power.busy");
   g.idle_power_w_ = v.get_real("power.idle");
   if (g.idle_power_w_ > g.busy_power_w_) {
@@ -178,9 +181,15 @@ GpuEstimate gpu_estimate(const ModelConfig& model, const GpuConfig& gpu,
   e.memory_bound_ = e.step_memory_s_ >= e.step_compute_s_;
   e.step_s_ = std::max(e.step_memory_s_, e.step_compute_s_);
   // Causal attention over the prompt: sum_i i ~ P^2 / 2 positions attended.
-  e.prefill_s_ = (P * matmul_flops + attn_flops_per_pos * P * P / 2.0) / flops_per_s;
-  // A prompt is at least one pass over the weights.
-  e.prefill_s_ = std::max(e.prefill_s_, e.weight_bytes_ / bytes_per_s);
+  const double prefill_compute_s =
+      (P * matmul_flops + attn_flops_per_pos * P * P / 2.0) / flops_per_s;
+  const double weight_pass_s = e.weight_bytes_ / bytes_per_s;
+  // Prompts are prefilled in chunks of up to prefill_chunk_tokens (the batch's prompts share a
+  // chunk), each chunk at least one pass over the weights; one request's share of those passes:
+  const double passes = std::ceil(B * P / double(gpu.prefill_chunk_tokens_));
+  e.prefill_s_ = std::max(prefill_compute_s, passes * weight_pass_s / B);
+  // Time to first token of a request alone: its prompt, at least one pass over the weights.
+  e.ttft_s_ = std::max(prefill_compute_s, weight_pass_s);
 
   const double cycle_s = B * e.prefill_s_ + G * e.step_s_;
   e.tokens_per_s_total_ = B * G / cycle_s;
@@ -198,7 +207,7 @@ nlohmann::json GpuEstimate::to_json() const {
       {"tokens_per_s_per_user", tokens_per_s_per_user_},
       {"tokens_per_s_total", tokens_per_s_total_},
       {"decode_tokens_per_s_per_user", decode_tokens_per_s_per_user_},
-      {"ttft_s", {{"p50", prefill_s_}, {"p99", prefill_s_}}},
+      {"ttft_s", {{"p50", ttft_s_}, {"p99", ttft_s_}}},
       {"inter_token_latency_s", {{"p50", step_s_}, {"p99", step_s_}}},
       {"mean_context_tokens", mean_context_tokens_},
       {"users_requested", users_requested_},
@@ -214,7 +223,7 @@ nlohmann::json GpuEstimate::to_json() const {
       {"step_s", step_s_},
       {"step_memory_s", step_memory_s_},
       {"step_compute_s", step_compute_s_},
-      {"prefill_s", prefill_s_},
+      {"prefill_s_per_request", prefill_s_},
       {"bound", batch_ > 0 ? (memory_bound_ ? "memory" : "compute") : "none"},
       {"power_w", power_w_},
       {"energy_per_token_j", energy_per_token_j_},

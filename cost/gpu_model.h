@@ -35,6 +35,7 @@ struct GpuConfig {
   int kv_bits_ = 8;
   double kv_memory_fraction_ = 0.9;     // of the memory left after the weights
   int64_t max_batch_ = 1;
+  int64_t prefill_chunk_tokens_ = 8192; // prompt tokens per prefill forward pass
   double busy_power_w_ = 0;             // board power while serving
   double idle_power_w_ = 0;             // powered, model loaded, no requests
 
@@ -68,7 +69,8 @@ struct GpuEstimate {
   double step_memory_s_ = 0;           // one decode step, HBM time
   double step_compute_s_ = 0;          // one decode step, compute time
   double step_s_ = 0;
-  double prefill_s_ = 0;               // one request's prompt
+  double prefill_s_ = 0;               // one request's share of the batch's prefill time
+  double ttft_s_ = 0;                  // one request's prompt alone
   double tokens_per_s_total_ = 0;
   double tokens_per_s_per_user_ = 0;   // tokens_per_s_total / batch (prefill stalls included)
   double decode_tokens_per_s_per_user_ = 0;  // 1 / step

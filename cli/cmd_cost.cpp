@@ -1,7 +1,8 @@
 // `hardwire cost`: what running a model costs under a usage scenario for each option (hardwired
 // ASIC card, local GPU box, rented H100/H200, cloud APIs): $ per million input and output
 // tokens, total over the horizon, break-even month against a cloud API, and what dominates each
-// (cost/cost_model.h). --json gives the whole result; --out DIR writes cost.json.
+// (cost/cost_model.h). --json gives the whole result; --out DIR writes cost.json and
+// resolved_config.json.
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -77,6 +78,8 @@ void run(const CostOptions& o) {
   if (!o.out_.empty()) {
     make_out_dir(o.out_);
     write_json_file(std::filesystem::path(o.out_) / "cost.json", j);
+    write_json_file(std::filesystem::path(o.out_) / "resolved_config.json",
+                    resolved_cost_config(rc));
   }
   if (o.json_) {
     std::cout << j.dump(2) << "\n";
@@ -93,7 +96,7 @@ void add_cost_command(CLI::App& app) {
       "cost", "Cost per million tokens and over a horizon: hardwired ASIC vs GPUs vs cloud APIs");
   add_cost_options(*cmd, *o);
   cmd->add_flag("--json", o->json_, "Print the result as JSON");
-  cmd->add_option("--out", o->out_, "Directory for cost.json");
+  cmd->add_option("--out", o->out_, "Directory for cost.json and resolved_config.json");
   cmd->callback([o]() { run(*o); });
 }
 

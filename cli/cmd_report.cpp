@@ -3,6 +3,7 @@
 // The KV-capacity chart re-maps the chip at several KV SRAM sizes; the Pareto chart runs a
 // default sweep through the sweep library (sweep/sweep.h) in-process with the estimator.
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -145,6 +146,8 @@ void run(const ReportOptions& ro) {
     }
   }
   const ReportFiles f = write_report(in, o.out_, ro.gnuplot_);
+  write_json_file(std::filesystem::path(o.out_) / "resolved_config.json",
+                  resolved_cost_config(rc));
   std::cout << "report: " << f.html_ << "\n  markdown: " << f.markdown_ << "\n  charts:";
   for (const std::string& c : f.charts_) std::cout << " " << c;
   std::cout << " (SVG + CSV each)\n";

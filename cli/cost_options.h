@@ -10,6 +10,7 @@
 #include "common/param_tree.h"
 #include "cost/cost_config.h"
 #include "cost/cost_model.h"
+#include "cost/gpu_model.h"
 #include "model/model_config.h"
 #include "power/cell_model.h"
 #include "power/tech_table.h"
@@ -76,6 +77,23 @@ inline ResolvedCost resolve_cost(const CostOptions& o, const std::string& where)
     if (s.rfind("gpu.", 0) == 0) r.gpu_sets_.push_back(s);
   }
   return r;
+}
+
+// Every tree the comparison used, as written to resolved_config.json beside the results.
+inline nlohmann::json resolved_cost_config(const ResolvedCost& r) {
+  nlohmann::json j = {{"model", r.design_.model_.name_},
+                      {"weight_bits_mean", r.design_.weight_bits_},
+                      {"kv_bits", r.design_.kv_bits_}};
+  j.update(r.scenario_.to_json());
+  j.update(r.inputs_.to_json());
+  j.update(r.design_.chip_.to_json());
+  j.update(r.design_.tech_.values_.to_json());
+  nlohmann::json gpus = nlohmann::json::object();
+  std::vector<std::string> names = {r.inputs_.local_gpu_.gpu_};
+  for (const RentedGpuCostInputs& g : r.inputs_.rented_) names.push_back(g.gpu_);
+  for (const std::string& n : names) gpus[n] = load_gpu_config(n, r.gpu_sets_).to_json();
+  j["gpus"] = gpus;
+  return j;
 }
 
 }  // namespace hw::cli

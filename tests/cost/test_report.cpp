@@ -82,6 +82,7 @@ TEST(Report, WritesPageMarkdownAndTheDataOfEveryChart) {
   ASSERT_TRUE(fs::exists(d / "report.html"));
   ASSERT_TRUE(fs::exists(d / "report.md"));
   ASSERT_TRUE(fs::exists(d / "cost.json"));
+  ASSERT_TRUE(fs::exists(d / "resolved_config.json"));
   const std::string html = slurp(d / "report.html");
   for (const std::string& c : kCharts) {
     EXPECT_TRUE(fs::exists(d / (c + ".csv"))) << c;

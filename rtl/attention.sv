@@ -14,7 +14,7 @@
 // Phases: SCORE (n reads issued one per cycle, scores pushed into the softmax as the lines
 // return RL cycles later), SOFTMAX (hw_softmax with 1 lane: 2 n + 2 cycles after the last
 // score), ACC (n cycles: HD multiply-accumulates per cycle), OUT (1 cycle).
-// Timing, consumer ready: latency (q accepted -> output accepted) = 4 n + RL + 5 cycles;
+// Timing, consumer ready: latency (q accepted -> output accepted) = 4 n + RL + 4 cycles;
 // initiation interval = latency + 1 cycles (one head at a time). tests/rtl measure both.
 module hw_attention_core #(
     parameter int HD = 16,

@@ -447,7 +447,7 @@ std::string generate_attention(const GoldenModel& golden, const std::string& mod
               {"Model " + c.name_ + ", numerics " + p.name_ +
                    ". Datapath: rtl/attention.sv + rtl/softmax.sv, KV bank rtl/kv_sram.sv "
                    "(read latency 2 cycles).",
-               "Timing: latency 4 n + 7 cycles for n keys (q accepted -> output accepted)."});
+               "Timing: latency 4 n + 6 cycles for n keys (q accepted -> output accepted)."});
   o << "module " << module << " (\n" << kChunkPorts
     << "    input  logic in_valid,\n    output logic in_ready,\n"
     << "    input  logic [" << HD * 8 - 1 << ":0] in_q,\n    input  logic [15:0] in_c_m,\n"

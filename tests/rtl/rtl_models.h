@@ -1,0 +1,27 @@
+// The quantized tiny-mha models whose layer 0 is generated into rtl/gen/ (the Verilated blocks
+// carry those weights), loaded once per process. Tests skip when the oracle file is missing.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "model/golden_model.h"
+#include "model/numerics_profile.h"
+#include "model/quantizer.h"
+#include "model/weights.h"
+
+namespace hw::rtltest {
+
+inline std::string oracle_path(const std::string& name) {
+  return std::string(HARDWIRE_SHARED_DIR) + "/oracle/" + name;
+}
+
+struct LoadedModel {
+  QuantizedModel qm;
+  std::unique_ptr<GoldenModel> golden;
+};
+
+// tiny-mha at `numerics` ("w4a8": rtl/gen/tiny-mha-w4a8-l0, "w8a8": rtl/gen/tiny-mha-w8a8-cm);
+// nullptr when the oracle GGUF is not there.
+const LoadedModel* tiny_mha(const std::string& numerics);
+
+}  // namespace hw::rtltest

@@ -6,12 +6,14 @@
 #include <gmock/gmock.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
 #include "model/calibration.h"
+#include "model/chip_image.h"
 #include "model/float_ref.h"
 #include "model/golden_model.h"
 #include "model/numerics_profile.h"
@@ -170,6 +172,16 @@ TEST(StaticScales, NeedCalibrationTextAndStayCloseToDynamic) {
   // Deterministic: the same calibration gives the same scales.
   const QuantizedModel again = quantize_model(trained(), p);
   EXPECT_EQ(again.act_scales_[3].ffn_hidden_.inv_.m_, qm.act_scales_[3].ffn_hidden_.inv_.m_);
+  // A chip image stores the scales: the loaded model computes the same logits.
+  const std::string path = (std::filesystem::temp_directory_path() / "hw_static_scales.hwchip").string();
+  save_chip_image(path, qm);
+  const QuantizedModel loaded = load_chip_image(path);
+  std::filesystem::remove(path);
+  ASSERT_EQ(loaded.act_scales_.size(), qm.act_scales_.size());
+  EXPECT_EQ(loaded.final_act_scale_.scale_.e_, qm.final_act_scale_.scale_.e_);
+  const std::vector<int32_t> t = eval_slice(2048, 2064);
+  GoldenModel a(qm), b(loaded);
+  EXPECT_EQ(a.forward(t), b.forward(t));
 }
 
 TEST(ImatrixRounding, BeatsRoundToNearestAtThreeBits) {

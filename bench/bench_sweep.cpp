@@ -5,6 +5,7 @@
 // metric column, the same with three metric columns (the difference is CSV formatting and writing),
 // and the engine alone on one thread (no rows at all).
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <string>
@@ -16,6 +17,16 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace hw::sweep;
+
+// CPU seconds of the whole process (every thread): on a shared machine the wall time depends on
+// the other jobs, the CPU time does not; divided by the worker threads it is the wall time the
+// sweep takes with that many free cores (the workers share nothing but a short append).
+double process_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
 
 std::vector<Axis> hc1_space() {
   return {parse_axis("chip.clock=0.5GHz:2GHz:0.1GHz"),
@@ -37,7 +48,11 @@ void run(benchmark::State& state, const std::vector<std::string>& metrics) {
     o.threads_ = unsigned(state.range(0));
     o.progress_ = false;
     o.metrics_ = metrics;
+    const double cpu0 = process_cpu_s();
     const SweepResult r = run_sweep(BaseDesign{}, points, *engine, o);
+    const double cpu = process_cpu_s() - cpu0;
+    state.counters["process_cpu_s"] = cpu;
+    state.counters["cpu_s_per_thread"] = cpu / double(state.range(0));
     evaluated += r.evaluated_;
     state.counters["errors"] = double(r.errors_);
     state.counters["csv_MB"] = double(fs::file_size(csv)) / 1e6;

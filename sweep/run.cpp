@@ -461,6 +461,12 @@ SweepResult run_sweep(const BaseDesign& base, const PointSet& points, const Engi
         const fs::path csv(o.out_csv_);
         if (csv.has_parent_path()) fs::create_directories(csv.parent_path());
         res.config_path_ = config_path_for(o.out_csv_);
+        if (fs::exists(csv) && fs::file_size(csv) > 0) {
+          // Killed while writing the header: nothing to resume.
+          std::ifstream in(o.out_csv_, std::ios::binary);
+          std::string first;
+          if (!std::getline(in, first) || in.eof()) fs::remove(csv);
+        }
         const bool resume = fs::exists(csv) && fs::file_size(csv) > 0;
         if (resume && fs::exists(res.config_path_)) {
           nlohmann::json old;

@@ -157,6 +157,16 @@ TEST(SweepRun, ResumesAfterATornRowWithNoPointMissingOrRepeated) {
   EXPECT_EQ(again.evaluated_, 0u);
   EXPECT_EQ(sorted_lines(o.out_csv_), want);
 
+  // Killed while writing the header: starts over.
+  {
+    std::ofstream torn(dir / "torn.csv");
+    torn << header.substr(0, 10);
+  }
+  o.out_csv_ = (dir / "torn.csv").string();
+  EXPECT_EQ(run_sweep(BaseDesign{}, p, *engine, o).evaluated_, 120u);
+  EXPECT_EQ(sorted_lines(o.out_csv_), want);
+  o.out_csv_ = (dir / "part.csv").string();
+
   // Another sweep into the same file is refused, naming what differs.
   PointSet other({parse_axis("workload.users=1:40:1"), parse_axis("chip.clock=1GHz,2GHz")});
   try {

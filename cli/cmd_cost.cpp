@@ -46,6 +46,7 @@ void print_cost(std::ostream& out, const CostResult& r) {
                usd(o.total_.total()), be, o.total_.dominant()});
   }
   t.print(out, "  ");
+  for (const std::string& n : r.notes_) out << "\nnote: " << n << "\n";
   out << "\nhardware\n";
   Table h({"option", "unit price", "busy W", "idle W", "busy share", "kWh/month", "running/month"});
   for (const CostOption& o : r.options_) {

@@ -150,6 +150,7 @@ ParamSchema cost_inputs_schema() {
                "API price of output tokens (" + t + ")", 0, 1e6)
         .required();
   }
+  s.add_string("api_model", "llama-3.1-8b", "model the API prices are quoted for");
   s.add_string("break_even_against", "api-mid", "option the break-even month is measured against",
                {"api-low", "api-mid", "api-high"});
   return s;
@@ -235,6 +236,7 @@ CostInputs load_cost_inputs(const std::string& name_or_path,
                        v.get_real("api_" + t + ".output")});
   }
   c.reference_ = v.get_string("break_even_against");
+  c.api_model_ = v.get_string("api_model");
   return c;
 }
 

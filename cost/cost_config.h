@@ -81,6 +81,7 @@ struct CostInputs {
   LocalGpuCostInputs local_gpu_;
   std::vector<RentedGpuCostInputs> rented_;  // h100, h200
   std::vector<ApiPrice> apis_;               // low, mid, high
+  std::string api_model_;                    // the model the API prices are for
   std::string reference_;                    // option the break-even month is measured against
 
   nlohmann::json to_json() const;

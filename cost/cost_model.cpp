@@ -217,6 +217,7 @@ nlohmann::json CostResult::to_json() const {
                       {"scenario", scenario_.name_},
                       {"horizon_months", scenario_.horizon_months_},
                       {"break_even_against", reference_},
+                      {"notes", notes_},
                       {"options", opts}};
   j["resolved"] = scenario_.to_json();
   j["resolved"].update(inputs_.to_json());
@@ -230,6 +231,10 @@ CostResult compute_costs(const CostScenario& sc, const CostInputs& in, const Cos
   r.inputs_ = in;
   r.model_ = design.model_.name_;
   r.reference_ = in.reference_;
+  if (design.model_.name_ != in.api_model_) {
+    r.notes_.push_back("the API prices (cost.api_*) are quoted for " + in.api_model_ + ", not " +
+                       design.model_.name_ + ": set cost.api_* and cost.api_model for it");
+  }
 
   // Hardwired ASIC card.
   {

@@ -95,6 +95,7 @@ struct CostResult {
   std::string model_;
   std::string reference_;
   std::vector<CostOption> options_;
+  std::vector<std::string> notes_;  // caveats a reader must see (e.g. API prices of another model)
 
   const CostOption& option(const std::string& id) const;
   nlohmann::json to_json() const;

@@ -353,6 +353,10 @@ ReportFiles write_report(const ReportInput& in, const std::string& out_dir,
                      "<p>" + html_escape(summary) + "</p>\n" + option_table_html(r);
   std::string md = "# Local ASIC vs GPU vs cloud: cost report\n\n" + summary + "\n\n" +
                    option_table_md(r) + "\n";
+  for (const std::string& n : r.notes_) {
+    html += "<p><b>Note:</b> " + html_escape(n) + "</p>\n";
+    md += "**Note:** " + n + "\n\n";
+  }
   if (!in.pareto_.available_) {
     html += "<p><b>Pareto front:</b> " + html_escape(in.pareto_.note_) + "</p>\n";
     md += "**Pareto front:** " + in.pareto_.note_ + "\n\n";

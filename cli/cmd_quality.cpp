@@ -17,6 +17,7 @@
 #include "cli/numerics_options.h"
 #include "cli/output.h"
 #include "common/error.h"
+#include "model/chip_image.h"
 #include "model/quality.h"
 
 namespace hw::cli {
@@ -35,6 +36,7 @@ struct QualityOptions {
   uint64_t seed_ = 1;
   std::string bits_;
   std::string compare_;
+  std::string chip_image_;
   ScoreOptions score_;
   bool json_ = false;
 };
@@ -128,7 +130,10 @@ void run_quality(const QualityOptions& o) {
   const std::vector<int> bits = o.bits_.empty() ? std::vector<int>{} : parse_bits(o.bits_);
   const std::vector<std::string> compare =
       o.compare_.empty() ? std::vector<std::string>{} : split_names(o.compare_);
-  const NumericsProfile profile = load_profile_option(o.model_);
+  // --chip-image: the chip row is the image's exact bits; the float reference runs the checkpoint.
+  std::unique_ptr<QuantizedModel> image;
+  if (!o.chip_image_.empty()) image = std::make_unique<QuantizedModel>(load_chip_image(o.chip_image_));
+  const NumericsProfile profile = image ? image->profile_ : load_profile_option(o.model_);
   std::vector<NumericsProfile> others;
   for (const std::string& name : compare) {
     NumericsModelOptions m = o.model_;
@@ -137,6 +142,16 @@ void run_quality(const QualityOptions& o) {
   }
   const ModelWeights weights = load_model_option(o.model_);
   const ModelConfig& config = weights.config_;
+  if (image) {
+    const ModelConfig& ic = image->config_;
+    if (ic.vocab_ != config.vocab_ || ic.d_model_ != config.d_model_ || ic.n_layers_ != config.n_layers_ ||
+        ic.d_ff_ != config.d_ff_ || ic.n_heads_ != config.n_heads_ || ic.n_kv_heads_ != config.n_kv_heads_ ||
+        ic.max_positions_ != config.max_positions_) {
+      throw make_error("--chip-image " + o.chip_image_,
+                       "holds " + ic.name_ + ", whose shape differs from --model " + o.model_.model_,
+                       "give the checkpoint the image was quantized from");
+    }
+  }
 
   std::vector<int32_t> tokens;
   std::string source;
@@ -176,7 +191,8 @@ void run_quality(const QualityOptions& o) {
     if (progress) std::cerr << "  scoring " << label << " ...\n";
     return measure_stream_quality(weights, p, tokens, ref, o.score_);
   };
-  const StreamQuality base = measure(profile, profile.name_);
+  const StreamQuality base =
+      image ? measure_stream_quality(*image, tokens, ref, o.score_) : measure(profile, profile.name_);
   std::vector<StreamQuality> other_q;
   for (const NumericsProfile& p : others) other_q.push_back(measure(p, p.name_));
   std::vector<StreamQuality> curve;
@@ -190,6 +206,7 @@ void run_quality(const QualityOptions& o) {
     nlohmann::json j = report_json(base);
     j["model"] = config.name_;
     j["numerics"] = profile.name_;
+    if (image) j["chip_image"] = o.chip_image_;
     j["n_tokens"] = static_cast<int64_t>(tokens.size());
     j["n_windows"] = base.n_windows_;
     j["window_tokens"] = base.window_tokens_;
@@ -260,6 +277,9 @@ void add_quality_command(CLI::App& app) {
   add_numerics_model_options(cmd, opts->model_);
   cmd->add_option("--compare", opts->compare_,
                   "More profiles to score on the same stream, comma-separated (names or files)");
+  cmd->add_option("--chip-image", opts->chip_image_,
+                  "Score this chip image (hardwire quantize) as the chip; --model is the "
+                  "checkpoint it came from, for the float reference; --numerics is then ignored");
   cmd->add_option("--tokens", opts->tokens_, "Token stream as comma-separated ids");
   cmd->add_option("--tokens-file", opts->tokens_file_,
                   "File of token ids separated by commas, spaces or newlines; longer than the "

@@ -244,17 +244,21 @@ StreamQuality summarize_scores(const PositionScores& s, const ScoreOptions& o) {
   return q;
 }
 
-StreamQuality measure_stream_quality(const ModelWeights& weights, const NumericsProfile& profile,
-                                     const std::vector<int32_t>& tokens, const FloatWindows& ref,
-                                     const ScoreOptions& options) {
-  const QuantizedModel qm = quantize_model(weights, profile);
-  StreamQuality q = summarize_scores(score_chip(qm, tokens, ref, options), options);
+StreamQuality measure_stream_quality(const QuantizedModel& model, const std::vector<int32_t>& tokens,
+                                     const FloatWindows& ref, const ScoreOptions& options) {
+  StreamQuality q = summarize_scores(score_chip(model, tokens, ref, options), options);
   q.n_tokens_ = static_cast<int64_t>(tokens.size());
   q.n_windows_ = static_cast<int64_t>(ref.windows_.spans_.size());
   q.window_tokens_ = ref.windows_.window_tokens_;
-  q.mean_weight_bits_ = profile.mean_weight_bits(weights.config_);
-  q.rom_bits_ = profile.rom_bits(weights.config_);
+  q.mean_weight_bits_ = model.profile_.mean_weight_bits(model.config_);
+  q.rom_bits_ = model.profile_.rom_bits(model.config_);
   return q;
+}
+
+StreamQuality measure_stream_quality(const ModelWeights& weights, const NumericsProfile& profile,
+                                     const std::vector<int32_t>& tokens, const FloatWindows& ref,
+                                     const ScoreOptions& options) {
+  return measure_stream_quality(quantize_model(weights, profile), tokens, ref, options);
 }
 
 std::vector<int32_t> seeded_tokens(int64_t vocab, int64_t n, uint64_t seed) {

@@ -104,6 +104,9 @@ struct StreamQuality {
 // for float and chip, so the ratio's interval reflects their correlation).
 StreamQuality summarize_scores(const PositionScores& scores, const ScoreOptions& options);
 
+// Scores an already quantized model (e.g. a chip image) and summarizes.
+StreamQuality measure_stream_quality(const QuantizedModel& model, const std::vector<int32_t>& tokens,
+                                     const FloatWindows& ref, const ScoreOptions& options);
 // Quantizes `weights` with `profile` (calibrating when it needs it), scores it and summarizes.
 StreamQuality measure_stream_quality(const ModelWeights& weights, const NumericsProfile& profile,
                                      const std::vector<int32_t>& tokens, const FloatWindows& ref,

@@ -66,6 +66,24 @@ TEST(CliAllocate, Errors) {
   EXPECT_THAT(r.output_, HasSubstr("no such numerics profile"));
 }
 
+TEST(CliQualityChipImage, ScoresTheImageLikeTheProfile) {
+  const std::string image = temp_path("w4a8.hwchip");
+  const RunResult qz = run_hardwire("quantize --model " + kModel + " --numerics w4a8 --out " + image);
+  ASSERT_EQ(qz.exit_code_, 0) << qz.output_;
+  const std::string stream = " --tokens-file " + kTokens + " --skip-tokens 3900 --bootstrap 0 --json";
+  const RunResult a = run_hardwire("quality --model " + kModel + " --chip-image " + image + stream);
+  ASSERT_EQ(a.exit_code_, 0) << a.output_;
+  const RunResult b = run_hardwire("quality --model " + kModel + " --numerics w4a8" + stream);
+  ASSERT_EQ(b.exit_code_, 0) << b.output_;
+  const nlohmann::json ja = nlohmann::json::parse(a.output_);
+  EXPECT_EQ(ja["mean_kl"], nlohmann::json::parse(b.output_)["mean_kl"]);
+  EXPECT_EQ(ja["numerics"], "w4a8");
+  const RunResult bad = run_hardwire("quality --model " + kOracle + "tiny-mha.gguf --chip-image " + image, true);
+  EXPECT_EQ(bad.exit_code_, 2);
+  EXPECT_THAT(bad.output_, HasSubstr("shape differs"));
+  std::filesystem::remove(image);
+}
+
 TEST(CliQualityWindows, LongFileIsScoredInContextWindowsWithIntervals) {
   // 600 tokens of held-out text on a 256-token context: windows of 256, 256 and 88.
   const RunResult r = run_hardwire("quality --model " + kModel + " --tokens-file " + kTokens +

@@ -22,7 +22,8 @@
 // Requires G to be a multiple of LI (group boundaries on chunk boundaries).
 // Timing, NCH = ceil(C/LI) input chunks, NOC = ceil(R/LO) output chunks, consumer ready:
 //   latency (last input chunk accepted -> last output chunk accepted) = NOC + 3 cycles
-//   initiation interval = max(NCH, NOC + 1) cycles (hold registers busy NOC + 1 cycles)
+//   initiation interval = max(NCH, NOC) cycles (the hold registers take the next vector's
+//   accumulators in the cycle their last output chunk leaves)
 // tests/rtl/test_rtl_matvec.cpp measures both and checks them against these formulas.
 module hw_matvec_core #(
     parameter int R = 16,
@@ -87,7 +88,10 @@ module hw_matvec_core #(
 
   wire s1_is_last = (s1_ch == CHW'(NCH - 1));
   wire s1_gend = s1_is_last || ((32'(s1_ch) % CPG) == CPG - 1);
-  wire advance_s1 = s1_valid && !(s1_is_last && hold_busy);
+  // The last chunk may hand its accumulators over in the cycle the previous vector's last
+  // output chunk leaves the hold registers (issue_last), so the hold registers never idle.
+  wire issue_last;
+  wire advance_s1 = s1_valid && !(s1_is_last && hold_busy && !issue_last);
   assign in_ready = !s1_valid || advance_s1;
   assign rom_group = GW'(32'(s1_ch) / CPG);
 
@@ -103,6 +107,7 @@ module hw_matvec_core #(
     end
   end
   wire issue = hold_busy && rq_ready;
+  assign issue_last = issue && (oc == OCW'(NOC - 1));
 
   hw_requant #(.LANES(LO)) u_requant (
       .clk(clk), .rst(rst),
@@ -154,7 +159,8 @@ module hw_matvec_core #(
       if (issue) begin
         if (oc == OCW'(NOC - 1)) begin
           oc <= '0;
-          hold_busy <= 1'b0;
+          // freed, unless the next vector's accumulators move in at this same edge
+          if (!(advance_s1 && s1_is_last)) hold_busy <= 1'b0;
         end else begin
           oc <= oc + 1'b1;
         end

@@ -134,6 +134,12 @@ void run(const ReportOptions& ro) {
   in.chip_ = rc.design_.chip_.name_;
   in.tech_ = rc.design_.tech_.name_;
   in.kv_ = kv_curves(o, rc);
+  if (in.kv_.empty()) {
+    in.kv_note_ = rc.design_.chip_.attention_.kv_memory_ == KvMemory::kSram
+                      ? "no KV SRAM size could be mapped (see the messages above)"
+                      : "not drawn: " + in.chip_ + " keeps its KV cache in DRAM (the chart compares "
+                        "KV SRAM sizes)";
+  }
   if (ro.no_sweep_) {
     in.pareto_.note_ = "not drawn (--no-sweep)";
   } else {

@@ -357,6 +357,10 @@ ReportFiles write_report(const ReportInput& in, const std::string& out_dir,
     html += "<p><b>Note:</b> " + html_escape(n) + "</p>\n";
     md += "**Note:** " + n + "\n\n";
   }
+  if (in.kv_.empty() && !in.kv_note_.empty()) {
+    html += "<p><b>KV capacity:</b> " + html_escape(in.kv_note_) + "</p>\n";
+    md += "**KV capacity:** " + in.kv_note_ + "\n\n";
+  }
   if (!in.pareto_.available_) {
     html += "<p><b>Pareto front:</b> " + html_escape(in.pareto_.note_) + "</p>\n";
     md += "**Pareto front:** " + in.pareto_.note_ + "\n\n";

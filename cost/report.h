@@ -35,6 +35,7 @@ struct ReportInput {
   std::string chip_;
   std::string tech_;
   std::vector<KvCapacityCurve> kv_;
+  std::string kv_note_;                // why there is no KV chart (empty kv_)
   ParetoData pareto_;
 };
 

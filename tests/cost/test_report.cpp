@@ -8,6 +8,8 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <system_error>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -29,15 +31,23 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-fs::path report_dir() {
-  static const fs::path dir = [] {
-    const fs::path d = fs::temp_directory_path() / ("hw_report_test_" + std::to_string(::getpid()));
-    fs::remove_all(d);
-    const auto r = test::run_hardwire("report --out '" + d.string() + "'", true);
+// One report per test process, removed when the process ends.
+struct ReportDir {
+  fs::path path_ = fs::temp_directory_path() / ("hw_report_test_" + std::to_string(::getpid()));
+  ReportDir() {
+    fs::remove_all(path_);
+    const auto r = test::run_hardwire("report --out '" + path_.string() + "'", true);
     EXPECT_EQ(r.exit_code_, 0) << r.output_;
-    return d;
-  }();
-  return dir;
+  }
+  ~ReportDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+};
+
+fs::path report_dir() {
+  static const ReportDir dir;
+  return dir.path_;
 }
 
 struct Render {

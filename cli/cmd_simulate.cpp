@@ -22,6 +22,7 @@
 #include "chip/workload.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/numerics_options.h"
 #include "cli/output.h"
 #include "cli/run_options.h"
@@ -31,6 +32,7 @@
 #include "model/numerics_profile.h"
 #include "model/quantizer.h"
 #include "model/weights.h"
+#include "power/cell_model.h"
 #include "power/energy.h"
 #include "power/tech_table.h"
 #include "sim/simulate.h"
@@ -62,6 +64,7 @@ struct SimulateOptions {
   uint64_t synthetic_seed_ = 0;
   CLI::Option* synthetic_seed_option_ = nullptr;
   bool no_progress_ = false;
+  std::string check_against_;
   std::string level_ = "token";
 };
 
@@ -114,6 +117,10 @@ Resolved resolve(const SimulateOptions& o) {
   if (o.functional_ && (o.weight_bits_ > 0 || o.kv_bits_ > 0)) {
     throw make_error("--functional", "the golden numerics come from the profile",
                      "drop --weight-bits/--kv-bits and use --numerics or --set numerics.*");
+  }
+  if (!o.check_against_.empty() && !o.functional_) {
+    throw make_error("--check-against", "compares the functional run's data with a reference",
+                     "add --functional and --tokens");
   }
   if (o.synthetic_seed_option_->count() > 0 && !o.functional_) {
     throw make_error("--synthetic-seed", "only used in functional mode", "add --functional");
@@ -303,6 +310,20 @@ void run(const SimulateOptions& o) {
     so.functional_model_ = &*quantized;
     so.prompts_ = r.prompts_;
   }
+  // --check-against: every block's integers against a reference run (gpu_ref/trace.h).
+  std::unique_ptr<gpu::TraceChecker> checker;
+  if (!o.check_against_.empty()) {
+    int64_t longest = 0;
+    for (const auto& p : r.prompts_) longest = std::max<int64_t>(longest, int64_t(p.size()));
+    const int64_t capacity = longest + r.workload_.output_.highest();
+    const int64_t users = std::max<int64_t>(r.workload_.users_, int64_t(r.prompts_.size()));
+    checker = std::make_unique<gpu::TraceChecker>(
+        model, o.check_against_, check_reference(o.check_against_, *quantized, users, capacity),
+        r.prompts_);
+    so.on_block_ = [&checker](const sim::Token& t, const std::string& block, int64_t layer) {
+      checker->observe(t.user_, t.position_, t.input_id_, block, layer, *t.state_, t.output_id_);
+    };
+  }
   if (!o.no_progress_) {
     so.progress_ = [](const sim::SimProgress& p, double wall_s) {
       std::fprintf(stderr, "simulate: %.1f s wall, %lld tokens generated (%.0f/s), %lld entered\n",
@@ -316,11 +337,16 @@ void run(const SimulateOptions& o) {
   const sim::SimResult res = sim::run_simulation(model, r.chip_, r.workload_, so);
   nlohmann::json result = res.to_json();
   result["source"] = "simulate";
+  if (checker) result["check_against"] = checker->to_json();
   // One place computes energy (power/energy.h): the simulated activity of the whole run times
   // the tech table's per-event energies, static power over the simulated time.
   nlohmann::json power;
   if (r.tech_) {
-    power = activity_power_json(mapping, *r.tech_, res.activity_, res.simulated_s_,
+    // The fabric `estimate` builds for the same design point (power/cell_model.h).
+    const DesignWidths widths = resolve_design_widths(
+        model, static_cast<int>(r.chip_.activation_bits_),
+        r.widths_.profile_ ? &*r.widths_.profile_ : nullptr, r.widths_.weight_bits_);
+    power = activity_power_json(mapping, *r.tech_, widths, res.activity_, res.simulated_s_,
                                 double(res.tokens_generated_));
     result.update(power);
   }
@@ -334,6 +360,13 @@ void run(const SimulateOptions& o) {
     std::cout << result.dump(2) << "\n";
   } else {
     print_result(std::cout, res, power);
+  }
+  if (checker) {
+    if (!o.json_) std::cout << "\n" << checker->summary() << "\n";
+    if (!checker->ok()) {
+      throw make_error("--check-against " + o.check_against_, checker->summary(),
+                       "the simulator's functional data diverged from the reference at that block");
+    }
   }
   if (res.users_admitted_ == 0) {
     // Nothing ran: the figures above are all zero, so the exit status says so too.
@@ -401,6 +434,12 @@ void add_simulate_command(CLI::App& app) {
       "--synthetic-seed", o->synthetic_seed_,
       "Functional mode: seeded random weights of --model's shape instead of a checkpoint");
   cmd->add_flag("--no-progress", o->no_progress_, "No progress lines on stderr");
+  cmd->add_option("--check-against", o->check_against_,
+                  "Functional mode: compare every block's integers, token by token, with a "
+                  "reference run (cpu: the golden model; cuda: the CUDA reference) and report the "
+                  "first divergence (user, position, layer, block, element); exit non-zero on a "
+                  "mismatch")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--level", o->level_,
                   "token: the fast token-level model (sweeps); cycle: every block instance a "
                   "clocked process streaming chunks, KV as addressed bank traffic (short runs)")

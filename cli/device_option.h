@@ -127,13 +127,19 @@ inline std::vector<int32_t> chip_generate(const QuantizedModel& qm, int64_t capa
 inline gpu::TokenRunner check_reference(const std::string& name, const QuantizedModel& qm,
                                         int64_t users, int64_t capacity_positions) {
   if (name == "cpu") return gpu::cpu_token_runner(qm, capacity_positions);
-  DeviceOptions cuda;
-  cuda.device_ = "cuda";
-  if (use_cuda(cuda)) {
+  if (name == "cuda") {
 #ifdef HARDWIRE_HAVE_CUDA
+    const std::string reason = gpu::unavailable_reason();
+    if (!reason.empty()) {
+      throw make_error("--check-against cuda", "no usable GPU (" + reason + ")",
+                       "use --check-against cpu (the golden model), or run on a machine with an "
+                       "NVIDIA GPU");
+    }
     return gpu::cuda_token_runner(qm, users, capacity_positions);
 #else
     (void)users;
+    throw make_error("--check-against cuda", "this hardwire was built without the CUDA reference",
+                     "use --check-against cpu, or rebuild where nvcc is installed");
 #endif
   }
   throw make_error("--check-against", "unknown reference '" + name + "'", "use cpu or cuda");

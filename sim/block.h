@@ -34,6 +34,12 @@ class BlockModule : public sc_core::sc_module {
   // neighbour's function (qk_norm into rope, the FFN halves into ffn) leave the data as is.
   virtual void compute(Token& t, int64_t layer) const;
   void set_golden(const GoldenModel* golden) { golden_ = golden; }
+  // compute(), then the functional-mode hook if one is set (simulate --check-against).
+  void apply(Token& t, int64_t layer) const {
+    compute(t, layer);
+    if (hook_ && *hook_) (*hook_)(t, block_name_, layer);
+  }
+  void set_hook(const BlockHook* hook) { hook_ = hook; }
 
   // VCD probes, driven by the VcdProbe module (vcd.h).
   sc_core::sc_signal<int> busy_;    // instances serving a token
@@ -41,6 +47,7 @@ class BlockModule : public sc_core::sc_module {
 
  protected:
   const GoldenModel* golden_ = nullptr;
+  const BlockHook* hook_ = nullptr;
 
  private:
   std::string block_name_;

@@ -46,7 +46,10 @@ ChipTop::ChipTop(sc_core::sc_module_name name, const ChipMapping& mapping,
   make_block(sampler_, "sampler", m.sampler_);
   if (m.dies_used_ > 1) make_block(link_return_, "link_return", m.link_return_);
   if (functional) {
-    for (BlockModule* b : blocks_) b->set_golden(&functional->golden());
+    for (BlockModule* b : blocks_) {
+      b->set_golden(&functional->golden());
+      b->set_hook(functional->block_hook());
+    }
   }
 
   std::vector<Stage> stages;

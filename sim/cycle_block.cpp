@@ -170,7 +170,7 @@ bool CycleBlock::tick(Cycle now) {
   busy_until_ = now + p.cycles_per_step_;
   ++stats_.busy_cycles_;
   const bool final_step = phase_ + 1 == spec_.phases_.size() && step_ + 1 == p.steps_;
-  if (final_step && functional_ && golden_) golden_->compute(*cur_, spec_.layer_);
+  if (final_step && functional_ && golden_) golden_->apply(*cur_, spec_.layer_);
   produce(cur_, outs, spec_.outputs_, busy_until_ + spec_.depth_cycles_);
   produced_ += outs;
   if (++step_ == p.steps_) {
@@ -211,7 +211,7 @@ bool CycleKvWrite::tick(Cycle now) {
     // q passes through to the attention block; k and v become KV writes.
     const int64_t q_new = std::max<int64_t>(0, std::min(received_, g_.q_) - before);
     produce(cur_, q_new, g_.q_, now + 1);
-    if (received_ >= total && functional_ && golden_) golden_->compute(*cur_, layer_);
+    if (received_ >= total && functional_ && golden_) golden_->apply(*cur_, layer_);
   }
   if (!g_.dram_) {
     // Words of K (then V) whose elements have all arrived, in order, one write per bank.
@@ -367,7 +367,7 @@ bool CycleAttention::tick(Cycle now) {
     exp_credit_ -= g_.exps_per_position_;
   }
   if (computed_ == positions_) {
-    if (functional_ && golden_) golden_->compute(*cur_, layer_);
+    if (functional_ && golden_) golden_->apply(*cur_, layer_);
     produce(cur_, g_.q_, g_.q_, now + 1 + g_.out_depth_);
     if (g_.dram_) {
       dram_->release(dram_request_);

@@ -133,6 +133,7 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
           g_attention_.get(), g_o_proj_.get(), g_ffn_gate_up_.get(), g_activation_.get(),
           g_ffn_down_.get(), g_lm_head_.get(), g_sampler_.get()}) {
       b->set_golden(&functional->golden());
+      b->set_hook(functional->block_hook());
     }
   }
 

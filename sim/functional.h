@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/golden_model.h"
+#include "sim/token.h"
 
 namespace hw::sim {
 
@@ -21,6 +22,9 @@ class FunctionalData {
                  int64_t capacity_positions);
 
   const GoldenModel& golden() const { return golden_; }
+  // Called after every block's golden function (SimOptions::on_block_).
+  void set_block_hook(BlockHook hook) { hook_ = std::move(hook); }
+  const BlockHook* block_hook() const { return &hook_; }
   TokenState* state() { return &state_; }
   KvCache* cache(int64_t user);
   void release(int64_t user);
@@ -33,6 +37,7 @@ class FunctionalData {
 
  private:
   GoldenModel golden_;
+  BlockHook hook_;
   std::vector<std::vector<int32_t>> prompts_;
   TokenState state_;
   std::map<int64_t, KvCache> caches_;

@@ -85,7 +85,7 @@ Cycle Pipeline::pass(Token& t) {
     st.busy_cycles_ += service;
     st.stall_cycles_[static_cast<int>(StallReason::kOutputFull)] += held;
     ++st.tokens_;
-    if (functional_) st.block_->compute(t, st.layer_);
+    if (functional_) st.block_->apply(t, st.layer_);
     if (observer_) observer_->on_visit(i, t, arrive, begin, busy_end, depart);
     time = depart;
   }

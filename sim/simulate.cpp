@@ -433,6 +433,7 @@ SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
     capacity = std::min(capacity, model.max_positions_);
     functional = std::make_unique<FunctionalData>(*options.functional_model_, options.prompts_,
                                                   capacity);
+    functional->set_block_hook(options.on_block_);
   }
 
   g_elaborated = true;

@@ -40,6 +40,9 @@ struct SimOptions {
   // must be the simulated model) and the prompts; user i's prompt is prompts_[i % n] and its
   // length overrides the workload's prompt length.
   const QuantizedModel* functional_model_ = nullptr;
+  // Functional mode: called after each block applied its golden function to a token's data
+  // (simulate --check-against, gpu_ref/trace.h).
+  BlockHook on_block_;
   std::vector<std::vector<int32_t>> prompts_;
   std::string vcd_path_;                // "" = none
   std::string timeline_path_;           // "" = none

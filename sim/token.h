@@ -5,6 +5,8 @@
 // Also the cycle type and the stall reasons every block reports.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <string>
 
 #include "chip/mapping.h"
 
@@ -46,5 +48,9 @@ struct Token {
   TokenState* state_ = nullptr;  // functional mode: the token's integer data
   KvCache* cache_ = nullptr;     // functional mode: its user's KV cache
 };
+
+// Functional mode: called after a block applied its golden function to t's data
+// (simulate --check-against, gpu_ref/trace.h).
+using BlockHook = std::function<void(const Token& t, const std::string& block, int64_t layer)>;
 
 }  // namespace hw::sim

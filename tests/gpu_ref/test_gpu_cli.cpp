@@ -92,5 +92,31 @@ TEST(GpuCli, WeightTypeRoundsTheCpuReference) {
   EXPECT_NE(test::run_hardwire(ref + out + "x.bin --weight-type fp8", true).exit_code_, 0);
 }
 
+// simulate --functional --check-against cpu: both simulation levels, two users sharing a
+// prompt prefix, every block compared; JSON carries the result. (The located-divergence paths
+// are covered by Trace.* with the same checker.)
+TEST(GpuCli, SimulateCheckAgainstCpuMatches) {
+  const std::string model = std::string(HARDWIRE_SHARED_DIR) + "/oracle/tiny-gqa-s.gguf";
+  for (const char* level : {"token", "cycle"}) {
+    const test::RunResult r = test::run_hardwire(
+        "simulate --model '" + model + "' --functional --tokens '1,5,9;1,5,7' --gen 4 --level " +
+            level + " --check-against cpu --no-progress --json",
+        false);
+    if (r.exit_code_ != 0 && r.output_.empty()) {
+      const test::RunResult why = test::run_hardwire("simulate --help", true);
+      if (why.output_.find("without SystemC") != std::string::npos) GTEST_SKIP() << "no SystemC";
+    }
+    ASSERT_EQ(r.exit_code_, 0) << level;
+    const nlohmann::json j = nlohmann::json::parse(r.output_)["check_against"];
+    EXPECT_EQ(j["match"], true) << j.dump();
+    EXPECT_EQ(j["reference"], "cpu");
+    EXPECT_EQ(j["tokens_compared"], 12) << "3 prompt + 3 fed-back positions per user";
+    EXPECT_GT(j["elements_compared"].get<int64_t>(), 10000);
+  }
+  const test::RunResult bad = test::run_hardwire(
+      "simulate --model '" + model + "' --tokens 1,5,9 --prompt 3 --check-against cpu", true);
+  EXPECT_NE(bad.exit_code_, 0);
+}
+
 }  // namespace
 }  // namespace hw::gpu

@@ -111,8 +111,11 @@ TEST_F(CliSimulate, PowerIsActivityTimesTechEnergiesAndMatchesEstimate) {
   EXPECT_GT(sim["dynamic_power_w"].get<double>(), 0.0);
   EXPECT_NEAR(sim["energy_per_token_j"].get<double>() * sim["tokens_per_s_total"].get<double>(),
               power_w, 1e-9 * power_w);
-  EXPECT_NEAR(sim["dynamic_power_w"].get<double>() + sim["static_power_w"].get<double>(), power_w,
-              1e-9 * power_w);
+  // power_w is card power: die dynamic power through the regulators plus the static card power.
+  EXPECT_NEAR(sim["dynamic_power_w"].get<double>() /
+                      sim["event_energies"]["vrm_efficiency"].get<double>() +
+                  sim["static_power_w"].get<double>(),
+              power_w, 1e-9 * power_w);
   double parts_w = 0;
   for (const auto& [key, v] : sim["power_breakdown_w"].items()) parts_w += v.get<double>();
   EXPECT_NEAR(parts_w, power_w, 1e-9 * power_w);
@@ -131,7 +134,7 @@ TEST_F(CliSimulate, PowerTakesTechOverridesAndRecordsThem) {
   const std::string point = "--model llama-3.2-1b --users 1 --prompt 8 --gen 8 --no-progress";
   const nlohmann::json base = json_of("simulate " + point + " --power --tech n5");
   const RunResult r = run_hardwire("simulate " + point +
-                                       " --power --tech n5 --set tech.io.power=7W --json --out '" +
+                                       " --power --tech n5 --set tech.io.host_phy_power=7W --json --out '" +
                                        dir.string() + "'",
                                    false);
   ASSERT_EQ(r.exit_code_, 0) << r.output_;
@@ -139,14 +142,14 @@ TEST_F(CliSimulate, PowerTakesTechOverridesAndRecordsThem) {
   EXPECT_EQ(j["tech"], "n5");
   // One die: the I/O power is the override, and only the static part moves.
   EXPECT_DOUBLE_EQ(j["power_breakdown_w"]["io"].get<double>(), 7.0);
-  EXPECT_NEAR(j["static_power_w"].get<double>() - base["static_power_w"].get<double>(), 2.0,
-              1e-9);
+  EXPECT_NEAR(j["static_power_w"].get<double>() - base["static_power_w"].get<double>(),
+              2.0 / j["event_energies"]["vrm_efficiency"].get<double>(), 1e-9);
   EXPECT_DOUBLE_EQ(j["dynamic_power_w"].get<double>(), base["dynamic_power_w"].get<double>());
   std::ifstream cf(dir / "resolved_config.json");
   ASSERT_TRUE(cf);
   const nlohmann::json config = nlohmann::json::parse(cf);
   EXPECT_EQ(config["tech"]["name"], "n5");
-  EXPECT_DOUBLE_EQ(config["tech"]["io"]["power"].get<double>(), 7.0);
+  EXPECT_DOUBLE_EQ(config["tech"]["io"]["host_phy_power"].get<double>(), 7.0);
   std::filesystem::remove_all(dir);
   // Without --power the tech is not part of the run.
   const nlohmann::json plain = json_of("simulate " + point);

@@ -213,6 +213,22 @@ TEST(SweepCli, SimulateEngineRowsMatchHardwireSimulate) {
   fs::remove_all(dir);
 }
 
+TEST(SweepCli, ColumnsFollowTheCommandLineOrder) {
+  const fs::path dir = fresh_dir("order");
+  const std::string csv = (dir / "o.csv").string();
+  ASSERT_EQ(run_hardwire("sweep --set chip.clock=1GHz,2GHz --numerics w4a8,hc1-mix "
+                         "--set workload.users=1,2 --set chip.dies=1 --metrics power_w "
+                         "--no-progress --out '" +
+                         csv + "'")
+                .exit_code_,
+            0);
+  const Table t = read_csv(csv);
+  EXPECT_EQ(t.columns_, (std::vector<std::string>{"chip.clock", "numerics", "workload.users",
+                                                  "power_w", "error"}));
+  EXPECT_EQ(t.rows_.size(), 8u);
+  fs::remove_all(dir);
+}
+
 TEST(SweepCli, BadAxisIsAnErrorBeforeAnyPointRuns) {
   const auto r =
       run_hardwire("sweep --set chip.clok=1GHz,2GHz --out /tmp/hardwire_never.csv", true);

@@ -131,7 +131,14 @@ bool parse_range(const std::string& text, const std::string& where, std::vector<
   const size_t c1 = text.find(':');
   if (c1 == std::string::npos) return false;
   const size_t c2 = text.find(':', c1 + 1);
-  if (c2 == std::string::npos || text.find(':', c2 + 1) != std::string::npos) return false;
+  if (c2 == std::string::npos || text.find(':', c2 + 1) != std::string::npos) {
+    Quantity first;
+    if (parse_number_unit(text.substr(0, c1), first, where)) {
+      throw make_error(where, "range '" + text + "' needs three parts",
+                       "write lo:hi:step (e.g. 0.5GHz:2GHz:0.1GHz) or lo:hi:*factor");
+    }
+    return false;
+  }
   const std::string lo_t = text.substr(0, c1), hi_t = text.substr(c1 + 1, c2 - c1 - 1);
   std::string step_t = trim(text.substr(c2 + 1));
   Quantity lo, hi;

@@ -76,6 +76,7 @@ TEST(SweepAxis, ErrorsNameTheKeyAndTheFix) {
             std::string::npos);
   EXPECT_NE(error_of("chip.*.nothing=1,2").find("matches no declared key"), std::string::npos);
   EXPECT_NE(error_of("chip.clock").find("expected key=v1,v2"), std::string::npos);
+  EXPECT_NE(error_of("chip.clock=1GHz:2GHz").find("needs three parts"), std::string::npos);
 }
 
 TEST(SweepPoints, GridIsMixedRadixLastAxisFastest) {

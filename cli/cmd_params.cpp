@@ -9,6 +9,8 @@
 #include "cli/output.h"
 #include "common/error.h"
 #include "common/param_tree.h"
+#include "cost/cost_config.h"
+#include "cost/gpu_model.h"
 #include "model/numerics_profile.h"
 #include "power/tech_table.h"
 
@@ -46,8 +48,9 @@ void add_params_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("params", "List the declared parameters of the config trees");
   auto tree = std::make_shared<std::string>("all");
   auto markdown = std::make_shared<bool>(false);
-  cmd->add_option("tree", *tree, "chip, workload, tech, numerics or all")
-      ->check(CLI::IsMember({"all", "chip", "workload", "tech", "numerics"}));
+  cmd->add_option("tree", *tree, "chip, workload, tech, numerics, gpu, scenario, cost or all")
+      ->check(CLI::IsMember(
+          {"all", "chip", "workload", "tech", "numerics", "gpu", "scenario", "cost"}));
   cmd->add_flag("--markdown", *markdown, "Print Markdown tables (as in docs/)");
   cmd->callback([tree, markdown]() {
     const std::vector<std::pair<std::string, ParamSchema>> schemas = {
@@ -55,6 +58,9 @@ void add_params_command(CLI::App& app) {
         {"workload", workload_schema()},
         {"tech", tech_schema()},
         {"numerics", numerics_schema()},
+        {"gpu", gpu_schema()},
+        {"scenario", cost_scenario_schema()},
+        {"cost", cost_inputs_schema()},
     };
     for (const auto& [name, schema] : schemas) {
       if (*tree == "all" || *tree == name) print_schema(schema, *markdown);

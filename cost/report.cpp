@@ -273,6 +273,40 @@ std::string option_table_md(const CostResult& r) {
   return m;
 }
 
+// Owned and rented hardware: units, unit price, busy/idle power, busy share, energy, running cost;
+// then the hardwired card's die and price build-up.
+std::string hardware_html(const CostResult& r) {
+  std::string h =
+      "<h2>Hardware</h2><table><thead><tr><th>option</th><th>units</th><th>unit price</th>"
+      "<th>busy W</th><th>idle W</th><th>busy share</th><th>kWh/month</th>"
+      "<th>running cost/month</th></tr></thead><tbody>\n";
+  for (const CostOption& o : r.options_) {
+    if (!o.has_hardware()) continue;
+    h += "<tr><td>" + html_escape(o.label_) + "</td><td>" + std::to_string(o.units_) + "</td><td>" +
+         (o.owned() ? usd(o.unit_price_usd_) : "") + "</td><td>" +
+         fmt(o.perf_.busy_power_w_, "%.0f") + "</td><td>" + fmt(o.perf_.idle_power_w_, "%.0f") +
+         "</td><td>" + fmt(100.0 * o.busy_fraction_, "%.1f") + "%</td><td>" +
+         (o.owned() ? fmt(o.energy_kwh_per_month_, "%.1f") : "") + "</td><td>" +
+         usd(o.monthly_usd_) + "</td></tr>\n";
+  }
+  h += "</tbody></table>\n";
+  for (const CostOption& o : r.options_) {
+    if (o.kind_ != "asic") continue;
+    const nlohmann::json& d = o.details_;
+    h += "<p>Hardwired card: " + fmt(d["die"]["die_area_mm2"].get<double>(), "%.0f") +
+         " mm2 die, " + fmt(d["die"]["dies_per_wafer"].get<double>(), "%.0f") +
+         " candidates per wafer, yield " + fmt(100.0 * d["die"]["yield"].get<double>(), "%.1f") +
+         "%, " + usd(d["die"]["die_usd"].get<double>()) + " per good die; card price " +
+         usd(d["card_price_usd"].get<double>()) + ", host server share " +
+         usd(d["server_share_usd"].get<double>()) + ", masks and NRE " +
+         usd(d["nre_per_card_usd"].get<double>()) + " per card; new cards every " +
+         std::to_string(d["replaced_every_months"].get<int64_t>()) +
+         " months; a new model reaches silicon in " +
+         fmt(d["new_model_turnaround_months"].get<double>(), "%.3g") + " months.</p>\n";
+  }
+  return h;
+}
+
 // The resolved inputs as rows: key, value, unit, source file.
 std::string inputs_table_html(const nlohmann::json& tree, const nlohmann::json& units,
                               const std::string& root) {
@@ -350,7 +384,8 @@ ReportFiles write_report(const ReportInput& in, const std::string& out_dir,
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                      "<title>hardwire cost report</title><style>" + std::string(kCss) +
                      "</style></head><body>\n<h1>Local ASIC vs GPU vs cloud: cost report</h1>\n"
-                     "<p>" + html_escape(summary) + "</p>\n" + option_table_html(r);
+                     "<p>" + html_escape(summary) + "</p>\n" + option_table_html(r) +
+                     hardware_html(r);
   std::string md = "# Local ASIC vs GPU vs cloud: cost report\n\n" + summary + "\n\n" +
                    option_table_md(r) + "\n";
   for (const std::string& n : r.notes_) {

@@ -26,6 +26,7 @@ constexpr int kTagRows = 1;
 constexpr int kTagDone = 2;
 #endif
 
+#ifdef HARDWIRE_HAVE_MPI
 // Launched by mpirun / srun / hydra: the launcher leaves its rank in the environment.
 bool launched_by_mpi() {
   for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"}) {
@@ -33,6 +34,7 @@ bool launched_by_mpi() {
   }
   return false;
 }
+#endif
 
 }  // namespace
 
@@ -45,7 +47,17 @@ bool MpiSession::built_with_mpi() {
 }
 
 MpiSession::MpiSession() {
-#ifdef HARDWIRE_HAVE_MPI
+#ifndef HARDWIRE_HAVE_MPI
+  // Several copies started by mpirun would each run the whole sweep into the same file.
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+    const char* n = std::getenv(v);
+    if (n && std::atoi(n) > 1) {
+      throw Error("sweep: started by mpirun with " + std::string(n) +
+                  " ranks, but this hardwire was built without MPI (apt-get install "
+                  "libopenmpi-dev openmpi-bin, then re-run cmake and rebuild)");
+    }
+  }
+#else
   if (g_active || !launched_by_mpi()) return;
   int provided = 0;
   if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {

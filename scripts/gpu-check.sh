@@ -104,7 +104,7 @@ try:
     skipped = sum(1 for c in cases if c.get("result") == "SKIPPED")
     # Two tests skip when a GPU IS usable (the no-device paths); any other skip means none was.
     gpu_skipped = sum(1 for s in t.get("testsuites", []) for c in s.get("testsuite", [])
-                      if c.get("result") == "SKIPPED" and s["name"].split("/")[-1] in ("GpuChip", "GpuFloat", "GpuGemv", "GpuFloatOracle"))
+                      if c.get("result") == "SKIPPED" and s["name"].split("/")[-1] in ("GpuChip", "GpuChipStatic", "GpuFloat", "GpuGemv", "GpuFloatOracle"))
     lines.append(f"- test_gpu_ref: {t['tests']} tests, {t['failures']} failed, {skipped} skipped")
     if gpu_skipped:
         lines.append(f"  - {gpu_skipped} GPU tests SKIPPED: no usable GPU (see test_gpu_ref.txt)")

@@ -21,6 +21,7 @@
 #include "gpu_ref/layout.h"
 #include "gpu_ref/trace.h"
 #include "gpu_test_util.h"
+#include "model/calibration.h"
 #include "model/float_ref.h"
 #include "model/golden_model.h"
 #include "model/numerics_profile.h"
@@ -122,6 +123,23 @@ INSTANTIATE_TEST_SUITE_P(
       for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
       return n;
     });
+
+// Static activation scales (profile activations.scales: static, calibrated on a token stream):
+// the GPU's static-scale kernels give the golden model's bits too.
+TEST(GpuChipStatic, CalibratedStaticScalesEqualGoldenModel) {
+  SKIP_WITHOUT_GPU();
+  const ModelWeights& w = test::oracle_model("tiny-gqa-s");
+  QuantizedModel qm = quantize_model(w, load_numerics_profile("w8a8"));
+  qm.profile_.static_act_scales_ = true;
+  calibrate_static_scales(qm, test::seeded_tokens(w.config_.vocab_, 64, 12));
+  const std::vector<int32_t> prompt = test::seeded_tokens(w.config_.vocab_, 10, 13);
+  GoldenModel cpu(qm, 24);
+  ASSERT_TRUE(cpu.static_act_scales());
+  GpuGoldenModel gpu(qm, 24, 1, 4);
+  std::vector<float> a, b;
+  EXPECT_EQ(cpu.generate(prompt, 8, &a), gpu.generate(prompt, 8, &b));
+  EXPECT_EQ(a, b);
+}
 
 struct FloatCase {
   std::string variant_;

@@ -3,6 +3,8 @@
 // chunks of pending points, format rows and hand them to the writer: rank 0 appends and flushes
 // them to the CSV, other ranks send them to rank 0. The main thread of each rank does the MPI
 // traffic and the progress display.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -453,6 +455,7 @@ SweepResult run_sweep(const BaseDesign& base, const PointSet& points, const Engi
   res.points_ = points.size();
   Setup s;
   std::FILE* out = nullptr;
+  int lock_fd = -1;  // holds an exclusive flock on the CSV until the sweep ends
   std::string setup_error;
   if (root) {
     try {
@@ -460,12 +463,22 @@ SweepResult run_sweep(const BaseDesign& base, const PointSet& points, const Engi
       if (to_file) {
         const fs::path csv(o.out_csv_);
         if (csv.has_parent_path()) fs::create_directories(csv.parent_path());
+        // One writer per file: a second sweep into it would interleave and duplicate rows.
+        lock_fd = ::open(o.out_csv_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (lock_fd < 0) {
+          throw make_error("--out " + o.out_csv_, "cannot open for writing",
+                           "check that the directory is writable");
+        }
+        if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+          throw make_error("--out " + o.out_csv_, "another sweep is writing this file",
+                           "wait for it to finish, or use another --out");
+        }
         res.config_path_ = config_path_for(o.out_csv_);
         if (fs::exists(csv) && fs::file_size(csv) > 0) {
           // Killed while writing the header: nothing to resume.
           std::ifstream in(o.out_csv_, std::ios::binary);
           std::string first;
-          if (!std::getline(in, first) || in.eof()) fs::remove(csv);
+          if (!std::getline(in, first) || in.eof()) fs::resize_file(csv, 0);
         }
         const bool resume = fs::exists(csv) && fs::file_size(csv) > 0;
         if (resume && fs::exists(res.config_path_)) {
@@ -526,6 +539,8 @@ SweepResult run_sweep(const BaseDesign& base, const PointSet& points, const Engi
       setup_error = e.what();
       if (out) std::fclose(out);
       out = nullptr;
+      if (lock_fd >= 0) ::close(lock_fd);
+      lock_fd = -1;
     }
   }
   if (use_mpi) mpi::bcast(setup_error);
@@ -732,6 +747,7 @@ SweepResult run_sweep(const BaseDesign& base, const PointSet& points, const Engi
   }
   for (auto& t : pool) t.join();
   if (out) std::fclose(out);
+  if (lock_fd >= 0) ::close(lock_fd);
   if (!write_error.empty()) throw Error("sweep: " + write_error);
   if (root && unknown.load() > 0) {
     std::fprintf(

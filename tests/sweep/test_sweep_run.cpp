@@ -1,7 +1,9 @@
 // run_sweep with the estimate engine: column layout, each point's overrides applied through the
 // same loaders as `hardwire estimate` (checked against estimate() called directly), invalid
 // points as rows with their error, resume after a torn last row, and refusal to mix sweeps.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -176,6 +178,27 @@ TEST(SweepRun, ResumesAfterATornRowWithNoPointMissingOrRepeated) {
     EXPECT_NE(std::string(e.what()).find("different sweep"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("axes"), std::string::npos) << e.what();
   }
+  fs::remove_all(dir);
+}
+
+TEST(SweepRun, ASecondWriterOfTheSameFileIsRefused) {
+  const auto engine = make_estimate_engine();
+  const fs::path dir = fresh_dir("lock");
+  const std::string csv = (dir / "busy.csv").string();
+  const int fd = ::open(csv.c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);  // as a running sweep holds it
+  PointSet p({parse_axis("workload.users=1,2")});
+  SweepOptions o = quiet(1);
+  o.out_csv_ = csv;
+  try {
+    run_sweep(BaseDesign{}, p, *engine, o);
+    FAIL() << "two sweeps wrote one file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("another sweep is writing"), std::string::npos);
+  }
+  ::close(fd);
+  EXPECT_EQ(run_sweep(BaseDesign{}, p, *engine, o).evaluated_, 2u);
   fs::remove_all(dir);
 }
 

@@ -149,8 +149,8 @@ void run(const SweepOptions& o, const std::vector<std::pair<std::string, std::st
     std::cout << j.dump(2) << "\n";
   } else {
     std::printf(
-        "sweep: %llu points: %llu evaluated now, %llu already in the file, %llu with an error\n",
-        (unsigned long long)r.points_, (unsigned long long)r.evaluated_,
+        "sweep: %llu point%s: %llu evaluated now, %llu already in the file, %llu with an error\n",
+        (unsigned long long)r.points_, r.points_ == 1 ? "" : "s", (unsigned long long)r.evaluated_,
         (unsigned long long)r.resumed_, (unsigned long long)r.errors_);
     std::printf("  %.2f s, %.0f points/s on %d rank%s\n", r.wall_s_, rate, mpi.size(),
                 mpi.size() > 1 ? "s" : "");

@@ -103,6 +103,15 @@ CycleBlock::CycleBlock(sc_core::sc_module_name name, const ClockBase& clock,
     : CycleProcess(name, clock, chunk_elements), spec_(std::move(spec)), golden_(golden),
       functional_(functional), on_drop_(std::move(on_drop)) {
   if (spec_.phases_.empty()) throw make_error("CycleBlock " + spec_.name_, "no phases");
+  // The output buffer holds at least what one step produces (the last step of rope also passes
+  // v through) on top of a partly filled chunk, or that step could never start.
+  for (const CyclePhase& p : spec_.phases_) {
+    const int64_t most =
+        p.outputs_per_step_ == 0
+            ? p.outputs_
+            : std::max(p.outputs_per_step_, p.outputs_ - (p.steps_ - 1) * p.outputs_per_step_);
+    spec_.output_buffer_ = std::max(spec_.output_buffer_, most + chunk_elements);
+  }
 }
 
 int64_t CycleBlock::need_of_step() const {

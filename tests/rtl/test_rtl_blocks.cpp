@@ -345,7 +345,7 @@ TEST(RtlRope, QVectorEqualsGoldenRope) {
     const vector<int64_t> in(s.q_.begin(), s.q_.end());
     m->golden->rope(0, s);
     vector<int32_t> got;
-    run_stream(
+    const StreamLog log = run_stream(
         b, b.rope_p, 4,
         [&](int64_t k) {
           b.rope_p.in_data.write(pack<512>(vector<int64_t>(in.begin() + 16 * k, in.begin() + 16 * k + 16), 32));
@@ -357,6 +357,9 @@ TEST(RtlRope, QVectorEqualsGoldenRope) {
           for (int l = 0; l < 16; ++l) got.push_back(static_cast<int32_t>(lane(b.rope_p.out_data.read(), l, 32, true)));
         });
     for (int i = 0; i < 64; ++i) ASSERT_EQ(got[i], s.q_[i]) << "case " << t << " element " << i;
+    // rtl/rope.sv: latency 2 cycles, one chunk per cycle.
+    EXPECT_EQ(log.out_cycles.back() - log.in_cycles.back(), 2);
+    EXPECT_EQ(log.in_cycles.back() - log.in_cycles.front(), 3);
   }
 }
 

@@ -52,10 +52,15 @@ inline int64_t sext(uint64_t u, int w) {
 // Signals of one DUT, bound once.
 template <typename Dut, typename InT, typename OutT>
 struct StreamPorts {
-  sc_core::sc_signal<bool> in_valid{"in_valid"}, in_ready{"in_ready"}, in_last{"in_last"};
-  sc_core::sc_signal<bool> out_valid{"out_valid"}, out_ready{"out_ready"}, out_last{"out_last"};
-  sc_core::sc_signal<InT> in_data{"in_data"};
-  sc_core::sc_signal<OutT> out_data{"out_data"};
+  explicit StreamPorts(const std::string& n)
+      : in_valid((n + "_in_valid").c_str()), in_ready((n + "_in_ready").c_str()),
+        in_last((n + "_in_last").c_str()), out_valid((n + "_out_valid").c_str()),
+        out_ready((n + "_out_ready").c_str()), out_last((n + "_out_last").c_str()),
+        in_data((n + "_in_data").c_str()), out_data((n + "_out_data").c_str()) {}
+  sc_core::sc_signal<bool> in_valid, in_ready, in_last;
+  sc_core::sc_signal<bool> out_valid, out_ready, out_last;
+  sc_core::sc_signal<InT> in_data;
+  sc_core::sc_signal<OutT> out_data;
 };
 
 struct Bench {
@@ -64,38 +69,40 @@ struct Bench {
 
   // hw_requant (LANES 4)
   std::unique_ptr<Vhw_requant> rq;
-  StreamPorts<Vhw_requant, Bv<256>, Bv<128>> rq_p;
+  StreamPorts<Vhw_requant, Bv<256>, Bv<128>> rq_p{"rq"};
   sc_core::sc_signal<uint64_t> rq_shift{"rq_shift"};
   sc_core::sc_signal<uint32_t> rq_mult{"rq_mult"};
 
   // hw_quantize (N 64, LANES 16, F 16, QMAX 127)
   std::unique_ptr<Vhw_quantize> qz;
-  StreamPorts<Vhw_quantize, Bv<512>, Bv<128>> qz_p;
+  StreamPorts<Vhw_quantize, Bv<512>, Bv<128>> qz_p{"qz"};
   sc_core::sc_signal<uint32_t> qz_m{"qz_m"}, qz_e{"qz_e"};
 
   // matrix blocks: 16 int8 lanes in, 4 int32 lanes out
   struct Mv {
+    explicit Mv(const std::string& n)
+        : p(n), scale_m((n + "_scale_m").c_str()), scale_e((n + "_scale_e").c_str()) {}
     StreamPorts<int, Bv<128>, Bv<128>> p;
-    sc_core::sc_signal<uint32_t> scale_m{"scale_m"}, scale_e{"scale_e"};
+    sc_core::sc_signal<uint32_t> scale_m, scale_e;
   };
   std::unique_ptr<Vhw_mv_l0_attn_q_r0_63> mv_q;
   std::unique_ptr<Vhw_mv_l0_ffn_down_r0_63> mv_down;
   std::unique_ptr<Vhw_mv_l0_ffn_down_r0_15> mv_down_cm;
-  Mv mv_q_s, mv_down_s, mv_down_cm_s;
+  Mv mv_q_s{"mv_q"}, mv_down_s{"mv_down"}, mv_down_cm_s{"mv_down_cm"};
 
   // attn_norm: 16 int32 lanes in, 16 int8 lanes out + scale
   std::unique_ptr<Vhw_l0_attn_norm> norm;
-  StreamPorts<int, Bv<512>, Bv<128>> norm_p;
+  StreamPorts<int, Bv<512>, Bv<128>> norm_p{"norm"};
   sc_core::sc_signal<uint32_t> norm_m{"norm_m"}, norm_e{"norm_e"};
 
   // rope: 16 int32 lanes
   std::unique_ptr<Vhw_l0_rope> rope;
-  StreamPorts<int, Bv<512>, Bv<512>> rope_p;
+  StreamPorts<int, Bv<512>, Bv<512>> rope_p{"rope"};
   sc_core::sc_signal<uint32_t> rope_pos{"rope_pos"};
 
   // attention unit: q head in, head out, KV bank write port
   std::unique_ptr<Vhw_l0_attention> att;
-  StreamPorts<int, Bv<128>, Bv<512>> att_p;
+  StreamPorts<int, Bv<128>, Bv<512>> att_p{"att"};
   sc_core::sc_signal<uint32_t> att_c_m{"att_c_m"}, att_c_e{"att_c_e"}, att_n{"att_n"};
   sc_core::sc_signal<bool> att_wr_en{"att_wr_en"};
   sc_core::sc_signal<uint32_t> att_wr_addr{"att_wr_addr"};

@@ -156,6 +156,10 @@ void BM_GemvInt4G32FfnDownAvx2(benchmark::State& s) { gemv_bench(s, kDModel, kDf
 void BM_GemvInt3G32FfnUpPortable(benchmark::State& s) { gemv_bench(s, kDff, kDModel, 32, 3, GemvKernel::kPortable); }
 void BM_GemvInt3G32FfnUpAvx2(benchmark::State& s) { gemv_bench(s, kDff, kDModel, 32, 3, GemvKernel::kAvx2); }
 void BM_GemvInt6G32FfnUpAvx2(benchmark::State& s) { gemv_bench(s, kDff, kDModel, 32, 6, GemvKernel::kAvx2); }
+void BM_GemvInt8FfnUpVnni(benchmark::State& s) { gemv_bench(s, kDff, kDModel, kDModel, 8, GemvKernel::kAvx512Vnni); }
+void BM_GemvInt4G32FfnUpVnni(benchmark::State& s) { gemv_bench(s, kDff, kDModel, 32, 4, GemvKernel::kAvx512Vnni); }
+void BM_GemvInt3G32FfnUpVnni(benchmark::State& s) { gemv_bench(s, kDff, kDModel, 32, 3, GemvKernel::kAvx512Vnni); }
+void BM_GemvInt6G32FfnUpVnni(benchmark::State& s) { gemv_bench(s, kDff, kDModel, 32, 6, GemvKernel::kAvx512Vnni); }
 BENCHMARK(BM_GemvInt8FfnUpPortable)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GemvInt8FfnUpAvx2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GemvInt8FfnDownAvx2)->Unit(benchmark::kMicrosecond);
@@ -165,6 +169,10 @@ BENCHMARK(BM_GemvInt4G32FfnDownAvx2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GemvInt3G32FfnUpPortable)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GemvInt3G32FfnUpAvx2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GemvInt6G32FfnUpAvx2)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GemvInt8FfnUpVnni)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GemvInt4G32FfnUpVnni)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GemvInt3G32FfnUpVnni)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GemvInt6G32FfnUpVnni)->Unit(benchmark::kMicrosecond);
 
 // Single-core read bandwidth over a buffer far larger than the caches: the ceiling for a GEMV
 // that streams its weights from DRAM once per token.

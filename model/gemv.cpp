@@ -1,6 +1,7 @@
 // The integer GEMV over the packed chip format (quantizer.h) and the thread pool it runs on.
 // The portable kernel decodes each row with QuantizedMatrix::unpack_row and sums with
-// fx::dot_i8: it is the reference. The AVX2 kernels (chosen at run time when the CPU has AVX2)
+// fx::dot_i8: it is the reference. The AVX-512 VNNI and AVX2 kernels (the best the CPU has is
+// chosen at run time)
 // decode the 3-, 4- and 6-bit block layouts in registers (packing.cpp describes them) and must
 // give the same bits: every sum is an exact integer sum, only its order differs, and the bounds
 // noted at each kernel keep every intermediate inside its lane. Rows are split across threads
@@ -494,17 +495,174 @@ void gemv_avx2_range(const QuantizedMatrix& w, const int8_t* x, const XSums& xs,
   }
 }
 
+// ---- AVX-512 VNNI: vpdpbusd multiplies unsigned by signed bytes and adds four products into an
+// int32 lane with no int16 step, so 64 columns take one instruction per row.
+#define HW_VNNI __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+HW_VNNI inline int64_t hsum64_512(__m512i v32) {
+  const __m512i lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v32));
+  const __m512i hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v32, 1));
+  return _mm512_reduce_add_epi64(_mm512_add_epi64(lo, hi));
+}
+
+// a + dpbusd(|x|, w negated where x < 0) over the 64 (or m-masked) bytes at row.
+HW_VNNI inline __m512i signed_dot_step(const int8_t* row, __m512i ax, __mmask64 neg, __mmask64 m,
+                                       __m512i a) {
+  const __m512i wv = _mm512_maskz_loadu_epi8(m, row);
+  return _mm512_dpbusd_epi32(a, ax, _mm512_mask_sub_epi8(wv, neg, _mm512_setzero_si512(), wv));
+}
+
+// One packed block's 64 u values in one register.
+template <int S>
+HW_VNNI inline __m512i block_u_512(const uint8_t* p) {
+  __m256i ua, ub;
+  decode_avx2<S>(p, ua, ub);
+  return _mm512_inserti64x4(_mm512_castsi256_si512(ua), ub, 1);
+}
+
+// Per-channel int8: |x| (unsigned) times w with the sign of x (a masked negation; |w| <= 127),
+// four rows sharing each activation load.
+HW_VNNI void gemv_i8_rows_vnni(const QuantizedMatrix& w, const int8_t* x, int64_t r0, int64_t r1,
+                              int64_t* acc) {
+  const int64_t n = w.cols_;
+  const int8_t* base = reinterpret_cast<const int8_t*>(w.packed_.data());
+  const __m512i zero = _mm512_setzero_si512();
+  const int64_t full = n / 64 * 64;
+  const __mmask64 tail = n == full ? 0 : (~uint64_t{0} >> (64 - (n - full)));
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const int8_t* w0 = base + r * n;
+    __m512i a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    for (int64_t i = 0; i < n; i += 64) {
+      const __mmask64 m = i < full ? ~__mmask64{0} : tail;
+      const size_t ahead = static_cast<size_t>((r + kPrefetchRows) * n + i);
+      for (int64_t k = 0; k < 4; ++k) {
+        prefetch_within(base, w.packed_.size(), ahead + static_cast<size_t>(k * n));
+      }
+      const __m512i xv = _mm512_maskz_loadu_epi8(m, x + i);
+      const __m512i ax = _mm512_abs_epi8(xv);
+      const __mmask64 neg = _mm512_movepi8_mask(xv);
+      a0 = signed_dot_step(w0 + i, ax, neg, m, a0);
+      a1 = signed_dot_step(w0 + n + i, ax, neg, m, a1);
+      a2 = signed_dot_step(w0 + 2 * n + i, ax, neg, m, a2);
+      a3 = signed_dot_step(w0 + 3 * n + i, ax, neg, m, a3);
+    }
+    acc[r] = static_cast<int64_t>(_mm512_reduce_add_epi32(a0)) * w.scale_m_[r];
+    acc[r + 1] = static_cast<int64_t>(_mm512_reduce_add_epi32(a1)) * w.scale_m_[r + 1];
+    acc[r + 2] = static_cast<int64_t>(_mm512_reduce_add_epi32(a2)) * w.scale_m_[r + 2];
+    acc[r + 3] = static_cast<int64_t>(_mm512_reduce_add_epi32(a3)) * w.scale_m_[r + 3];
+  }
+  for (; r < r1; ++r) {
+    __m512i a = zero;
+    for (int64_t i = 0; i < n; i += 64) {
+      const __mmask64 m = i < full ? ~__mmask64{0} : tail;
+      const __m512i xv = _mm512_maskz_loadu_epi8(m, x + i);
+      a = signed_dot_step(base + r * n + i, _mm512_abs_epi8(xv), _mm512_movepi8_mask(xv), m, a);
+    }
+    acc[r] = static_cast<int64_t>(_mm512_reduce_add_epi32(a)) * w.scale_m_[r];
+  }
+}
+
+// Packed containers: a block's 64 u values in one register, one vpdpbusd against the 64
+// activations. Lanes 0..7 hold 4-product sums of columns 0..31, lanes 8..15 of 32..63, each at
+// most 4 * (2O - 1) * 127 (32,004 for S = 6): an int16, so with group-32 scales vpdpwssd adds
+// lane * mantissa (the mantissa as the low int16 of the lane pair, 0 as the high) in one step.
+// An int32 lane then gains at most 32,004 * 32,767 per block: 1 block before widening for
+// S = 6, 8 for S = 4 (7,620 per lane), 16 for S = 3 (3,556).
+template <int S>
+HW_VNNI void gemv_packed_vnni(const QuantizedMatrix& w, const int8_t* x, const XSums& xs,
+                             int64_t r0, int64_t r1, int64_t* acc) {
+  constexpr int64_t kOffset = int64_t{1} << (S - 1);
+  constexpr int64_t kBlockBytes = 8 * S;
+  constexpr int64_t kFlush = S == 6 ? 1 : (S == 4 ? 8 : 16);
+  const int64_t blocks = w.cols_ / kBlock;
+  const int64_t row_bytes = blocks * kBlockBytes;
+  const bool group32 = w.groups_per_row_ > 1 && w.group_size_ == kChunk;
+  const int64_t blocks_per_group = w.groups_per_row_ == 1 ? blocks : w.group_size_ / kBlock;
+  const int64_t chunks = w.cols_ / kChunk;
+  const uint8_t* base = w.packed_.data();
+  const size_t size = w.packed_.size();
+  const __m512i zero = _mm512_setzero_si512();
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* wp = base + r * row_bytes;
+    const uint16_t* m = w.scale_m_.data() + r * w.groups_per_row_;
+    const size_t ahead = static_cast<size_t>((r + kPrefetchRows) * row_bytes);
+    int64_t sum = 0;
+    if (group32) {
+      __m512i acc32 = zero;
+      for (int64_t b = 0; b < blocks; ++b) {
+        prefetch_within(base, size, ahead + static_cast<size_t>(b * kBlockBytes));
+        if (kBlockBytes > 32) prefetch_within(base, size, ahead + static_cast<size_t>(b * kBlockBytes + 32));
+        const __m512i d = _mm512_dpbusd_epi32(zero, block_u_512<S>(wp + b * kBlockBytes),
+                                              _mm512_loadu_si512(x + b * kBlock));
+        const __m512i mv = _mm512_inserti64x4(_mm512_set1_epi32(m[2 * b]), _mm256_set1_epi32(m[2 * b + 1]), 1);
+        acc32 = _mm512_dpwssd_epi32(acc32, d, mv);
+        if ((b + 1) % kFlush == 0) {
+          sum += hsum64_512(acc32);
+          acc32 = zero;
+        }
+      }
+      sum += hsum64_512(acc32);
+      sum -= kOffset * scale_dot_avx2(m, xs.chunk_.data(), chunks);
+    } else {
+      for (int64_t g = 0; g < w.groups_per_row_; ++g) {
+        __m512i acc32 = zero;
+        for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
+          prefetch_within(base, size, ahead + static_cast<size_t>(b * kBlockBytes));
+          if (kBlockBytes > 32) prefetch_within(base, size, ahead + static_cast<size_t>(b * kBlockBytes + 32));
+          acc32 = _mm512_dpbusd_epi32(acc32, block_u_512<S>(wp + b * kBlockBytes),
+                                      _mm512_loadu_si512(x + b * kBlock));
+        }
+        sum += (hsum64_512(acc32) - kOffset * xs.group_[static_cast<size_t>(g)]) * m[g];
+      }
+    }
+    acc[r] = sum;
+  }
+}
+
+void gemv_vnni_range(const QuantizedMatrix& w, const int8_t* x, const XSums& xs, int64_t r0,
+                     int64_t r1, int64_t* acc) {
+  switch (w.storage_bits_) {
+    case 3:
+      gemv_packed_vnni<3>(w, x, xs, r0, r1, acc);
+      return;
+    case 4:
+      gemv_packed_vnni<4>(w, x, xs, r0, r1, acc);
+      return;
+    case 6:
+      gemv_packed_vnni<6>(w, x, xs, r0, r1, acc);
+      return;
+    default:
+      if (w.groups_per_row_ == 1) {
+        gemv_i8_rows_vnni(w, x, r0, r1, acc);
+      } else {
+        gemv_i8_groups_avx2(w, x, r0, r1, acc);
+      }
+  }
+}
+
 // HARDWIRE_KERNEL=portable makes every kAuto choice (GEMV and quantizer) the portable
-// reference, so a whole run can be compared against it.
+// reference, and HARDWIRE_KERNEL=avx2 stops kAuto at AVX2, so a whole run can be compared
+// against either.
+std::string kernel_env() {
+  const char* env = std::getenv("HARDWIRE_KERNEL");
+  return env ? std::string(env) : std::string();
+}
+
 bool cpu_has_avx2() {
-  static const bool kHas = [] {
-    const char* env = std::getenv("HARDWIRE_KERNEL");
-    return __builtin_cpu_supports("avx2") && !(env && std::string(env) == "portable");
-  }();
+  static const bool kHas = __builtin_cpu_supports("avx2") && kernel_env() != "portable";
+  return kHas;
+}
+
+bool cpu_has_vnni() {
+  static const bool kHas = cpu_has_avx2() && kernel_env() != "avx2" &&
+                           __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
   return kHas;
 }
 #else
 bool cpu_has_avx2() { return false; }
+bool cpu_has_vnni() { return false; }
 #endif
 
 }  // namespace
@@ -518,12 +676,19 @@ void parallel_for(int64_t n, int64_t grain, int64_t align,
 }
 
 void gemv(const QuantizedMatrix& w, const int8_t* x, int64_t* acc, GemvKernel kernel) {
-  const bool use_avx2 = (kernel == GemvKernel::kAuto || kernel == GemvKernel::kAvx2) && cpu_has_avx2();
-  if (kernel == GemvKernel::kAvx2 && !use_avx2) {
-    throw make_error("gemv", "the AVX2 kernel was requested on a CPU without AVX2");
+  if (!gemv_kernel_available(kernel)) {
+    throw make_error("gemv", std::string("the ") + gemv_kernel_name(kernel) +
+                                 " kernel was requested on a CPU without it");
   }
+  const bool use_vnni = (kernel == GemvKernel::kAuto && cpu_has_vnni()) || kernel == GemvKernel::kAvx512Vnni;
+  const bool use_avx2 = !use_vnni && ((kernel == GemvKernel::kAuto && cpu_has_avx2()) || kernel == GemvKernel::kAvx2);
   const int64_t grain = std::max<int64_t>(4, kMinBytesPerThread / std::max<int64_t>(w.row_bytes(), 1));
 #if HW_HAVE_X86
+  if (use_vnni) {
+    const XSums xs = w.storage_bits_ == 8 ? XSums{} : x_sums(w, x);
+    parallel_for(w.rows_, grain, 4, [&](int64_t r0, int64_t r1) { gemv_vnni_range(w, x, xs, r0, r1, acc); });
+    return;
+  }
   if (use_avx2) {
     const XSums xs = w.storage_bits_ == 8 ? XSums{} : x_sums(w, x);
     parallel_for(w.rows_, grain, 4, [&](int64_t r0, int64_t r1) { gemv_avx2_range(w, x, xs, r0, r1, acc); });
@@ -537,6 +702,8 @@ bool gemv_kernel_available(GemvKernel kernel) {
   switch (kernel) {
     case GemvKernel::kAvx2:
       return cpu_has_avx2();
+    case GemvKernel::kAvx512Vnni:
+      return cpu_has_vnni();
     default:
       return true;
   }
@@ -548,11 +715,15 @@ const char* gemv_kernel_name(GemvKernel kernel) {
       return "portable";
     case GemvKernel::kAvx2:
       return "avx2";
+    case GemvKernel::kAvx512Vnni:
+      return "avx512vnni";
     default:
       return gemv_auto_kernel_name();
   }
 }
 
-const char* gemv_auto_kernel_name() { return cpu_has_avx2() ? "avx2" : "portable"; }
+const char* gemv_auto_kernel_name() {
+  return cpu_has_vnni() ? "avx512vnni" : (cpu_has_avx2() ? "avx2" : "portable");
+}
 
 }  // namespace hw

@@ -655,10 +655,11 @@ void GgufFile::dequantize_rows(const GgufTensorInfo& tensor, int64_t r0, int64_t
   const uint64_t row_bytes = static_cast<uint64_t>(cols / info->block_elements_) *
                              static_cast<uint64_t>(info->block_bytes_);
   const ByteSpan all = tensor_bytes(tensor);
-  dequantize_ggml(tensor.type_,
-                  all.sub(static_cast<uint64_t>(r0) * row_bytes, static_cast<uint64_t>(n) * row_bytes,
-                          name_, "tensor '" + tensor.name_ + "' rows"),
-                  n * cols, dst, what);
+  const ByteSpan rows = all.sub(static_cast<uint64_t>(r0) * row_bytes,
+                                static_cast<uint64_t>(n) * row_bytes, name_,
+                                "tensor '" + tensor.name_ + "' rows");
+  dequantize_ggml(tensor.type_, rows, n * cols, dst, what);
+  if (file_) file_->drop_pages(rows);
 }
 
 ModelConfig model_config_from_gguf(const std::string& path) {

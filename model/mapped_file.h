@@ -41,6 +41,11 @@ class MappedFile {
   ByteSpan span(uint64_t offset, uint64_t length, const std::string& field) const {
     return bytes().sub(offset, length, path_, field);
   }
+  // Tells the kernel that the whole pages inside `range` (a span of this mapping) will not be
+  // read again soon: they leave this process's resident set (and are read back from the page
+  // cache if they are). The streaming quantizer calls it after decoding rows, so a checkpoint
+  // larger than memory never becomes resident as a whole.
+  void drop_pages(ByteSpan range) const;
 
  private:
   void release() noexcept;

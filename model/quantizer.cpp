@@ -118,9 +118,29 @@ __attribute__((target("avx2"))) double finite_amax_avx2(const float* w, int64_t 
   return std::isnan(tail) ? tail : std::max(amax, tail);
 }
 
+// Whether any lane of t lies within 2^-40 of a half-integer, where round_away(t) could differ
+// from round_away of the correctly rounded quotient t approximates.
+__attribute__((target("avx2"))) inline bool near_half_avx2(__m256d t) {
+  const __m256d sign = _mm256_set1_pd(-0.0);
+  const __m256d frac = _mm256_andnot_pd(sign, _mm256_sub_pd(t, _mm256_round_pd(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC)));
+  const __m256d gap = _mm256_andnot_pd(sign, _mm256_sub_pd(frac, _mm256_set1_pd(0.5)));
+  return _mm256_movemask_pd(_mm256_cmp_pd(gap, _mm256_set1_pd(0x1p-40), _CMP_LT_OQ)) != 0;
+}
+
+// x / s is replaced by x * (1/s): the product differs from the correctly rounded quotient by at
+// most 3 * 2^-53 relative, and |x / s| <= qmax / alpha < 2^9, so by less than 2^-42.7; the two
+// round to the same integer unless the product lies within that distance of a half-integer, and
+// any vector with a lane within 2^-40 of one is recomputed with the division. The result is the
+// quotient's, bit for bit, without a division per weight.
+__attribute__((target("avx2"))) inline __m256d quotient_avx2(__m256d x, __m256d s, __m256d inv) {
+  const __m256d t = _mm256_mul_pd(x, inv);
+  return near_half_avx2(t) ? _mm256_div_pd(x, s) : t;
+}
+
 __attribute__((target("avx2"))) double clip_error_avx2(const float* w, int64_t n, double scale,
                                                       double qmax) {
   const __m256d s = _mm256_set1_pd(scale);
+  const __m256d inv = _mm256_set1_pd(1.0 / scale);
   const __m256d hi = _mm256_set1_pd(qmax);
   const __m256d lo = _mm256_set1_pd(-qmax);
   __m256d acc_a = _mm256_setzero_pd();
@@ -130,8 +150,8 @@ __attribute__((target("avx2"))) double clip_error_avx2(const float* w, int64_t n
     const __m256 x8 = _mm256_loadu_ps(w + i);
     const __m256d xa = _mm256_cvtps_pd(_mm256_castps256_ps128(x8));
     const __m256d xb = _mm256_cvtps_pd(_mm256_extractf128_ps(x8, 1));
-    const __m256d qa = clamp_avx2(round_away_avx2(_mm256_div_pd(xa, s)), lo, hi);
-    const __m256d qb = clamp_avx2(round_away_avx2(_mm256_div_pd(xb, s)), lo, hi);
+    const __m256d qa = clamp_avx2(round_away_avx2(quotient_avx2(xa, s, inv)), lo, hi);
+    const __m256d qb = clamp_avx2(round_away_avx2(quotient_avx2(xb, s, inv)), lo, hi);
     const __m256d da = _mm256_sub_pd(xa, _mm256_mul_pd(qa, s));
     const __m256d db = _mm256_sub_pd(xb, _mm256_mul_pd(qb, s));
     acc_a = _mm256_add_pd(acc_a, _mm256_mul_pd(da, da));

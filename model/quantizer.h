@@ -152,14 +152,15 @@ QuantizedModel quantize_model(WeightSource& source, const NumericsProfile& profi
 
 // Integer matrix-vector product: acc[r] = sum_g scale_m[r][g] * sum_{c in g} value[r][c] * x[c]
 // with int32 group sums and an int64 total (x values in [-127, 127]). kPortable is plain C++
-// that decodes each row (the reference); kAvx2 decodes the packed layouts in registers; every
-// kernel gives the same bits, for any number of threads.
-enum class GemvKernel { kAuto, kPortable, kAvx2 };
+// that decodes each row (the reference); kAvx2 and kAvx512Vnni (AVX-512 with VNNI) decode the
+// packed layouts in registers; every kernel gives the same bits, for any number of threads.
+// kAuto takes the best this CPU has (HARDWIRE_KERNEL=portable or =avx2 caps it).
+enum class GemvKernel { kAuto, kPortable, kAvx2, kAvx512Vnni };
 void gemv(const QuantizedMatrix& w, const int8_t* x, int64_t* acc,
           GemvKernel kernel = GemvKernel::kAuto);
 // Whether this CPU can run `kernel` (kAuto and kPortable always can).
 bool gemv_kernel_available(GemvKernel kernel);
-// The kernel kAuto resolves to on this CPU, by name ("avx2" or "portable").
+// The kernel kAuto resolves to on this CPU, by name ("avx512vnni", "avx2" or "portable").
 const char* gemv_auto_kernel_name();
 const char* gemv_kernel_name(GemvKernel kernel);
 // Threads the GEMV (and the quantizer) split rows across: n >= 1; 0 restores the default, the

@@ -240,11 +240,11 @@ void SafetensorsFile::dequantize_rows(const SafetensorsTensorInfo& tensor, int64
                                 std::to_string(rows) + " rows");
   }
   const uint64_t row_bytes = static_cast<uint64_t>(cols * tensor.dtype_bytes_);
-  dequantize_ggml(type_id,
-                  tensor_bytes(tensor).sub(static_cast<uint64_t>(r0) * row_bytes,
-                                           static_cast<uint64_t>(n) * row_bytes, name_,
-                                           "tensor '" + tensor.name_ + "' rows"),
-                  n * cols, dst, name_ + ": tensor '" + tensor.name_ + "'");
+  const ByteSpan span = tensor_bytes(tensor).sub(static_cast<uint64_t>(r0) * row_bytes,
+                                                 static_cast<uint64_t>(n) * row_bytes, name_,
+                                                 "tensor '" + tensor.name_ + "' rows");
+  dequantize_ggml(type_id, span, n * cols, dst, name_ + ": tensor '" + tensor.name_ + "'");
+  if (file_) file_->drop_pages(span);
 }
 
 std::vector<float> SafetensorsFile::dequantize(const SafetensorsTensorInfo& tensor) const {

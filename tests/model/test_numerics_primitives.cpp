@@ -523,6 +523,8 @@ TEST(Gemv, KernelsAreBitExact) {
       {24, 384, 128, 5, 6},  // 5-bit values in the 6-bit container
       {16, 96, 32, 4, 8},    // 4-bit but cols not a multiple of 64: int8 path
       {9, 2048, 2048, 2, 3},
+      {13, 200, 200, 8, 8},  // per-channel int8 with a partial 64-column tail
+      {7, 1024, 128, 6, 6},  // 6-bit, group 128 (two blocks per group)
   };
   std::mt19937_64 rng(11);
   for (const Shape& s : shapes) {
@@ -533,7 +535,7 @@ TEST(Gemv, KernelsAreBitExact) {
       std::vector<int8_t> x(static_cast<size_t>(s.cols_));
       for (auto& v : x) v = static_cast<int8_t>(extreme ? ((rng() & 1) ? 127 : -127) : static_cast<int>(rng() % 255) - 127);
       const std::vector<int64_t> want = naive_gemv(rm, x);
-      for (GemvKernel k : {GemvKernel::kPortable, GemvKernel::kAvx2, GemvKernel::kAuto}) {
+      for (GemvKernel k : {GemvKernel::kPortable, GemvKernel::kAvx2, GemvKernel::kAvx512Vnni, GemvKernel::kAuto}) {
         if (!gemv_kernel_available(k)) continue;
         std::vector<int64_t> got(static_cast<size_t>(s.rows_));
         gemv(rm.m_, x.data(), got.data(), k);

@@ -1,4 +1,5 @@
-// Speed of the SystemC chip model in timing mode (docs/benchmarks.md): Llama 3.1 8B on
+// Speed of the SystemC chip model in timing mode (docs/benchmarks.md), token level and cycle
+// level: Llama 3.1 8B on
 // hc1-like with the CLI's default numerics (hc1-mix), 64 users of 1k prompt / 1k output (the
 // target: more simulated tokens per wall second than the chip's ~17k tokens/s per user) and one
 // user, plus a memory check: the peak RSS and the model's own state for a growing number of
@@ -45,7 +46,8 @@ struct Run {
   std::string error_;
 };
 
-Run simulate_in_child(int64_t users, int64_t prompt, int64_t output) {
+Run simulate_in_child(int64_t users, int64_t prompt, int64_t output,
+                      hw::sim::SimLevel level = hw::sim::SimLevel::kToken) {
   int fds[2];
   Run run;
   if (pipe(fds) != 0) return run;
@@ -67,6 +69,7 @@ Run simulate_in_child(int64_t users, int64_t prompt, int64_t output) {
         requests.push_back(r);
       }
       hw::sim::SimOptions o;
+      o.level_ = level;
       o.weight_bits_ = numerics.mean_weight_bits(model);
       o.kv_bits_ = numerics.kv_bits();
       const double cpu0 = cpu_seconds();
@@ -149,6 +152,27 @@ void BM_SimLlama8bHc1(benchmark::State& state) {
 BENCHMARK(BM_SimLlama8bHc1)
     ->Args({64, 1024, 1024})
     ->Args({1, 1024, 1024})
+    ->UseManualTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+
+// The cycle level (every block instance a clocked process): Llama 3.1 8B on hc1-like, one user,
+// 32-token prompt, 32 generated (target: under 5 minutes on one core).
+void BM_SimCycleLlama8bHc1(benchmark::State& state) {
+  Run last;
+  for (auto _ : state) {
+    last = simulate_in_child(state.range(0), state.range(1), state.range(2),
+                             hw::sim::SimLevel::kCycle);
+    if (!last.ok_) {
+      state.SkipWithError(last.error_.c_str());
+      return;
+    }
+    state.SetIterationTime(last.cpu_s_);
+  }
+  report(state, last);
+}
+BENCHMARK(BM_SimCycleLlama8bHc1)
+    ->Args({1, 32, 32})
     ->UseManualTime()
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);

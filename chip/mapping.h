@@ -1,8 +1,10 @@
 // The mapping of a model onto a chip: which layers go on which die, whether the weights fit the
 // ROM and the KV cache the SRAM (or DRAM), and the service cycles of every block for one token.
-// These are THE formulas of hardwire: the analytic estimator (power/) evaluates them directly,
-// the SystemC model (sim/) implements the same rules cycle by cycle, and docs/chip.md states
-// them. Everything is derived here from (ModelConfig, ChipConfig, weight bits, KV bits).
+// These closed forms are derived from the declared block structure (chip_config.h): the analytic
+// estimator (power/) and the token-level SystemC model (sim/pipeline.h) evaluate them; the
+// cycle-level SystemC model (sim/cycle_chip.h) does not use them but clocks the same structure,
+// and is what they are checked against (docs/simulate.md). docs/chip.md states them. Everything
+// is derived here from (ModelConfig, ChipConfig, weight bits, KV bits).
 //
 // Notation: d = d_model, q = n_heads*head_dim, kv = n_kv_heads*head_dim, f = d_ff, V = vocab,
 // H = n_heads, N = n_layers, ceil(a/b) integer ceiling, L = context tokens of a step = the
@@ -13,8 +15,10 @@
 //   embedding      S = T = embedding.lookup_cycles
 //   norm (RMSNorm) S = 2*ceil(n/norm.elements_per_cycle)   (sum of squares pass, scale pass)
 //                  n = d for attn_norm, ffn_norm and the final norm; n = q+kv for qk_norm
-//   matrix blocks  S = fold; T = fold + pipeline_depth       (qkv, o_proj, ffn_gate_up,
-//                  ffn_down, lm_head; every weight used once per token)
+//   matrix blocks  C inputs, R outputs (qkv d -> q+2kv, o_proj q -> d, ffn_gate_up d -> 2f,
+//                  ffn_down f -> d, lm_head d -> V); fold = ceil(C/input_lanes) * output_mux,
+//                  S = max(fold, ceil(R/output_lanes)), T = fold + tree_registers +
+//                  accumulate_stages + requant_stages + ceil(R/output_lanes)
 //   rope           S = ceil((q+kv)/rope.elements_per_cycle)
 //   activation     S = ceil(f/activation.elements_per_cycle)   (SiLU(gate)*up)
 //   sampler        S = ceil(V/sampler.elements_per_cycle)      (greedy argmax)
@@ -23,7 +27,8 @@
 // of one token is the sum of T over the dataflow (plus links), and with many tokens in flight
 // (users, or prompt tokens in prefill) the slowest S is the pipeline's stage time.
 //
-// KV SRAM rule (the SystemC model implements exactly this):
+// KV SRAM rule (the token-level model evaluates this; the cycle level issues the addressed
+// reads and writes it summarises, kv_banks.h):
 //   R  = ceil(kv*kv_bits/8) bytes: the K (or V) row of one position in one layer.
 //   Wp = 2*ceil(R/bank_width) words per position (K words then V words).
 //   Every layer has its own engine of B banks with P ports each. Within an engine, the KV of a
@@ -41,8 +46,9 @@
 //     sweep    = ceil(p*Wp/(B*Pr)) + ceil((L-p)*Wp/(B*Pr))
 //     macs     = ceil(L*2q / attention.macs_per_cycle)           (q.k and p.v)
 //     softmax  = ceil(L*H / attention.softmax_elements_per_cycle)
-//     conflict = (P == 1 and write_conflict) ? ceil(Wp/B) * bank_conflict_penalty : 0
-//     S = max(sweep, macs, softmax) + conflict;  T = S + read_latency + attention.pipeline_depth
+//     conflict = (P == 1 and write_conflict) ? ceil(Wp/B) : 0   (the write wave's stolen cycles)
+//     S = max(sweep, macs, softmax) + conflict;
+//     T = S + read_latency + attention.pipeline_depth + attention.exp_latency
 //   write_conflict means another token's kv_write hits this engine during the sweep: true in
 //   prefill (back-to-back tokens) and in decode with more than one user in the pipeline.
 // KV DRAM rule (attention.kv_memory = dram): per die one DRAM of bandwidth BW shared by the

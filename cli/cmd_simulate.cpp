@@ -192,6 +192,7 @@ void print_result(std::ostream& out, const sim::SimResult& r, const nlohmann::js
                                    " cycles)"});
   t.add_row({"tokens/s per user (decode)", num(r.tokens_per_s_per_user_, "%.1f")});
   t.add_row({"tokens/s total", num(r.tokens_per_s_total_, "%.1f")});
+  t.add_row({"tokens/s steady (10%-90% of outputs)", num(r.steady_tokens_per_s_, "%.1f")});
   t.add_row({"time to first token p50 / p99",
              seconds_text(r.ttft_s_.p50_) + " / " + seconds_text(r.ttft_s_.p99_)});
   t.add_row({"inter-token latency p50 / p99", seconds_text(r.inter_token_latency_s_.p50_) +

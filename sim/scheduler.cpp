@@ -59,6 +59,11 @@ Scheduler::Scheduler(sc_core::sc_module_name name, const ChipMapping& mapping,
     users_.push_back(u);
   }
   if (!requests.empty()) shared_prefix_ = requests[0].shared_prefix_tokens_;
+  int64_t outputs = 0;
+  for (const auto& r : requests) outputs += r.output_tokens_;
+  // At most 1000 marks, allocated once: the model's state stays flat in the number of tokens.
+  mark_stride_ = std::max<int64_t>(1, (outputs + 999) / 1000);
+  marks_.reserve(1000);
   if (cycle_level_) {
     wake_events_ |= wake_;
     wake_events_ |= *path_.wake_event();
@@ -162,6 +167,7 @@ void Scheduler::handle_exit(const Exit& e) {
   UserRun& u = users_[static_cast<size_t>(e.user_)];
   ++u.generated_;
   ++tokens_generated_;
+  if (tokens_generated_ % mark_stride_ == 0) marks_.push_back(e.cycle_);
   vcd_change(e.cycle_, vcd_tokens_, +1);
   if (u.generated_ == 1) {
     u.first_token_cycle_ = e.cycle_;
@@ -290,8 +296,26 @@ void Scheduler::inject(int64_t user, Cycle now) {
   }
 }
 
+Scheduler::SteadyWindow Scheduler::steady_window() const {
+  SteadyWindow w;
+  const int64_t n = tokens_generated_;
+  if (n < 10 || marks_.size() < 2) return w;
+  // marks_[i] is the cycle of output (i + 1) * stride.
+  const auto index_at = [&](double fraction) {
+    const int64_t k = static_cast<int64_t>(std::ceil(fraction * double(n)));
+    return std::clamp<int64_t>(k / mark_stride_ - 1, 0, int64_t(marks_.size()) - 1);
+  };
+  const int64_t a = index_at(0.1), b = index_at(0.9);
+  if (b <= a) return w;
+  w.tokens_ = (b - a) * mark_stride_;
+  w.start_ = marks_[size_t(a)];
+  w.end_ = marks_[size_t(b)];
+  return w;
+}
+
 int64_t Scheduler::state_bytes() const {
-  return static_cast<int64_t>(users_.capacity() * sizeof(UserRun) +
+  return static_cast<int64_t>(marks_.capacity() * sizeof(Cycle)) +
+         static_cast<int64_t>(users_.capacity() * sizeof(UserRun) +
                               peak_exits_ * sizeof(Exit) +
                               (waiting_.size() + prefill_.size() + decode_ready_.size()) *
                                   sizeof(int64_t)) +

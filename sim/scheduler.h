@@ -82,6 +82,14 @@ class Scheduler : public sc_core::sc_module {
   int64_t tokens_generated() const { return tokens_generated_; }
   int64_t prompt_tokens_computed() const { return prompt_tokens_computed_; }
   int64_t peak_active_users() const { return peak_active_users_; }
+  // Steady-state window (docs/simulate.md): the outputs between the 10% and 90% marks of all
+  // generated tokens and the cycles they span; {0, 0, 0} with fewer than 10 outputs.
+  struct SteadyWindow {
+    int64_t tokens_ = 0;
+    Cycle start_ = 0;
+    Cycle end_ = 0;
+  };
+  SteadyWindow steady_window() const;
   int64_t state_bytes() const;
 
   sc_core::sc_signal<int> active_users_signal_;  // VCD
@@ -132,6 +140,8 @@ class Scheduler : public sc_core::sc_module {
   int64_t tokens_generated_ = 0;
   int64_t prompt_tokens_computed_ = 0;
   CycleHistogram itl_;
+  int64_t mark_stride_ = 1;          // exit cycle kept every mark_stride_ outputs (<= ~1000 kept)
+  std::vector<Cycle> marks_;
   ActivityCounts activity_;
 
   VcdProbe* vcd_ = nullptr;

@@ -123,6 +123,12 @@ void fill_run_results(SimResult& res, const Scheduler& sched, const KvSram& kv,
   res.tokens_per_s_per_user_ = rate_users ? rate_sum / double(rate_users) : 0.0;
   res.tokens_per_s_total_ =
       res.simulated_s_ > 0 ? double(res.tokens_generated_) / res.simulated_s_ : 0.0;
+  const Scheduler::SteadyWindow w = sched.steady_window();
+  if (w.end_ > w.start_) {
+    res.steady_tokens_per_s_ = double(w.tokens_) * chip.clock_hz_ / double(w.end_ - w.start_);
+    res.steady_window_start_s_ = double(w.start_) / chip.clock_hz_;
+    res.steady_window_end_s_ = double(w.end_) / chip.clock_hz_;
+  }
   res.ttft_s_.count_ = static_cast<int64_t>(ttfts.size());
   for (double v : ttfts) res.ttft_s_.mean_ += v / double(ttfts.size());
   res.ttft_s_.p50_ = percentile_of(ttfts, 50);
@@ -363,6 +369,8 @@ nlohmann::json SimResult::to_json() const {
       {"simulated_s", simulated_s_},
       {"tokens_per_s_per_user", tokens_per_s_per_user_},
       {"tokens_per_s_total", tokens_per_s_total_},
+      {"steady_tokens_per_s", steady_tokens_per_s_},
+      {"steady_window_s", {steady_window_start_s_, steady_window_end_s_}},
       {"ttft_s", percentiles_json(ttft_s_)},
       {"inter_token_latency_s", percentiles_json(inter_token_latency_s_)},
       {"max_context_tokens", max_context_tokens_},

@@ -103,6 +103,11 @@ struct SimResult {
   double simulated_s_ = 0.0;
   double tokens_per_s_per_user_ = 0.0;  // decode, mean over users with >= 2 outputs
   double tokens_per_s_total_ = 0.0;     // generated tokens / simulated time
+  // Outputs between the 10% and 90% marks of all outputs over the time between them: the rate
+  // without the prefill ramp and the drain tail (docs/simulate.md).
+  double steady_tokens_per_s_ = 0.0;
+  double steady_window_start_s_ = 0.0;
+  double steady_window_end_s_ = 0.0;
   Percentiles ttft_s_;
   Percentiles inter_token_latency_s_;
   int64_t max_context_tokens_ = 0;        // per user with the workload's users all resident

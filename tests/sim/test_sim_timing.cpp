@@ -77,6 +77,11 @@ TEST(SimTiming, ThroughputSaturatesAtTheSlowestBlock) {
       // so every user waits exactly 32 * 20 = 640 cycles between its tokens.
       EXPECT_NEAR(cycles_of(r["inter_token_latency_s"]["p50"].get<double>()), 640, 1e-6);
       EXPECT_GT(total, 0.95 * cap);  // only the first and last tokens are below the rate
+      // Between the 10% and 90% marks of the outputs the rate is the pipeline's (within 0.1%): the
+      // ramp and the drain tail are outside the window.
+      EXPECT_NEAR(r["steady_tokens_per_s"].get<double>(), cap, 1e-3 * cap);
+      EXPECT_GT(r["steady_tokens_per_s"].get<double>(), total);
+      EXPECT_LT(r["steady_window_s"][0].get<double>(), r["steady_window_s"][1].get<double>());
       EXPECT_EQ(r["bottleneck_block"], "ffn_gate_up");
       EXPECT_GT(r["utilization"]["ffn_gate_up"].get<double>(), 0.95 / 2);  // 2 layers share it
     }

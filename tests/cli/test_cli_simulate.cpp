@@ -217,5 +217,44 @@ TEST_F(CliSimulate, ErrorsNameTheOptionAndTheFix) {
   EXPECT_THAT(r.output_, ::testing::HasSubstr("--trace"));
 }
 
+TEST_F(CliSimulate, VcdWithJsonKeepsStdoutParseable) {
+  // SystemC's reports (Info I702 on the trace time unit among them) go to stderr, not into the
+  // JSON on stdout.
+  const std::string vcd = ::testing::TempDir() + "/cli_sim_" + std::to_string(::getpid()) + ".vcd";
+  const RunResult r = run_hardwire(
+      "simulate --model llama-3.2-1b --chip hc1-like --users 1 --prompt 4 --gen 4 --no-progress "
+      "--json --vcd " + vcd,
+      false);
+  ASSERT_EQ(r.exit_code_, 0) << r.output_;
+  const nlohmann::json j = nlohmann::json::parse(r.output_, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.output_.substr(0, 400);
+  EXPECT_EQ(j["vcd_file"], vcd);
+  std::filesystem::remove(vcd);
+}
+
+TEST_F(CliSimulate, PromptTooLongForKvIsRejectedWithReasonAndExitCode) {
+  // hc1-like holds 4096 positions per layer: 8000 + 16 - 1 cannot fit.
+  const RunResult r = run_hardwire(
+      "simulate --model llama-3.1-8b --chip hc1-like --users 1 --prompt 8000 --gen 16 "
+      "--no-progress",
+      true);
+  EXPECT_NE(r.exit_code_, 0);
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("no user could run"));
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("8015 positions"));
+  EXPECT_THAT(r.output_, ::testing::HasSubstr("4096 positions per layer"));
+}
+
+TEST_F(CliSimulate, CycleLevelSaysItsLevel) {
+  const nlohmann::json j = json_of(
+      "simulate --model llama-3.2-1b --chip hc1-like --users 1 --prompt 4 --gen 4 "
+      "--no-progress --level cycle");
+  EXPECT_EQ(j["level"], "cycle");
+  EXPECT_EQ(j["tokens_generated"], 4);
+  EXPECT_TRUE(j.contains("kv_banks"));
+  EXPECT_EQ(json_of("simulate --model llama-3.2-1b --chip hc1-like --users 1 --prompt 4 --gen 4 "
+                    "--no-progress")["level"],
+            "token");
+}
+
 }  // namespace
 }  // namespace hw

@@ -88,7 +88,7 @@ struct Chart {
   std::string caption_;
   Csv csv_;
   std::string script_;  // plot commands after the terminal; the CSV is 'data'
-  std::vector<std::pair<std::string, Csv>> extra_csv_;  // further files the script reads
+  std::vector<std::pair<std::string, Csv>> extra_csv_{};  // further files the script reads
 };
 
 void run_gnuplot(const std::string& exe, const fs::path& dir, const Chart& c) {

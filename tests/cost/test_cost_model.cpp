@@ -115,7 +115,9 @@ TEST(CostModel, MoreTokensMeanMoreUnitsAndEarlierBreakEven) {
   const int64_t b = base.option("asic").break_even_month_;
   const int64_t h = heavy.option("asic").break_even_month_;
   ASSERT_GE(h, 1);
-  if (b >= 1) EXPECT_LE(h, b);
+  if (b >= 1) {
+    EXPECT_LE(h, b);
+  }
 }
 
 TEST(CostModel, ContextThatFitsNoChipIsAnError) {

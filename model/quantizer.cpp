@@ -536,7 +536,10 @@ QuantizedModel quantize_model(WeightSource& source, const NumericsProfile& profi
     total_values += rows * cols;
   }
   for (const WeightRef& ref : order) {
-    const auto [rows, cols] = weight_shape(c, ref.slot_);
+    // Plain variables, not a structured binding: lambdas below capture them (C++17).
+    const auto shape = weight_shape(c, ref.slot_);
+    const int64_t rows = shape.first;
+    const int64_t cols = shape.second;
     const std::string name = weight_name(ref);
     auto matrix = [&](WeightKind kind) {
       const RowSource rows_of = [&](int64_t r0, int64_t n) {

@@ -3,7 +3,7 @@
 // with acc an int64 accumulator, mult the 15-bit mantissa of the input scale and shift
 // (signed) = s.e + E[r] - f_out. Bit-identical to fx::requantize (model/fixed_point.h).
 //
-// Interface: chunk valid/ready (/work/helpers notes chunk-interface; docs/rtl.md):
+// Interface: chunk valid/ready (docs/rtl.md, "Blocks"; sim/chunk.h):
 //   in_valid/in_ready, in_acc [LANES x int64], in_shift [LANES x int16], in_mult (vector-wide,
 //   sampled with each chunk), in_last; out_valid/out_ready, out_data [LANES x int32], out_last.
 // Pipeline: stage A multiplies (acc * mult, 64-bit), stage B rounds, shifts and saturates.

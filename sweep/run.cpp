@@ -298,43 +298,10 @@ void scan_existing(const std::string& csv, const PointSet& points, Setup& s) {
   }
   Table t;
   {
-    // Parse through the shared reader on the complete part.
-    const std::string tmp = text;
+    // The complete part, through the shared CSV record reader.
     size_t pos = 0;
     std::vector<std::string> fields;
-    auto next = [&](std::vector<std::string>& f) {
-      if (pos >= tmp.size()) return false;
-      const size_t nl = tmp.find('\n', pos);
-      std::string line = tmp.substr(pos, nl - pos);
-      pos = nl + 1;
-      // Quoted fields may hold commas; newlines never appear inside our cells.
-      const std::string& body = line;
-      f.clear();
-      std::string cur;
-      bool quoted = false;
-      for (size_t i = 0; i < body.size(); ++i) {
-        const char c = body[i];
-        if (quoted) {
-          if (c == '"' && i + 1 < body.size() && body[i + 1] == '"') {
-            cur += '"';
-            ++i;
-          } else if (c == '"') {
-            quoted = false;
-          } else {
-            cur += c;
-          }
-        } else if (c == '"') {
-          quoted = true;
-        } else if (c == ',') {
-          f.push_back(std::move(cur));
-          cur.clear();
-        } else if (c != '\r') {
-          cur += c;
-        }
-      }
-      f.push_back(std::move(cur));
-      return true;
-    };
+    auto next = [&](std::vector<std::string>& f) { return parse_record(text, pos, f); };
     if (!next(t.columns_)) return;
     check_header(t.columns_, points, csv);
     s.metrics_.assign(t.columns_.begin() + long(points.axes().size()), t.columns_.end() - 1);
@@ -681,37 +648,10 @@ SweepResult run_sweep(const BaseDesign& base, const PointSet& points, const Engi
           }
         }
         if (keep) {
+          // Re-split the rank's lines into cells for the in-memory table.
           size_t pos = 0;
-          while (pos < block.size()) {
-            const size_t nl = block.find('\n', pos);
-            // Re-split the rank's lines into cells for the in-memory table.
-            std::vector<std::string> fields;
-            std::string cur;
-            bool quoted = false;
-            for (size_t i = pos; i < nl; ++i) {
-              const char c = block[i];
-              if (quoted) {
-                if (c == '"' && i + 1 < nl && block[i + 1] == '"') {
-                  cur += '"';
-                  ++i;
-                } else if (c == '"') {
-                  quoted = false;
-                } else {
-                  cur += c;
-                }
-              } else if (c == '"') {
-                quoted = true;
-              } else if (c == ',') {
-                fields.push_back(std::move(cur));
-                cur.clear();
-              } else {
-                cur += c;
-              }
-            }
-            fields.push_back(std::move(cur));
-            res.rows_.push_back(std::move(fields));
-            pos = nl + 1;
-          }
+          std::vector<std::string> fields;
+          while (parse_record(block, pos, fields)) res.rows_.push_back(fields);
         }
         remote_done += n;
         remote_errors += nerr;

@@ -191,6 +191,9 @@ struct Table {
 Table read_csv(const std::string& path);
 void write_csv(const std::string& path, const Table& table);
 // One CSV line (quoted where needed), without the newline.
+// Parses one CSV record of `text` starting at `pos` (advanced past it) into `fields`; returns
+// false at the end of the text. Quoted fields may hold commas, quotes and newlines.
+bool parse_record(const std::string& text, size_t& pos, std::vector<std::string>& fields);
 std::string csv_line(const std::vector<std::string>& fields);
 // The same with its newline, appended to `out`.
 void append_csv_line(std::string& out, const std::vector<std::string>& fields);

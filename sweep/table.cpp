@@ -28,6 +28,16 @@ void append_field(std::string& out, const std::string& f) {
   out += '"';
 }
 
+bool parse_double(const std::string& s, double& v) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  errno = 0;
+  v = std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size() && std::isfinite(v);
+}
+
+}  // namespace
+
 // Parses one record starting at `pos`; returns false at end of text. Newlines inside quotes
 // belong to the field.
 bool parse_record(const std::string& text, size_t& pos, std::vector<std::string>& fields) {
@@ -62,16 +72,6 @@ bool parse_record(const std::string& text, size_t& pos, std::vector<std::string>
   fields.push_back(std::move(cur));
   return true;
 }
-
-bool parse_double(const std::string& s, double& v) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  v = std::strtod(s.c_str(), &end);
-  return end == s.c_str() + s.size() && std::isfinite(v);
-}
-
-}  // namespace
 
 std::string csv_line(const std::vector<std::string>& fields) {
   std::string out;

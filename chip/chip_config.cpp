@@ -182,6 +182,13 @@ ParamSchema chip_schema() {
              "card thermal design power: above it the estimator throttles the token rate "
              "(0 = no limit)",
              0.0, 1e6);
+  s.add_real("power.cap_w", 0.0, "W",
+             "simulator power cap: a window whose activity-based card power exceeds it runs on "
+             "a stretched clock until it fits (0 = power.tdp_w, so both limits agree; both 0 = "
+             "no cap)",
+             0.0, 1e6)
+      .add_real("power.cap_window_us", 100.0, "us",
+                "window of the simulator's power cap, at the nominal clock", 1e-3, 1e9);
   return s;
 }
 
@@ -240,6 +247,8 @@ ChipConfig chip_config_from_yaml(const YAML::Node& root, const std::string& name
   c.chunk_elements_ = v.get_int("buffers.chunk_elements");
   c.channel_depth_chunks_ = v.get_int("buffers.channel_depth");
   c.power_tdp_w_ = v.get_real("power.tdp_w");
+  c.power_cap_w_ = v.get_real("power.cap_w");
+  c.power_cap_window_us_ = v.get_real("power.cap_window_us");
 
   // Cross-key checks.
   if (!c.layers_per_die_.empty()) {

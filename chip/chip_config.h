@@ -125,6 +125,11 @@ struct ChipConfig {
   int64_t chunk_elements_ = 256;          // activation elements per chunk on a channel (cycle level)
   int64_t channel_depth_chunks_ = 2;      // every block-to-block channel (cycle level)
   double power_tdp_w_ = 0.0;              // card TDP (power/estimator.h throttles above it); 0 = none
+  // Simulator power cap (sim/power_cap.h): card power over each window of cap_window_us above
+  // it throttles the clock. 0 = the TDP's value (power_tdp_w_), so both limits agree unless set.
+  double power_cap_w_ = 0.0;
+  double power_cap_window_us_ = 100.0;
+  double power_cap_effective_w() const { return power_cap_w_ > 0 ? power_cap_w_ : power_tdp_w_; }
 
   double cycle_s() const { return 1.0 / clock_hz_; }
   // {"chip": {...resolved values...}, "chip_units": {...}, "chip_source": file}.

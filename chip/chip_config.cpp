@@ -55,6 +55,13 @@ void add_matrix(ParamSchema& s, const std::string& block, const std::string& wha
                what + ": accumulate / group-scale stages after the tree", 0, 64)
       .add_int(block + ".requant_stages", 2, "cycles",
                what + ": requantization stages (accumulator x scale, round-shift and saturate)",
+               0, 64)
+      .add_int(block + ".product_bits_per_cycle", 0, "bits",
+               what + ": product bits a lane's adder-tree input takes from its weight cells per "
+                      "cycle; 0 = a whole product per lane per cycle; s > 0: a product of an "
+                      "a-bit activation and a d-bit weight digit takes ceil((a + d) / s) cycles "
+                      "(1 = bit-serial, one transistor per digit cell as HC1 claims) and power/ "
+                      "builds cells of s transistors",
                0, 64);
 }
 
@@ -82,10 +89,22 @@ MatrixBlockConfig matrix(const ParamValues& v, const std::string& block) {
   m.adder_levels_per_register_ = v.get_int(block + ".adder_levels_per_register");
   m.accumulate_stages_ = v.get_int(block + ".accumulate_stages");
   m.requant_stages_ = v.get_int(block + ".requant_stages");
+  m.product_bits_per_cycle_ = v.get_int(block + ".product_bits_per_cycle");
   return m;
 }
 
 }  // namespace
+
+int64_t product_cycles(int64_t activation_bits, int64_t digit_bits,
+                       int64_t product_bits_per_cycle) {
+  if (product_bits_per_cycle <= 0) return 1;
+  return std::max<int64_t>(
+      1, (activation_bits + digit_bits + product_bits_per_cycle - 1) / product_bits_per_cycle);
+}
+
+int64_t MatrixBlockConfig::cycles_per_product(int64_t activation_bits, int64_t digit_bits) const {
+  return product_cycles(activation_bits, digit_bits, product_bits_per_cycle_);
+}
 
 int64_t MatrixBlockConfig::tree_registers() const {
   int64_t levels = 0;

@@ -44,13 +44,24 @@ struct MatrixBlockConfig {
   int64_t adder_levels_per_register_ = 0;  // 0: one register after the whole tree
   int64_t accumulate_stages_ = 1;
   int64_t requant_stages_ = 2;
+  // Product bits a lane's tree input takes per cycle (s); 0 = a whole product per cycle.
+  int64_t product_bits_per_cycle_ = 0;
   // Derived for a model by map_model() in ChipMapping::chip_ (0 in a ChipConfig straight from
   // the YAML): compute cycles per token, and the fixed latency after the last input slice.
   int64_t fold_cycles_ = 0;
   int64_t pipeline_depth_cycles_ = 0;
   // Registers in the adder tree over Li inputs: ceil(log2 Li) levels.
   int64_t tree_registers() const;
+  // Cycles a lane's tree input spends on one product of an `activation_bits` activation and a
+  // `digit_bits` weight digit (digit: ceil(b / ceil(b / tech.rom.bits_per_cell)) bits of a b-bit
+  // weight): product_cycles(a, d, product_bits_per_cycle_).
+  int64_t cycles_per_product(int64_t activation_bits, int64_t digit_bits) const;
 };
+
+// 1 when `product_bits_per_cycle` is 0 (whole products), else ceil((a + d) / s): the one formula
+// of a product's cycles, shared by the chip's timing and power/cell_model.h.
+int64_t product_cycles(int64_t activation_bits, int64_t digit_bits,
+                       int64_t product_bits_per_cycle);
 
 // An element-wise or reduction unit (RMSNorm, RoPE, SiLU*up, argmax sampler).
 struct VectorUnitConfig {

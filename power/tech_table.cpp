@@ -22,6 +22,35 @@ constexpr double kReferenceWordBits = 64.0;
 // Macro sizes of the three Horowitz SRAM anchors: 8 KB, 32 KB, 1 MB.
 constexpr std::array<double, 3> kSramAnchorBytes = {8192.0, 32768.0, 1048576.0};
 
+// Logic energy across nodes: A. Stillmaker and B. Baas, "Scaling equations for the accurate
+// prediction of CMOS device performance from 180 nm to 7 nm", Integration 58 (2017) 74-81: the
+// energy per operation of the same circuits from HSPICE with PTM (180-65 nm bulk, 45/32 nm) and
+// ITRS-based (20-7 nm) models, fitted per node as E(V) = a V^2 + b V + c (arbitrary but common
+// units, so only ratios between rows mean anything). Coefficients as transcribed from the
+// paper's coefficient table by W. Romaszkan (UCLA NanoCAD), github.com/wromaszkan/nodeScale,
+// nodeScale.py (depCoeffDict, energy columns); HP = high performance, LP = low power.
+struct StillmakerEnergy {
+  const char* node_;
+  double a_, b_, c_;
+};
+constexpr StillmakerEnergy kStillmakerEnergy[] = {
+    {"180", 0, 24.64, -17.98},        {"130", 7.171, -6.709, 2.904},
+    {"90", 4.762, -4.781, 2.092},     {"65", 3.755, -4.398, 1.975},
+    {"HP45", 1.018, -0.3107, 0.1539}, {"HP32", 0.8367, -0.4341, 0.1701},
+    {"HP20", 0.373, -0.1582, 0.04104}, {"HP16", 0.2958, -0.1241, 0.03024},
+    {"HP14", 0.2363, -0.09675, 0.02239}, {"HP10", 0.2068, -0.09311, 0.02375},
+    {"HP7", 0.1776, -0.09097, 0.02447}, {"LP45", 1.103, -0.362, 0.2767},
+    {"LP32", 0.9559, -0.7823, 0.471}, {"LP20", 0.2632, -0.14, 0.06841},
+    {"LP16", 0.2139, -0.1187, 0.05639}, {"LP14", 0.1556, -0.06472, 0.03066},
+    {"LP10", 0.1261, -0.0518, 0.02769}, {"LP7", 0.09365, -0.03409, 0.02043},
+};
+
+std::vector<std::string> stillmaker_nodes() {
+  std::vector<std::string> names;
+  for (const StillmakerEnergy& e : kStillmakerEnergy) names.push_back(e.node_);
+  return names;
+}
+
 ParamSchema build_schema() {
   ParamSchema s("tech");
   constexpr double kPos = 1e-30;
@@ -38,6 +67,9 @@ ParamSchema build_schema() {
   s.add_real("reference.sram_bitcell_area", 0, "um2",
              "HD SRAM bitcell area at the reference node (SRAM capacitance base)", kPos)
       .required();
+  s.add_string("reference.logic_energy_node", "HP45",
+               "Stillmaker & Baas 2017 node of the reference energies (logic energy scaling)",
+               stillmaker_nodes());
   for (const char* k : {"int_add_8", "int_add_32", "int_mult_8", "int_mult_32", "fp_add_16",
                         "fp_add_32", "fp_mult_16", "fp_mult_32"}) {
     s.add_real(std::string("reference.") + k, 0, "pJ", std::string("reference energy of ") + k,
@@ -55,6 +87,16 @@ ParamSchema build_schema() {
   s.add_real("scaling.logic_density", 0, "transistors/mm2",
              "standard-cell transistor density at this node (logic area, and logic capacitance "
              "~ sqrt(1 / density))",
+             kPos)
+      .required();
+  s.add_string("scaling.logic_energy_node", "",
+               "Stillmaker & Baas 2017 node whose fitted energy per operation stands for this "
+               "node's logic (at scaling.vdd)",
+               stillmaker_nodes())
+      .required();
+  s.add_real("scaling.logic_energy_node_density", 0, "transistors/mm2",
+             "logic density of the node scaling.logic_energy_node stands for; the step from it "
+             "to scaling.logic_density follows capacitance ~ sqrt(1 / density) (1 when equal)",
              kPos)
       .required();
   s.add_real("scaling.sram_bitcell_area", 0, "um2",
@@ -210,9 +252,28 @@ void require_increasing(const ParamValues& v, const std::vector<std::string>& ke
 
 int clamp_bits(int bits) { return std::clamp(bits, 1, kTechMaxBits); }
 
+const StillmakerEnergy& stillmaker_row(const std::string& node, const std::string& key) {
+  for (const StillmakerEnergy& e : kStillmakerEnergy) {
+    if (node == e.node_) return e;
+  }
+  throw make_error(key, "unknown Stillmaker & Baas node '" + node + "'",
+                   "use one of 180, 130, 90, 65, HP45 ... HP7, LP45 ... LP7");
+}
+
 constexpr double kPjPerFfV2 = 1e-3;  // 1 fF x 1 V^2 = 1 fJ = 1e-3 pJ
 
 }  // namespace
+
+double stillmaker_energy(const std::string& node, double vdd_v, const std::string& key) {
+  const StillmakerEnergy& e = stillmaker_row(node, key);
+  const double energy = (e.a_ * vdd_v + e.b_) * vdd_v + e.c_;
+  if (!(energy > 0)) {
+    throw make_error(key, "Stillmaker & Baas energy of " + node + " is not positive at " +
+                              std::to_string(vdd_v) + " V",
+                     "the fits hold near each node's nominal supply; check the supply");
+  }
+  return energy;
+}
 
 const ParamSchema& tech_schema() {
   static const ParamSchema kSchema = build_schema();
@@ -244,6 +305,11 @@ double TechTable::logic_um2_per_transistor() const {
 
 double TechTable::rom_cell_um2(int digit_bits) const {
   return rom_cell_um2_for_lines(1 << std::clamp(digit_bits, 1, 16));
+}
+
+double TechTable::rom_cell_um2(int digit_bits, int product_bits_per_cycle) const {
+  return rom_cell_um2(digit_bits) * double(std::max(product_bits_per_cycle, 1)) /
+         double(rom_product_bits_per_cycle_);
 }
 
 double TechTable::rom_cell_um2_for_lines(int lines) const {
@@ -281,7 +347,14 @@ TechTable make_tech_table(const ParamValues& v) {
   t.sram_cap_ratio_ = std::sqrt(t.sram_bitcell_um2_ / v.get_real("reference.sram_bitcell_area"));
   const double vr = t.vdd_v_ / t.reference_vdd_v_;
   t.voltage_factor_ = vr * vr;
-  t.logic_energy_scale_ = t.logic_cap_ratio_ * t.voltage_factor_;
+  t.logic_energy_node_ = v.get_string("scaling.logic_energy_node");
+  t.stillmaker_energy_ratio_ =
+      stillmaker_energy(t.logic_energy_node_, t.vdd_v_, "tech.scaling.logic_energy_node") /
+      stillmaker_energy(v.get_string("reference.logic_energy_node"), t.reference_vdd_v_,
+                        "tech.reference.logic_energy_node");
+  t.density_step_ = std::sqrt(v.get_real("scaling.logic_energy_node_density") /
+                              t.logic_transistors_per_mm2_);
+  t.logic_energy_scale_ = t.stillmaker_energy_ratio_ * t.density_step_;
   t.sram_energy_scale_ = t.sram_cap_ratio_ * t.voltage_factor_;
   const double s = t.logic_energy_scale_;
 

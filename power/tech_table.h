@@ -4,10 +4,11 @@
 // docs/calibration.md shows what each choice moves.
 //
 // Components (docs/estimator.md section 1 has the formulas):
-// - dynamic energy per operation: the Horowitz 45 nm / 0.9 V table, scaled to the node by
-//   E = C V^2 with the switched capacitance proportional to the linear dimension; logic and
-//   SRAM scale separately (logic by the square root of the standard-cell transistor density,
-//   SRAM by the square root of the HD bitcell area), wires by the wire capacitance per um;
+// - dynamic energy per operation: the Horowitz 45 nm / 0.9 V table, scaled to the node; logic
+//   by Stillmaker & Baas 2017's fitted energy per operation (HSPICE on PTM / ITRS models, 180 nm
+//   to 7 nm, a function of node and supply) and, for a node beyond its range, a further step of
+//   capacitance ~ sqrt(1 / standard-cell density) from the table's node; SRAM by E = C V^2 with
+//   the capacitance ~ the square root of the HD bitcell area; wires by the wire capacitance per um;
 // - area: logic by standard-cell density and placement utilization, SRAM by bitcell over array
 //   efficiency, ROM cells by the wiring tracks they sit under, global wiring as a stated overhead;
 // - leakage per transistor kind (logic, SRAM bit, ROM cell) at the nominal supply and a reference
@@ -38,10 +39,14 @@ struct TechTable {
   // Supply and scaling.
   double vdd_v_ = 0;
   double reference_vdd_v_ = 0;
-  double logic_cap_ratio_ = 0;   // sqrt(logic density 45 nm / logic density here)
+  double logic_cap_ratio_ = 0;   // sqrt(logic density 45 nm / logic density here): not used for
+                                 // energy (Stillmaker & Baas below), kept for the comparison
   double sram_cap_ratio_ = 0;    // sqrt(HD bitcell here / HD bitcell 45 nm)
   double voltage_factor_ = 0;    // (vdd / reference vdd)^2
-  double logic_energy_scale_ = 0;  // logic_cap_ratio_ * voltage_factor_
+  std::string logic_energy_node_;       // Stillmaker & Baas node standing for this node's logic
+  double stillmaker_energy_ratio_ = 0;  // E_SB(node, vdd) / E_SB(reference node, reference vdd)
+  double density_step_ = 0;             // sqrt(density of that node / density here)
+  double logic_energy_scale_ = 0;  // stillmaker_energy_ratio_ * density_step_
   double sram_energy_scale_ = 0;   // sram_cap_ratio_ * voltage_factor_
 
   // Logic operation energies at this node, index = operand width in bits (1..kTechMaxBits).
@@ -135,6 +140,8 @@ struct TechTable {
   // One ROM digit cell of `digit_bits`: (ceil(2^digit_bits / line layers) + 1) tracks x metal
   // pitch x contacted poly pitch x product bits per cycle / ROM array efficiency.
   double rom_cell_um2(int digit_bits) const;
+  // The same with `product_bits_per_cycle` transistors per cell (the chip's declared s).
+  double rom_cell_um2(int digit_bits, int product_bits_per_cycle) const;
   // The same for a cell under `lines` product lines (BitROM: 3 lines per ternary cell).
   double rom_cell_um2_for_lines(int lines) const;
   double adder_transistors(int bits) const;
@@ -147,6 +154,10 @@ const ParamSchema& tech_schema();
 // `name_or_path`: a file (.yaml) or a name under configs/tech/ ("n6"). `overrides` are
 // "tech.key=value" (others are ignored here). Throws hw::Error naming the file and key.
 TechTable load_tech(const std::string& name_or_path, const std::vector<std::string>& overrides);
+// Stillmaker & Baas 2017 fitted energy per operation of `node` ("65", "HP45", ..., "HP7",
+// "LP45", ...) at `vdd_v`, in the paper's common arbitrary unit (only ratios mean anything).
+// `key` names the parameter in errors.
+double stillmaker_energy(const std::string& node, double vdd_v, const std::string& key);
 // Builds the table from already-resolved values (tests, sweeps).
 TechTable make_tech_table(const ParamValues& values);
 // Names of shipped tech files.

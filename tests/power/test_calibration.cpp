@@ -127,6 +127,18 @@ TEST(Calibration, SensitivityOfHc1) {
       EXPECT_GT(r.low_.area_.largest_die_mm2_, r.high_.area_.largest_die_mm2_) << k;
     }
   }
+  // The Stillmaker & Baas row standing for N7 (and so N6), a name outside the numeric table:
+  // their 10 nm HP instead of 7 nm HP.
+  std::vector<std::string> ten_sets = kHc1Fabric;
+  ten_sets.push_back("tech.scaling.logic_energy_node=HP10");
+  const Estimate ten = estimate(model, chip, load_tech("n6", ten_sets), numerics, wl);
+  std::printf("%-42s %-15s %6.1f / %-6.1f %6.1f / %-6.1f %5.0f / %-5.0f %5.1f / %.1f\n",
+              "tech.scaling.logic_energy_node", "HP7 / HP10", s.base_.point_.power_w_,
+              ten.point_.power_w_, s.base_.power_idle_w_, ten.power_idle_w_,
+              s.base_.area_.largest_die_mm2_, ten.area_.largest_die_mm2_,
+              s.base_.area_.transistors_ / 1e9, ten.area_.transistors_ / 1e9);
+  EXPECT_GT(ten.point_.power_w_, s.base_.point_.power_w_);
+  EXPECT_DOUBLE_EQ(ten.area_.largest_die_mm2_, s.base_.area_.largest_die_mm2_);
 }
 
 }  // namespace

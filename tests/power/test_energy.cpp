@@ -184,8 +184,11 @@ TEST(Energy, ProfileWidthsChangeTheEnergy) {
   };
   EXPECT_GT(head(mix), 1.3 * head(w3));
   const ChipMapping m = map_model(model, chip, 3.0, 8);
+  // 8 + 3 product bits instead of 16 + 3, but on a shared tree input of more cells (U = fold / P
+  // grows as P shrinks) and with the wires' share, which logic scaling does not shrink: 20% or
+  // more cheaper (25% on n6).
   EXPECT_LT(chip_fabric(m, t, uniform_widths(3.0, 8)).ffn_down_.data_pj_per_weight_,
-            chip_fabric(m, t, uniform_widths(3.0, 16)).ffn_down_.data_pj_per_weight_ / 1.3);
+            chip_fabric(m, t, uniform_widths(3.0, 16)).ffn_down_.data_pj_per_weight_ / 1.2);
 }
 
 TEST(Energy, SimulatedActivityPowerMatchesTheEstimateAtOneContext) {

@@ -36,23 +36,25 @@ ChipFabric chip_fabric(const ChipMapping& m, const TechTable& t, const DesignWid
   const double sb = w.scale_bits_per_weight_;
   const int64_t gs = w.group_size_;
   // Declared structure (chip/chip_config.h): input_lanes products per cycle into each of
-  // ceil(rows / output_mux) adder trees; rows R and columns C from the model.
-  auto inputs = [&t](const MatrixBlockConfig& b, double rows) {
-    if (t.rom_trees_from_timing_) return 0.0;  // block_fabric sizes them from the fold
+  // ceil(rows / output_mux) adder trees; rows R and columns C from the model. A block whose chip
+  // description declares product_bits_per_cycle is built from that declaration: cells of s
+  // transistors on the declared tree inputs, the chip's timing charging P cycles per product.
+  // Otherwise the cells are the tech file's (tech.rom.product_bits_per_cycle) and
+  // tech.rom.trees_from says whether the declared lanes or the fold size the trees.
+  auto build = [&](const MatrixBlockConfig& b, double weights, double rows, const WidthMix& wm) {
+    const bool declared = b.product_bits_per_cycle_ > 0;
     const double mux = double(std::max<int64_t>(b.output_mux_, 1));
-    return double(std::max<int64_t>(b.input_lanes_, 1)) * std::ceil(rows / mux);
+    const double structure = double(std::max<int64_t>(b.input_lanes_, 1)) * std::ceil(rows / mux);
+    const double inputs = declared || !t.rom_trees_from_timing_ ? structure : 0.0;
+    return block_fabric(weights, wm, a, b.fold_cycles_, sb, gs, t, inputs,
+                        static_cast<int>(b.product_bits_per_cycle_));
   };
   const double vocab = double(mo.vocab_);
-  f.qkv_ = block_fabric(d * (q + 2 * kv), w.qkv_, a, c.qkv_.fold_cycles_, sb, gs, t,
-                        inputs(c.qkv_, q + 2 * kv));
-  f.o_proj_ = block_fabric(q * d, w.o_proj_, a, c.o_proj_.fold_cycles_, sb, gs, t,
-                           inputs(c.o_proj_, d));
-  f.ffn_gate_up_ = block_fabric(2 * ff * d, w.ffn_gate_up_, a, c.ffn_gate_up_.fold_cycles_, sb,
-                                gs, t, inputs(c.ffn_gate_up_, 2 * ff));
-  f.ffn_down_ = block_fabric(ff * d, w.ffn_down_, a, c.ffn_down_.fold_cycles_, sb, gs, t,
-                             inputs(c.ffn_down_, d));
-  f.lm_head_ = block_fabric(vocab * d, w.lm_head_, a, c.lm_head_.fold_cycles_, sb, gs, t,
-                            inputs(c.lm_head_, vocab));
+  f.qkv_ = build(c.qkv_, d * (q + 2 * kv), q + 2 * kv, w.qkv_);
+  f.o_proj_ = build(c.o_proj_, q * d, d, w.o_proj_);
+  f.ffn_gate_up_ = build(c.ffn_gate_up_, 2 * ff * d, 2 * ff, w.ffn_gate_up_);
+  f.ffn_down_ = build(c.ffn_down_, ff * d, d, w.ffn_down_);
+  f.lm_head_ = build(c.lm_head_, vocab * d, vocab, w.lm_head_);
   f.embedding_cells_ = embedding_cells(m, w.embedding_);
   f.timing_met_ = f.qkv_.timing_met_ && f.o_proj_.timing_met_ && f.ffn_gate_up_.timing_met_ &&
                   f.ffn_down_.timing_met_ && f.lm_head_.timing_met_;
@@ -74,21 +76,20 @@ BlockTransistors die_transistors(const ChipMapping& m, const TechTable& t, const
   const int act = f.widths_.activation_bits_;
   const double layers = double(a.layers_);
   const double tpf = t.transistors_per_flop_;
-  const double s = t.rom_product_bits_per_cycle_;
 
   BlockTransistors bt;
   const BlockFabric* layer_blocks[] = {&f.qkv_, &f.o_proj_, &f.ffn_gate_up_, &f.ffn_down_};
   // Select cells have s transistors; plain storage cells (scales, embedding) one.
   double cells = 0, storage = 0, rom_um2 = 0, mac = 0, flops = 0;
   for (const BlockFabric* b : layer_blocks) {
-    cells += layers * b->cells_;
+    cells += layers * b->select_transistors_;
     storage += layers * b->scale_cells_;
     rom_um2 += layers * b->cell_area_um2_;
     mac += layers * b->logic_transistors_;
     flops += layers * b->flops_;
   }
   if (a.has_lm_head_) {
-    cells += f.lm_head_.cells_;
+    cells += f.lm_head_.select_transistors_;
     storage += f.lm_head_.scale_cells_;
     rom_um2 += f.lm_head_.cell_area_um2_;
     mac += f.lm_head_.logic_transistors_;
@@ -98,7 +99,7 @@ BlockTransistors die_transistors(const ChipMapping& m, const TechTable& t, const
     storage += f.embedding_cells_;
     rom_um2 += f.embedding_cells_ * t.rom_cell_um2_for_lines(1);
   }
-  bt.rom_cells_ = cells * s + storage;
+  bt.rom_cells_ = cells + storage;
   bt.rom_area_um2_ = rom_um2;
   bt.mac_trees_ = mac;
 

@@ -122,17 +122,18 @@ DesignWidths resolve_design_widths(const ModelConfig& model, int chip_activation
 }
 
 int digit_use_cycles(int activation_bits, int digit_bits, int product_bits_per_cycle) {
-  const int s = std::max(product_bits_per_cycle, 1);
-  return (activation_bits + digit_bits + s - 1) / s;
+  return static_cast<int>(
+      product_cycles(activation_bits, digit_bits, std::max(product_bits_per_cycle, 1)));
 }
 
 BlockFabric block_fabric(double weights, const WidthMix& widths, int a, int64_t service_cycles,
                          double scale_bits_per_weight, int64_t group_size, const TechTable& t,
-                         double tree_inputs) {
+                         double tree_inputs, int product_bits_per_cycle) {
   BlockFabric f;
   f.weights_ = weights;
   const int g = t.rom_bits_per_cell_;
-  const int s = t.rom_product_bits_per_cycle_;
+  const int s = product_bits_per_cycle > 0 ? product_bits_per_cycle : t.rom_product_bits_per_cycle_;
+  f.product_bits_per_cycle_ = s;
   const double cpp_um = t.contacted_poly_pitch_nm_ * 1e-3;
   const double mmp_um = t.metal_pitch_nm_ * 1e-3;
   const double ct = t.transistor_cap_ff_;
@@ -185,7 +186,8 @@ BlockFabric block_fabric(double weights, const WidthMix& widths, int a, int64_t 
     f.clock_pj_per_weight_ += frac * digits * clock_pj;
     f.cells_ += cells;
     f.tree_inputs_ += inputs;
-    f.cell_area_um2_ += cells * t.rom_cell_um2(db);
+    f.cell_area_um2_ += cells * t.rom_cell_um2(db, s);
+    f.select_transistors_ += cells * s;
     const double banks = inputs / t.rom_columns_per_product_bank_;
     f.product_banks_ += banks;
     const double input_t = t.adder_transistors(s) + flops_per_input * t.transistors_per_flop_;

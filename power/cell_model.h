@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/model_config.h"
+#include "chip/chip_config.h"
 #include "model/numerics_profile.h"
 #include "power/tech_table.h"
 
@@ -65,7 +66,8 @@ DesignWidths profile_widths(const NumericsProfile& profile, const ModelConfig& m
 DesignWidths resolve_design_widths(const ModelConfig& model, int chip_activation_bits,
                                    const NumericsProfile* profile, double weight_bits);
 
-// Cycles one digit use occupies a tree input: ceil((a + d) / s).
+// Cycles one digit use occupies a tree input: ceil((a + d) / s) (chip/chip_config.h
+// product_cycles, the formula the chip's timing uses too).
 int digit_use_cycles(int activation_bits, int digit_bits, int product_bits_per_cycle);
 
 // One matrix block instance (one layer's qkv, or the lm_head) built for `weights` weights.
@@ -79,7 +81,9 @@ struct BlockFabric {
   bool timing_met_ = true;         // false when the service time is shorter than one digit use
   double data_pj_per_weight_ = 0;  // per weight use (all its digits), data switching
   double clock_pj_per_weight_ = 0; // per weight use, local clock
+  int product_bits_per_cycle_ = 1; // s: transistors per select cell, product bits per cycle
   double cell_area_um2_ = 0;       // ROM cells of the block
+  double select_transistors_ = 0;  // cells x s
   double logic_transistors_ = 0;   // trees, banks and their flops
   double flops_ = 0;
   double scale_cells_ = 0;         // one-bit ROM cells holding the block's scales
@@ -88,8 +92,11 @@ struct BlockFabric {
 // `tree_inputs`: the block's declared parallel products per cycle (chip structure: input_lanes x
 // adder trees), each weight digit on its own tree input; 0 derives them from the service time
 // (U = service / P). `service_cycles`: the block's compute cycles per token (the mapping's fold).
+// `product_bits_per_cycle`: s of the cells, as the chip declares it for the block
+// (chip.<block>.product_bits_per_cycle); 0 takes tech.rom.product_bits_per_cycle.
 BlockFabric block_fabric(double weights, const WidthMix& widths, int activation_bits,
                          int64_t service_cycles, double scale_bits_per_weight,
-                         int64_t group_size, const TechTable& tech, double tree_inputs = 0);
+                         int64_t group_size, const TechTable& tech, double tree_inputs = 0,
+                         int product_bits_per_cycle = 0);
 
 }  // namespace hw

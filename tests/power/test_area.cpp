@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "chip/chip_config.h"
 #include "chip/mapping.h"
@@ -17,6 +19,41 @@
 
 namespace hw {
 namespace {
+
+TEST(Area, ChipDeclaredProductBitsBuildTheCells) {
+  // hc1-like with every matrix block declaring bit-parallel cells (s = a + d = 16 + 3 bits: a
+  // whole product per cycle, which is the timing the mapping charges today): the fabric is the
+  // declared structure, whatever tech.rom.trees_from and tech.rom.product_bits_per_cycle say,
+  // each select cell 19 transistors and 19 times as wide, and the timing is met.
+  const ModelConfig model = load_model_config("llama-3.1-8b");
+  std::vector<std::string> sets;
+  for (const char* b : {"qkv", "o_proj", "ffn_gate_up", "ffn_down", "lm_head"}) {
+    sets.push_back(std::string("chip.") + b + ".product_bits_per_cycle=19");
+  }
+  const ChipConfig chip = load_chip_config("hc1-like", sets);
+  const TechTable t = load_tech("n6", {"tech.rom.trees_from=timing"});
+  const ChipMapping m = map_model(model, chip, 3.0, 8);
+  const ChipFabric f = chip_fabric(m, t, mapping_widths(m));
+  EXPECT_TRUE(f.timing_met_);
+  EXPECT_EQ(f.qkv_.product_bits_per_cycle_, 19);
+  EXPECT_DOUBLE_EQ(f.qkv_.cycles_per_use_, 1.0);
+  EXPECT_NEAR(f.qkv_.tree_inputs_, double(m.chip_.qkv_.input_lanes_) * 6144, 1e-6);
+  EXPECT_NEAR(f.qkv_.select_transistors_, 19 * f.qkv_.cells_, 1e-3);
+  EXPECT_NEAR(f.qkv_.cell_area_um2_, f.qkv_.cells_ * 19 * t.rom_cell_um2(3), 1e-6 * f.qkv_.cell_area_um2_);
+  // Declaring bit-serial cells (s = 1) while the mapping charges one cycle per product: the
+  // declared lanes cannot meet the fold, and the estimate says so (fabric_timing_met false)
+  // until chip/mapping.h charges product_cycles() per product.
+  std::vector<std::string> serial;
+  for (const char* b : {"qkv", "o_proj", "ffn_gate_up", "ffn_down", "lm_head"}) {
+    serial.push_back(std::string("chip.") + b + ".product_bits_per_cycle=1");
+  }
+  const ChipMapping ms = map_model(model, load_chip_config("hc1-like", serial), 3.0, 8);
+  const int64_t p = ms.chip_.qkv_.cycles_per_product(16, 3);
+  const ChipFabric fs = chip_fabric(ms, t, mapping_widths(ms));
+  EXPECT_EQ(fs.qkv_.product_bits_per_cycle_, 1);
+  EXPECT_EQ(fs.timing_met_, ms.chip_.qkv_.fold_cycles_ >=
+                                p * ((4096 + ms.chip_.qkv_.input_lanes_ - 1) / ms.chip_.qkv_.input_lanes_));
+}
 
 TEST(Area, Hc1LikeByHand) {
   const ModelConfig model = load_model_config("llama-3.1-8b");

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "chip/chip_config.h"
 #include "model/model_config.h"
 #include "model/numerics_profile.h"
 #include "power/cell_model.h"
@@ -21,6 +22,53 @@ TEST(CellModel, DigitsAndCycles) {
   EXPECT_EQ(digit_use_cycles(16, 4, 1), 20);
   EXPECT_EQ(digit_use_cycles(8, 4, 12), 1);  // bit-parallel: the whole product in one cycle
   EXPECT_EQ(digit_use_cycles(8, 4, 5), 3);
+  // The chip's timing uses the same formula; 0 declares whole products (one cycle).
+  EXPECT_EQ(product_cycles(8, 3, 1), 11);
+  EXPECT_EQ(product_cycles(8, 3, 0), 1);
+  MatrixBlockConfig b;
+  b.product_bits_per_cycle_ = 4;
+  EXPECT_EQ(b.cycles_per_product(8, 3), 3);
+}
+
+TEST(CellModel, ChipDeclaredCellTimingAgrees) {
+  // A block whose chip description declares s (chip.<block>.product_bits_per_cycle): Li input
+  // lanes into R adder trees (output_mux 1), a token's compute is ceil(C / Li) slices of P =
+  // ceil((a + d) / s) cycles each (what chip/mapping.h charges for a declared s). Energy, area
+  // and timing of a weight use must describe that one structure:
+  // timing: each tree input serves U = C / Li weights of P cycles in the fold;
+  // area: cells = tree inputs x U, s transistors each, the ROM cell s transistors wide;
+  // energy: the local clock charged per weight use, over a token, equals every flop of the
+  // block clocked for the whole fold.
+  const TechTable t = load_tech("n6", {});  // tech s = 1: the chip's declaration must win
+  const double c = 4096, r = 6144, lanes = 16;
+  for (int s : {1, 2, 4, 11}) {
+    for (int bits : {3, 4}) {
+      const int a = 8;
+      const int p = static_cast<int>(product_cycles(a, bits, s));
+      const int64_t fold = int64_t(std::ceil(c / lanes)) * p;
+      const BlockFabric f = block_fabric(c * r, WidthMix::from_mean(bits), a, fold, 0, 0, t,
+                                         lanes * r, s);
+      EXPECT_TRUE(f.timing_met_) << s << " " << bits;
+      EXPECT_EQ(f.product_bits_per_cycle_, s);
+      EXPECT_DOUBLE_EQ(f.cycles_per_use_, p);
+      EXPECT_DOUBLE_EQ(f.uses_per_input_, c / lanes);
+      EXPECT_NEAR(f.uses_per_input_ * f.cycles_per_use_, double(fold), 1e-9);
+      EXPECT_NEAR(f.tree_inputs_, lanes * r, 1e-9);
+      EXPECT_NEAR(f.tree_inputs_ * f.uses_per_input_, f.cells_, 1e-6 * f.cells_);
+      EXPECT_NEAR(f.select_transistors_, f.cells_ * s, 1e-6 * f.cells_);
+      EXPECT_NEAR(f.cell_area_um2_, f.cells_ * t.rom_cell_um2(bits) * s, 1e-6 * f.cell_area_um2_);
+      const double clock_per_token = c * r * f.clock_pj_per_weight_;
+      const double busy_clock = f.flops_ * double(fold) * t.flop_clock_pj_;
+      EXPECT_NEAR(clock_per_token, busy_clock, 1e-9 * busy_clock) << s << " " << bits;
+      // A timing that charges one cycle per product (the mapping without P) cannot be met by
+      // cells that need P > 1 cycles.
+      if (p > 1) {
+        EXPECT_FALSE(block_fabric(c * r, WidthMix::from_mean(bits), a, fold / p, 0, 0, t,
+                                  lanes * r, s)
+                         .timing_met_);
+      }
+    }
+  }
 }
 
 TEST(CellModel, OneBlockByHand) {

@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "chip/chip_config.h"
 #include "chip/workload.h"
@@ -93,6 +95,21 @@ TEST(Calibration, Hc1IsPredictedNotFitted) {
               e.point_.dynamic_j_per_token_ * 1e3, 100 * clock_share);
   EXPECT_GT(clock_share, 0.25 / 2.5);
   EXPECT_LT(clock_share, 0.25 * 2.5);
+  // The same chip declaring bit-parallel cells (chip.<block>.product_bits_per_cycle = 11: a
+  // whole 8 x 3-bit product per cycle, the timing the mapping charges today): energy, area and
+  // timing of the declared cells agree, and they do not fit HC1's transistor count or die.
+  std::vector<std::string> parallel;
+  for (const char* b : {"qkv", "o_proj", "ffn_gate_up", "ffn_down", "lm_head"}) {
+    parallel.push_back(std::string("chip.") + b + ".product_bits_per_cycle=11");
+  }
+  const Estimate p = hc1(parallel);
+  std::printf("  bit-parallel cells declared: %.1f W at 1k/1k, %.0f mm2, %.1f e9 transistors, "
+              "timing met: %s\n",
+              p.point_.power_w_, p.area_.largest_die_mm2_, p.area_.transistors_ / 1e9,
+              p.fabric_.timing_met_ ? "yes" : "no");
+  EXPECT_TRUE(p.fabric_.timing_met_);
+  EXPECT_GT(p.area_.transistors_, 2 * 53e9);
+  EXPECT_GT(p.area_.largest_die_mm2_, 2 * 815.0);
 }
 
 TEST(Calibration, SensitivityOfHc1) {

@@ -4,8 +4,9 @@
 // A weight of b bits is stored as D = ceil(b / g) digit cells of d = ceil(b / D) bits
 // (g = tech.rom.bits_per_cell). Each input lane of a matrix block has a product bank that forms
 // the 2^d products x*k of its activation x (a bits: the numerics profile's activation width) and
-// drives them on 2^d product lines; a digit cell is s transistors (s = tech.rom.product_bits_per_
-// cycle) whose via ties it to one product line, and when its wordline is on it passes that line
+// drives them on 2^d product lines; a digit cell is s transistors (s = the chip's
+// chip.<block>.product_bits_per_cycle, else tech.rom.product_bits_per_cycle) whose via ties it
+// to one product line, and when its wordline is on it passes that line
 // onto its row's adder-tree input, s bits per cycle, for P = ceil((a + d) / s) cycles. A tree
 // input serves the U cells wired to it one after another. The chip structure (chip/chip_config.h:
 // input_lanes x adder trees) gives the tree inputs, so U = cells / tree_inputs, and the block

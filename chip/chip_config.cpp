@@ -4,6 +4,7 @@
 #include "chip/chip_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include <yaml-cpp/yaml.h>
@@ -178,7 +179,65 @@ ParamSchema chip_schema() {
       .add_int("attention.kv_dram.capacity", 0, "B", "KV DRAM per die (kv_memory = dram)", 0)
       .add_real("attention.kv_dram.bandwidth", 0.0, "B/s",
                 "KV DRAM bandwidth per die, reads and writes together, shared by its layers", 0.0)
-      .add_real("attention.kv_dram.latency", 0.0, "s", "KV DRAM access latency", 0.0, 1.0);
+      .add_real("attention.kv_dram.latency", 0.0, "s",
+                "KV DRAM access latency of the controller, PHY and interconnect (the cycle "
+                "level adds the DRAM core timings below on top)",
+                0.0, 1.0)
+      .add_int("attention.kv_dram.channels", 8, "",
+               "KV DRAM channels per die, each with its own data bus, banks and FCFS "
+               "controller (default: one HBM2 stack, DRAMsim3 HBM2_8Gb_x128)",
+               1, 1 << 16)
+      .add_int("attention.kv_dram.bus_width", 128, "bit",
+               "data pins per channel (default HBM2 legacy channel, DRAMsim3 HBM2_8Gb_x128)", 8,
+               1 << 16)
+      .add_real("attention.kv_dram.data_rate", 0.0, "Hz",
+                "transfers per pin per second (6.4 GHz = 6400 MT/s); 0 = derived from "
+                "kv_dram.bandwidth = channels x bus_width/8 x data_rate; give one or both "
+                "(then they must agree)",
+                0.0, 1e12)
+      .add_int("attention.kv_dram.burst_length", 4, "",
+               "transfers per column access (BL; default HBM2 BL4, DRAMsim3 HBM2_8Gb_x128)", 1,
+               64)
+      .add_int("attention.kv_dram.banks", 16, "",
+               "banks per channel (default HBM2 4 bank groups x 4 banks, DRAMsim3 "
+               "HBM2_8Gb_x128; bank groups are not modelled)",
+               1, 1 << 12)
+      .add_int("attention.kv_dram.row_size", 1024, "B",
+               "page: bytes of one row of one bank of one channel, held open until another row "
+               "of the bank is needed (default 64 columns x 128 bit, DRAMsim3 HBM2_8Gb_x128)",
+               8, 1 << 24)
+      .add_int("attention.kv_dram.interleave", 256, "B",
+               "address interleave: consecutive bytes on one channel before the next channel "
+               "(a multiple of the burst, dividing row_size) [choice]",
+               1, 1 << 24)
+      .add_real("attention.kv_dram.t_rcd", 14e-9, "s",
+                "tRCD, ACT to column command (default DRAMsim3 HBM2_8Gb_x128: 14 tCK of 1 ns)",
+                0.0, 1e-3)
+      .add_real("attention.kv_dram.t_cl", 14e-9, "s",
+                "CL, column command to first data; writes use it too (default DRAMsim3 "
+                "HBM2_8Gb_x128)",
+                0.0, 1e-3)
+      .add_real("attention.kv_dram.t_rp", 14e-9, "s",
+                "tRP, precharge to ACT (default DRAMsim3 HBM2_8Gb_x128)", 0.0, 1e-3)
+      .add_real("attention.kv_dram.t_ras", 34e-9, "s",
+                "tRAS, ACT to precharge of the same bank (default DRAMsim3 HBM2_8Gb_x128)", 0.0,
+                1e-3)
+      .add_real("attention.kv_dram.t_rfc", 260e-9, "s",
+                "tRFC, all-bank refresh: the channel does nothing else (default DRAMsim3 "
+                "HBM2_8Gb_x128)",
+                0.0, 1e-3)
+      .add_real("attention.kv_dram.t_refi", 3.9e-6, "s",
+                "tREFI, one all-bank refresh per channel every interval; 0 = no refresh "
+                "(default DRAMsim3 HBM2_8Gb_x128)",
+                0.0, 1.0)
+      .add_real("attention.kv_dram.t_ccd", 0.0, "s",
+                "tCCD, column command to column command; 0 = the burst (BL/2 clocks), the "
+                "back-to-back rate",
+                0.0, 1e-3)
+      .add_int("attention.query_tile", 8, "",
+               "cycle level: prompt positions of one user whose queries share one sweep over "
+               "the KV context (causal mask per query); 1 = a sweep per token [choice]",
+               1, 4096);
   add_matrix(s, "o_proj", "attention output projection");
   add_matrix(s, "ffn_gate_up", "FFN gate and up projections (computed side by side)");
   add_vector_unit(s, "activation", "SiLU(gate) * up unit");
@@ -262,6 +321,21 @@ ChipConfig chip_config_from_yaml(const YAML::Node& root, const std::string& name
   a.kv_dram_.capacity_bytes_ = v.get_int("attention.kv_dram.capacity");
   a.kv_dram_.bandwidth_bytes_per_s_ = v.get_real("attention.kv_dram.bandwidth");
   a.kv_dram_.latency_s_ = v.get_real("attention.kv_dram.latency");
+  a.kv_dram_.channels_ = v.get_int("attention.kv_dram.channels");
+  a.kv_dram_.bus_width_bits_ = v.get_int("attention.kv_dram.bus_width");
+  a.kv_dram_.data_rate_hz_ = v.get_real("attention.kv_dram.data_rate");
+  a.kv_dram_.burst_length_ = v.get_int("attention.kv_dram.burst_length");
+  a.kv_dram_.banks_ = v.get_int("attention.kv_dram.banks");
+  a.kv_dram_.row_bytes_ = v.get_int("attention.kv_dram.row_size");
+  a.kv_dram_.interleave_bytes_ = v.get_int("attention.kv_dram.interleave");
+  a.kv_dram_.t_rcd_s_ = v.get_real("attention.kv_dram.t_rcd");
+  a.kv_dram_.t_cl_s_ = v.get_real("attention.kv_dram.t_cl");
+  a.kv_dram_.t_rp_s_ = v.get_real("attention.kv_dram.t_rp");
+  a.kv_dram_.t_ras_s_ = v.get_real("attention.kv_dram.t_ras");
+  a.kv_dram_.t_rfc_s_ = v.get_real("attention.kv_dram.t_rfc");
+  a.kv_dram_.t_refi_s_ = v.get_real("attention.kv_dram.t_refi");
+  a.kv_dram_.t_ccd_s_ = v.get_real("attention.kv_dram.t_ccd");
+  a.query_tile_ = v.get_int("attention.query_tile");
   c.fifo_depth_tokens_ = v.get_int("buffers.fifo_depth");
   c.chunk_elements_ = v.get_int("buffers.chunk_elements");
   c.channel_depth_chunks_ = v.get_int("buffers.channel_depth");
@@ -302,10 +376,38 @@ ChipConfig chip_config_from_yaml(const YAML::Node& root, const std::string& name
                        "must be positive when chip.attention.kv_memory is dram",
                        "give the DRAM capacity per die, e.g. 16 GiB");
     }
-    if (!(a.kv_dram_.bandwidth_bytes_per_s_ > 0)) {
+    KvDramConfig& d = a.kv_dram_;
+    const double bytes_per_transfer = double(d.channels_) * double(d.bus_width_bits_) / 8.0;
+    if (!(d.bandwidth_bytes_per_s_ > 0) && !(d.data_rate_hz_ > 0)) {
       throw make_error(where + ": chip.attention.kv_dram.bandwidth",
-                       "must be positive when chip.attention.kv_memory is dram",
+                       "must be positive when chip.attention.kv_memory is dram (or give "
+                       "chip.attention.kv_dram.data_rate)",
                        "give the DRAM bandwidth per die, e.g. 819 GB/s");
+    }
+    if (!(d.data_rate_hz_ > 0)) {
+      d.data_rate_hz_ = d.bandwidth_bytes_per_s_ / bytes_per_transfer;
+    } else if (!(d.bandwidth_bytes_per_s_ > 0)) {
+      d.bandwidth_bytes_per_s_ = d.data_rate_hz_ * bytes_per_transfer;
+    } else if (std::abs(d.data_rate_hz_ * bytes_per_transfer - d.bandwidth_bytes_per_s_) >
+               1e-3 * d.bandwidth_bytes_per_s_) {
+      throw make_error(where + ": chip.attention.kv_dram.bandwidth",
+                       "is " + std::to_string(d.bandwidth_bytes_per_s_) +
+                           " B/s but channels x bus_width/8 x data_rate is " +
+                           std::to_string(d.data_rate_hz_ * bytes_per_transfer) + " B/s",
+                       "give one of kv_dram.bandwidth and kv_dram.data_rate, or make them agree");
+    }
+    if ((d.bus_width_bits_ * d.burst_length_) % 8 != 0) {
+      throw make_error(where + ": chip.attention.kv_dram.burst_length",
+                       "bus_width x burst_length must be whole bytes",
+                       "use a bus width that is a multiple of 8 bits");
+    }
+    const int64_t burst = d.burst_bytes();
+    if (d.interleave_bytes_ % burst != 0 || d.row_bytes_ % d.interleave_bytes_ != 0) {
+      throw make_error(where + ": chip.attention.kv_dram.interleave",
+                       "must be a multiple of the burst (" + std::to_string(burst) +
+                           " B) and divide row_size (" + std::to_string(d.row_bytes_) + " B), got " +
+                           std::to_string(d.interleave_bytes_) + " B",
+                       "e.g. interleave = 4 bursts, row_size a power-of-two multiple of it");
     }
   }
   if (c.dies_ > 1 && !(c.link_.bandwidth_bytes_per_s_ > 0)) {

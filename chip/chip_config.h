@@ -85,11 +85,31 @@ struct KvSramConfig {
   static constexpr int64_t bank_conflict_penalty_cycles_ = 1;
 };
 
-// External DRAM holding the KV cache (one attachment per die, shared by its layers).
+// External DRAM holding the KV cache (one attachment per die, shared by its layers). The cycle
+// level serves it JEDEC-style (sim/kv_dram.h): `channels_` independent channels of
+// `bus_width_bits_` data pins at `data_rate_hz_` transfers per pin per second (DDR: the command
+// clock is data_rate / 2), each with `banks_` banks of `row_bytes_` open-row pages, bursts of
+// `burst_length_` transfers, and the core timings below; peak bandwidth =
+// channels x bus_width / 8 x data_rate (= bandwidth_bytes_per_s_, derived from one another).
 struct KvDramConfig {
   int64_t capacity_bytes_ = 0;           // per die
-  double bandwidth_bytes_per_s_ = 0.0;   // per die, reads and writes together
-  double latency_s_ = 0.0;               // first-word latency of one access stream
+  double bandwidth_bytes_per_s_ = 0.0;   // per die, reads and writes together (peak)
+  double latency_s_ = 0.0;               // controller + PHY + interconnect, added to each access
+  int64_t channels_ = 8;
+  int64_t bus_width_bits_ = 128;         // data pins per channel
+  double data_rate_hz_ = 0.0;            // transfers per pin per second
+  int64_t burst_length_ = 4;             // transfers per column access
+  int64_t banks_ = 16;                   // per channel
+  int64_t row_bytes_ = 1024;             // page: bytes of one row of one bank of one channel
+  int64_t interleave_bytes_ = 256;       // consecutive bytes on one channel before the next
+  double t_rcd_s_ = 0.0;                 // ACT -> column command
+  double t_cl_s_ = 0.0;                  // column command -> first data (reads; writes too)
+  double t_rp_s_ = 0.0;                  // PRE -> ACT
+  double t_ras_s_ = 0.0;                 // ACT -> PRE
+  double t_rfc_s_ = 0.0;                 // all-bank refresh
+  double t_refi_s_ = 0.0;                // refresh interval (0: no refresh)
+  double t_ccd_s_ = 0.0;                 // column -> column (0: the burst, BL/2 clocks)
+  int64_t burst_bytes() const { return bus_width_bits_ * burst_length_ / 8; }
 };
 
 struct AttentionConfig {
@@ -100,6 +120,9 @@ struct AttentionConfig {
   int64_t exp_latency_cycles_ = 0;           // exp-table lookup in the softmax path
   KvSramConfig kv_sram_;                     // used when kv_memory_ == kSram
   KvDramConfig kv_dram_;                     // used when kv_memory_ == kDram
+  // Prefill query tiling (cycle level): up to this many consecutive prompt positions of one
+  // user share one sweep over the KV context (causal mask per query).
+  int64_t query_tile_ = 8;
 };
 
 // Chip-to-chip link between consecutive dies (one per boundary, one direction each way).

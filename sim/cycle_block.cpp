@@ -195,7 +195,7 @@ bool CycleBlock::tick(Cycle now) {
 
 CycleKvWrite::CycleKvWrite(sc_core::sc_module_name name, const ClockBase& clock,
                            int64_t chunk_elements, int64_t layer, const KvLayerGeometry& g,
-                           KvBankEngine* banks, KvDramChannel* dram, const BlockModule* golden,
+                           KvBankEngine* banks, KvDram* dram, const BlockModule* golden,
                            bool functional, std::function<KvAddress(const Token&)> address)
     : CycleProcess(name, clock, chunk_elements), layer_(layer), g_(g), banks_(banks),
       dram_(dram), golden_(golden), functional_(functional), address_(std::move(address)) {}
@@ -207,7 +207,6 @@ bool CycleKvWrite::tick(Cycle now) {
     cur_ = in_reg_.token_;
     received_ = 0;
     words_written_ = 0;
-    dram_request_ = -1;
     ++stats_.tokens_;
   }
   if (!cur_) return more || in_valid_;
@@ -251,22 +250,21 @@ bool CycleKvWrite::tick(Cycle now) {
       banks_->set_readable(cur_->user_, pos, last_write_ + g_.write_latency_);
       cur_ = nullptr;
     }
-  } else {
-    dram_->advance(now);
-    if (dram_request_ < 0 && received_ >= total) {
-      dram_request_ = dram_->post(g_.bytes_per_position_, now);
-    }
-    if (dram_request_ >= 0) {
-      worked = true;
-      const Cycle done = dram_->done_cycle(dram_request_);
-      if (done >= 0) {
-        dram_->release(dram_request_);
-        dram_request_ = -1;
-        // Readable once the bytes are in the DRAM: served, plus the access latency.
-        banks_->set_readable(cur_->user_, cur_->position_, done + dram_->latency_cycles());
-        cur_ = nullptr;
-      }
-    }
+  } else if (received_ >= total) {
+    // A posted write of the position's K and V (2R bytes at its slot): the controller queues
+    // it and the block moves on; readable once the bursts are in the DRAM, and never before an
+    // earlier position of the user.
+    const KvAddress a = address_(*cur_);
+    const int64_t pos = cur_->position_;
+    const int64_t address = g_.dram_layout_.address(layer_, a.slot(pos));
+    const int64_t id = dram_->post({{address, int64_t(g_.bytes_per_position_)}}, true, now);
+    Cycle ready = dram_->done_cycle(id);
+    dram_->release(id);
+    const Cycle before = pos > 0 ? banks_->readable_at(cur_->user_, pos - 1) : 0;
+    if (before != INT64_MAX) ready = std::max(ready, before);
+    banks_->set_readable(cur_->user_, pos, ready);
+    worked = true;
+    cur_ = nullptr;
   }
   if (worked) ++stats_.busy_cycles_;
   fill_input();
@@ -275,37 +273,58 @@ bool CycleKvWrite::tick(Cycle now) {
 
 CycleAttention::CycleAttention(sc_core::sc_module_name name, const ClockBase& clock,
                                int64_t chunk_elements, int64_t layer, const KvLayerGeometry& g,
-                               KvBankEngine* banks, KvDramChannel* dram,
-                               const BlockModule* golden, bool functional,
-                               std::function<KvAddress(const Token&)> address)
+                               KvBankEngine* banks, KvDram* dram, const BlockModule* golden,
+                               bool functional, std::function<KvAddress(const Token&)> address,
+                               std::function<bool(const Token&)> next_entered)
     : CycleProcess(name, clock, chunk_elements), layer_(layer), g_(g), banks_(banks),
-      dram_(dram), golden_(golden), functional_(functional), address_(std::move(address)) {}
+      dram_(dram), golden_(golden), functional_(functional), address_(std::move(address)),
+      next_entered_(std::move(next_entered)) {}
+
+bool CycleAttention::joins(const Token& last, const Token& next) const {
+  return int64_t(tile_.size()) < g_.query_tile_ && last.prompt_ && !last.produces_output_ &&
+         next.prompt_ && next.user_ == last.user_ && next.position_ == last.position_ + 1;
+}
+
+int64_t CycleAttention::queries_at(int64_t position) const {
+  return position <= first_query_ ? int64_t(tile_.size()) : positions_ - position;
+}
 
 bool CycleAttention::tick(Cycle now) {
   bool more = emit(now, chunk_elements_);
   fill_input();
-  if (!cur_ && in_valid_) {
-    cur_ = in_reg_.token_;
-    received_ = 0;
-    sweeping_ = false;
-    ++stats_.tokens_;
-  }
-  if (!cur_) return more || in_valid_;
   if (!sweeping_) {
-    // The whole query first: every head's scores need its q.
-    if (in_valid_ && in_reg_.token_ == cur_) {
-      received_ += in_reg_.elements_;
-      in_valid_ = false;
-      fill_input();
+    // Gather queries: the whole q of each token first (every head's scores need its q).
+    if (!cur_ && in_valid_ && (tile_.empty() || joins(*tile_.back(), *in_reg_.token_))) {
+      cur_ = in_reg_.token_;
+      received_ = 0;
+      ++stats_.tokens_;
     }
-    if (received_ < g_.q_) return true;
+    if (cur_) {
+      if (in_valid_ && in_reg_.token_ == cur_) {
+        received_ += in_reg_.elements_;
+        in_valid_ = false;
+        fill_input();
+      }
+      if (received_ < g_.q_) return true;
+      tile_.push_back(cur_);
+      cur_ = nullptr;
+      if (in_valid_ && joins(*tile_.back(), *in_reg_.token_)) return true;
+    }
+    if (tile_.empty()) return more || in_valid_;
+    const Token& last = *tile_.back();
+    // Wait for the next query of the tile only when it is certain to come next.
+    const bool could_grow = int64_t(tile_.size()) < g_.query_tile_ && last.prompt_ &&
+                            !last.produces_output_ && !in_valid_ && next_entered_ &&
+                            next_entered_(last);
+    if (could_grow) return true;
     if (output_pending() > 0) {
       ++stats_.stall_cycles_[size_t(StallReason::kOutputFull)];
       return true;
     }
     sweeping_ = true;
-    addr_ = address_(*cur_);
-    positions_ = cur_->position_ + 1;
+    addr_ = address_(last);
+    first_query_ = tile_.front()->position_;
+    positions_ = last.position_ + 1;
     words_total_ = positions_ * g_.words_per_position_;
     words_issued_ = 0;
     words_returned_ = 0;
@@ -315,11 +334,20 @@ bool CycleAttention::tick(Cycle now) {
     exp_credit_ = 0;
     dram_request_ = -1;
   }
+  const Token& last = *tile_.back();
   if (g_.dram_ && dram_request_ < 0) {
-    // The sweep's one request, once the token's own K and V are in the DRAM.
-    if (banks_->readable_at(cur_->user_, positions_ - 1) > now) return true;
-    dram_->advance(now);
-    dram_request_ = dram_->post(double(positions_) * g_.bytes_per_position_, now);
+    // The sweep's one request (prefix run, then the private run), once the last query's own K
+    // and V are in the DRAM.
+    if (banks_->readable_at(last.user_, positions_ - 1) > now) return true;
+    const int64_t bpp = int64_t(g_.bytes_per_position_);
+    const int64_t in_prefix = std::min(addr_.prefix_positions_, positions_);
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    if (in_prefix > 0) ranges.emplace_back(g_.dram_layout_.address(layer_, 0), in_prefix * bpp);
+    if (positions_ > in_prefix) {
+      ranges.emplace_back(g_.dram_layout_.address(layer_, addr_.slot(in_prefix)),
+                          (positions_ - in_prefix) * bpp);
+    }
+    dram_request_ = dram_->post(ranges, false, now);
   }
   ++stats_.busy_cycles_;
   int64_t positions_ready = 0;
@@ -333,9 +361,9 @@ bool CycleAttention::tick(Cycle now) {
       const int64_t address =
           in_prefix ? addr_.prefix_base_words_ + words_issued_
                     : addr_.private_base_words_ + (words_issued_ - prefix_words);
-      // The token's own position: only once its K and V are written.
+      // The last query's own position: only once its K and V are written.
       const int64_t own_first = (positions_ - 1) * g_.words_per_position_;
-      if (banks_->readable_at(cur_->user_, positions_ - 1) > now) {
+      if (banks_->readable_at(last.user_, positions_ - 1) > now) {
         want = std::min(want, std::max<int64_t>(0, own_first - words_issued_));
       }
       const std::vector<int64_t>& conflicts = banks_->conflicts();
@@ -356,33 +384,40 @@ bool CycleAttention::tick(Cycle now) {
     }
     positions_ready = words_returned_ / g_.words_per_position_;
   } else {
-    dram_->advance(now);
-    const double served = dram_->served(dram_request_);
-    positions_ready = static_cast<int64_t>(served / g_.bytes_per_position_ + 1e-9);
-    const Cycle done = dram_->done_cycle(dram_request_);
-    if (done < 0 || now < done + dram_->latency_cycles()) {
-      // The last positions wait for the data to arrive.
-      if (done < 0) ++stats_.stall_cycles_[size_t(StallReason::kDramBandwidth)];
-      positions_ready = std::min(positions_ready, positions_ - 1);
+    positions_ready = std::min<int64_t>(
+        positions_,
+        static_cast<int64_t>(dram_->available(dram_request_, now) / g_.bytes_per_position_ + 1e-9));
+    if (computed_ == positions_ready && positions_ready < positions_) {
+      ++stats_.stall_cycles_[size_t(StallReason::kDramBandwidth)];
     }
   }
-  // Scores, softmax and the weighted sum at the engine's MAC and exp rates.
-  mac_credit_ = std::min(mac_credit_ + g_.macs_per_cycle_, g_.macs_per_cycle_ + g_.macs_per_position_);
-  exp_credit_ = std::min(exp_credit_ + g_.exps_per_cycle_, g_.exps_per_cycle_ + g_.exps_per_position_);
-  while (computed_ < positions_ready && mac_credit_ >= g_.macs_per_position_ &&
-         exp_credit_ >= g_.exps_per_position_) {
+  // Scores, softmax and the weighted sum at the engine's MAC and exp rates, for every query of
+  // the tile that sees the position.
+  const int64_t tile = int64_t(tile_.size());
+  mac_credit_ = std::min(mac_credit_ + g_.macs_per_cycle_,
+                         g_.macs_per_cycle_ + tile * g_.macs_per_position_);
+  exp_credit_ = std::min(exp_credit_ + g_.exps_per_cycle_,
+                         g_.exps_per_cycle_ + tile * g_.exps_per_position_);
+  while (computed_ < positions_ready) {
+    const int64_t queries = queries_at(computed_);
+    if (mac_credit_ < queries * g_.macs_per_position_ ||
+        exp_credit_ < queries * g_.exps_per_position_) {
+      break;
+    }
+    mac_credit_ -= queries * g_.macs_per_position_;
+    exp_credit_ -= queries * g_.exps_per_position_;
     ++computed_;
-    mac_credit_ -= g_.macs_per_position_;
-    exp_credit_ -= g_.exps_per_position_;
   }
   if (computed_ == positions_) {
-    if (functional_ && golden_) golden_->apply(*cur_, layer_);
-    produce(cur_, g_.q_, g_.q_, now + 1 + g_.out_depth_);
+    for (Token* t : tile_) {
+      if (functional_ && golden_) golden_->apply(*t, layer_);
+      produce(t, g_.q_, g_.q_, now + 1 + g_.out_depth_);
+    }
     if (g_.dram_) {
       dram_->release(dram_request_);
       dram_request_ = -1;
     }
-    cur_ = nullptr;
+    tile_.clear();
     sweeping_ = false;
   }
   fill_input();

@@ -35,6 +35,7 @@
 #include "sim/chunk.h"
 #include "sim/clock.h"
 #include "sim/kv_banks.h"
+#include "sim/kv_dram.h"
 #include "sim/token.h"
 
 namespace hw::sim {
@@ -159,6 +160,8 @@ struct KvLayerGeometry {
   int64_t write_latency_ = 0;
   int64_t read_latency_ = 0;
   double bytes_per_position_ = 0;      // 2R (DRAM requests)
+  KvDramLayout dram_layout_;           // DRAM: (layer, slot) -> byte address, per die
+  int64_t query_tile_ = 1;             // prompt queries of one user per sweep
   int64_t macs_per_position_ = 0;      // 2q
   int64_t exps_per_position_ = 0;      // n_heads
   int64_t macs_per_cycle_ = 0;
@@ -172,13 +175,18 @@ struct KvAddress {
   int64_t prefix_positions_ = 0;
   int64_t prefix_base_words_ = 0;
   int64_t private_base_words_ = 0;  // address of position prefix_positions_
+  int64_t private_base_positions_ = 0;  // its slot (DRAM layout)
+  // Slot of position `pos` in the layer's position space.
+  int64_t slot(int64_t pos) const {
+    return pos < prefix_positions_ ? pos : private_base_positions_ + (pos - prefix_positions_);
+  }
 };
 
 class CycleKvWrite : public CycleProcess {
  public:
   CycleKvWrite(sc_core::sc_module_name name, const ClockBase& clock, int64_t chunk_elements,
                int64_t layer, const KvLayerGeometry& g, KvBankEngine* banks,
-               KvDramChannel* dram, const BlockModule* golden, bool functional,
+               KvDram* dram, const BlockModule* golden, bool functional,
                std::function<KvAddress(const Token&)> address);
   const std::string& block_name() const override { return name_; }
   int64_t layer() const override { return layer_; }
@@ -191,7 +199,7 @@ class CycleKvWrite : public CycleProcess {
   int64_t layer_;
   KvLayerGeometry g_;
   KvBankEngine* banks_;
-  KvDramChannel* dram_;
+  KvDram* dram_;
   const BlockModule* golden_;
   bool functional_;
   std::function<KvAddress(const Token&)> address_;
@@ -199,15 +207,22 @@ class CycleKvWrite : public CycleProcess {
   int64_t received_ = 0;
   int64_t words_written_ = 0;
   Cycle last_write_ = 0;
-  int64_t dram_request_ = -1;
 };
 
+// Prefill query tiling: the queries of up to query_tile consecutive prompt positions of one user
+// are gathered (each whole q) and share one sweep over positions 0..last of the tile; position j
+// is scored against every query at or after it (causal mask), so the sweep's MAC and exp work
+// per position grows with the queries it serves while its KV reads are done once. A tile closes
+// when full, at a token that is not an inner prompt token, or when the next position of the
+// user is not the next token at the input (another token in between, or not entered into the
+// chip yet: `next_entered` false), so a tile never waits for a token that may not come.
 class CycleAttention : public CycleProcess {
  public:
   CycleAttention(sc_core::sc_module_name name, const ClockBase& clock, int64_t chunk_elements,
-                 int64_t layer, const KvLayerGeometry& g, KvBankEngine* banks,
-                 KvDramChannel* dram, const BlockModule* golden, bool functional,
-                 std::function<KvAddress(const Token&)> address);
+                 int64_t layer, const KvLayerGeometry& g, KvBankEngine* banks, KvDram* dram,
+                 const BlockModule* golden, bool functional,
+                 std::function<KvAddress(const Token&)> address,
+                 std::function<bool(const Token&)> next_entered);
   const std::string& block_name() const override { return name_; }
   int64_t layer() const override { return layer_; }
 
@@ -215,15 +230,21 @@ class CycleAttention : public CycleProcess {
   bool tick(Cycle now) override;
 
  private:
+  bool joins(const Token& last, const Token& next) const;
+  int64_t queries_at(int64_t position) const;  // tile queries that score `position`
+
   std::string name_ = "attention";
   int64_t layer_;
   KvLayerGeometry g_;
   KvBankEngine* banks_;
-  KvDramChannel* dram_;
+  KvDram* dram_;
   const BlockModule* golden_;
   bool functional_;
   std::function<KvAddress(const Token&)> address_;
-  Token* cur_ = nullptr;
+  std::function<bool(const Token&)> next_entered_;
+  std::vector<Token*> tile_;   // queries gathered, in position order
+  int64_t first_query_ = 0;    // position of the tile's first query
+  Token* cur_ = nullptr;       // token whose q is being received
   int64_t received_ = 0;
   bool sweeping_ = false;
   KvAddress addr_;

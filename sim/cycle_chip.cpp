@@ -149,6 +149,7 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
   g.macs_per_cycle_ = a.macs_per_cycle_;
   g.exps_per_cycle_ = a.softmax_elements_per_cycle_;
   g.out_depth_ = a.pipeline_depth_cycles_ + a.exp_latency_cycles_;
+  g.query_tile_ = a.query_tile_;
   if (!g.dram_) {
     g.words_per_position_ = m.kv_words_per_position_;
     g.words_per_row_ = m.kv_words_per_position_ / 2;
@@ -157,9 +158,12 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
     g.write_latency_ = a.kv_sram_.write_latency_cycles_;
   } else {
     for (int64_t i = 0; i < m.dies_used_; ++i) {
-      drams_.push_back(std::make_unique<KvDramChannel>(m.kv_dram_bytes_per_cycle_,
-                                                      m.kv_dram_latency_cycles_));
+      drams_.push_back(
+          std::make_unique<KvDram>(a.kv_dram_, c.clock_hz_, m.kv_dram_latency_cycles_));
     }
+    g.dram_layout_.positions_ = m.kv_positions_;
+    g.dram_layout_.bytes_per_position_ = m.kv_bytes_per_position_layer_;
+    g.dram_layout_.head_bytes_ = m.kv_bytes_per_position_layer_ / 2 / std::max<int64_t>(1, mc.n_kv_heads_);
   }
   capacity_positions_ = m.kv_positions_;
   prefix_positions_ = shared_prefix_positions;
@@ -172,6 +176,10 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
     finish(t);
   };
   auto addr = [this](const Token& t) { return address_of(t); };
+  auto next_entered = [this](const Token& t) {
+    auto it = entered_.find(t.user_);
+    return it != entered_.end() && it->second > t.position_;
+  };
 
   ChunkChannel* prev = channel("host_to_embedding");
   input_ = prev;
@@ -199,6 +207,7 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
   }
   for (const DieAssignment& die : m.dies_) {
     const int64_t di = die.index_;
+    g.dram_layout_.first_layer_ = die.first_layer_;
     for (int64_t l = die.first_layer_; l < die.first_layer_ + die.layers_; ++l) {
       auto block = [&](const CycleBlockSpec& s, const BlockModule* golden) {
         chain(std::make_unique<CycleBlock>(instance_name(s.name_, l).c_str(), clock, N, s,
@@ -213,11 +222,12 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
       engines_.push_back(std::make_unique<KvBankEngine>(
           g.dram_ ? 1 : a.kv_sram_.banks_, g.dram_ ? 1 : a.kv_sram_.ports_per_bank_));
       KvBankEngine* engine = engines_.back().get();
-      KvDramChannel* dram = g.dram_ ? drams_[size_t(di)].get() : nullptr;
+      KvDram* dram = g.dram_ ? drams_[size_t(di)].get() : nullptr;
       chain(std::make_unique<CycleKvWrite>(instance_name("kv_write", l).c_str(), clock, N, l, g,
                                            engine, dram, g_kv_write_.get(), fn, addr));
       chain(std::make_unique<CycleAttention>(instance_name("attention", l).c_str(), clock, N, l,
-                                             g, engine, dram, g_attention_.get(), fn, addr));
+                                             g, engine, dram, g_attention_.get(), fn, addr,
+                                             next_entered));
       block(matrix_spec("o_proj", l, di, q, d, m.chip_.o_proj_), g_o_proj_.get());
       block(norm_spec("ffn_norm", l, di, d, d, c.norm_, N), g_ffn_norm_.get());
       block(matrix_spec("ffn_gate_up", l, di, d, 2 * f, m.chip_.ffn_gate_up_), g_ffn_gate_up_.get());
@@ -329,6 +339,7 @@ Cycle CycleChip::enter(Token& t, Cycle) {
     slot->state_ = s;
   }
   live_[slot] = true;
+  entered_[t.user_] = t.position_;
   peak_live_ = std::max<int64_t>(peak_live_, int64_t(live_.size()));
   Chunk c;
   c.token_ = slot;
@@ -366,6 +377,7 @@ void CycleChip::free_user(int64_t user) {
   int64_t start = it->second.first;
   int64_t len = it->second.second;
   user_runs_.erase(it);
+  entered_.erase(user);
   for (auto& e : engines_) e->forget_user(user);
   if (len == 0) return;
   auto next = free_runs_.lower_bound(start);
@@ -395,6 +407,7 @@ KvAddress CycleChip::address_of(const Token& t) const {
   // are the prefix); the private run holds positions prefix.. at `start`.
   const int64_t wp = std::max<int64_t>(1, mapping_.kv_words_per_position_);
   a.private_base_words_ = start * wp;
+  a.private_base_positions_ = start;
   return a;
 }
 

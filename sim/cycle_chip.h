@@ -25,6 +25,7 @@
 #include "sim/ffn.h"
 #include "sim/functional.h"
 #include "sim/kv_banks.h"
+#include "sim/kv_dram.h"
 #include "sim/kv_write.h"
 #include "sim/lm_head.h"
 #include "sim/o_proj.h"
@@ -55,7 +56,7 @@ class CycleChip : public sc_core::sc_module, public TokenPath {
   // Every block process in dataflow order.
   const std::vector<CycleProcess*>& processes() const { return processes_; }
   const std::vector<std::unique_ptr<KvBankEngine>>& kv_engines() const { return engines_; }
-  const std::vector<std::unique_ptr<KvDramChannel>>& dram_channels() const { return drams_; }
+  const std::vector<std::unique_ptr<KvDram>>& dram_channels() const { return drams_; }
   int64_t tokens_in_flight() const { return int64_t(live_.size()); }
   int64_t peak_tokens_in_flight() const { return peak_live_; }
   int64_t state_bytes() const;
@@ -90,7 +91,7 @@ class CycleChip : public sc_core::sc_module, public TokenPath {
   std::vector<std::unique_ptr<CycleProcess>> owned_;
   std::vector<CycleProcess*> processes_;
   std::vector<std::unique_ptr<KvBankEngine>> engines_;  // per layer
-  std::vector<std::unique_ptr<KvDramChannel>> drams_;   // per die (kv_memory = dram)
+  std::vector<std::unique_ptr<KvDram>> drams_;          // per die (kv_memory = dram)
   ChunkChannel* input_ = nullptr;                       // embedding's input
   std::unique_ptr<ChunkChannel> sink_out_;              // the sink's unused output
 
@@ -108,6 +109,7 @@ class CycleChip : public sc_core::sc_module, public TokenPath {
   int64_t capacity_positions_ = 0;
   std::map<int64_t, int64_t> free_runs_;              // start -> length
   std::map<int64_t, std::pair<int64_t, int64_t>> user_runs_;  // user -> (start, length)
+  std::map<int64_t, int64_t> entered_;  // user -> last position entered (query tiling)
 };
 
 }  // namespace hw::sim

@@ -1,4 +1,4 @@
-// KV SRAM banks and the KV DRAM channel of the cycle-level model (see kv_banks.h).
+// KV SRAM banks of the cycle-level model (see kv_banks.h).
 #include "sim/kv_banks.h"
 
 #include <algorithm>
@@ -80,64 +80,6 @@ Cycle KvBankEngine::readable_at(int64_t user, int64_t position) const {
   if (it == readable_.end() || it->second.first < position) return INT64_MAX;
   // Earlier positions of the user were written before the one recorded.
   return it->second.first == position ? it->second.second : 0;
-}
-
-KvDramChannel::KvDramChannel(double bytes_per_cycle, int64_t latency_cycles)
-    : bytes_per_cycle_(bytes_per_cycle), latency_(latency_cycles) {
-  if (!(bytes_per_cycle > 0)) throw make_error("KvDramChannel", "bandwidth must be positive");
-}
-
-int64_t KvDramChannel::post(double bytes, Cycle now) {
-  const int64_t id = next_id_++;
-  Request r;
-  r.bytes_ = bytes;
-  r.posted_ = now;
-  if (bytes <= 0) r.done_ = now;
-  requests_.emplace(id, r);
-  if (bytes > 0) queue_.push_back(id);
-  return id;
-}
-
-void KvDramChannel::advance(Cycle now) {
-  if (advanced_to_ < 0) advanced_to_ = now - 1;
-  if (queue_.empty()) {
-    advanced_to_ = std::max(advanced_to_, now);
-    return;
-  }
-  for (Cycle c = advanced_to_ + 1; c <= now && !queue_.empty(); ++c) {
-    double left = bytes_per_cycle_;
-    bool used = false;
-    for (auto it = queue_.begin(); it != queue_.end() && left > 1e-12;) {
-      Request& r = requests_.at(*it);
-      if (r.posted_ >= c) {  // posted this cycle or later: served from the next one
-        ++it;
-        continue;
-      }
-      const double take = std::min(left, r.bytes_ - r.served_);
-      r.served_ += take;
-      left -= take;
-      bytes_total_ += take;
-      used = true;
-      if (r.served_ >= r.bytes_ - 1e-9) {
-        r.served_ = r.bytes_;
-        r.done_ = c;
-        it = queue_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    if (used) ++busy_cycles_;
-  }
-  advanced_to_ = std::max(advanced_to_, now);
-}
-
-double KvDramChannel::served(int64_t id) const { return requests_.at(id).served_; }
-
-Cycle KvDramChannel::done_cycle(int64_t id) const { return requests_.at(id).done_; }
-
-void KvDramChannel::release(int64_t id) {
-  requests_.erase(id);
-  queue_.erase(std::remove(queue_.begin(), queue_.end(), id), queue_.end());
 }
 
 }  // namespace hw::sim

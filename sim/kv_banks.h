@@ -9,16 +9,11 @@
 // counted at that bank. Because writes are known a cycle ahead, the outcome does not depend on
 // the order in which SystemC runs the two processes within a cycle.
 //
-// KvDramChannel: one die's KV DRAM as a work-conserving byte server of the die's bandwidth:
-// requests (a kv_write's K and V rows, an attention sweep's whole context) are served in the
-// order they were posted, bandwidth/clock bytes per cycle, from the cycle after posting; data
-// arrive dram latency cycles after they are served. No whole-window reservations: a request
-// takes what is left of each cycle.
+// KV in DRAM (kv_memory = dram) is sim/kv_dram.h; this engine then only tracks when each
+// position becomes readable.
 #pragma once
 #include <cstdint>
-#include <deque>
 #include <map>
-#include <memory>
 #include <vector>
 
 #include "sim/token.h"
@@ -62,41 +57,6 @@ class KvBankEngine {
   Writes slots_[2];
   std::map<int64_t, std::pair<int64_t, Cycle>> readable_;  // user -> (position, cycle)
   std::vector<int64_t> reads_, writes_, conflicts_;        // per bank
-};
-
-class KvDramChannel {
- public:
-  KvDramChannel(double bytes_per_cycle, int64_t latency_cycles);
-
-  // A request of `bytes`, served from cycle `now` + 1 on; the returned handle stays valid until
-  // release().
-  int64_t post(double bytes, Cycle now);
-  // Serves the channel up to and including cycle `now` (idempotent per cycle).
-  void advance(Cycle now);
-  // Bytes of request `id` served by cycle `now` (advance() first).
-  double served(int64_t id) const;
-  // Cycle its last byte was served; -1 while not complete.
-  Cycle done_cycle(int64_t id) const;
-  void release(int64_t id);
-  int64_t latency_cycles() const { return latency_; }
-  double bytes_served_total() const { return bytes_total_; }
-  Cycle busy_cycles() const { return busy_cycles_; }
-
- private:
-  struct Request {
-    double bytes_ = 0;
-    double served_ = 0;
-    Cycle posted_ = 0;
-    Cycle done_ = -1;
-  };
-  double bytes_per_cycle_;
-  int64_t latency_;
-  Cycle advanced_to_ = -1;
-  int64_t next_id_ = 0;
-  std::map<int64_t, Request> requests_;
-  std::deque<int64_t> queue_;  // not yet complete, in posting order
-  double bytes_total_ = 0;
-  Cycle busy_cycles_ = 0;
 };
 
 }  // namespace hw::sim

@@ -301,7 +301,33 @@ SimResult run_cycle_level(const ModelConfig& model, const ChipConfig& chip,
       }
     }
   } else {
-    for (const auto& d : top->dram_channels()) res.kv_dram_bytes_ += d->bytes_served_total();
+    // Per channel of every die (die-major), refreshes counted up to the end of the run.
+    nlohmann::json& k = res.kv_dram_;
+    const char* keys[] = {"reads", "writes", "row_hits", "row_misses", "refreshes"};
+    nlohmann::json per = nlohmann::json::object();
+    for (const char* key : keys) per[key] = nlohmann::json::array();
+    per["busy_cycles"] = nlohmann::json::array();
+    int64_t totals[5] = {0, 0, 0, 0, 0};
+    double busy = 0;
+    for (const auto& d : top->dram_channels()) {
+      d->finish(res.cycles_);
+      res.kv_dram_bytes_ += d->bytes_requested();
+      for (int64_t ch = 0; ch < d->channels(); ++ch) {
+        const KvDramChannelStats& s = d->channel_stats(ch);
+        const int64_t values[5] = {s.reads_, s.writes_, s.row_hits_, s.row_misses_, s.refreshes_};
+        for (int i = 0; i < 5; ++i) {
+          per[keys[i]].push_back(values[i]);
+          totals[i] += values[i];
+        }
+        per["busy_cycles"].push_back(d->busy_cycles(ch));
+        busy += d->busy_cycles(ch);
+      }
+    }
+    for (int i = 0; i < 5; ++i) k[keys[i]] = totals[i];
+    k["busy_cycles"] = busy;
+    k["channels"] = per["reads"].size();
+    k["burst_bytes"] = top->dram_channels().empty() ? 0 : top->dram_channels()[0]->burst_bytes();
+    k["per_channel"] = per;
   }
   res.engine_state_bytes_ = top->state_bytes() + kv->state_bytes() + sched->state_bytes();
   return res;
@@ -410,7 +436,10 @@ nlohmann::json SimResult::to_json() const {
                      {"writes_per_bank", kv_bank_writes_},
                      {"conflicts_per_bank", kv_bank_conflicts_}};
   }
-  if (level_ == SimLevel::kCycle && kv_in_dram_) j["kv_dram_bytes"] = kv_dram_bytes_;
+  if (level_ == SimLevel::kCycle && kv_in_dram_) {
+    j["kv_dram_bytes"] = kv_dram_bytes_;
+    j["kv_dram"] = kv_dram_;
+  }
   return j;
 }
 

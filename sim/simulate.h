@@ -122,6 +122,9 @@ struct SimResult {
   // Cycle level: KV bank traffic summed over the layer engines, per bank index.
   std::vector<int64_t> kv_bank_reads_, kv_bank_writes_, kv_bank_conflicts_;
   double kv_dram_bytes_ = 0.0;            // cycle level, kv_memory = dram
+  // Cycle level, kv_memory = dram: bursts, row hits/misses, refreshes, data-bus busy cycles,
+  // totals and per channel (sim/kv_dram.h).
+  nlohmann::json kv_dram_;
   std::string bottleneck_block_;          // most occupied: busy + bank conflict + DRAM wait
   ActivityCounts activity_;
   nlohmann::json analytic_;               // the mapping's closed-form figures, for comparison

@@ -115,11 +115,13 @@ TEST(SimCycle, KvTrafficIsCountedPerBank) {
   ModelConfig model = sim_tiny_model();
   model.n_layers_ = 1;
   const int64_t prompt = 10, gen = 3;
-  const std::vector<std::string> single = {"chip.attention.kv_sram.ports_per_bank=1"};
+  // One query per sweep (no prefill tiling: tests/sim/test_kv_tiling.cpp has it).
+  const std::vector<std::string> single = {"chip.attention.kv_sram.ports_per_bank=1",
+                                           "chip.attention.query_tile=1"};
   const nlohmann::json one =
       run_in_child(model, sim_tiny_chip(single), same_requests(1, prompt, gen), cycle_options());
-  const nlohmann::json two =
-      run_in_child(model, sim_tiny_chip(), same_requests(1, prompt, gen), cycle_options());
+  const nlohmann::json two = run_in_child(model, sim_tiny_chip({"chip.attention.query_tile=1"}),
+                                          same_requests(1, prompt, gen), cycle_options());
   ASSERT_FALSE(one.contains("error")) << one.dump();
   ASSERT_FALSE(two.contains("error")) << two.dump();
   const int64_t positions = prompt + gen - 1;
@@ -151,7 +153,8 @@ TEST(SimCycle, KvInDramRuns) {
   const std::vector<std::string> dram = {"chip.attention.kv_memory=dram",
                                          "chip.attention.kv_dram.capacity=1 MiB",
                                          "chip.attention.kv_dram.bandwidth=800 MB/s",
-                                         "chip.attention.kv_dram.latency=100 ns"};
+                                         "chip.attention.kv_dram.latency=100 ns",
+                                         "chip.attention.query_tile=1"};
   const nlohmann::json r =
       run_in_child(sim_tiny_model(), sim_tiny_chip(dram), same_requests(2, 6, 5), cycle_options());
   ASSERT_FALSE(r.contains("error")) << r.dump();

@@ -1,0 +1,156 @@
+// KV memory as traffic at the cycle level (sim/cycle_block.h CycleAttention, sim/kv_dram.h):
+// prefill query tiling reads each tile's context once (KV reads drop by about the tile factor,
+// SRAM and DRAM), tokens stay bit-exact with tiling on (what `hardwire emulate` prints), and
+// the KV DRAM's per-channel counters reach the simulate JSON.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "chip/chip_config.h"
+#include "model/golden_model.h"
+#include "model/numerics_profile.h"
+#include "model/quantizer.h"
+#include "model/weights.h"
+#include "sim_test_util.h"
+
+namespace hw {
+namespace {
+
+using test::run_in_child;
+using test::same_requests;
+using test::sim_tiny_chip;
+using test::sim_tiny_model;
+using test::timing_options;
+
+sim::SimOptions cycle_options() {
+  sim::SimOptions o = timing_options();
+  o.level_ = sim::SimLevel::kCycle;
+  return o;
+}
+
+const std::vector<std::string> kDram = {"chip.attention.kv_memory=dram",
+                                        "chip.attention.kv_dram.capacity=1 MiB",
+                                        "chip.attention.kv_dram.bandwidth=800 MB/s",
+                                        "chip.attention.kv_dram.latency=100 ns"};
+
+std::vector<std::string> with(std::vector<std::string> v, const std::string& s) {
+  v.push_back(s);
+  return v;
+}
+
+// Positions read by one user's prefill of P tokens in tiles of T: a tile ending at position e
+// sweeps e + 1 positions.
+int64_t swept_positions(int64_t prompt, int64_t tile) {
+  int64_t sum = 0;
+  for (int64_t end = tile - 1; end < prompt + tile - 1; end += tile) {
+    sum += std::min(end, prompt - 1) + 1;
+  }
+  return sum;
+}
+
+TEST(KvTiling, PrefillSramReadsDropByTheTileFactor) {
+  // One user, 64-token prompt, one output: only prefill. The tiny chip has Wp = 8 words per
+  // position and 2 layers; prompt tokens enter faster than the layers take them, so every tile
+  // of 8 fills.
+  const int64_t prompt = 64;
+  const nlohmann::json one = run_in_child(
+      sim_tiny_model(), sim_tiny_chip({"chip.attention.query_tile=1"}),
+      same_requests(1, prompt, 1), cycle_options());
+  const nlohmann::json eight = run_in_child(
+      sim_tiny_model(), sim_tiny_chip({"chip.attention.query_tile=8"}),
+      same_requests(1, prompt, 1), cycle_options());
+  ASSERT_FALSE(one.contains("error")) << one.dump();
+  ASSERT_FALSE(eight.contains("error")) << eight.dump();
+  EXPECT_EQ(swept_positions(prompt, 1), prompt * (prompt + 1) / 2);
+  EXPECT_EQ(swept_positions(prompt, 8), 8 * 36);
+  EXPECT_EQ(one["kv_banks"]["reads"], 2 * 8 * swept_positions(prompt, 1));
+  EXPECT_EQ(eight["kv_banks"]["reads"], 2 * 8 * swept_positions(prompt, 8));
+  EXPECT_EQ(one["kv_banks"]["writes"], eight["kv_banks"]["writes"]);
+  const double ratio = one["kv_banks"]["reads"].get<double>() / eight["kv_banks"]["reads"].get<double>();
+  std::printf("prefill KV reads: tile 1 / tile 8 = %.2f; TTFT %.2f us -> %.2f us\n", ratio,
+              one["ttft_s"]["p50"].get<double>() * 1e6, eight["ttft_s"]["p50"].get<double>() * 1e6);
+  EXPECT_GT(ratio, 7.0);
+  EXPECT_LE(eight["ttft_s"]["p50"].get<double>(), one["ttft_s"]["p50"].get<double>());
+}
+
+TEST(KvTiling, PrefillDramBytesDropByTheTileFactorAndChannelsAreCounted) {
+  const int64_t prompt = 48;
+  const nlohmann::json one =
+      run_in_child(sim_tiny_model(), sim_tiny_chip(with(kDram, "chip.attention.query_tile=1")),
+                   same_requests(1, prompt, 1), cycle_options());
+  const nlohmann::json tiled =
+      run_in_child(sim_tiny_model(), sim_tiny_chip(with(kDram, "chip.attention.query_tile=6")),
+                   same_requests(1, prompt, 1), cycle_options());
+  ASSERT_FALSE(one.contains("error")) << one.dump();
+  ASSERT_FALSE(tiled.contains("error")) << tiled.dump();
+  // 2 layers x 64 B per position (8-bit KV): writes of every position, reads of every sweep.
+  auto bytes = [&](int64_t tile) { return 2.0 * 64 * double(prompt + swept_positions(prompt, tile)); };
+  EXPECT_DOUBLE_EQ(one["kv_dram_bytes"].get<double>(), bytes(1));
+  EXPECT_DOUBLE_EQ(tiled["kv_dram_bytes"].get<double>(), bytes(6));
+  const double read_ratio = (bytes(1) - 2.0 * 64 * prompt) / (bytes(6) - 2.0 * 64 * prompt);
+  EXPECT_GT(read_ratio, 5.0);
+
+  // Per-channel counters: 8 channels (default), 64 B bursts (128-bit bus, BL4); every burst a
+  // row hit or a miss; reads and writes as bursts of the bytes moved.
+  const nlohmann::json& k = tiled["kv_dram"];
+  ASSERT_TRUE(k.is_object()) << tiled.dump();
+  EXPECT_EQ(k["channels"], 8);
+  EXPECT_EQ(k["burst_bytes"], 64);
+  EXPECT_EQ(k["per_channel"]["reads"].size(), 8u);
+  EXPECT_EQ(k["row_hits"].get<int64_t>() + k["row_misses"].get<int64_t>(),
+            k["reads"].get<int64_t>() + k["writes"].get<int64_t>());
+  // Positions are 64 B, burst-aligned: one burst each.
+  EXPECT_EQ(k["writes"], 2 * prompt);
+  EXPECT_EQ(k["reads"], 2 * swept_positions(prompt, 6));
+  // tREFI 3.9 us, in whole command clocks of this slow DRAM (800 MB/s over 8 x 16 B: 6.25 MT/s,
+  // tCK 320 ns): 13 tCK. Every channel refreshes once per interval of the run (staggered: -1).
+  const double run_s = tiled["cycles"].get<double>() / 100e6;
+  const double refi_s = 13 * 320e-9;
+  for (const auto& n : k["per_channel"]["refreshes"]) {
+    EXPECT_LE(n.get<double>(), std::floor(run_s / refi_s));
+    EXPECT_GE(n.get<double>(), std::floor(run_s / refi_s) - 1);
+  }
+  EXPECT_GT(k["busy_cycles"].get<double>(), 0.0);
+}
+
+std::string oracle(const std::string& file) {
+  return std::string(HARDWIRE_SHARED_DIR) + "/oracle/" + file;
+}
+
+// Functional mode with tiling on: tokens equal the golden model's (hardwire emulate).
+void expect_golden_tokens(const ChipConfig& chip) {
+  const ModelWeights w = load_weights(oracle("tiny-gqa-s.gguf"));
+  const NumericsProfile profile = load_numerics_profile("w8a8");
+  const QuantizedModel q = quantize_model(w, profile);
+  sim::SimOptions o;
+  o.level_ = sim::SimLevel::kCycle;
+  o.weight_bits_ = profile.mean_weight_bits(w.config_);
+  o.kv_bits_ = profile.kv_bits();
+  o.functional_model_ = &q;
+  const std::vector<std::vector<int32_t>> prompts = {
+      {1, 5, 9, 42, 100, 7, 3, 8, 250, 17, 4, 4, 90, 61, 2, 33, 12, 200, 5, 6},
+      {7, 3, 11, 19, 23, 29, 31, 37, 41, 43, 47}};
+  o.prompts_ = prompts;
+  const int64_t n_new = 6;
+  const nlohmann::json r = run_in_child(w.config_, chip, same_requests(2, 1, n_new), o);
+  ASSERT_FALSE(r.contains("error")) << r.dump();
+  ASSERT_EQ(r["mode"], "functional");
+  for (size_t u = 0; u < prompts.size(); ++u) {
+    GoldenModel g(q, static_cast<int64_t>(prompts[u].size()) + n_new);
+    EXPECT_EQ(r["users"][u]["generated"].get<std::vector<int32_t>>(), g.generate(prompts[u], n_new))
+        << "user " << u;
+  }
+}
+
+TEST(KvTiling, TokensStayBitExactWithTilingOnSram) {
+  expect_golden_tokens(load_chip_config("hc1-like", {"chip.attention.query_tile=8"}));
+}
+
+TEST(KvTiling, TokensStayBitExactWithTilingOnDram) {
+  expect_golden_tokens(load_chip_config("kv-in-dram", {"chip.attention.query_tile=5"}));
+}
+
+}  // namespace
+}  // namespace hw

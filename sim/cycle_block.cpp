@@ -25,7 +25,13 @@ void CycleProcess::run() {
   const Cycle now = clock_.cycle_now();
   stats_.channel_peak_chunks_ =
       std::max<int64_t>(stats_.channel_peak_chunks_, in_->num_available());
-  if (tick(now)) {
+  const bool more = tick(now);
+  if (observer_) {
+    const int64_t q = in_->num_available();
+    if (q != observed_queue_) observer_->on_queue(observer_index_, q, now);
+    observed_queue_ = q;
+  }
+  if (more) {
     next_trigger(clock_.delay_until(now + 1));
   } else {
     sleeping_ = true;
@@ -37,8 +43,25 @@ bool CycleProcess::fill_input() {
   if (!in_valid_ && in_->num_available() > 0) {
     in_reg_ = in_->read();
     in_valid_ = true;
+    if (observer_ && in_reg_.index_ == 0) {
+      const Cycle now = clock_.cycle_now();
+      starts_.emplace_back(in_reg_.token_, now);
+      observer_->on_start(observer_index_, *in_reg_.token_, now);
+    }
   }
   return in_valid_;
+}
+
+void CycleProcess::departed(const Token* t, Cycle now) {
+  if (!observer_) return;
+  for (size_t i = 0; i < starts_.size(); ++i) {
+    if (starts_[i].first == t) {
+      const Cycle start = starts_[i].second;
+      starts_.erase(starts_.begin() + static_cast<std::ptrdiff_t>(i));
+      observer_->on_depart(observer_index_, *t, start, now);
+      return;
+    }
+  }
 }
 
 void CycleProcess::produce(Token* t, int64_t elements, int64_t vector_elements, Cycle ready) {
@@ -93,6 +116,7 @@ bool CycleProcess::emit(Cycle now, int64_t output_lanes) {
   if (c.last_) {
     out_sent_ = 0;
     out_index_ = 0;
+    departed(t, now);
   }
   return !out_runs_.empty();
 }
@@ -150,6 +174,7 @@ bool CycleBlock::tick(Cycle now) {
       if (last) {
         Token* t = cur_;
         cur_ = nullptr;
+        departed(t, now);
         if (on_drop_) on_drop_(t, now);
       }
     }
@@ -432,7 +457,10 @@ bool CycleSink::tick(Cycle now) {
   if (in_valid_ || fill_input()) {
     in_valid_ = false;
     ++stats_.tokens_;
-    if (in_reg_.last_) on_token_(in_reg_.token_, now);
+    if (in_reg_.last_) {
+      departed(in_reg_.token_, now);
+      on_token_(in_reg_.token_, now);
+    }
   }
   return in_->num_available() > 0;
 }

@@ -70,6 +70,19 @@ struct CycleBlockStats {
   int64_t channel_peak_chunks_ = 0;
 };
 
+// Watches block instances at the cycle level (the chip's --vcd and --timeline): `index` is
+// the process's place in CycleChip::processes().
+class CycleObserver {
+ public:
+  virtual ~CycleObserver() = default;
+  // The first chunk of `t` was taken from the input channel at `now`.
+  virtual void on_start(size_t index, const Token& t, Cycle now) = 0;
+  // The last chunk of `t` left (or the block is done with it) at `now`; it started at `start`.
+  virtual void on_depart(size_t index, const Token& t, Cycle start, Cycle now) = 0;
+  // The input channel holds `chunks` at `now`.
+  virtual void on_queue(size_t index, int64_t chunks, Cycle now) = 0;
+};
+
 class CycleProcess : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(CycleProcess);
@@ -81,6 +94,10 @@ class CycleProcess : public sc_core::sc_module {
   const CycleBlockStats& stats() const { return stats_; }
   virtual const std::string& block_name() const = 0;
   virtual int64_t layer() const = 0;
+  void observe(CycleObserver* observer, size_t index) {
+    observer_ = observer;
+    observer_index_ = index;
+  }
 
  protected:
   // One cycle of work at `now`; returns false when idle (nothing held, nothing to emit).
@@ -94,6 +111,9 @@ class CycleProcess : public sc_core::sc_module {
   // full. Returns whether anything remains to emit.
   bool emit(Cycle now, int64_t output_lanes);
   int64_t output_pending() const { return out_pending_; }
+  // The block is done with `t` at `now`: its last output chunk left (emit() calls this;
+  // processes that write their channel themselves or drop tokens call it too).
+  void departed(const Token* t, Cycle now);
 
   const ClockBase& clock_;
   int64_t chunk_elements_;
@@ -103,6 +123,10 @@ class CycleProcess : public sc_core::sc_module {
 
  private:
   void run();
+  CycleObserver* observer_ = nullptr;
+  size_t observer_index_ = 0;
+  std::vector<std::pair<const Token*, Cycle>> starts_;  // observed tokens held: start cycles
+  int64_t observed_queue_ = 0;
   struct OutRun {
     Cycle ready_;
     Token* token_;

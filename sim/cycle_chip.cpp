@@ -6,9 +6,70 @@
 #include <cstdio>
 
 #include "common/error.h"
+#include "sim/rtl_cosim.h"
 #include "sim/scheduler.h"
+#include "sim/timeline.h"
+#include "sim/vcd.h"
 
 namespace hw::sim {
+
+// --vcd and --timeline at the cycle level: per block instance two VCD signals (tokens in
+// progress, chunks in the input channel) changed at the cycle they change, and one timeline
+// slice per token visit.
+class CycleTrace : public CycleObserver {
+ public:
+  CycleTrace(const std::string& vcd_path, int64_t timeline_max_events, const ClockBase& clock,
+             const std::vector<CycleProcess*>& processes)
+      : timeline_(std::max<int64_t>(1, timeline_max_events)),
+        record_timeline_(timeline_max_events > 0) {
+    for (const CycleProcess* p : processes) {
+      TimelineRecorder::Track t;
+      t.label_ = p->basename();
+      tracks_.push_back(t);
+    }
+    if (vcd_path.empty()) return;
+    vcd_ = std::make_unique<VcdProbe>("vcd_probe", vcd_path, clock);
+    for (const CycleProcess* p : processes) {
+      const std::string n = p->basename();
+      signals_.emplace_back(std::make_unique<sc_core::sc_signal<int>>(("vcd_" + n + "_busy").c_str()));
+      const int busy = vcd_->add_signal(*signals_.back(), n + "_busy");
+      signals_.emplace_back(std::make_unique<sc_core::sc_signal<int>>(("vcd_" + n + "_queued").c_str()));
+      const int queued = vcd_->add_signal(*signals_.back(), n + "_queued");
+      ids_.emplace_back(busy, queued);
+    }
+  }
+  void on_start(size_t index, const Token&, Cycle now) override {
+    if (vcd_) vcd_->change(now, ids_[index].first, +1);
+  }
+  void on_depart(size_t index, const Token& t, Cycle start, Cycle now) override {
+    if (vcd_) vcd_->change(now, ids_[index].first, -1);
+    if (record_timeline_) timeline_.on_visit(index, t, start, start, now, now);
+  }
+  void on_queue(size_t index, int64_t chunks, Cycle now) override {
+    if (!vcd_) return;
+    if (queued_.size() <= index) queued_.resize(index + 1, 0);
+    vcd_->change(now, ids_[index].second, int(chunks - queued_[index]));
+    queued_[index] = chunks;
+  }
+  std::pair<int64_t, int64_t> finish(const std::string& timeline_path, double clock_hz,
+                                     const nlohmann::json& metadata) {
+    if (vcd_) vcd_->close();
+    if (record_timeline_ && !timeline_path.empty()) {
+      timeline_.write(timeline_path, tracks_, clock_hz, metadata);
+    }
+    return {timeline_.recorded(), timeline_.dropped()};
+  }
+
+ private:
+  std::unique_ptr<VcdProbe> vcd_;
+  std::vector<std::unique_ptr<sc_core::sc_signal<int>>> signals_;
+  std::vector<std::pair<int, int>> ids_;  // busy, queued signal per process
+  std::vector<int64_t> queued_;
+  TimelineRecorder timeline_;
+  bool record_timeline_;
+  std::vector<TimelineRecorder::Track> tracks_;
+};
+
 namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
@@ -98,9 +159,14 @@ CycleBlockSpec matrix_spec(const std::string& name, int64_t layer, int64_t die, 
 
 }  // namespace
 
+CycleBlockSpec matrix_block_spec(const std::string& name, int64_t layer, int64_t inputs,
+                                 int64_t outputs, const MatrixBlockConfig& m) {
+  return matrix_spec(name, layer, 0, inputs, outputs, m);
+}
+
 CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
                      const ClockBase& clock, FunctionalData* functional,
-                     int64_t shared_prefix_positions)
+                     int64_t shared_prefix_positions, const CycleChipOptions& options)
     : sc_core::sc_module(name), mapping_(mapping), clock_(clock), functional_(functional),
       chunk_elements_(mapping.chip_.chunk_elements_),
       channel_depth_(mapping.chip_.channel_depth_chunks_) {
@@ -205,13 +271,41 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
     s.output_buffer_ = d;
     chain(std::make_unique<CycleBlock>("embedding", clock, N, s, g_embedding_.get(), fn, nullptr));
   }
+  if (options.rtl_layer_ >= 0) {
+    if (options.rtl_layer_ >= mc.n_layers_) {
+      throw make_error("--rtl layer=" + std::to_string(options.rtl_layer_),
+                       "the model has layers 0.." + std::to_string(mc.n_layers_ - 1));
+    }
+    if (!rtl_block_factory()) {
+      throw make_error("--rtl", "this build has no Verilated RTL blocks",
+                       "configure with Verilator and SystemC installed (-DHARDWIRE_VERILATOR=ON, "
+                       "docs/rtl.md \"Co-simulation\") and rebuild");
+    }
+  }
   for (const DieAssignment& die : m.dies_) {
     const int64_t di = die.index_;
     g.dram_layout_.first_layer_ = die.first_layer_;
     for (int64_t l = die.first_layer_; l < die.first_layer_ + die.layers_; ++l) {
       auto block = [&](const CycleBlockSpec& s, const BlockModule* golden) {
-        chain(std::make_unique<CycleBlock>(instance_name(s.name_, l).c_str(), clock, N, s,
-                                           golden, fn, nullptr));
+        const std::string inst = instance_name(s.name_, l);
+        if (l == options.rtl_layer_) {
+          RtlBlockRequest r;
+          r.mapping_ = &mapping;
+          r.clock_ = &clock;
+          r.functional_ = functional;
+          r.block_ = s.name_;
+          r.instance_ = inst;
+          r.layer_ = l;
+          r.chunk_elements_ = N;
+          r.vcd_path_ = options.rtl_vcd_path_;
+          std::unique_ptr<CycleProcess> p = (*rtl_block_factory())(r);
+          if (p) {
+            rtl_processes_.push_back(p.get());
+            chain(std::move(p));
+            return;
+          }
+        }
+        chain(std::make_unique<CycleBlock>(inst.c_str(), clock, N, s, golden, fn, nullptr));
       };
       block(norm_spec("attn_norm", l, di, d, d, c.norm_, N), g_attn_norm_.get());
       block(matrix_spec("qkv", l, di, d, q + 2 * kv, m.chip_.qkv_), g_qkv_.get());
@@ -297,6 +391,18 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
   sink_out_ = std::make_unique<ChunkChannel>("host_unused", 1);
   sink->out_(*sink_out_);
   add(std::move(sink));
+  if (!options.vcd_path_.empty() || options.timeline_max_events_ > 0) {
+    trace_ = std::make_unique<CycleTrace>(options.vcd_path_, options.timeline_max_events_, clock,
+                                          processes_);
+    for (size_t i = 0; i < processes_.size(); ++i) processes_[i]->observe(trace_.get(), i);
+  }
+}
+
+std::pair<int64_t, int64_t> CycleChip::finish_traces(const std::string& timeline_path,
+                                                     double clock_hz,
+                                                     const nlohmann::json& metadata) {
+  if (!trace_) return {0, 0};
+  return trace_->finish(timeline_path, clock_hz, metadata);
 }
 
 CycleChip::~CycleChip() = default;

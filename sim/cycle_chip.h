@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <systemc>
 
 #include "chip/mapping.h"
@@ -39,10 +40,31 @@ namespace hw::sim {
 
 class Scheduler;
 
+// The phase spec of a matrix block of C = `inputs`, R = `outputs` on structure `m` (what every
+// matrix block instance of the chip runs; tests/rtl compares it with the RTL block).
+CycleBlockSpec matrix_block_spec(const std::string& name, int64_t layer, int64_t inputs,
+                                 int64_t outputs, const MatrixBlockConfig& m);
+
+// Options of the cycle-level chip beyond the mapping.
+struct CycleChipOptions {
+  // Layer whose matrix blocks are Verilated RTL (rtl_cosim.h, docs/rtl.md "Co-simulation");
+  // -1: none.
+  int64_t rtl_layer_ = -1;
+  std::string rtl_vcd_path_;  // VCD of the co-simulated blocks' pins ("" = none)
+  // --vcd: per block instance, tokens in progress (first chunk taken .. last chunk out) and
+  // chunks waiting in its input channel; "" = none.
+  std::string vcd_path_;
+  // --timeline: slices recorded (first chunk taken .. last chunk out per instance); 0 = none.
+  int64_t timeline_max_events_ = 0;
+};
+
+class CycleTrace;
+
 class CycleChip : public sc_core::sc_module, public TokenPath {
  public:
   CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping, const ClockBase& clock,
-            FunctionalData* functional, int64_t shared_prefix_positions);
+            FunctionalData* functional, int64_t shared_prefix_positions,
+            const CycleChipOptions& options = {});
   ~CycleChip() override;
   void set_scheduler(Scheduler* scheduler) { scheduler_ = scheduler; }
 
@@ -60,6 +82,12 @@ class CycleChip : public sc_core::sc_module, public TokenPath {
   int64_t tokens_in_flight() const { return int64_t(live_.size()); }
   int64_t peak_tokens_in_flight() const { return peak_live_; }
   int64_t state_bytes() const;
+  // After sc_start: writes the timeline (when one was recorded and `timeline_path` is given)
+  // and closes the VCD. Returns the timeline's slice counts {recorded, dropped}.
+  std::pair<int64_t, int64_t> finish_traces(const std::string& timeline_path, double clock_hz,
+                                            const nlohmann::json& metadata);
+  // The processes that are Verilated RTL (co-simulation), in dataflow order.
+  const std::vector<CycleProcess*>& rtl_processes() const { return rtl_processes_; }
 
  private:
   ChunkChannel* channel(const std::string& name);
@@ -90,6 +118,8 @@ class CycleChip : public sc_core::sc_module, public TokenPath {
   std::vector<std::unique_ptr<ChunkChannel>> channels_;
   std::vector<std::unique_ptr<CycleProcess>> owned_;
   std::vector<CycleProcess*> processes_;
+  std::vector<CycleProcess*> rtl_processes_;
+  std::unique_ptr<CycleTrace> trace_;  // --vcd / --timeline
   std::vector<std::unique_ptr<KvBankEngine>> engines_;  // per layer
   std::vector<std::unique_ptr<KvDram>> drams_;          // per die (kv_memory = dram)
   ChunkChannel* input_ = nullptr;                       // embedding's input

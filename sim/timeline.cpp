@@ -23,6 +23,14 @@ void TimelineRecorder::on_visit(size_t index, const Token& t, Cycle, Cycle start
 
 void TimelineRecorder::write(const std::string& path, const std::vector<Stage>& stages,
                              double clock_hz, const nlohmann::json& metadata) const {
+  std::vector<Track> tracks;
+  tracks.reserve(stages.size());
+  for (const Stage& s : stages) tracks.push_back({s.label(), s.die_});
+  write(path, tracks, clock_hz, metadata);
+}
+
+void TimelineRecorder::write(const std::string& path, const std::vector<Track>& stages,
+                             double clock_hz, const nlohmann::json& metadata) const {
   std::ofstream out(path, std::ios::trunc);
   if (!out) {
     throw make_error("--timeline " + path, "cannot open the file for writing",
@@ -46,7 +54,7 @@ void TimelineRecorder::write(const std::string& path, const std::vector<Stage>& 
   for (size_t i = 0; i < stages.size(); ++i) {
     sep();
     out << nlohmann::json{{"name", "thread_name"}, {"ph", "M"}, {"pid", stages[i].die_},
-                          {"tid", i}, {"args", {{"name", stages[i].label()}}}}
+                          {"tid", i}, {"args", {{"name", stages[i].label_}}}}
                .dump();
     sep();
     out << nlohmann::json{{"name", "thread_sort_index"}, {"ph", "M"}, {"pid", stages[i].die_},

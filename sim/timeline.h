@@ -2,7 +2,9 @@
 // grouped per die, one slice per token served ("u5 p1023": user 5, position 1023; category
 // prefill or decode). Open the file in ui.perfetto.dev or chrome://tracing. Recording stops after
 // a cap on the number of slices (a full-size run serves hundreds of millions), and the file says
-// how many were left out.
+// how many were left out. Both levels record into it: the token level through VisitObserver
+// (busy span of each visit), the cycle level through cycle_chip.h's observer (first input chunk
+// taken to last output chunk written, per block instance).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -24,6 +26,13 @@ class TimelineRecorder : public VisitObserver {
   // Writes the trace. `metadata` goes to the file's otherData. Throws hw::Error naming the
   // path when it cannot be written.
   void write(const std::string& path, const std::vector<Stage>& stages, double clock_hz,
+             const nlohmann::json& metadata) const;
+  // One track per block instance: its label ("L03.qkv") and die.
+  struct Track {
+    std::string label_;
+    int64_t die_ = 0;
+  };
+  void write(const std::string& path, const std::vector<Track>& tracks, double clock_hz,
              const nlohmann::json& metadata) const;
 
  private:

@@ -8,6 +8,7 @@
 #ifdef HARDWIRE_HAVE_SYSTEMC
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -27,6 +28,9 @@
 #include "cli/output.h"
 #include "cli/run_options.h"
 #include "common/error.h"
+#ifdef HARDWIRE_HAVE_RTL_COSIM
+#include "rtl/cosim.h"
+#endif
 #include "common/param_tree.h"
 #include "model/model_config.h"
 #include "model/numerics_profile.h"
@@ -66,6 +70,8 @@ struct SimulateOptions {
   bool no_progress_ = false;
   std::string check_against_;
   std::string level_ = "token";
+  std::string rtl_;      // "layer=L": co-simulate layer L's matrix blocks as Verilated RTL
+  std::string rtl_vcd_;
 };
 
 std::string num(double v, const char* fmt = "%.4g") {
@@ -164,6 +170,8 @@ nlohmann::json resolved_config_json(const Resolved& r, const SimulateOptions& o,
                                           ? nlohmann::json(o.synthetic_seed_)
                                           : nlohmann::json(nullptr)},
                    {"vcd", o.vcd_},
+                   {"rtl", o.rtl_},
+                   {"rtl_vcd", o.rtl_vcd_},
                    {"timeline", o.timeline_},
                    {"timeline_max_events", o.timeline_max_events_}};
   j["mapping"] = mapping;
@@ -285,6 +293,25 @@ void run(const SimulateOptions& o) {
   so.weight_bits_ = r.widths_.weight_bits_;
   so.kv_bits_ = r.widths_.kv_bits_;
   so.vcd_path_ = o.vcd_;
+  if (!o.rtl_.empty()) {
+    const std::string p = "layer=";
+    char* end = nullptr;
+    const long long layer =
+        o.rtl_.rfind(p, 0) == 0 ? std::strtoll(o.rtl_.c_str() + p.size(), &end, 10) : -1;
+    if (layer < 0 || !end || *end != '\0' || o.rtl_.size() == p.size()) {
+      throw make_error("--rtl " + o.rtl_, "expected layer=L (a layer number)", "--rtl layer=0");
+    }
+    if (o.level_ != "cycle") {
+      throw make_error("--rtl", "co-simulation runs at the cycle level", "add --level cycle");
+    }
+    so.rtl_layer_ = layer;
+    so.rtl_vcd_path_ = o.rtl_vcd_;
+#ifdef HARDWIRE_HAVE_RTL_COSIM
+    rtl::register_rtl_cosim();
+#endif
+  } else if (!o.rtl_vcd_.empty()) {
+    throw make_error("--rtl-vcd", "records the co-simulated RTL", "add --rtl layer=L");
+  }
   so.timeline_path_ = o.timeline_;
   so.timeline_max_events_ = o.timeline_max_events_;
   std::optional<QuantizedModel> quantized;
@@ -446,6 +473,11 @@ void add_simulate_command(CLI::App& app) {
                   "clocked process streaming chunks, KV as addressed bank traffic (short runs)")
       ->check(CLI::IsMember({"token", "cycle"}))
       ->capture_default_str();
+  cmd->add_option("--rtl", o->rtl_,
+                  "layer=L: co-simulation, the Verilated RTL of layer L's matrix blocks in the "
+                  "cycle-level chip (builds with Verilator; docs/rtl.md \"Co-simulation\")");
+  cmd->add_option("--rtl-vcd", o->rtl_vcd_,
+                  "With --rtl: VCD of the co-simulated blocks' pins (GTKWave)");
   cmd->callback([o]() { run(*o); });
 }
 

@@ -205,14 +205,16 @@ void fill_analytic(SimResult& res, const ChipMapping& mapping, const ModelConfig
 SimResult run_cycle_level(const ModelConfig& model, const ChipConfig& chip,
                           const ChipMapping& mapping, const std::vector<UserRequest>& requests,
                           FunctionalData* functional, const SimOptions& options) {
-  if (!options.vcd_path_.empty() || !options.timeline_path_.empty()) {
-    throw make_error("cycle level", "--vcd and --timeline record the token level only",
-                     "drop them, or use --level token");
-  }
   ClockBase clock(chip.clock_hz_);
   const int64_t prefix = requests.front().shared_prefix_tokens_;
   auto kv = std::make_unique<KvSram>("kv_sram", mapping);
-  auto top = std::make_unique<CycleChip>("chip", mapping, clock, functional, prefix);
+  CycleChipOptions chip_options;
+  chip_options.rtl_layer_ = options.rtl_layer_;
+  chip_options.rtl_vcd_path_ = options.rtl_vcd_path_;
+  chip_options.vcd_path_ = options.vcd_path_;
+  chip_options.timeline_max_events_ =
+      options.timeline_path_.empty() ? 0 : std::max<int64_t>(1, options.timeline_max_events_);
+  auto top = std::make_unique<CycleChip>("chip", mapping, clock, functional, prefix, chip_options);
   auto sched = std::make_unique<Scheduler>("scheduler", mapping, requests, clock, *top, *kv,
                                            functional);
   top->set_scheduler(sched.get());
@@ -235,6 +237,14 @@ SimResult run_cycle_level(const ModelConfig& model, const ChipConfig& chip,
 
   SimResult res;
   res.level_ = SimLevel::kCycle;
+  top->finish_traces(options.timeline_path_, chip.clock_hz_,
+                     {{"model", model.name_}, {"chip", chip.name_}, {"level", "cycle"}});
+  if (!options.timeline_path_.empty()) res.timeline_file_ = options.timeline_path_;
+  if (!options.vcd_path_.empty()) {
+    std::string base = options.vcd_path_;
+    if (base.size() < 4 || base.compare(base.size() - 4, 4, ".vcd") != 0) base += ".vcd";
+    res.vcd_file_ = base;
+  }
   res.model_ = model.name_;
   res.chip_ = chip.name_;
   res.functional_ = functional != nullptr;

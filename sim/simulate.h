@@ -45,6 +45,10 @@ struct SimOptions {
   BlockHook on_block_;
   std::vector<std::vector<int32_t>> prompts_;
   std::string vcd_path_;                // "" = none
+  // Cycle level: the layer whose matrix blocks are the Verilated RTL (docs/rtl.md
+  // "Co-simulation"; needs a build with Verilator), -1 = none; and the VCD of their pins.
+  int64_t rtl_layer_ = -1;
+  std::string rtl_vcd_path_;
   std::string timeline_path_;           // "" = none
   int64_t timeline_max_events_ = 2000000;
   // Called about once per wall-clock second while the kernel runs.

@@ -20,8 +20,14 @@
 // Interface (chunk valid/ready): in_data = LI int8 (lane 0 in the LSBs), in_scale_m/e = the
 // input vector's dyadic scale, sampled with its first chunk; out_data = LO int32 in Q.F_OUT.
 // Requires G to be a multiple of LI (group boundaries on chunk boundaries).
+// Pipeline: input register (one chunk, as every cycle-level block has: sim/cycle_block.h) ->
+// products and adder tree -> tree register s1 -> accumulate (group scale, row accumulators,
+// hold registers) -> hw_requant (2 stages) -> out. These are the registers the cycle-level
+// matrix block declares (docs/chip.md: input register, fold step, tree_registers 1,
+// accumulate_stages 1, requant_stages 2), so the two have the same timing
+// (tests/rtl/test_rtl_timing.cpp runs both on one channel and compares cycle by cycle).
 // Timing, NCH = ceil(C/LI) input chunks, NOC = ceil(R/LO) output chunks, consumer ready:
-//   latency (last input chunk accepted -> last output chunk accepted) = NOC + 3 cycles
+//   latency (last input chunk accepted -> last output chunk accepted) = NOC + 4 cycles
 //   initiation interval = max(NCH, NOC) cycles (the hold registers take the next vector's
 //   accumulators in the cycle their last output chunk leaves)
 // tests/rtl/test_rtl_matvec.cpp measures both and checks them against these formulas.
@@ -64,13 +70,18 @@ module hw_matvec_core #(
 );
   localparam int CPG = NG == 1 ? NCH : G / LI;  // chunks per group
 
-  // ---- stage 0: products of the incoming chunk, adder tree into one int32 per row
-  logic [CHW-1:0] in_ch;
+  // ---- input register: one chunk and the vector's scale
+  logic x_valid;
+  logic [LI*8-1:0] x_data;
+  logic [15:0] x_m, x_e;
+
+  // ---- stage 0: products of the registered chunk, adder tree into one int32 per row
+  logic [CHW-1:0] in_ch;  // chunk number of the vector in the input register
   logic [R*32-1:0] psum;
   assign rom_chunk = in_ch;
 
   hw_matvec_fabric #(.R(R), .LI(LI), .B(B), .FABRIC(FABRIC)) u_fabric (
-      .codes(rom_codes), .x(in_data), .psum(psum));
+      .codes(rom_codes), .x(x_data), .psum(psum));
 
   // ---- stage 1 register (adder tree output) and vector scale
   logic s1_valid;
@@ -92,7 +103,8 @@ module hw_matvec_core #(
   // output chunk leaves the hold registers (issue_last), so the hold registers never idle.
   wire issue_last;
   wire advance_s1 = s1_valid && !(s1_is_last && hold_busy && !issue_last);
-  assign in_ready = !s1_valid || advance_s1;
+  wire x_take = !s1_valid || advance_s1;  // s1 takes the input register's chunk
+  assign in_ready = !x_valid || x_take;
   assign rom_group = GW'(32'(s1_ch) / CPG);
 
   // requantization of the held accumulators, LO rows per output chunk
@@ -117,22 +129,31 @@ module hw_matvec_core #(
 
   always_ff @(posedge clk) begin
     if (rst) begin
+      x_valid <= 1'b0;
       in_ch <= '0;
       s1_valid <= 1'b0;
       s1_ch <= '0;
       hold_busy <= 1'b0;
       oc <= '0;
     end else begin
-      if (in_valid && in_ready) begin
+      if (in_ready) begin
+        x_valid <= in_valid;
+        if (in_valid) begin
+          x_data <= in_data;
+          x_m <= in_scale_m;
+          x_e <= in_scale_e;
+        end
+      end
+      if (x_valid && x_take) begin
         if (in_ch == '0) begin
-          cur_m <= in_scale_m;
-          cur_e <= in_scale_e;
+          cur_m <= x_m;
+          cur_e <= x_e;
         end
         in_ch <= (in_ch == CHW'(NCH - 1)) ? '0 : in_ch + 1'b1;
         s1_psum <= psum;
         s1_ch <= in_ch;
       end
-      if (in_ready) s1_valid <= in_valid;
+      if (x_take) s1_valid <= x_valid;
 
       if (advance_s1) begin
         for (int r = 0; r < R; r++) begin

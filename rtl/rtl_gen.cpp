@@ -185,7 +185,7 @@ std::string generate_matvec(const QuantizedMatrix& w, const std::string& model_n
   mi.out_frac_bits_ = out_frac;
   mi.in_chunks_ = NCH;
   mi.out_chunks_ = NOC;
-  mi.latency_cycles_ = NOC + 3;
+  mi.latency_cycles_ = NOC + 4;
   mi.interval_cycles_ = std::max(NCH, NOC);
   mi.weight_bits_total_ = R * C * B;
   if (info) *info = mi;

@@ -125,6 +125,5 @@ Bench& bench() {
 
 }  // namespace hw::rtltest
 
-// Verilated SystemC models are elaborated by sc_main's absence here: gtest_main drives, so the
-// SystemC kernel is entered through sc_start from the tests. libsystemc wants sc_main defined.
-int sc_main(int, char**) { return 0; }
+// sc_main (which libsystemc wants defined) comes from hardwire_sim (sim/simulate.cpp): gtest_main
+// drives, and the tests enter the SystemC kernel through sc_start.

@@ -3,7 +3,7 @@
 // Model tiny-mha, numerics w4a8: 4-bit weight codes (two's complement), group size 32 columns, 2 group scale(s) per row.
 // Real weight = code * M[row][group] * 2^-E[row] (docs/numerics.md section 3).
 // Datapath: rtl/matvec_core.sv, fabric product-select, 16 input lanes (int8), 4 output lanes (int32, Q.16).
-// Timing: 4 input chunks, 16 output chunks; latency 19 cycles, initiation interval 16 cycles.
+// Timing: 4 input chunks, 16 output chunks; latency 20 cycles, initiation interval 16 cycles.
 // Interface: chunk valid/ready (docs/rtl.md).
 module hw_mv_l0_attn_v_r0_63 (
     input  logic clk,

@@ -3,7 +3,7 @@
 // Model tiny-mha, numerics w8a8: 8-bit weight codes (two's complement), group size 172 columns, 1 group scale(s) per row.
 // Real weight = code * M[row][group] * 2^-E[row] (docs/numerics.md section 3).
 // Datapath: rtl/matvec_core.sv, fabric constant-multipliers, 16 input lanes (int8), 4 output lanes (int32, Q.12).
-// Timing: 11 input chunks, 4 output chunks; latency 7 cycles, initiation interval 11 cycles.
+// Timing: 11 input chunks, 4 output chunks; latency 8 cycles, initiation interval 11 cycles.
 // Interface: chunk valid/ready (docs/rtl.md).
 module hw_mv_l0_ffn_down_r0_15 (
     input  logic clk,

@@ -1,0 +1,260 @@
+// Timing of the Verilated matrix blocks against the cycle-level SystemC matrix block
+// (sim/cycle_block.h) for the same configuration: tiny-mha layer 0's matrices (16 input
+// lanes, 4 output lanes, output_mux 1, one tree register, 1 accumulate stage, 2 requant
+// stages, 16-element chunks). Both sit between identical producers and consumers on chunk
+// channels (sc_fifo, sim/chunk.h) in one SystemC run; every input chunk's write cycle and every
+// output chunk's read cycle must be the same, so latency and initiation interval are equal, with
+// the consumer always ready and under back-pressure. The RTL side is the co-simulation adapter
+// (rtl/cosim.h), so this is also the co-simulation's timing check block by block.
+//
+// Each comparison runs in a forked child (SystemC elaborates once per process; the parent's
+// kernel stays unused, so the Bench tests of this binary still run after these).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <systemc>
+
+#include "chip/mapping.h"
+#include "rtl/cosim.h"
+#include "sim/cycle_block.h"
+#include "sim/cycle_chip.h"
+
+namespace hw {
+namespace {
+
+using sim::Chunk;
+using sim::ChunkChannel;
+using sim::Cycle;
+
+// Runs `fn` in a child process and returns the JSON it produced ({"error": ...} on failure).
+nlohmann::json in_child(const std::function<nlohmann::json()>& fn) {
+  int fd[2];
+  if (pipe(fd) != 0) return {{"error", "pipe"}};
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fd[0]);
+    std::string out;
+    try {
+      out = fn().dump();
+    } catch (const std::exception& e) {
+      out = nlohmann::json{{"error", e.what()}}.dump();
+    }
+    size_t off = 0;
+    while (off < out.size()) {
+      const ssize_t n = write(fd[1], out.data() + off, out.size() - off);
+      if (n <= 0) break;
+      off += size_t(n);
+    }
+    close(fd[1]);
+    _exit(0);
+  }
+  close(fd[1]);
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd[0], buf, sizeof buf)) > 0) text.append(buf, size_t(n));
+  close(fd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (text.empty()) return {{"error", "child produced nothing (status " + std::to_string(status) + ")"}};
+  return nlohmann::json::parse(text);
+}
+
+// The tiny-mha shape (rtl/gen/tiny-mha-w4a8-l0) on a chip of the RTL's matrix structure.
+ChipMapping rtl_mapping() {
+  ChipMapping m;
+  m.model_.name_ = "tiny-mha";
+  m.model_.arch_ = "llama";
+  m.model_.n_layers_ = 2;
+  m.model_.d_model_ = 64;
+  m.model_.n_heads_ = 4;
+  m.model_.n_kv_heads_ = 4;
+  m.model_.head_dim_ = 16;
+  m.model_.d_ff_ = 172;
+  m.model_.vocab_ = 260;
+  m.model_.max_positions_ = 128;
+  m.chip_.chunk_elements_ = 16;
+  for (MatrixBlockConfig* b : {&m.chip_.qkv_, &m.chip_.o_proj_, &m.chip_.ffn_gate_up_,
+                               &m.chip_.ffn_down_}) {
+    b->input_lanes_ = 16;
+    b->output_lanes_ = 4;
+    b->output_mux_ = 1;
+    b->adder_levels_per_register_ = 0;
+    b->accumulate_stages_ = 1;
+    b->requant_stages_ = 2;
+  }
+  return m;
+}
+
+// Writes `vectors` vectors of `elements` as chunks, one per cycle when the channel has room;
+// `gap` idle cycles after each vector's last chunk.
+class Producer : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(Producer);
+  Producer(sc_core::sc_module_name n, const sim::ClockBase& clock, ChunkChannel& out,
+           std::vector<sim::Token>& tokens, int64_t elements, int64_t gap)
+      : sc_core::sc_module(n), clock_(clock), out_(out), tokens_(tokens), elements_(elements),
+        gap_(gap) {
+    SC_THREAD(run);
+  }
+  std::vector<Cycle> writes_;
+
+ private:
+  void run() {
+    const int64_t chunks = (elements_ + 15) / 16;
+    Cycle next_ok = 1;
+    for (size_t v = 0; v < tokens_.size(); ++v) {
+      for (int64_t k = 0; k < chunks; ++k) {
+        for (;;) {
+          const Cycle now = clock_.cycle_now();
+          if (now >= next_ok && out_.num_free() > 0) break;
+          wait(clock_.delay_until(std::max(now + 1, next_ok)));
+        }
+        Chunk c;
+        c.token_ = &tokens_[v];
+        c.index_ = int32_t(k);
+        c.elements_ = int32_t(std::min<int64_t>(16, elements_ - 16 * k));
+        c.last_ = k + 1 == chunks;
+        out_.write(c);
+        writes_.push_back(clock_.cycle_now());
+        next_ok = clock_.cycle_now() + 1 + (c.last_ ? gap_ : 0);
+      }
+    }
+  }
+  const sim::ClockBase& clock_;
+  ChunkChannel& out_;
+  std::vector<sim::Token>& tokens_;
+  int64_t elements_, gap_;
+};
+
+// Reads a chunk in every cycle where ready(cycle) holds and one is there.
+class Consumer : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(Consumer);
+  Consumer(sc_core::sc_module_name n, const sim::ClockBase& clock, ChunkChannel& in,
+           std::function<bool(Cycle)> ready)
+      : sc_core::sc_module(n), clock_(clock), in_(in), ready_(std::move(ready)) {
+    SC_THREAD(run);
+  }
+  std::vector<Cycle> reads_;
+  std::vector<int64_t> elements_;
+
+ private:
+  void run() {
+    for (;;) {
+      wait(clock_.delay_until(clock_.cycle_now() + 1));
+      const Cycle now = clock_.cycle_now();
+      if (ready_(now) && in_.num_available() > 0) {
+        const Chunk c = in_.read();
+        reads_.push_back(now);
+        elements_.push_back(c.elements_);
+      }
+    }
+  }
+  const sim::ClockBase& clock_;
+  ChunkChannel& in_;
+  std::function<bool(Cycle)> ready_;
+};
+
+struct Scenario {
+  std::string block;
+  int64_t vectors = 4;
+  int64_t gap = 0;         // idle cycles between vectors at the producer
+  int ready_every = 1;     // consumer reads in cycles where cycle % ready_every == 0
+};
+
+// One SystemC run: the SystemC block and the RTL block side by side.
+nlohmann::json compare(const Scenario& s) {
+  const ChipMapping m = rtl_mapping();
+  const sim::ClockBase clock(1e9);
+  const int64_t d = 64, q = 64, kv = 64, f = 172;
+  int64_t inputs = d, outputs = 0;
+  const MatrixBlockConfig* mb = nullptr;
+  if (s.block == "qkv") outputs = q + 2 * kv, mb = &m.chip_.qkv_;
+  if (s.block == "o_proj") inputs = q, outputs = d, mb = &m.chip_.o_proj_;
+  if (s.block == "ffn_gate_up") outputs = 2 * f, mb = &m.chip_.ffn_gate_up_;
+  if (s.block == "ffn_down") inputs = f, outputs = d, mb = &m.chip_.ffn_down_;
+  std::vector<sim::Token> tokens(size_t(s.vectors));
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i].seq_ = int64_t(i);
+  auto ready = [e = s.ready_every](Cycle c) { return c % e == 0; };
+
+  ChunkChannel sc_in("sc_in", 2), sc_out("sc_out", 2), rtl_in("rtl_in", 2), rtl_out("rtl_out", 2);
+  Producer sc_prod("sc_prod", clock, sc_in, tokens, inputs, s.gap);
+  Producer rtl_prod("rtl_prod", clock, rtl_in, tokens, inputs, s.gap);
+  sim::CycleBlock sc_block("sc_block", clock, 16,
+                           sim::matrix_block_spec(s.block, 0, inputs, outputs, *mb), nullptr,
+                           false, nullptr);
+  sc_block.in_(sc_in);
+  sc_block.out_(sc_out);
+  sim::RtlBlockRequest r;
+  r.mapping_ = &m;
+  r.clock_ = &clock;
+  r.block_ = s.block;
+  r.instance_ = "rtl_block";
+  r.layer_ = 0;
+  r.chunk_elements_ = 16;
+  std::unique_ptr<sim::CycleProcess> rtl_block = rtl::make_rtl_block(r);
+  rtl_block->in_(rtl_in);
+  rtl_block->out_(rtl_out);
+  Consumer sc_cons("sc_cons", clock, sc_out, ready);
+  Consumer rtl_cons("rtl_cons", clock, rtl_out, ready);
+  sc_core::sc_start(clock.time_of(4000));
+  return {{"sc_in", sc_prod.writes_}, {"rtl_in", rtl_prod.writes_},
+          {"sc_out", sc_cons.reads_}, {"rtl_out", rtl_cons.reads_},
+          {"sc_elements", sc_cons.elements_}, {"rtl_elements", rtl_cons.elements_},
+          {"chunks_in", (inputs + 15) / 16}, {"chunks_out", (outputs + 15) / 16}};
+}
+
+void expect_same_timing(const Scenario& s) {
+  const nlohmann::json j = in_child([&] { return compare(s); });
+  ASSERT_FALSE(j.contains("error")) << j.dump();
+  const auto sc_in = j["sc_in"].get<std::vector<Cycle>>();
+  const auto rtl_in = j["rtl_in"].get<std::vector<Cycle>>();
+  const auto sc_out = j["sc_out"].get<std::vector<Cycle>>();
+  const auto rtl_out = j["rtl_out"].get<std::vector<Cycle>>();
+  const int64_t nin = j["chunks_in"], nout = j["chunks_out"];
+  ASSERT_EQ(int64_t(sc_in.size()), nin * s.vectors);
+  ASSERT_EQ(int64_t(sc_out.size()), nout * s.vectors) << "SystemC block did not finish";
+  EXPECT_EQ(rtl_in, sc_in) << "input chunks accepted at different cycles";
+  EXPECT_EQ(rtl_out, sc_out) << "output chunks at different cycles";
+  EXPECT_EQ(j["rtl_elements"], j["sc_elements"]);
+  // Latency: last input chunk written -> last output chunk read (channel to channel).
+  const Cycle lat = sc_out[size_t(nout - 1)] - sc_in[size_t(nin - 1)];
+  std::printf("%s: latency %lld cycles channel to channel (both sides)\n", s.block.c_str(),
+              static_cast<long long>(lat));
+}
+
+#define NEED_FRESH_KERNEL()                                                                   \
+  if (sc_core::sc_get_status() != sc_core::SC_ELABORATION)                                    \
+  GTEST_SKIP() << "the SystemC kernel of this process already ran; run each test alone (ctest)"
+
+// Vectors spaced beyond the block's interval (the previous vector's outputs have left when the
+// next one's last chunk arrives), consumer always ready: latency and interval equal, every
+// chunk at the same cycle.
+TEST(RtlTiming, MatrixBlocksEqualSystemC) {
+  NEED_FRESH_KERNEL();
+  for (const char* b : {"qkv", "o_proj", "ffn_gate_up", "ffn_down"}) {
+    SCOPED_TRACE(b);
+    expect_same_timing({b, 4, 100, 1});
+  }
+}
+
+// The same under back-pressure: the consumer takes a chunk one cycle in three, so the output
+// chunks wait in the channel and the blocks' output stages stall.
+TEST(RtlTiming, MatrixBlocksEqualSystemCUnderBackPressure) {
+  NEED_FRESH_KERNEL();
+  for (const char* b : {"qkv", "o_proj", "ffn_gate_up", "ffn_down"}) {
+    SCOPED_TRACE(b);
+    expect_same_timing({b, 3, 300, 3});
+  }
+}
+
+}  // namespace
+}  // namespace hw

@@ -31,6 +31,22 @@ TEST(HeldOut, FoundryIsoSpeedPowerClaims) {
   EXPECT_LT(cut_3, 0.33);
 }
 
+TEST(HeldOut, StillmakerBaasAgainstTsmc16To7Claim) {
+  // The logic energy of n7 rests on Stillmaker & Baas's 7 nm fit; their 16 nm to 7 nm step
+  // against TSMC's N16 -> N7 claim at IEDM 2016: "a 65 percent reduction in power at the
+  // transistor level" at the same speed (as reported in
+  // eightforums.com/windows-8-news/76431-chipmakers-announce-7nm-technology.html [3P]). Supplies
+  // are not stated: N16 at its nominal 0.8 V [choice] and N7 at the n7 table's 0.75 V. Tolerance
+  // 15 points: the claim is for transistors (no wires, which scale less), the fit for circuits,
+  // and the supplies are assumed (at one supply the fit gives 46%).
+  const TechTable n7 = load_tech("n7", {});
+  const double cut = 1.0 - stillmaker_energy("HP7", n7.vdd_v_, "n7") /
+                               stillmaker_energy("HP16", 0.8, "N16");
+  std::printf("N16 -> N7 power cut at iso-speed: Stillmaker & Baas %.0f%% vs TSMC 65%%\n",
+              100 * cut);
+  EXPECT_NEAR(cut, 0.65, 0.15);
+}
+
 TEST(HeldOut, BitRomDensityAtItsOwnOrganisation) {
   // BitROM (arXiv 2509.08542, 65 nm): two ternary weights per transistor, each cell under three
   // signal lines on metal layers M1, M2 and M3 (stacked), 4,967 kB/mm2. The model's ROM cell

@@ -29,8 +29,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/model_config.h"
 #include "chip/chip_config.h"
+#include "model/model_config.h"
 #include "model/numerics_profile.h"
 #include "power/tech_table.h"
 

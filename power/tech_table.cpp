@@ -85,8 +85,8 @@ ParamSchema build_schema() {
   // Node.
   s.add_real("scaling.vdd", 0, "V", "operating supply voltage at this node", 0.1, 5).required();
   s.add_real("scaling.logic_density", 0, "transistors/mm2",
-             "standard-cell transistor density at this node (logic area, and logic capacitance "
-             "~ sqrt(1 / density))",
+             "standard-cell transistor density at this node (logic area; logic energy steps "
+             "from scaling.logic_energy_node_density by capacitance ~ sqrt(1 / density))",
              kPos)
       .required();
   s.add_string("scaling.logic_energy_node", "",

@@ -39,12 +39,12 @@ KvDram::KvDram(const KvDramConfig& c, double clock_hz, int64_t latency_cycles)
                      "use a longer t_refi or a shorter t_rfc (t_refi = 0 turns refresh off)");
   }
   channels_.resize(size_t(c.channels_));
-  for (size_t i = 0; i < channels_.size(); ++i) {
-    Channel& ch = channels_[i];
+  for (Channel& ch : channels_) {
     ch.banks_.resize(size_t(banks_));
     ch.col_ring_.assign(size_t(kQueueDepthBursts), 0);
-    // Refreshes staggered over the channels so they do not all pause at once.
-    ch.next_refresh_ = n_refi_ > 0 ? n_refi_ + int64_t(i) * n_refi_ / c.channels_ : 0;
+    // One refresh timer for every channel: a sweep spread over all channels loses each
+    // refresh once, not once per channel it touches.
+    ch.next_refresh_ = n_refi_;
   }
 }
 

@@ -20,8 +20,9 @@
 // column command (a command queue of that depth looks ahead; row commands of later pieces
 // overlap earlier pieces' data). A row miss pays PRE (no earlier than ACT + tRAS and the last
 // burst of the open row) + tRP, then ACT + tRCD; a row hit only waits for the bus. Every tREFI
-// (channel i offset by i/C of an interval) an all-bank refresh closes every row and holds the
-// channel tRFC, after the bursts already issued. Work-conserving: a piece starts at the
+// (one timer for all channels [choice]: with independent timers a sweep over all channels
+// would wait for whichever channel is refreshing) an all-bank refresh closes every row and
+// holds the channel tRFC, after the bursts already issued. Work-conserving: a piece starts at the
 // earliest cycle its constraints allow; nothing is reserved ahead. Data of a read burst arrive
 // CL + burst after its column command, plus kv_dram.latency (controller, PHY, interconnect);
 // a write is readable at the same point. Read/write turnaround, tWR, tRRD/tFAW and bank groups

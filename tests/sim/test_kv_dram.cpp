@@ -3,7 +3,9 @@
 // every tREFI, FCFS sharing between requests.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 
 #include "sim/kv_dram.h"
 
@@ -201,6 +203,60 @@ TEST(KvDram, RequestsShareChannelsFirstComeFirstServed) {
   EXPECT_EQ(reads, bytes / 64);
   EXPECT_EQ(writes, bytes / 64);
   EXPECT_DOUBLE_EQ(d.bytes_requested(), 2.0 * double(bytes));
+}
+
+// kv-in-dram's attachment: 96 channels x 64 bit at 6.25 GT/s (4.8 TB/s), BL8, 2 KiB rows.
+KvDramConfig hbm3_like() {
+  KvDramConfig c = hbm2(96);
+  c.bus_width_bits_ = 64;
+  c.data_rate_hz_ = 6.25e9;
+  c.burst_length_ = 8;
+  c.row_bytes_ = 2048;
+  return c;
+}
+
+// The closed form offered to the token level (docs/simulate.md "KV memory"): a stream of B
+// bytes (interleave-aligned) on an otherwise idle DRAM, posted at cycle t, has all its data at
+//   t + 1 + ceil(((tRP + tRCD + CL) + Nc x tCCD / (1 - f)) x tCK x clock) + latency,
+//   Nc = ceil(B / (interleave x C)) x interleave / burst  (bursts of the busiest channel),
+//   f = (tRFC + tRP + tRCD) / tREFI  (a refresh closes the open row and holds the channel),
+// in tCK; f = 0 without refresh. The first access pays tRP too: open-page banks hold another
+// region's row (here, as on the chip, every sweep is in another layer's region).
+double closed_form_cycles(const KvDramConfig& c, const KvDram& d, double clock_hz, int64_t bytes) {
+  const int64_t g = c.interleave_bytes_;
+  const double nc = std::ceil(double(bytes) / double(g * c.channels_)) * double(g / d.burst_bytes());
+  const double f = d.n_refi() > 0 ? double(d.n_rfc() + d.n_rp() + d.n_rcd()) / double(d.n_refi()) : 0;
+  const double first = double(d.n_rp() + d.n_rcd() + d.n_cl());
+  return 1 + std::ceil((first + nc * double(d.n_ccd()) / (1 - f)) * d.tck_s() * clock_hz) +
+         double(d.latency_cycles());
+}
+
+TEST(KvDram, ClosedFormStreamTimeWithinTwoPercent) {
+  // Back-to-back sweeps as one user's decode issues them (each posted when the previous one's
+  // data are in, each in another layer's region of 100003 positions of 4 KiB), with refresh
+  // on: simulated total against the sum of the closed form.
+  for (const bool hbm3 : {false, true}) {
+    for (const int64_t bytes : {int64_t(512) << 10, int64_t(2) << 20, int64_t(8) << 20}) {
+      KvDramConfig c = hbm3 ? hbm3_like() : hbm2(8);
+      c.t_refi_s_ = 3.9e-6;
+      KvDram d(c, kClockHz, 100);
+      Cycle now = 0;
+      double predicted = 0;
+      const int sweeps = 40;
+      for (int i = 0; i < sweeps; ++i) {
+        const int64_t id = d.post({{int64_t(i % 32) * 100003 * 4096, bytes}}, false, now);
+        const Cycle done = d.done_cycle(id);
+        d.release(id);
+        predicted += closed_form_cycles(c, d, kClockHz, bytes);
+        now = done;
+      }
+      std::printf("%s %7lld KiB: simulated %lld cycles, closed form %.0f (%.2f%%)\n",
+                  hbm3 ? "hbm3-like" : "hbm2x8   ", static_cast<long long>(bytes >> 10),
+                  static_cast<long long>(now), predicted,
+                  100.0 * (predicted - double(now)) / double(now));
+      EXPECT_NEAR(predicted, double(now), 0.02 * double(now)) << bytes;
+    }
+  }
 }
 
 TEST(KvDram, LatencyAddsToEveryAccess) {

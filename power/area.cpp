@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace hw {
 namespace {
@@ -59,6 +60,19 @@ ChipFabric chip_fabric(const ChipMapping& m, const TechTable& t, const DesignWid
   f.timing_met_ = f.qkv_.timing_met_ && f.o_proj_.timing_met_ && f.ffn_gate_up_.timing_met_ &&
                   f.ffn_down_.timing_met_ && f.lm_head_.timing_met_;
   return f;
+}
+
+nlohmann::json ChipFabric::blocks_json() const {
+  nlohmann::json blocks = nlohmann::json::array();
+  const std::pair<const char*, const BlockFabric*> named[] = {
+      {"qkv", &qkv_}, {"o_proj", &o_proj_}, {"ffn_gate_up", &ffn_gate_up_},
+      {"ffn_down", &ffn_down_}, {"lm_head", &lm_head_}};
+  for (const auto& [name, b] : named) {
+    nlohmann::json j = b->to_json();
+    j["block"] = name;
+    blocks.push_back(std::move(j));
+  }
+  return blocks;
 }
 
 int attention_mac_flops(int activation_bits, int kv_bits) { return activation_bits + kv_bits + 2; }

@@ -23,6 +23,9 @@ struct ChipFabric {
   BlockFabric qkv_, o_proj_, ffn_gate_up_, ffn_down_, lm_head_;
   double embedding_cells_ = 0;  // plain one-bit ROM cells of the embedding table (die 0)
   bool timing_met_ = true;      // every block's service time covers one digit use
+  // [{"block": "qkv", ...BlockFabric::to_json()}, o_proj, ffn_gate_up, ffn_down, lm_head]: an
+  // array of records (sweeps flatten objects into CSV columns, not arrays).
+  nlohmann::json blocks_json() const;
 };
 
 ChipFabric chip_fabric(const ChipMapping& mapping, const TechTable& tech,

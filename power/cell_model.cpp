@@ -121,6 +121,16 @@ DesignWidths resolve_design_widths(const ModelConfig& model, int chip_activation
   return uniform_widths(weight_bits, chip_activation_bits);
 }
 
+nlohmann::json BlockFabric::to_json() const {
+  return {{"product_bits_per_cycle", product_bits_per_cycle_},
+          {"cycles_per_product", cycles_per_use_},
+          {"uses_per_tree_input", uses_per_input_},
+          {"busy_cycles_per_token", busy_cycles_},
+          {"tree_inputs", tree_inputs_},
+          {"cells", cells_},
+          {"timing_met", timing_met_}};
+}
+
 int digit_use_cycles(int activation_bits, int digit_bits, int product_bits_per_cycle) {
   return static_cast<int>(
       product_cycles(activation_bits, digit_bits, std::max(product_bits_per_cycle, 1)));
@@ -197,6 +207,7 @@ BlockFabric block_fabric(double weights, const WidthMix& widths, int a, int64_t 
     f.flops_ += inputs * flops_per_input + banks * bank_flops;
     uses_weighted += frac * uses;
     cycles_weighted += frac * cycles;
+    f.busy_cycles_ = std::max(f.busy_cycles_, uses * double(cycles));
   }
   f.uses_per_input_ = uses_weighted;
   f.cycles_per_use_ = cycles_weighted;

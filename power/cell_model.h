@@ -79,6 +79,7 @@ struct BlockFabric {
   double product_banks_ = 0;
   double uses_per_input_ = 0;      // U, weighted over the width mix
   double cycles_per_use_ = 0;      // P, weighted over the width mix
+  double busy_cycles_ = 0;         // max over the width mix of U x P: a token's compute cycles
   bool timing_met_ = true;         // false when the service time is shorter than one digit use
   double data_pj_per_weight_ = 0;  // per weight use (all its digits), data switching
   double clock_pj_per_weight_ = 0; // per weight use, local clock
@@ -88,6 +89,9 @@ struct BlockFabric {
   double logic_transistors_ = 0;   // trees, banks and their flops
   double flops_ = 0;
   double scale_cells_ = 0;         // one-bit ROM cells holding the block's scales
+  // {product_bits_per_cycle, cycles_per_product, uses_per_tree_input, busy_cycles_per_token,
+  // tree_inputs, cells, timing_met}: the block's timing as the cells see it.
+  nlohmann::json to_json() const;
 };
 
 // `tree_inputs`: the block's declared parallel products per cycle (chip structure: input_lanes x

@@ -516,6 +516,7 @@ nlohmann::json Estimate::to_json() const {
       {"over_reticle", !area_.fits_reticle()},
       {"dies_needed_for_reticle", dies_needed_for_reticle_},
       {"fabric_timing_met", fabric_.timing_met_},
+      {"fabric_blocks", fabric_.blocks_json()},
       {"widths", fabric_.widths_.to_json()},
       {"weight_bits", weight_bits_},
       {"kv_bits", kv_bits_},

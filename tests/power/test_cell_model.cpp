@@ -53,6 +53,7 @@ TEST(CellModel, ChipDeclaredCellTimingAgrees) {
       EXPECT_DOUBLE_EQ(f.cycles_per_use_, p);
       EXPECT_DOUBLE_EQ(f.uses_per_input_, c / lanes);
       EXPECT_NEAR(f.uses_per_input_ * f.cycles_per_use_, double(fold), 1e-9);
+      EXPECT_NEAR(f.busy_cycles_, double(fold), 1e-9);
       EXPECT_NEAR(f.tree_inputs_, lanes * r, 1e-9);
       EXPECT_NEAR(f.tree_inputs_ * f.uses_per_input_, f.cells_, 1e-6 * f.cells_);
       EXPECT_NEAR(f.select_transistors_, f.cells_ * s, 1e-6 * f.cells_);

@@ -258,6 +258,21 @@ TEST(Estimator, JsonHasTheSharedMetricKeys) {
   double area = 0;
   for (const auto& [k, v] : j["area_breakdown_mm2"].items()) area += v.get<double>();
   EXPECT_NEAR(area, j["area_mm2"].get<double>(), 1e-9 * area);
+  // The fabric's timing per block: busy cycles (the slowest width's uses x cycles per
+  // product) within the fold when the block's timing is met (hc1-like's trees sized from the
+  // timing on n6: every width's U x P is the fold).
+  const ChipMapping m = map_model(load_model_config("llama-3.1-8b"),
+                                  load_chip_config("hc1-like", {}), 3.89, 8);
+  ASSERT_EQ(j["fabric_blocks"].size(), 5u);
+  for (const nlohmann::json& f : j["fabric_blocks"]) {
+    const std::string b = f["block"].get<std::string>();
+    EXPECT_EQ(f["product_bits_per_cycle"].get<int>(), 1) << b;
+    EXPECT_TRUE(f["timing_met"].get<bool>()) << b;
+    if (b == "qkv" || b == "ffn_down") {
+      const int64_t fold = b == "qkv" ? m.chip_.qkv_.fold_cycles_ : m.chip_.ffn_down_.fold_cycles_;
+      EXPECT_NEAR(f["busy_cycles_per_token"].get<double>(), double(fold), 1e-6) << b;
+    }
+  }
 }
 
 }  // namespace

@@ -134,6 +134,15 @@ int64_t draw(const LengthDistribution& d, Rng& rng) {
 
 }  // namespace
 
+const char* serving_policy_name(ServingPolicy policy) {
+  switch (policy) {
+    case ServingPolicy::kDecodeFirst: return "decode_first";
+    case ServingPolicy::kPrefillFirst: return "prefill_first";
+    case ServingPolicy::kInterleaved: return "interleaved";
+  }
+  return "decode_first";
+}
+
 ParamSchema workload_schema() {
   ParamSchema s("workload");
   s.add_int("users", 1, "",
@@ -151,10 +160,27 @@ ParamSchema workload_schema() {
                   "trace: CSV file with header arrival_s,prompt_tokens,output_tokens (relative "
                   "to the scenario file)")
       .add_int("shared_prefix_tokens", 0, "tokens",
-               "prompt prefix common to every user (system prompt): its KV is stored once and "
-               "only the first user computes it; every prompt must be longer",
+               "prompt prefix common to the users of a group (system prompt): its KV is stored "
+               "once, the first user of the group computes it and later ones skip it while it "
+               "stays cached; every prompt must be longer",
                0, kMaxTokens)
-      .add_int("seed", 1, "", "seed of the length and arrival draws", 0, INT64_MAX / 2);
+      .add_int("shared_prefix_groups", 1, "",
+               "distinct shared prefixes of shared_prefix_tokens each (one system prompt per "
+               "agent kind); each user draws one uniformly; a prefix's KV stays cached after "
+               "its users leave until its space is needed (LRU)",
+               1, int64_t(1) << 20)
+      .add_int("seed", 1, "", "seed of the length, arrival and prefix-group draws", 0,
+               INT64_MAX / 2)
+      .add_string("serving.policy", "decode_first",
+                  "which waiting token enters the chip first: decode_first (lowest inter-token "
+                  "latency), prefill_first (lowest time to first token), interleaved (one of "
+                  "each in turn)",
+                  {"decode_first", "prefill_first", "interleaved"})
+      .add_int("serving.prefill_chunk_tokens", 0, "tokens",
+               "feed a prompt in chunks of this many tokens: the user then goes to the back of "
+               "the prefill queue, and under prefill_first the waiting decode tokens go first "
+               "(0 = whole prompt)",
+               0, kMaxTokens);
   return s;
 }
 
@@ -246,7 +272,19 @@ WorkloadConfig workload_from_yaml(const YAML::Node& root, const std::string& nam
                                  : ArrivalKind::kAllAtOnce;
   w.arrival_rate_per_s_ = v.get_real("arrival.rate");
   w.shared_prefix_tokens_ = v.get_int("shared_prefix_tokens");
+  w.shared_prefix_groups_ = v.get_int("shared_prefix_groups");
   w.seed_ = static_cast<uint64_t>(v.get_int("seed"));
+  const std::string& policy = v.get_string("serving.policy");
+  w.serving_.policy_ = policy == "prefill_first" ? ServingPolicy::kPrefillFirst
+                       : policy == "interleaved" ? ServingPolicy::kInterleaved
+                                                 : ServingPolicy::kDecodeFirst;
+  w.serving_.prefill_chunk_tokens_ = v.get_int("serving.prefill_chunk_tokens");
+  if (w.shared_prefix_groups_ > 1 && w.shared_prefix_tokens_ == 0) {
+    throw make_error(where + ": workload.shared_prefix_groups",
+                     std::to_string(w.shared_prefix_groups_) +
+                         " prefix groups but workload.shared_prefix_tokens is 0",
+                     "set workload.shared_prefix_tokens, or leave the groups at 1");
+  }
   if (w.arrival_ == ArrivalKind::kPoisson && !(w.arrival_rate_per_s_ > 0)) {
     throw make_error(where + ": workload.arrival.rate", "must be positive for poisson arrivals",
                      "e.g. --set workload.arrival.rate=50");
@@ -334,12 +372,16 @@ std::vector<UserRequest> generate_requests(const WorkloadConfig& w) {
   // Independent streams: a change to one distribution leaves the other draws as they were.
   Rng seeder(w.seed_);
   Rng prompt_rng(seeder.next()), output_rng(seeder.next()), arrival_rng(seeder.next());
+  Rng group_rng(seeder.next());
   std::vector<UserRequest> out;
   out.reserve(static_cast<size_t>(w.users_));
   double t = 0.0;
   for (int64_t i = 0; i < w.users_; ++i) {
     UserRequest r;
     r.shared_prefix_tokens_ = w.shared_prefix_tokens_;
+    if (w.shared_prefix_groups_ > 1) {
+      r.prefix_group_ = group_rng.uniform_int(0, w.shared_prefix_groups_ - 1);
+    }
     if (w.arrival_ == ArrivalKind::kTrace) {
       const TraceRow& row = w.trace_.at(static_cast<size_t>(i));
       r.arrival_s_ = row.arrival_s_;

@@ -4,6 +4,8 @@
 // users skip. Declared as the "workload" parameter tree, read from a scenario YAML
 // (configs/scenarios/<name>.yaml) and `--set workload.key=value`, then expanded into a
 // deterministic, seeded list of requests that both the SystemC model and the estimator consume.
+// The "workload.serving" keys say how the scheduler serves them (sim/scheduler.h): which of
+// prefill and decode goes first, and in what chunks a prompt is fed.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -41,6 +43,21 @@ struct TraceRow {
   int64_t output_tokens_ = 0;
 };
 
+// Which token the scheduler feeds the chip when both a decode token and a prompt token wait
+// (docs/simulate.md "Serving"). decode_first: decode tokens first, oldest first (lowest
+// inter-token latency). prefill_first: prompt tokens first (lowest time to first token; decode
+// waits for the prefill queue, or for the end of a chunk). interleaved: one of each in turn.
+enum class ServingPolicy { kDecodeFirst, kPrefillFirst, kInterleaved };
+const char* serving_policy_name(ServingPolicy policy);
+
+struct ServingConfig {
+  ServingPolicy policy_ = ServingPolicy::kDecodeFirst;
+  // A prompt is fed in chunks of this many tokens: after each chunk the user goes to the back
+  // of the prefill queue, and under prefill_first the decode tokens waiting then go in before
+  // the next chunk (Sarathi-style stall-free batching). 0 = a user's whole prompt in one run.
+  int64_t prefill_chunk_tokens_ = 0;
+};
+
 // Resolved, validated workload. Trace files are read and checked at load time, so the struct
 // holds everything generate_requests() needs.
 struct WorkloadConfig {
@@ -54,7 +71,12 @@ struct WorkloadConfig {
   std::string trace_path_;           // resolved path of the trace file
   std::vector<TraceRow> trace_;      // trace rows in file order
   int64_t shared_prefix_tokens_ = 0; // common to every request; every prompt is longer
+  // Distinct shared prefixes of that length (system prompts of different agents); each user
+  // draws one uniformly (seeded). Their KV stays cached after their users leave, until a user
+  // needs the space (LRU eviction, sim/scheduler.h).
+  int64_t shared_prefix_groups_ = 1;
   uint64_t seed_ = 0;
+  ServingConfig serving_;
 
   // {"workload": {...}, "workload_units": {...}, "workload_source": file}.
   nlohmann::json to_json() const;
@@ -67,7 +89,8 @@ struct UserRequest {
   double arrival_s_ = 0.0;
   int64_t prompt_tokens_ = 0;         // total, including the shared prefix
   int64_t output_tokens_ = 0;
-  int64_t shared_prefix_tokens_ = 0;  // first tokens of the prompt shared by every request
+  int64_t shared_prefix_tokens_ = 0;  // first tokens of the prompt, shared with its group
+  int64_t prefix_group_ = 0;          // which shared prefix (0 .. shared_prefix_groups - 1)
 };
 
 ParamSchema workload_schema();

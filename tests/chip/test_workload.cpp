@@ -209,3 +209,52 @@ TEST(Workload, ShippedScenariosLoad) {
 
 }  // namespace
 }  // namespace hw
+
+namespace hw {
+namespace {
+
+TEST(Workload, ServingKeysDefaultToDecodeFirstWholePrompts) {
+  const WorkloadConfig w = from({});
+  EXPECT_EQ(w.serving_.policy_, ServingPolicy::kDecodeFirst);
+  EXPECT_EQ(w.serving_.prefill_chunk_tokens_, 0);
+  EXPECT_EQ(w.shared_prefix_groups_, 1);
+  const WorkloadConfig p = from({"workload.serving.policy=prefill_first",
+                                 "workload.serving.prefill_chunk_tokens=256"});
+  EXPECT_EQ(p.serving_.policy_, ServingPolicy::kPrefillFirst);
+  EXPECT_EQ(p.serving_.prefill_chunk_tokens_, 256);
+  EXPECT_EQ(from({"workload.serving.policy=interleaved"}).serving_.policy_,
+            ServingPolicy::kInterleaved);
+  EXPECT_STREQ(serving_policy_name(ServingPolicy::kInterleaved), "interleaved");
+  EXPECT_THAT(error_of([] { from({"workload.serving.policy=decode_frist"}); }),
+              HasSubstr("did you mean 'decode_first'"));
+  EXPECT_THAT(error_of([] { from({"workload.serving.prefill_chunk_tokens=-1"}); }),
+              HasSubstr("workload.serving.prefill_chunk_tokens"));
+  // The resolved config carries them.
+  EXPECT_EQ(p.to_json()["workload"]["serving"]["policy"], "prefill_first");
+}
+
+TEST(Workload, PrefixGroupsAreDrawnWithoutChangingOtherDraws) {
+  const std::vector<std::string> base = {"workload.users=400", "workload.prompt.dist=uniform",
+                                         "workload.prompt.min=200", "workload.prompt.max=900",
+                                         "workload.shared_prefix_tokens=100"};
+  auto grouped = base;
+  grouped.push_back("workload.shared_prefix_groups=4");
+  const auto a = generate_requests(from(base));
+  const auto b = generate_requests(from(grouped));
+  std::vector<int64_t> count(4, 0);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].prefix_group_, 0);
+    EXPECT_EQ(a[i].prompt_tokens_, b[i].prompt_tokens_);
+    ASSERT_GE(b[i].prefix_group_, 0);
+    ASSERT_LT(b[i].prefix_group_, 4);
+    ++count[size_t(b[i].prefix_group_)];
+  }
+  for (int64_t c : count) EXPECT_NEAR(double(c), 100.0, 40.0);
+  EXPECT_EQ(generate_requests(from(grouped))[7].prefix_group_, b[7].prefix_group_);
+  EXPECT_THAT(error_of([] { from({"workload.shared_prefix_groups=3"}); }),
+              HasSubstr("workload.shared_prefix_groups: 3 prefix groups but "
+                        "workload.shared_prefix_tokens is 0"));
+}
+
+}  // namespace
+}  // namespace hw

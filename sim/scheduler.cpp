@@ -44,6 +44,11 @@ Scheduler::Scheduler(sc_core::sc_module_name name, const ChipMapping& mapping,
       throw make_error("user " + std::to_string(r.id_),
                        "every user must share the same prefix length");
     }
+    if (r.prefix_group_ < 0 || (r.shared_prefix_tokens_ == 0 && r.prefix_group_ != 0)) {
+      throw make_error("user " + std::to_string(r.id_),
+                       "prefix group " + std::to_string(r.prefix_group_) +
+                           " needs a shared prefix (groups are 0.. and only with a prefix)");
+    }
     if (r.shared_prefix_tokens_ < 0 || r.shared_prefix_tokens_ >= r.prompt_tokens_) {
       throw make_error("user " + std::to_string(r.id_),
                        "shared prefix of " + std::to_string(r.shared_prefix_tokens_) +
@@ -59,6 +64,19 @@ Scheduler::Scheduler(sc_core::sc_module_name name, const ChipMapping& mapping,
     users_.push_back(u);
   }
   if (!requests.empty()) shared_prefix_ = requests[0].shared_prefix_tokens_;
+  int64_t groups = 0;
+  for (const auto& r : requests) groups = std::max(groups, r.prefix_group_ + 1);
+  if (shared_prefix_ > 0) {
+    prefixes_.resize(static_cast<size_t>(groups));
+    prefix_stats_.groups_ = groups;
+  }
+  if (cycle_level_ && groups > 1) {
+    throw make_error("workload.shared_prefix_groups",
+                     std::to_string(groups) +
+                         " prefix groups: the cycle level's KV address map holds one shared "
+                         "prefix run",
+                     "use --level token, or one group");
+  }
   int64_t outputs = 0;
   for (const auto& r : requests) outputs += r.output_tokens_;
   // At most 1000 marks, allocated once: the model's state stays flat in the number of tokens.
@@ -83,6 +101,48 @@ void Scheduler::set_progress(std::function<void(const SimProgress&)> progress) {
   progress_ = std::move(progress);
 }
 
+void Scheduler::set_serving(const ServingConfig& serving) { serving_ = serving; }
+
+void Scheduler::set_power_cap(PowerCap* cap) { cap_ = cap; }
+
+double Scheduler::seconds_at(Cycle cycle) const {
+  if (cap_ && cap_->throttles()) return cap_->seconds_at(cycle);
+  return double(cycle) / mapping_.chip_.clock_hz_;
+}
+
+Cycle Scheduler::arrival_cycle(size_t user) const {
+  const UserRun& u = users_[user];
+  if (!cap_ || !cap_->throttles()) return u.arrival_cycle_;
+  return cap_->cycle_at(u.request_.arrival_s_ + mapping_.chip_.host_latency_s_);
+}
+
+void Scheduler::add_gap(Cycle from, Cycle to) {
+  if (!cap_ || !cap_->throttles()) {
+    itl_.add(to - from);
+    return;
+  }
+  gaps_.emplace_back(from, to);
+  flush_gaps();
+}
+
+void Scheduler::flush_gaps() {
+  // A gap's length in seconds is known once the window holding its end is closed; recorded in
+  // nominal cycles (seconds x clock), so the histogram stays in cycles.
+  const double clock_hz = mapping_.chip_.clock_hz_;
+  while (!gaps_.empty() && gaps_.front().second < cap_->closed_until()) {
+    const auto [from, to] = gaps_.front();
+    gaps_.pop_front();
+    itl_.add(static_cast<Cycle>(
+        std::llround((cap_->seconds_at(to) - cap_->seconds_at(from)) * clock_hz)));
+  }
+}
+
+void Scheduler::finish(Cycle end) {
+  if (!cap_) return;
+  cap_->finish(end);
+  if (cap_->throttles()) flush_gaps();
+}
+
 void Scheduler::vcd_change(Cycle cycle, int signal, int delta) {
   if (vcd_) vcd_->change(cycle, signal, delta);
 }
@@ -92,41 +152,30 @@ void Scheduler::step() {
   // level: also when the chip's input frees a slot or a token comes out (wake_), at the
   // current edge.
   const Cycle now = cycle_level_ ? clock_.cycle_now() : now_;
+  if (cap_) {
+    cap_->advance(now);
+    if (cap_->throttles()) flush_gaps();
+  }
   while (!exits_.empty() && exits_.top().cycle_ <= now) {
     const Exit e = exits_.top();
     exits_.pop();
     handle_exit(e);
   }
-  while (next_arrival_ < users_.size() && users_[next_arrival_].arrival_cycle_ <= now) {
+  while (next_arrival_ < users_.size() && arrival_cycle(next_arrival_) <= now) {
     waiting_.push_back(static_cast<int64_t>(next_arrival_));
     ++next_arrival_;
   }
   admit(now);
   if (kv_.dram() && !cycle_level_) kv_.prune_dram(now);
-  while (path_.input_space_at(now) <= now) {
-    if (!decode_ready_.empty()) {
-      const int64_t u = decode_ready_.front();
-      decode_ready_.pop_front();
-      inject(u, now);
-    } else if (!prefill_.empty()) {
-      const int64_t u = prefill_.front();
-      const UserRun& r = users_[static_cast<size_t>(u)];
-      // Functional mode at the cycle level: a user that reuses the shared prefix starts once
-      // the prefix's K and V have been kept (its owner's last prefix token left the layers).
-      if (cycle_level_ && functional_ && r.next_position_ == r.first_position_ &&
-          r.first_position_ > 0 && !prefix_saved_) {
-        break;
-      }
-      inject(u, now);
-      if (r.next_position_ >= r.request_.prompt_tokens_) prefill_.pop_front();
-    } else {
-      break;
-    }
-  }
+  feed(now);
   Cycle next = INT64_MAX;
   if (!exits_.empty()) next = std::min(next, exits_.top().cycle_);
-  if (next_arrival_ < users_.size()) next = std::min(next, users_[next_arrival_].arrival_cycle_);
-  if (!cycle_level_ && (!decode_ready_.empty() || !prefill_.empty())) {
+  if (next_arrival_ < users_.size()) {
+    next = std::min(next, arrival_cycle(next_arrival_));
+    // Throttled: an arrival's cycle is known once the windows before it are closed.
+    if (cap_ && cap_->throttles()) next = std::min(next, cap_->next_boundary(now));
+  }
+  if (!cycle_level_ && (!decode_ready_.empty() || prefill_ready())) {
     next = std::min(next, path_.input_space_at(now));
   }
   if (cycle_level_) {
@@ -146,6 +195,52 @@ void Scheduler::step() {
   if (next != INT64_MAX) {
     now_ = std::max(next, now + 1);
     next_trigger(clock_.delay_until(now_));
+  }
+}
+
+bool Scheduler::prefill_ready() const {
+  if (prefill_.empty()) return false;
+  const UserRun& r = users_[static_cast<size_t>(prefill_.front())];
+  // Functional mode at the cycle level: a user that reuses the shared prefix starts once the
+  // prefix's K and V have been kept (its owner's last prefix token left the layers).
+  return !(cycle_level_ && functional_ && r.next_position_ == r.first_position_ &&
+           r.first_position_ > 0 && !prefix_saved_);
+}
+
+void Scheduler::feed(Cycle now) {
+  const int64_t chunk = serving_.prefill_chunk_tokens_;
+  while (path_.input_space_at(now) <= now) {
+    const bool decode = !decode_ready_.empty();
+    const bool prefill = prefill_ready();
+    if (!decode && !prefill) break;
+    if (!decode) decode_credit_ = 0;
+    bool take_decode = decode;
+    switch (serving_.policy_) {
+      case ServingPolicy::kDecodeFirst: take_decode = decode; break;
+      case ServingPolicy::kPrefillFirst: take_decode = decode && (decode_credit_ > 0 || !prefill); break;
+      case ServingPolicy::kInterleaved: take_decode = decode && (!prefill || !last_was_decode_); break;
+    }
+    if (take_decode) {
+      const int64_t u = decode_ready_.front();
+      decode_ready_.pop_front();
+      if (decode_credit_ > 0) --decode_credit_;
+      last_was_decode_ = true;
+      inject(u, now);
+      continue;
+    }
+    const int64_t u = prefill_.front();
+    const UserRun& r = users_[static_cast<size_t>(u)];
+    inject(u, now);
+    last_was_decode_ = false;
+    ++chunk_fed_;
+    const bool prompt_done = r.next_position_ >= r.request_.prompt_tokens_;
+    if (prompt_done || (chunk > 0 && chunk_fed_ >= chunk)) {
+      prefill_.pop_front();
+      chunk_fed_ = 0;
+      if (!prompt_done) prefill_.push_back(u);
+      // A chunk boundary: the decode tokens waiting now go before the next chunk.
+      if (chunk > 0) decode_credit_ = decode_ready_.size();
+    }
   }
 }
 
@@ -172,7 +267,7 @@ void Scheduler::handle_exit(const Exit& e) {
   if (u.generated_ == 1) {
     u.first_token_cycle_ = e.cycle_;
   } else {
-    itl_.add(e.cycle_ - u.last_token_cycle_);
+    add_gap(u.last_token_cycle_, e.cycle_);
   }
   u.last_token_cycle_ = e.cycle_;
   if (functional_) u.generated_ids_.push_back(e.output_id_);
@@ -183,6 +278,11 @@ void Scheduler::handle_exit(const Exit& e) {
     vcd_change(e.cycle_, vcd_kv_, -static_cast<int>(u.private_positions_));
     --active_users_;
     vcd_change(e.cycle_, vcd_active_, -1);
+    if (shared_prefix_ > 0) {
+      PrefixEntry& p = prefixes_[static_cast<size_t>(u.request_.prefix_group_)];
+      --p.users_;
+      p.last_used_ = e.cycle_;
+    }
     if (functional_) functional_->release(e.user_);
   } else {
     u.next_input_ = e.output_id_;
@@ -211,12 +311,38 @@ std::string Scheduler::reject_reason(const UserRun& u, int64_t context) const {
          ")";
 }
 
+bool Scheduler::make_room(int64_t need, int64_t group, Cycle now) {
+  if (cycle_level_) return false;  // the cycle level pins its prefix run
+  int64_t evictable = 0;
+  for (size_t g = 0; g < prefixes_.size(); ++g) {
+    const PrefixEntry& p = prefixes_[g];
+    if (p.stored_ && p.users_ == 0 && int64_t(g) != group) evictable += shared_prefix_;
+  }
+  if (kv_.free_positions() + evictable < need) return false;
+  while (kv_.free_positions() < need) {
+    size_t lru = prefixes_.size();
+    for (size_t g = 0; g < prefixes_.size(); ++g) {
+      const PrefixEntry& p = prefixes_[g];
+      if (!p.stored_ || p.users_ > 0 || int64_t(g) == group) continue;
+      if (lru == prefixes_.size() || p.last_used_ < prefixes_[lru].last_used_) lru = g;
+    }
+    prefixes_[lru].stored_ = false;
+    kv_.release(shared_prefix_);
+    vcd_change(now, vcd_kv_, -static_cast<int>(shared_prefix_));
+    ++prefix_stats_.evictions_;
+    prefix_stats_.evicted_positions_ += shared_prefix_;
+    if (prefix_stats_.evicted_groups_.size() < 1000) {
+      prefix_stats_.evicted_groups_.push_back(static_cast<int64_t>(lru));
+    }
+  }
+  return true;
+}
+
 void Scheduler::admit(Cycle now) {
   while (!waiting_.empty()) {
     const int64_t id = waiting_.front();
     UserRun& u = users_[static_cast<size_t>(id)];
     const int64_t context = u.request_.prompt_tokens_ + u.request_.output_tokens_ - 1;
-    const int64_t prefix_needed = prefix_stored_ ? 0 : shared_prefix_;
     if (context > max_positions_ ||
         shared_prefix_ + u.private_positions_ > kv_.capacity_positions()) {
       u.rejected_ = true;
@@ -224,19 +350,32 @@ void Scheduler::admit(Cycle now) {
       waiting_.pop_front();
       continue;
     }
-    if (!kv_.reserve(u.private_positions_ + prefix_needed)) break;  // wait for KV to free
+    const int64_t group = u.request_.prefix_group_;
+    PrefixEntry* prefix = shared_prefix_ > 0 ? &prefixes_[static_cast<size_t>(group)] : nullptr;
+    const bool hit = prefix && prefix->stored_;
+    const int64_t need = u.private_positions_ + (prefix && !hit ? shared_prefix_ : 0);
+    if (kv_.free_positions() < need && !make_room(need, group, now)) break;  // wait for KV
+    if (!kv_.reserve(need)) break;
     if (!path_.place_user(id, u.private_positions_)) {
       // Cycle level: the free positions are not contiguous yet; wait for a user to leave.
-      kv_.release(u.private_positions_ + prefix_needed);
+      kv_.release(need);
       break;
     }
     waiting_.pop_front();
-    vcd_change(now, vcd_kv_, static_cast<int>(u.private_positions_ + prefix_needed));
-    if (shared_prefix_ > 0 && !prefix_stored_) {
-      prefix_stored_ = true;
-      u.owns_prefix_ = true;
+    vcd_change(now, vcd_kv_, static_cast<int>(need));
+    if (prefix) {
+      if (hit) {
+        ++prefix_stats_.hits_;
+      } else {
+        ++prefix_stats_.misses_;
+        prefix->stored_ = true;
+        u.owns_prefix_ = true;
+      }
+      u.prefix_hit_ = hit;
+      ++prefix->users_;
+      prefix->last_used_ = now;
     }
-    u.first_position_ = (shared_prefix_ > 0 && !u.owns_prefix_) ? shared_prefix_ : 0;
+    u.first_position_ = hit ? shared_prefix_ : 0;
     u.next_position_ = u.first_position_;
     u.admitted_ = true;
     u.admitted_cycle_ = now;
@@ -280,6 +419,17 @@ void Scheduler::inject(int64_t user, Cycle now) {
     functional_->save_prefix(user, shared_prefix_);
   }
   if (t.prompt_) ++prompt_tokens_computed_;
+  if (cap_) {
+    // This token's activity at its entry cycle, from the mapping's formulas: a token that
+    // produces an output is a decode step at its context; an inner prompt token is the first
+    // token of a two-token prefill at its position minus that prefill's last token.
+    if (t.produces_output_) {
+      cap_->add(now, mapping_.decode_activity(context, t.prefix_));
+    } else {
+      cap_->add(now, mapping_.prefill_activity(t.position_ + 2, t.position_));
+      cap_->remove(now, mapping_.decode_activity(t.position_ + 2, t.position_));
+    }
+  }
   if (t.produces_output_) {
     if (leave >= 0) exits_.push({leave, t.seq_, user, t.output_id_});
     peak_exits_ = std::max(peak_exits_, exits_.size());
@@ -319,7 +469,7 @@ int64_t Scheduler::state_bytes() const {
                               peak_exits_ * sizeof(Exit) +
                               (waiting_.size() + prefill_.size() + decode_ready_.size()) *
                                   sizeof(int64_t)) +
-         itl_.state_bytes();
+         itl_.state_bytes() + (cap_ ? cap_->state_bytes() : 0);
 }
 
 }  // namespace hw::sim

@@ -2,15 +2,26 @@
 // reaches the chip one host latency after it is sent), wait in arrival order, and are admitted
 // only while their whole KV run fits the KV memory (kv_sram.h); a user whose context could never
 // fit, or exceeds the model's trained context, is rejected. An admitted user's prompt streams
-// into the pipeline token after token (prefill; positions of a shared prefix already stored are
+// into the pipeline token after token (prefill; positions of a cached shared prefix are
 // skipped); each output token, when it leaves the chip, becomes that user's next input (decode).
-// Whenever the embedding's input FIFO has room, the next token is chosen: a ready decode token
-// first (oldest first, to keep inter-token latency low), else the next prompt token of the
-// earliest admitted user still in prefill. A user leaves after its last output token and frees
-// its KV, which may admit the next one.
+// Whenever the embedding's input FIFO has room, the next token is chosen by the serving policy
+// (chip/workload.h ServingConfig): decode_first (default) takes a ready decode token first
+// (oldest first, to keep inter-token latency low), else the next prompt token of the user at
+// the head of the prefill queue; prefill_first the reverse; interleaved alternates. With a
+// prefill chunk size a user feeds at most that many prompt tokens in a row, then goes to the
+// back of the prefill queue (and under prefill_first the decode tokens then waiting go first).
+// A user leaves after its last output token and frees its KV, which may admit the next one.
+//
+// Shared prefixes (one per workload prefix group) are stored once: the first user of a group
+// computes it (a miss), later users skip it (a hit). A stored prefix stays cached when its users
+// leave; when an arriving user's KV does not fit, the least recently used cached prefixes no
+// admitted user holds are evicted until it does (token level; the cycle level's KV address map
+// pins its one prefix run).
 //
 // This is the process that advances SystemC time: it wakes at arrivals, token exits and the
 // cycles the input FIFO frees, and each token it injects is evaluated through the pipeline.
+// With a power cap (power_cap.h) each token's activity goes to the cap's window at its entry
+// cycle, and arrivals and result times go through the cap's throttled clock.
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -27,6 +38,7 @@
 #include "sim/functional.h"
 #include "sim/kv_sram.h"
 #include "sim/pipeline.h"
+#include "sim/power_cap.h"
 #include "sim/token_path.h"
 #include "sim/stats.h"
 
@@ -47,7 +59,8 @@ struct UserRun {
   Cycle arrival_cycle_ = 0;  // reaches the chip
   int64_t private_positions_ = 0;
   int64_t first_position_ = 0;  // prompt positions below it were stored by another user
-  bool owns_prefix_ = false;    // computes and stores the shared prefix
+  bool owns_prefix_ = false;    // computes and stores its group's shared prefix (a miss)
+  bool prefix_hit_ = false;     // found its group's prefix cached
   bool rejected_ = false;
   std::string reject_reason_;  // why it could never run (empty when admitted)
   bool admitted_ = false;
@@ -59,6 +72,16 @@ struct UserRun {
   Cycle first_token_cycle_ = -1;
   Cycle last_token_cycle_ = -1;
   std::vector<int32_t> generated_ids_;  // functional mode
+};
+
+// Shared-prefix cache counts (users that need no prefix count in neither).
+struct PrefixCacheStats {
+  int64_t groups_ = 0;
+  int64_t hits_ = 0;
+  int64_t misses_ = 0;
+  int64_t evictions_ = 0;
+  int64_t evicted_positions_ = 0;  // per layer engine
+  std::vector<int64_t> evicted_groups_;  // in eviction order (first 1000)
 };
 
 class Scheduler : public sc_core::sc_module {
@@ -75,6 +98,16 @@ class Scheduler : public sc_core::sc_module {
 
   void set_vcd(VcdProbe* vcd, int active_users_signal, int tokens_out_signal, int kv_signal);
   void set_progress(std::function<void(const SimProgress&)> progress);
+  // Before the run: the serving policy and prefill chunk size (default decode_first, no chunks).
+  void set_serving(const ServingConfig& serving);
+  // Before the run: window power and the cap's throttle (nullptr: none). Not owned.
+  void set_power_cap(PowerCap* cap);
+  // Seconds from cycle 0 to `cycle`: through the cap's throttled clock when it throttles.
+  double seconds_at(Cycle cycle) const;
+  // After the run: closes the cap's windows at `end` and records the inter-token gaps waiting
+  // for their windows' clock.
+  void finish(Cycle end);
+  const PrefixCacheStats& prefix_cache() const { return prefix_stats_; }
 
   const std::vector<UserRun>& users() const { return users_; }
   const CycleHistogram& inter_token_cycles() const { return itl_; }
@@ -109,6 +142,14 @@ class Scheduler : public sc_core::sc_module {
   void step();  // SC_METHOD
   void handle_exit(const Exit& e);
   void admit(Cycle now);
+  // Evicts least recently used cached prefixes (not `group`, none in use) until `need`
+  // positions are free; false (nothing evicted) when even all of them would not make room.
+  bool make_room(int64_t need, int64_t group, Cycle now);
+  void feed(Cycle now);
+  bool prefill_ready() const;
+  Cycle arrival_cycle(size_t user) const;
+  void add_gap(Cycle from, Cycle to);
+  void flush_gaps();
   std::string reject_reason(const UserRun& u, int64_t context) const;
   void inject(int64_t user, Cycle now);
   void vcd_change(Cycle cycle, int signal, int delta);
@@ -120,11 +161,23 @@ class Scheduler : public sc_core::sc_module {
   sc_core::sc_event wake_;
   sc_core::sc_event_or_list wake_events_;  // wake_ or the chip's input freeing a slot
   bool prefix_saved_ = false;  // functional mode, cycle level: the shared prefix's KV is kept
+  ServingConfig serving_;
+  PowerCap* cap_ = nullptr;
+  int64_t chunk_fed_ = 0;      // prompt tokens the head of the prefill queue fed in a row
+  size_t decode_credit_ = 0;   // prefill_first: decode tokens let in at a chunk boundary
+  bool last_was_decode_ = false;  // interleaved: whose turn
   KvSram& kv_;
   FunctionalData* functional_;
   std::vector<UserRun> users_;
   int64_t shared_prefix_ = 0;
-  bool prefix_stored_ = false;
+  struct PrefixEntry {
+    bool stored_ = false;
+    int64_t users_ = 0;     // admitted users of the group still running
+    Cycle last_used_ = -1;  // last admission or departure of one of its users
+  };
+  std::vector<PrefixEntry> prefixes_;  // per group
+  PrefixCacheStats prefix_stats_;
+  std::deque<std::pair<Cycle, Cycle>> gaps_;  // throttled: inter-token gaps not yet in itl_
   int64_t max_positions_ = 0;
 
   Cycle now_ = 0;

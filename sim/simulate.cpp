@@ -58,6 +58,10 @@ void check_functional(const ModelConfig& model, const SimOptions& options,
     throw make_error("functional mode", "no prompt given", "pass --tokens, e.g. --tokens 1,5,9");
   }
   for (auto& r : requests) {
+    if (r.prefix_group_ != 0) {
+      throw make_error("functional mode", "shared prefix groups are timing-only",
+                       "leave workload.shared_prefix_groups at 1 with --functional");
+    }
     const auto& prompt = options.prompts_[static_cast<size_t>(r.id_) % options.prompts_.size()];
     r.prompt_tokens_ = static_cast<int64_t>(prompt.size());
     const int64_t p = r.shared_prefix_tokens_;
@@ -79,6 +83,33 @@ void check_functional(const ModelConfig& model, const SimOptions& options,
 }
 
 
+// Window power and the power cap (power_cap.h): with the design's event energies; the cap is
+// chip.power.cap_w, else chip.power.tdp_w.
+std::unique_ptr<PowerCap> make_power_cap(const ChipConfig& chip, const SimOptions& options) {
+  const double cap_w = chip.power_cap_effective_w();
+  if (!options.event_energies_) {
+    if (cap_w > 0) {
+      throw make_error(chip.power_cap_w_ > 0 ? "chip.power.cap_w" : "chip.power.tdp_w",
+                       "the simulator's power cap needs the design's event energies",
+                       "give SimOptions::event_energies_ (hardwire simulate loads the tech "
+                       "table: --tech)");
+    }
+    return nullptr;
+  }
+  const auto window = static_cast<Cycle>(
+      std::llround(chip.power_cap_window_us_ * 1e-6 * chip.clock_hz_));
+  return std::make_unique<PowerCap>(*options.event_energies_, cap_w, window, chip.clock_hz_);
+}
+
+void fill_power_cap(SimResult& res, const PowerCap* cap, const ChipConfig& chip) {
+  if (!cap) return;
+  res.power_measured_ = true;
+  res.power_cap_ = cap->result(res.simulated_s_);
+  res.power_cap_.cap_source_ = chip.power_cap_w_ > 0   ? "chip.power.cap_w"
+                               : chip.power_tdp_w_ > 0 ? "chip.power.tdp_w"
+                                                       : "none";
+}
+
 void fill_run_results(SimResult& res, const Scheduler& sched, const KvSram& kv,
                       const ChipMapping& mapping, const ChipConfig& chip,
                       const std::vector<UserRequest>& requests) {
@@ -87,6 +118,8 @@ void fill_run_results(SimResult& res, const Scheduler& sched, const KvSram& kv,
   res.users_requested_ = static_cast<int64_t>(requests.size());
   res.peak_concurrent_users_ = sched.peak_active_users();
   res.activity_ = sched.activity();
+  res.shared_prefix_tokens_ = requests.front().shared_prefix_tokens_;
+  res.prefix_cache_ = sched.prefix_cache();
 
   std::vector<double> ttfts;
   double rate_sum = 0.0;
@@ -100,19 +133,22 @@ void fill_run_results(SimResult& res, const Scheduler& sched, const KvSram& kv,
     ur.output_tokens_ = r.output_tokens_;
     ur.rejected_ = u.rejected_;
     ur.rejected_reason_ = u.reject_reason_;
+    ur.prefix_group_ = r.prefix_group_;
+    ur.prefix_hit_ = u.prefix_hit_;
     if (u.rejected_) {
       ++res.users_rejected_;
     } else {
       ++res.users_admitted_;
       ur.prompt_tokens_computed_ = r.prompt_tokens_ - u.first_position_;
-      ur.admitted_s_ = double(u.admitted_cycle_) / chip.clock_hz_;
-      ur.ttft_s_ = double(u.first_token_cycle_) / chip.clock_hz_ + chip.host_latency_s_ -
-                   r.arrival_s_;
-      ur.finished_s_ = double(u.last_token_cycle_) / chip.clock_hz_;
+      // Times through the scheduler's clock (throttled under a power cap).
+      ur.admitted_s_ = sched.seconds_at(u.admitted_cycle_);
+      ur.ttft_s_ = sched.seconds_at(u.first_token_cycle_) + chip.host_latency_s_ - r.arrival_s_;
+      ur.finished_s_ = sched.seconds_at(u.last_token_cycle_);
       ttfts.push_back(ur.ttft_s_);
       if (u.generated_ >= 2) {
-        ur.decode_tokens_per_s_ = double(u.generated_ - 1) * chip.clock_hz_ /
-                                  double(u.last_token_cycle_ - u.first_token_cycle_);
+        ur.decode_tokens_per_s_ =
+            double(u.generated_ - 1) /
+            (sched.seconds_at(u.last_token_cycle_) - sched.seconds_at(u.first_token_cycle_));
         rate_sum += ur.decode_tokens_per_s_;
         ++rate_users;
       }
@@ -125,9 +161,10 @@ void fill_run_results(SimResult& res, const Scheduler& sched, const KvSram& kv,
       res.simulated_s_ > 0 ? double(res.tokens_generated_) / res.simulated_s_ : 0.0;
   const Scheduler::SteadyWindow w = sched.steady_window();
   if (w.end_ > w.start_) {
-    res.steady_tokens_per_s_ = double(w.tokens_) * chip.clock_hz_ / double(w.end_ - w.start_);
-    res.steady_window_start_s_ = double(w.start_) / chip.clock_hz_;
-    res.steady_window_end_s_ = double(w.end_) / chip.clock_hz_;
+    res.steady_window_start_s_ = sched.seconds_at(w.start_);
+    res.steady_window_end_s_ = sched.seconds_at(w.end_);
+    res.steady_tokens_per_s_ =
+        double(w.tokens_) / (res.steady_window_end_s_ - res.steady_window_start_s_);
   }
   res.ttft_s_.count_ = static_cast<int64_t>(ttfts.size());
   for (double v : ttfts) res.ttft_s_.mean_ += v / double(ttfts.size());
@@ -218,6 +255,9 @@ SimResult run_cycle_level(const ModelConfig& model, const ChipConfig& chip,
   auto sched = std::make_unique<Scheduler>("scheduler", mapping, requests, clock, *top, *kv,
                                            functional);
   top->set_scheduler(sched.get());
+  sched->set_serving(options.serving_);
+  const std::unique_ptr<PowerCap> cap = make_power_cap(chip, options);
+  sched->set_power_cap(cap.get());
   const auto t0 = std::chrono::steady_clock::now();
   if (options.progress_) {
     auto last = std::make_shared<double>(0.0);
@@ -254,9 +294,12 @@ SimResult run_cycle_level(const ModelConfig& model, const ChipConfig& chip,
   Cycle end = 0;
   for (const UserRun& u : sched->users()) end = std::max(end, u.last_token_cycle_);
   res.cycles_ = end;
-  res.simulated_s_ = double(res.cycles_) / chip.clock_hz_;
+  sched->finish(res.cycles_);
+  res.simulated_s_ = sched->seconds_at(res.cycles_);
   res.wall_s_ = wall_s;
+  res.serving_ = options.serving_;
   fill_run_results(res, *sched, *kv, mapping, chip, requests);
+  fill_power_cap(res, cap.get(), chip);
 
   const std::map<std::string, const BlockTiming*> fixed = {
       {"embedding", &mapping.embedding_}, {"attn_norm", &mapping.attn_norm_},
@@ -377,6 +420,10 @@ nlohmann::json SimResult::to_json() const {
                         {"prompt_tokens_computed", u.prompt_tokens_computed_},
                         {"rejected", u.rejected_}};
     if (u.rejected_) j["rejected_reason"] = u.rejected_reason_;
+    if (shared_prefix_tokens_ > 0) {
+      j["prefix_group"] = u.prefix_group_;
+      if (!u.rejected_) j["prefix_hit"] = u.prefix_hit_;
+    }
     if (!u.rejected_) {
       j["admitted_s"] = u.admitted_s_;
       j["ttft_s"] = u.ttft_s_;
@@ -407,6 +454,18 @@ nlohmann::json SimResult::to_json() const {
       {"tokens_per_s_total", tokens_per_s_total_},
       {"steady_tokens_per_s", steady_tokens_per_s_},
       {"steady_window_s", {steady_window_start_s_, steady_window_end_s_}},
+      {"serving",
+       {{"policy", serving_policy_name(serving_.policy_)},
+        {"prefill_chunk_tokens", serving_.prefill_chunk_tokens_}}},
+      {"prefix_cache",
+       {{"shared_prefix_tokens", shared_prefix_tokens_},
+        {"groups", prefix_cache_.groups_},
+        {"hits", prefix_cache_.hits_},
+        {"misses", prefix_cache_.misses_},
+        {"evictions", prefix_cache_.evictions_},
+        {"evicted_positions_per_layer", prefix_cache_.evicted_positions_},
+        {"evicted_groups", prefix_cache_.evicted_groups_}}},
+      {"power_cap", power_measured_ ? power_cap_.to_json() : nlohmann::json(nullptr)},
       {"ttft_s", percentiles_json(ttft_s_)},
       {"inter_token_latency_s", percentiles_json(inter_token_latency_s_)},
       {"max_context_tokens", max_context_tokens_},
@@ -455,7 +514,9 @@ nlohmann::json SimResult::to_json() const {
 
 SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
                          const WorkloadConfig& workload, const SimOptions& options) {
-  return run_simulation(model, chip, generate_requests(workload), options);
+  SimOptions with_serving = options;
+  with_serving.serving_ = workload.serving_;
+  return run_simulation(model, chip, generate_requests(workload), with_serving);
 }
 
 SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
@@ -494,6 +555,9 @@ SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
   top_options.timeline_max_events_ =
       options.timeline_path_.empty() ? 0 : std::max<int64_t>(1, options.timeline_max_events_);
   auto top = std::make_unique<ChipTop>("chip", mapping, requests, functional.get(), top_options);
+  top->scheduler().set_serving(options.serving_);
+  const std::unique_ptr<PowerCap> cap = make_power_cap(chip, options);
+  top->scheduler().set_power_cap(cap.get());
 
   const auto t0 = std::chrono::steady_clock::now();
   if (options.progress_) {
@@ -519,7 +583,7 @@ SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
   }
 
   SimResult res;
-  const Scheduler& sched = top->scheduler();
+  Scheduler& sched = top->scheduler();
   const Pipeline& pipe = top->pipeline();
   const KvSram& kv = top->kv();
   res.model_ = model.name_;
@@ -529,9 +593,12 @@ SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
   res.kv_bits_ = options.kv_bits_;
   res.clock_hz_ = chip.clock_hz_;
   res.cycles_ = pipe.last_cycle();
-  res.simulated_s_ = double(res.cycles_) / chip.clock_hz_;
+  sched.finish(res.cycles_);
+  res.simulated_s_ = sched.seconds_at(res.cycles_);
   res.wall_s_ = wall_s;
+  res.serving_ = options.serving_;
   fill_run_results(res, sched, kv, mapping, chip, requests);
+  fill_power_cap(res, cap.get(), chip);
 
   std::map<const BlockModule*, size_t> index;
   for (const BlockModule* b : top->blocks()) {

@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@
 #include "chip/workload.h"
 #include "model/model_config.h"
 #include "model/quantizer.h"
+#include "power/energy.h"
+#include "sim/power_cap.h"
 #include "sim/scheduler.h"
 #include "sim/token.h"
 
@@ -51,6 +54,13 @@ struct SimOptions {
   std::string rtl_vcd_path_;
   std::string timeline_path_;           // "" = none
   int64_t timeline_max_events_ = 2000000;
+  // Serving policy and prefill chunks (the requests overload; the workload overload takes the
+  // workload's).
+  ServingConfig serving_;
+  // Per-event energies of the design (power/energy.h): with them the run measures card power
+  // over windows of chip.power.cap_window_us and throttles the clock above the power cap
+  // (chip.power.cap_w, else chip.power.tdp_w); a cap without them is an error.
+  std::optional<EventEnergies> event_energies_;
   // Called about once per wall-clock second while the kernel runs.
   std::function<void(const SimProgress&, double wall_s)> progress_;
 };
@@ -82,6 +92,8 @@ struct UserResult {
   int64_t prompt_tokens_computed_ = 0;  // prompt minus the shared prefix another user stored
   bool rejected_ = false;
   std::string rejected_reason_;   // why it could never run
+  int64_t prefix_group_ = 0;
+  bool prefix_hit_ = false;       // its shared prefix was cached (its prefill skipped it)
   double admitted_s_ = 0.0;
   double ttft_s_ = 0.0;           // request sent -> first token at the host
   double finished_s_ = 0.0;       // last token left the chip
@@ -112,6 +124,11 @@ struct SimResult {
   double steady_tokens_per_s_ = 0.0;
   double steady_window_start_s_ = 0.0;
   double steady_window_end_s_ = 0.0;
+  ServingConfig serving_;
+  int64_t shared_prefix_tokens_ = 0;
+  PrefixCacheStats prefix_cache_;
+  bool power_measured_ = false;   // event energies given: power_cap_ holds the window figures
+  PowerCapResult power_cap_;
   Percentiles ttft_s_;
   Percentiles inter_token_latency_s_;
   int64_t max_context_tokens_ = 0;        // per user with the workload's users all resident

@@ -36,6 +36,7 @@
 #include "model/numerics_profile.h"
 #include "model/quantizer.h"
 #include "model/weights.h"
+#include "power/area.h"
 #include "power/cell_model.h"
 #include "power/energy.h"
 #include "power/tech_table.h"
@@ -104,7 +105,10 @@ struct Resolved {
 
 Resolved resolve(const SimulateOptions& o) {
   check_override_roots(o.sets_, {"chip", "tech", "workload", "numerics"});
-  if (!o.power_) {
+  const ChipConfig chip = load_chip_config(o.chip_, o.sets_);
+  // The tech table gives the power figures (--power) and the power cap's window power.
+  const bool needs_tech = o.power_ || chip.power_cap_effective_w() > 0;
+  if (!needs_tech) {
     for (const auto& s : o.sets_) {
       if (s.rfind("tech.", 0) == 0) {
         throw make_error("--set " + s, "tech overrides only apply to the power figures",
@@ -136,8 +140,8 @@ Resolved resolve(const SimulateOptions& o) {
                      "drop --users/--prompt/--gen, or drop --trace");
   }
   Resolved r;
-  r.chip_ = load_chip_config(o.chip_, o.sets_);
-  if (o.power_) r.tech_ = load_tech(o.tech_, o.sets_);
+  r.chip_ = chip;
+  if (needs_tech) r.tech_ = load_tech(o.tech_, o.sets_);
   if (o.functional_) r.prompts_ = parse_prompts(o.tokens_);
 
   // Functional mode: one user per given prompt unless --users says otherwise; the prompt
@@ -186,6 +190,7 @@ std::string seconds_text(double s) {
 
 // `power`: the --power keys (activity_power_json), null without --power.
 void print_result(std::ostream& out, const sim::SimResult& r, const nlohmann::json& power) {
+  const auto percent = [](double v) { return num(100.0 * v, "%.1f") + "%"; };
   out << r.model_ << " on " << r.chip_ << " (" << sim::sim_level_name(r.level_) << " level, "
       << (r.functional_ ? "functional" : "timing") << " mode, " << num(r.weight_bits_, "%.2f") << " weight bits, " << r.kv_bits_
       << "-bit KV)\n\n";
@@ -206,6 +211,37 @@ void print_result(std::ostream& out, const sim::SimResult& r, const nlohmann::js
   t.add_row({"inter-token latency p50 / p99", seconds_text(r.inter_token_latency_s_.p50_) +
                                                   " / " +
                                                   seconds_text(r.inter_token_latency_s_.p99_)});
+  t.add_row({"serving policy", std::string(serving_policy_name(r.serving_.policy_)) +
+                                   (r.serving_.prefill_chunk_tokens_ > 0
+                                        ? ", prefill chunks of " +
+                                              with_commas(r.serving_.prefill_chunk_tokens_) +
+                                              " tokens"
+                                        : ", whole prompts")});
+  if (r.shared_prefix_tokens_ > 0) {
+    const auto& pc = r.prefix_cache_;
+    t.add_row({"shared prefix hits / misses / evictions",
+               with_commas(pc.hits_) + " / " + with_commas(pc.misses_) + " / " +
+                   with_commas(pc.evictions_) + " (" + with_commas(pc.groups_) + " group" +
+                   (pc.groups_ == 1 ? "" : "s") + " of " + with_commas(r.shared_prefix_tokens_) +
+                   " tokens)"});
+  }
+  if (r.power_measured_) {
+    const auto& pc = r.power_cap_;
+    t.add_row({"power cap", pc.cap_w_ > 0 ? num(pc.cap_w_, "%.1f") + " W over " +
+                                                seconds_text(pc.window_s_) + " windows (" +
+                                                pc.cap_source_ + ")"
+                                          : "none (windows of " + seconds_text(pc.window_s_) +
+                                                " measured)"});
+    t.add_row({"window power average / peak", num(pc.average_power_w_, "%.1f") + " W / " +
+                                                  num(pc.peak_window_power_w_, "%.1f") +
+                                                  " W (" +
+                                                  num(pc.peak_window_power_unthrottled_w_, "%.1f") +
+                                                  " W at full clock)"});
+    t.add_row({"throttled", seconds_text(pc.throttled_s_) + " (" +
+                                percent(pc.throttled_fraction_) + " of the run, +" +
+                                seconds_text(pc.throttle_added_s_) + ", clock period up to x" +
+                                num(pc.max_stretch_, "%.2f") + ")"});
+  }
   t.add_row({"max context per user", with_commas(r.max_context_tokens_) + " tokens at " +
                                          std::to_string(r.users_requested_) + " users, " +
                                          with_commas(r.max_context_tokens_1_user_) + " alone"});
@@ -362,6 +398,16 @@ void run(const SimulateOptions& o) {
   }
   const ChipMapping mapping =
       map_model(model, r.chip_, r.widths_.weight_bits_, r.widths_.kv_bits_);
+  // The fabric `estimate` builds for the same design point (power/cell_model.h).
+  const DesignWidths design_widths = resolve_design_widths(
+      model, static_cast<int>(r.chip_.activation_bits_),
+      r.widths_.profile_ ? &*r.widths_.profile_ : nullptr, r.widths_.weight_bits_);
+  if (r.tech_) {
+    // Window power and the power cap use the same per-event energies as --power.
+    const ChipFabric fabric = chip_fabric(mapping, *r.tech_, design_widths);
+    so.event_energies_ =
+        event_energies(mapping, *r.tech_, fabric, chip_area(mapping, *r.tech_, fabric));
+  }
   const sim::SimResult res = sim::run_simulation(model, r.chip_, r.workload_, so);
   nlohmann::json result = res.to_json();
   result["source"] = "simulate";
@@ -369,13 +415,9 @@ void run(const SimulateOptions& o) {
   // One place computes energy (power/energy.h): the simulated activity of the whole run times
   // the tech table's per-event energies, static power over the simulated time.
   nlohmann::json power;
-  if (r.tech_) {
-    // The fabric `estimate` builds for the same design point (power/cell_model.h).
-    const DesignWidths widths = resolve_design_widths(
-        model, static_cast<int>(r.chip_.activation_bits_),
-        r.widths_.profile_ ? &*r.widths_.profile_ : nullptr, r.widths_.weight_bits_);
-    power = activity_power_json(mapping, *r.tech_, widths, res.activity_, res.simulated_s_,
-                                double(res.tokens_generated_));
+  if (o.power_) {
+    power = activity_power_json(mapping, *r.tech_, design_widths, res.activity_,
+                                res.simulated_s_, double(res.tokens_generated_));
     result.update(power);
   }
   if (!o.out_.empty()) {
@@ -418,7 +460,7 @@ void add_simulate_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--chip", o->chip_, "Chip name (configs/chips/) or YAML path")
       ->capture_default_str();
-  add_tech_option(*cmd, o->tech_, "used by --power");
+  add_tech_option(*cmd, o->tech_, "used by --power and the power cap (chip.power.cap_w)");
   cmd->add_flag("--power", o->power_,
                 "Power and energy per token from the simulated activity counts and the tech "
                 "table's event energies (the estimator's tables)");

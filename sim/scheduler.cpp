@@ -198,13 +198,29 @@ void Scheduler::step() {
   }
 }
 
-bool Scheduler::prefill_ready() const {
-  if (prefill_.empty()) return false;
-  const UserRun& r = users_[static_cast<size_t>(prefill_.front())];
-  // Functional mode at the cycle level: a user that reuses the shared prefix starts once the
-  // prefix's K and V have been kept (its owner's last prefix token left the layers).
-  return !(cycle_level_ && functional_ && r.next_position_ == r.first_position_ &&
-           r.first_position_ > 0 && !prefix_saved_);
+bool Scheduler::can_start(const UserRun& r) const {
+  if (r.next_position_ != r.first_position_ || r.first_position_ == 0) return true;
+  // A user that reuses a shared prefix starts once the prefix is there: at the token level once
+  // its owner's last prefix token entered (and was evaluated); at the cycle level, in functional
+  // mode, once that token left the layers and its K and V were kept. (Only chunked prefill can
+  // put a reusing user ahead of the owner's prefix; the cycle level's timing does not wait.)
+  if (cycle_level_ && !functional_) return true;
+  return prefixes_[static_cast<size_t>(r.request_.prefix_group_)].ready_;
+}
+
+bool Scheduler::prefill_ready() {
+  for (auto it = prefill_.begin(); it != prefill_.end(); ++it) {
+    if (!can_start(users_[static_cast<size_t>(*it)])) continue;
+    if (it != prefill_.begin()) {
+      // The head waits for its prefix: the first user that can go moves ahead of it.
+      const int64_t u = *it;
+      prefill_.erase(it);
+      prefill_.push_front(u);
+      chunk_fed_ = 0;
+    }
+    return true;
+  }
+  return false;
 }
 
 void Scheduler::feed(Cycle now) {
@@ -253,7 +269,7 @@ void Scheduler::body_done(const Token& t) {
   const UserRun& u = users_[static_cast<size_t>(t.user_)];
   if (functional_ && u.owns_prefix_ && t.position_ + 1 == shared_prefix_) {
     functional_->save_prefix(t.user_, shared_prefix_);
-    prefix_saved_ = true;
+    prefixes_[static_cast<size_t>(u.request_.prefix_group_)].ready_ = true;
     wake_.notify(sc_core::SC_ZERO_TIME);
   }
 }
@@ -327,6 +343,7 @@ bool Scheduler::make_room(int64_t need, int64_t group, Cycle now) {
       if (lru == prefixes_.size() || p.last_used_ < prefixes_[lru].last_used_) lru = g;
     }
     prefixes_[lru].stored_ = false;
+    prefixes_[lru].ready_ = false;
     kv_.release(shared_prefix_);
     vcd_change(now, vcd_kv_, -static_cast<int>(shared_prefix_));
     ++prefix_stats_.evictions_;
@@ -415,8 +432,9 @@ void Scheduler::inject(int64_t user, Cycle now) {
     t.cache_ = functional_->cache(user);
   }
   const Cycle leave = path_.enter(t, now);
-  if (!cycle_level_ && functional_ && u.owns_prefix_ && t.position_ + 1 == shared_prefix_) {
-    functional_->save_prefix(user, shared_prefix_);
+  if (!cycle_level_ && u.owns_prefix_ && t.position_ + 1 == shared_prefix_) {
+    if (functional_) functional_->save_prefix(user, shared_prefix_);
+    prefixes_[static_cast<size_t>(r.prefix_group_)].ready_ = true;
   }
   if (t.prompt_) ++prompt_tokens_computed_;
   if (cap_) {

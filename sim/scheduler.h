@@ -146,7 +146,10 @@ class Scheduler : public sc_core::sc_module {
   // positions are free; false (nothing evicted) when even all of them would not make room.
   bool make_room(int64_t need, int64_t group, Cycle now);
   void feed(Cycle now);
-  bool prefill_ready() const;
+  // Whether a user in prefill can feed its next token now; prefill_ready() moves the first
+  // user that can to the head of the prefill queue (false: none can).
+  bool can_start(const UserRun& r) const;
+  bool prefill_ready();
   Cycle arrival_cycle(size_t user) const;
   void add_gap(Cycle from, Cycle to);
   void flush_gaps();
@@ -160,7 +163,6 @@ class Scheduler : public sc_core::sc_module {
   bool cycle_level_ = false;
   sc_core::sc_event wake_;
   sc_core::sc_event_or_list wake_events_;  // wake_ or the chip's input freeing a slot
-  bool prefix_saved_ = false;  // functional mode, cycle level: the shared prefix's KV is kept
   ServingConfig serving_;
   PowerCap* cap_ = nullptr;
   int64_t chunk_fed_ = 0;      // prompt tokens the head of the prefill queue fed in a row
@@ -172,6 +174,7 @@ class Scheduler : public sc_core::sc_module {
   int64_t shared_prefix_ = 0;
   struct PrefixEntry {
     bool stored_ = false;
+    bool ready_ = false;    // its owner computed it (token level) / kept it (cycle level)
     int64_t users_ = 0;     // admitted users of the group still running
     Cycle last_used_ = -1;  // last admission or departure of one of its users
   };

@@ -4,6 +4,10 @@
 // least-recently-used order. Every run is a child process (SystemC elaborates once).
 #include <gtest/gtest.h>
 
+#include "model/golden_model.h"
+#include "model/numerics_profile.h"
+#include "model/quantizer.h"
+#include "model/weights.h"
 #include "tests/sim/sim_test_util.h"
 
 namespace hw::test {
@@ -168,6 +172,46 @@ TEST(SimServing, PrefixInUseIsNeverEvicted) {
   const double admitted2 = j["users"][2]["admitted_s"].get<double>();
   EXPECT_GE(admitted2, j["users"][0]["finished_s"].get<double>());
   EXPECT_LT(admitted2, j["users"][1]["finished_s"].get<double>());
+}
+
+// Chunked prefill can put a user that reuses the shared prefix ahead of the prefix's owner in
+// the prefill queue; it must wait for the prefix (its tokens attend to it): in functional mode
+// every user's ids equal the golden model's, at both levels, under every policy.
+void expect_golden_with_chunks(sim::SimLevel level, ServingPolicy policy) {
+  const ModelWeights w = synthetic_weights(load_model_config("tiny-llama"), 11);
+  const NumericsProfile profile = load_numerics_profile("w4a8");
+  const QuantizedModel q = quantize_model(w, profile);
+  const std::vector<std::vector<int32_t>> prompts = {
+      {3, 1, 4, 1, 5, 9, 2, 6}, {3, 1, 4, 1, 2}, {3, 1, 4, 1, 7, 7, 7}};
+  sim::SimOptions o;
+  o.level_ = level;
+  o.weight_bits_ = profile.mean_weight_bits(w.config_);
+  o.kv_bits_ = profile.kv_bits();
+  o.functional_model_ = &q;
+  o.prompts_ = prompts;
+  o.serving_.policy_ = policy;
+  o.serving_.prefill_chunk_tokens_ = 2;
+  const auto j = run_in_child(w.config_, load_chip_config("hc1-like", {}),
+                              same_requests(4, 1, 6, 4), o);
+  ASSERT_FALSE(j.contains("error")) << j.dump();
+  for (size_t u = 0; u < 4; ++u) {
+    const auto& prompt = prompts[u % prompts.size()];
+    GoldenModel g(q, static_cast<int64_t>(prompt.size()) + 6);
+    EXPECT_EQ(j["users"][u]["generated"].get<std::vector<int32_t>>(), g.generate(prompt, 6))
+        << "user " << u;
+  }
+  EXPECT_EQ(j["prefix_cache"]["misses"], 1);
+  EXPECT_EQ(j["prefix_cache"]["hits"], 3);
+}
+
+TEST(SimServing, ChunkedPrefillWaitsForTheSharedPrefixTokenLevel) {
+  expect_golden_with_chunks(sim::SimLevel::kToken, ServingPolicy::kDecodeFirst);
+  expect_golden_with_chunks(sim::SimLevel::kToken, ServingPolicy::kPrefillFirst);
+  expect_golden_with_chunks(sim::SimLevel::kToken, ServingPolicy::kInterleaved);
+}
+
+TEST(SimServing, ChunkedPrefillWaitsForTheSharedPrefixCycleLevel) {
+  expect_golden_with_chunks(sim::SimLevel::kCycle, ServingPolicy::kPrefillFirst);
 }
 
 TEST(SimServing, PrefixGroupsNeedTheTokenLevel) {

@@ -176,6 +176,11 @@ ParamSchema chip_schema() {
       .add_int("attention.kv_sram.read_latency", 0, "cycles", "bank read latency", 0, kMaxCycles)
       .add_int("attention.kv_sram.write_latency", 0, "cycles",
                "bank write latency until the word is readable", 0, kMaxCycles)
+      .add_string("attention.kv_sram.bank_scope", "layer",
+                  "cycle level: layer = every layer engine its own banks; die = the die's layers "
+                  "share one pool of banks x layers-on-die banks (layer-major addresses: layers "
+                  "conflict with each other, counted per bank)",
+                  {"layer", "die"})
       .add_int("attention.kv_dram.capacity", 0, "B", "KV DRAM per die (kv_memory = dram)", 0)
       .add_real("attention.kv_dram.bandwidth", 0.0, "B/s",
                 "KV DRAM bandwidth per die, reads and writes together, shared by its layers", 0.0)
@@ -318,6 +323,7 @@ ChipConfig chip_config_from_yaml(const YAML::Node& root, const std::string& name
   a.kv_sram_.bank_width_bytes_ = v.get_int("attention.kv_sram.bank_width");
   a.kv_sram_.read_latency_cycles_ = v.get_int("attention.kv_sram.read_latency");
   a.kv_sram_.write_latency_cycles_ = v.get_int("attention.kv_sram.write_latency");
+  a.kv_sram_.shared_across_layers_ = v.get_string("attention.kv_sram.bank_scope") == "die";
   a.kv_dram_.capacity_bytes_ = v.get_int("attention.kv_dram.capacity");
   a.kv_dram_.bandwidth_bytes_per_s_ = v.get_real("attention.kv_dram.bandwidth");
   a.kv_dram_.latency_s_ = v.get_real("attention.kv_dram.latency");

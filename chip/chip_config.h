@@ -80,6 +80,10 @@ struct KvSramConfig {
   int64_t bank_width_bytes_ = 0;
   int64_t read_latency_cycles_ = 0;
   int64_t write_latency_cycles_ = 0;
+  // Cycle level: false = every layer engine has its own `banks_` banks; true = the die's layers
+  // share one pool of banks_ x layers-on-die banks (same total), layer-major word addresses, so
+  // one layer's reads and writes can conflict with another's (sim/kv_banks.h).
+  bool shared_across_layers_ = false;
   // Not a key: cycles an in-order read sweep loses per cycle of a KV write wave on single-ported
   // banks (the stolen port cycle), as chip/mapping.h's attention rule charges it.
   static constexpr int64_t bank_conflict_penalty_cycles_ = 1;

@@ -257,10 +257,11 @@ bool CycleKvWrite::tick(Cycle now) {
         complete(k_have) + (k_have >= g_.kv_ ? complete(v_have) : 0);
     const KvAddress a = address_(*cur_);
     const int64_t pos = cur_->position_;
-    const int64_t base = pos < a.prefix_positions_
-                             ? a.prefix_base_words_ + pos * g_.words_per_position_
-                             : a.private_base_words_ +
-                                   (pos - a.prefix_positions_) * g_.words_per_position_;
+    const int64_t base = g_.layer_base_words_ +
+                         (pos < a.prefix_positions_
+                              ? a.prefix_base_words_ + pos * g_.words_per_position_
+                              : a.private_base_words_ +
+                                    (pos - a.prefix_positions_) * g_.words_per_position_);
     int64_t issued = 0;
     while (words_written_ < ready_words && issued < banks_->banks()) {
       if (!banks_->request_write(base + words_written_, now + 1)) break;
@@ -272,7 +273,7 @@ bool CycleKvWrite::tick(Cycle now) {
       last_write_ = now + 1;
     }
     if (words_written_ == g_.words_per_position_ && received_ >= total) {
-      banks_->set_readable(cur_->user_, pos, last_write_ + g_.write_latency_);
+      banks_->set_readable(layer_, cur_->user_, pos, last_write_ + g_.write_latency_);
       cur_ = nullptr;
     }
   } else if (received_ >= total) {
@@ -285,9 +286,9 @@ bool CycleKvWrite::tick(Cycle now) {
     const int64_t id = dram_->post({{address, int64_t(g_.bytes_per_position_)}}, true, now);
     Cycle ready = dram_->done_cycle(id);
     dram_->release(id);
-    const Cycle before = pos > 0 ? banks_->readable_at(cur_->user_, pos - 1) : 0;
+    const Cycle before = pos > 0 ? banks_->readable_at(layer_, cur_->user_, pos - 1) : 0;
     if (before != INT64_MAX) ready = std::max(ready, before);
-    banks_->set_readable(cur_->user_, pos, ready);
+    banks_->set_readable(layer_, cur_->user_, pos, ready);
     worked = true;
     cur_ = nullptr;
   }
@@ -363,7 +364,7 @@ bool CycleAttention::tick(Cycle now) {
   if (g_.dram_ && dram_request_ < 0) {
     // The sweep's one request (prefix run, then the private run), once the last query's own K
     // and V are in the DRAM.
-    if (banks_->readable_at(last.user_, positions_ - 1) > now) return true;
+    if (banks_->readable_at(layer_, last.user_, positions_ - 1) > now) return true;
     const int64_t bpp = int64_t(g_.bytes_per_position_);
     const int64_t in_prefix = std::min(addr_.prefix_positions_, positions_);
     std::vector<std::pair<int64_t, int64_t>> ranges;
@@ -388,16 +389,12 @@ bool CycleAttention::tick(Cycle now) {
                     : addr_.private_base_words_ + (words_issued_ - prefix_words);
       // The last query's own position: only once its K and V are written.
       const int64_t own_first = (positions_ - 1) * g_.words_per_position_;
-      if (banks_->readable_at(last.user_, positions_ - 1) > now) {
+      if (banks_->readable_at(layer_, last.user_, positions_ - 1) > now) {
         want = std::min(want, std::max<int64_t>(0, own_first - words_issued_));
       }
-      const std::vector<int64_t>& conflicts = banks_->conflicts();
-      int64_t before = 0;
-      for (int64_t c : conflicts) before += c;
-      const int64_t n = banks_->issue_reads(address, want, now);
-      int64_t after = 0;
-      for (int64_t c : conflicts) after += c;
-      if (after > before) ++stats_.stall_cycles_[size_t(StallReason::kBankConflict)];
+      bool conflicted = false;
+      const int64_t n = banks_->issue_reads(g_.layer_base_words_ + address, want, now, &conflicted);
+      if (conflicted) ++stats_.stall_cycles_[size_t(StallReason::kBankConflict)];
       if (n > 0) {
         words_issued_ += n;
         returns_.emplace_back(now + g_.read_latency_, words_issued_);

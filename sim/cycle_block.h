@@ -186,6 +186,7 @@ struct KvLayerGeometry {
   double bytes_per_position_ = 0;      // 2R (DRAM requests)
   KvDramLayout dram_layout_;           // DRAM: (layer, slot) -> byte address, per die
   int64_t query_tile_ = 1;             // prompt queries of one user per sweep
+  int64_t layer_base_words_ = 0;       // SRAM: the layer's first word in its bank pool
   int64_t macs_per_position_ = 0;      // 2q
   int64_t exps_per_position_ = 0;      // n_heads
   int64_t macs_per_cycle_ = 0;

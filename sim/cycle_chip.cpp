@@ -313,8 +313,18 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
       block(vector_spec("rope", l, di, q + 2 * kv, q + 2 * kv, q + kv, c.rope_.elements_per_cycle_,
                         1, c.rope_.pipeline_depth_cycles_, N),
             g_rope_.get());
-      engines_.push_back(std::make_unique<KvBankEngine>(
-          g.dram_ ? 1 : a.kv_sram_.banks_, g.dram_ ? 1 : a.kv_sram_.ports_per_bank_));
+      if (!g.dram_ && a.kv_sram_.shared_across_layers_) {
+        // One pool of banks x layers-on-die banks for the die; layer-major word addresses.
+        if (l == die.first_layer_) {
+          engines_.push_back(std::make_unique<KvBankEngine>(a.kv_sram_.banks_ * die.layers_,
+                                                            a.kv_sram_.ports_per_bank_));
+        }
+        g.layer_base_words_ = (l - die.first_layer_) * m.kv_positions_ * m.kv_words_per_position_;
+      } else {
+        engines_.push_back(std::make_unique<KvBankEngine>(
+            g.dram_ ? 1 : a.kv_sram_.banks_, g.dram_ ? 1 : a.kv_sram_.ports_per_bank_));
+        g.layer_base_words_ = 0;
+      }
       KvBankEngine* engine = engines_.back().get();
       KvDram* dram = g.dram_ ? drams_[size_t(di)].get() : nullptr;
       chain(std::make_unique<CycleKvWrite>(instance_name("kv_write", l).c_str(), clock, N, l, g,

@@ -120,7 +120,7 @@ class CycleChip : public sc_core::sc_module, public TokenPath {
   std::vector<CycleProcess*> processes_;
   std::vector<CycleProcess*> rtl_processes_;
   std::unique_ptr<CycleTrace> trace_;  // --vcd / --timeline
-  std::vector<std::unique_ptr<KvBankEngine>> engines_;  // per layer
+  std::vector<std::unique_ptr<KvBankEngine>> engines_;  // per layer (per die: bank_scope die)
   std::vector<std::unique_ptr<KvDram>> drams_;          // per die (kv_memory = dram)
   ChunkChannel* input_ = nullptr;                       // embedding's input
   std::unique_ptr<ChunkChannel> sink_out_;              // the sink's unused output

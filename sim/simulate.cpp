@@ -342,17 +342,22 @@ SimResult run_cycle_level(const ModelConfig& model, const ChipConfig& chip,
   fill_utilization(res);
   fill_analytic(res, mapping, model, requests);
   if (!kv->dram()) {
-    const size_t banks = size_t(chip.attention_.kv_sram_.banks_);
+    // Per bank index over the pools (one per layer, or one per die with bank_scope = die).
+    size_t banks = 0;
+    for (const auto& e : top->kv_engines()) banks = std::max(banks, size_t(e->banks()));
     res.kv_bank_reads_.assign(banks, 0);
     res.kv_bank_writes_.assign(banks, 0);
     res.kv_bank_conflicts_.assign(banks, 0);
+    res.kv_bank_read_conflicts_.assign(banks, 0);
     for (const auto& e : top->kv_engines()) {
-      for (size_t b = 0; b < banks; ++b) {
+      for (size_t b = 0; b < size_t(e->banks()); ++b) {
         res.kv_bank_reads_[b] += e->reads()[b];
         res.kv_bank_writes_[b] += e->writes()[b];
         res.kv_bank_conflicts_[b] += e->conflicts()[b];
+        res.kv_bank_read_conflicts_[b] += e->read_conflicts()[b];
       }
     }
+    res.kv_bank_scope_ = chip.attention_.kv_sram_.shared_across_layers_ ? "die" : "layer";
   } else {
     // Per channel of every die (die-major), refreshes counted up to the end of the run.
     nlohmann::json& k = res.kv_dram_;
@@ -504,6 +509,11 @@ nlohmann::json SimResult::to_json() const {
                      {"reads_per_bank", kv_bank_reads_},
                      {"writes_per_bank", kv_bank_writes_},
                      {"conflicts_per_bank", kv_bank_conflicts_}};
+    int64_t read_conflicts = 0;
+    for (int64_t v : kv_bank_read_conflicts_) read_conflicts += v;
+    j["kv_banks"]["scope"] = kv_bank_scope_;
+    j["kv_banks"]["read_conflicts"] = read_conflicts;
+    j["kv_banks"]["read_conflicts_per_bank"] = kv_bank_read_conflicts_;
   }
   if (level_ == SimLevel::kCycle && kv_in_dram_) {
     j["kv_dram_bytes"] = kv_dram_bytes_;

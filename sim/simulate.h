@@ -142,6 +142,10 @@ struct SimResult {
   std::vector<BlockResult> blocks_;
   // Cycle level: KV bank traffic summed over the layer engines, per bank index.
   std::vector<int64_t> kv_bank_reads_, kv_bank_writes_, kv_bank_conflicts_;
+  // Of the conflicts, reads that found the bank's read ports taken by another layer's sweep
+  // (bank_scope = die); the bank scope.
+  std::vector<int64_t> kv_bank_read_conflicts_;
+  std::string kv_bank_scope_ = "layer";
   double kv_dram_bytes_ = 0.0;            // cycle level, kv_memory = dram
   // Cycle level, kv_memory = dram: bursts, row hits/misses, refreshes, data-bus busy cycles,
   // totals and per channel (sim/kv_dram.h).

@@ -147,6 +147,11 @@ TEST(KvTiling, TokensStayBitExactWithTilingOnSram) {
   expect_golden_tokens(load_chip_config("hc1-like", {"chip.attention.query_tile=8"}));
 }
 
+TEST(KvTiling, TokensStayBitExactWithTilingOnBanksSharedByLayers) {
+  expect_golden_tokens(load_chip_config(
+      "hc1-like", {"chip.attention.query_tile=4", "chip.attention.kv_sram.bank_scope=die"}));
+}
+
 TEST(KvTiling, TokensStayBitExactWithTilingOnDram) {
   expect_golden_tokens(load_chip_config("kv-in-dram", {"chip.attention.query_tile=5"}));
 }

@@ -52,7 +52,9 @@ void PowerCap::close_window(Cycle end) {
                         energy_j(minus_, energies_, 0.0).total_j());
   const double unthrottled_w = dynamic_j / nominal_s + static_w_;
   double stretch = 1.0;
-  if (cap_w_ > 0 && unthrottled_w > cap_w_) stretch = dynamic_j / ((cap_w_ - static_w_) * nominal_s);
+  if (cap_w_ > 0 && unthrottled_w > cap_w_) {
+    stretch = dynamic_j / ((cap_w_ - static_w_) * nominal_s);
+  }
   const double seconds = nominal_s * stretch;
   if (stretch != segments_.back().stretch_) {
     segments_.push_back({open_start_, seconds_at(open_start_), stretch});

@@ -232,9 +232,14 @@ void Scheduler::feed(Cycle now) {
     if (!decode) decode_credit_ = 0;
     bool take_decode = decode;
     switch (serving_.policy_) {
-      case ServingPolicy::kDecodeFirst: take_decode = decode; break;
-      case ServingPolicy::kPrefillFirst: take_decode = decode && (decode_credit_ > 0 || !prefill); break;
-      case ServingPolicy::kInterleaved: take_decode = decode && (!prefill || !last_was_decode_); break;
+      case ServingPolicy::kDecodeFirst:
+        break;
+      case ServingPolicy::kPrefillFirst:
+        take_decode = decode && (decode_credit_ > 0 || !prefill);
+        break;
+      case ServingPolicy::kInterleaved:
+        take_decode = decode && (!prefill || !last_was_decode_);
+        break;
     }
     if (take_decode) {
       const int64_t u = decode_ready_.front();

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <mutex>
 #include <string>
@@ -23,7 +24,14 @@
 #include "model/quantizer.h"
 
 #if defined(__x86_64__) || defined(__i386__)
+// GCC 12's AVX-512 headers start several intrinsics from _mm512_undefined_*(), a self-initialised
+// variable that -Wuninitialized reports wherever they are inlined (a false positive of GCC 12:
+// the value is never read). The pragma covers the header's lines only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 #define HW_HAVE_X86 1
 #endif
 
@@ -32,16 +40,19 @@ namespace {
 
 constexpr int64_t kBlock = 64;   // columns per packed block
 constexpr int64_t kChunk = 32;   // columns per half block (the group-32 case)
-// Software prefetch distance of the streamed weights, in rows ahead of the row being read (same
-// columns): a batch-1 GEMV is bound by how many cache misses are in flight, and with the
-// hardware prefetcher alone the 1B decode ran at half the speed (docs/benchmarks.md).
+// Software prefetch distance of the streamed weights: a batch-1 GEMV is bound by how many
+// cache misses are in flight, and with the hardware prefetcher alone the 1B decode ran at half
+// the speed (docs/benchmarks.md). The AVX2 kernels look kPrefetchRows rows ahead (same
+// columns); the VNNI kernels read one row after another and look kPrefetchBytes ahead in the
+// stream (8-16 KiB measured best on the AMD EPYC of docs/benchmarks.md, 4 KiB ~10% slower).
 constexpr int64_t kPrefetchRows = 4;
+constexpr int64_t kPrefetchBytes = 16384;
 // Smallest share of weight bytes worth waking a thread for (a wake-up costs ~10-50 us).
 constexpr int64_t kMinBytesPerThread = int64_t{1} << 17;
 
 // ---------------------------------------------------------------------------------------------
-// Thread pool: workers wait on a generation counter (a short spin, then a condition variable),
-// each takes one contiguous range, the caller takes the first and waits for the rest.
+// Thread pool: workers wait for a task number to change (a short spin, then a condition
+// variable) and claim contiguous chunks of the range alongside the caller.
 
 int default_threads() {
   if (const char* env = std::getenv("HARDWIRE_THREADS")) {
@@ -77,6 +88,10 @@ class ComputePool {
   }
   int threads() const { return threads_; }
 
+  // [0, n) is cut into chunks of whole `align` units, about kChunksPerThread per thread and
+  // none under `grain`; every thread (the caller too) claims the next unclaimed chunk until none
+  // is left. A thread that the OS has descheduled therefore holds back at most the one chunk it
+  // claimed, where a fixed range per thread would hold back its whole share.
   void run(int64_t n, int64_t grain, int64_t align, const std::function<void(int64_t, int64_t)>& fn) {
     if (n <= 0) return;
     const int64_t by_grain = std::max<int64_t>(1, n / std::max<int64_t>(grain, 1));
@@ -88,40 +103,37 @@ class ComputePool {
       return;
     }
     start_workers();
-    // Contiguous ranges cut at multiples of align.
-    ranges_.assign(static_cast<size_t>(parts), {0, 0});
     const int64_t units = (n + align - 1) / align;
-    int64_t at = 0;
-    for (int p = 0; p < parts; ++p) {
-      const int64_t take = units / parts + (p < units % parts ? 1 : 0);
-      const int64_t end = std::min(n, at + take * align);
-      ranges_[static_cast<size_t>(p)] = {at, end};
-      at = end;
-    }
-    fn_ = &fn;
+    const int64_t grain_units = std::max<int64_t>(1, (grain + align - 1) / align);
+    const int64_t want = parts * kChunksPerThread;
+    const int64_t chunk_units = std::max(grain_units, (units + want - 1) / want);
+    n_.store(n, std::memory_order_relaxed);
+    chunk_.store(chunk_units * align, std::memory_order_relaxed);
+    const int64_t chunks = (units + chunk_units - 1) / chunk_units;
+    chunks_.store(chunks, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    fn_.store(&fn, std::memory_order_relaxed);
     error_ = nullptr;
-    pending_.store(parts - 1, std::memory_order_relaxed);
-    active_parts_ = parts;
+    uint64_t gen;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      generation_.fetch_add(1, std::memory_order_release);
+      gen = (claim_.load(std::memory_order_relaxed) >> 32) + 1;
+      claim_.store(gen << 32, std::memory_order_release);
     }
     cv_.notify_all();
-    try {
-      fn(ranges_[0].first, ranges_[0].second);
-    } catch (...) {
-      record_error(std::current_exception());
-    }
-    for (int i = 0; i < kSpinIterations && pending_.load(std::memory_order_acquire) != 0; ++i) cpu_relax();
-    if (pending_.load(std::memory_order_acquire) != 0) {
+    work(gen);
+    for (int i = 0; i < kSpinIterations && done_.load(std::memory_order_acquire) != chunks; ++i) cpu_relax();
+    if (done_.load(std::memory_order_acquire) != chunks) {
       std::unique_lock<std::mutex> lock(mutex_);
-      done_cv_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+      done_cv_.wait(lock, [&] { return done_.load(std::memory_order_acquire) == chunks; });
     }
-    fn_ = nullptr;
+    fn_.store(nullptr, std::memory_order_relaxed);
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
+  static constexpr int64_t kChunksPerThread = 4;
+
   ComputePool() : threads_(default_threads()) {}
 
   void record_error(std::exception_ptr e) {
@@ -129,14 +141,43 @@ class ComputePool {
     if (!error_) error_ = e;
   }
 
+  // Claims and runs chunks of task `gen` while there are any. claim_ holds the task's number in
+  // its high 32 bits and the next chunk in the low 32: a thread that woke late for an earlier
+  // task fails the compare-exchange and claims nothing. A claimed chunk keeps its task (and the
+  // fields read below) alive, since the caller returns only when every chunk is done.
+  void work(uint64_t gen) {
+    for (;;) {
+      uint64_t c = claim_.load(std::memory_order_acquire);
+      int64_t index = 0;
+      for (;;) {
+        if ((c >> 32) != gen) return;
+        index = static_cast<int64_t>(c & 0xFFFFFFFFu);
+        if (index >= chunks_.load(std::memory_order_relaxed)) return;
+        if (claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+      }
+      const int64_t n = n_.load(std::memory_order_relaxed);
+      const int64_t chunk = chunk_.load(std::memory_order_relaxed);
+      const int64_t begin = index * chunk;
+      try {
+        (*fn_.load(std::memory_order_relaxed))(begin, std::min(n, begin + chunk));
+      } catch (...) {
+        record_error(std::current_exception());
+      }
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks_.load(std::memory_order_relaxed)) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        done_cv_.notify_one();
+      }
+    }
+  }
+
   void start_workers() {
     if (!workers_.empty()) return;
     pid_ = getpid();
     stop_.store(false);
-    // Each worker starts from the generation before the first task is posted, whenever it
-    // actually begins to run.
-    const uint64_t start = generation_.load(std::memory_order_acquire);
-    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i, start] { worker(i, start); });
+    // Each worker starts from the task before the first one is posted, whenever it actually
+    // begins to run.
+    const uint64_t start = claim_.load(std::memory_order_acquire) >> 32;
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, start] { worker(start); });
   }
 
   void stop_workers() {
@@ -144,35 +185,24 @@ class ComputePool {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_.store(true);
-      generation_.fetch_add(1, std::memory_order_release);
+      claim_.store(((claim_.load(std::memory_order_relaxed) >> 32) + 1) << 32, std::memory_order_release);
     }
     cv_.notify_all();
     for (std::thread& t : workers_) t.join();
     workers_.clear();
   }
 
-  void worker(int index, uint64_t seen) {
+  void worker(uint64_t seen) {
+    auto task = [&] { return claim_.load(std::memory_order_acquire) >> 32; };
     for (;;) {
-      for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen; ++i) {
-        cpu_relax();
-      }
-      if (generation_.load(std::memory_order_acquire) == seen) {
+      for (int i = 0; i < kSpinIterations && task() == seen; ++i) cpu_relax();
+      if (task() == seen) {
         std::unique_lock<std::mutex> lock(mutex_);
-        cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+        cv_.wait(lock, [&] { return task() != seen; });
       }
-      seen = generation_.load(std::memory_order_acquire);
+      seen = task();
       if (stop_.load()) return;
-      if (index < active_parts_) {
-        try {
-          (*fn_)(ranges_[static_cast<size_t>(index)].first, ranges_[static_cast<size_t>(index)].second);
-        } catch (...) {
-          record_error(std::current_exception());
-        }
-        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-          std::lock_guard<std::mutex> lock(mutex_);
-          done_cv_.notify_one();
-        }
-      }
+      work(seen);
     }
   }
 
@@ -183,12 +213,10 @@ class ComputePool {
   std::mutex error_mutex_;
   std::condition_variable cv_;
   std::condition_variable done_cv_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
-  int active_parts_ = 0;
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int64_t> n_{0}, chunk_{1}, chunks_{0}, done_{0};
+  std::atomic<const std::function<void(int64_t, int64_t)>*> fn_{nullptr};
   std::atomic<bool> stop_{false};
-  const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
-  std::vector<std::pair<int64_t, int64_t>> ranges_;
   std::exception_ptr error_;
   std::vector<std::thread> workers_;
 };
@@ -512,54 +540,75 @@ HW_VNNI inline __m512i signed_dot_step(const int8_t* row, __m512i ax, __mmask64 
   return _mm512_dpbusd_epi32(a, ax, _mm512_mask_sub_epi8(wv, neg, _mm512_setzero_si512(), wv));
 }
 
-// One packed block's 64 u values in one register.
-template <int S>
-HW_VNNI inline __m512i block_u_512(const uint8_t* p) {
-  __m256i ua, ub;
-  decode_avx2<S>(p, ua, ub);
-  return _mm512_inserti64x4(_mm512_castsi256_si512(ua), ub, 1);
+// One packed block's 64 u values in one register, byte c = column c, decoded at full width:
+// the nibble plane is broadcast to both halves and the upper half shifted down by 4; the pair
+// plane is broadcast to all four 128-bit lanes and lane L shifted by 2L (columns 16L..16L+15);
+// the bit plane of S = 3 is loaded as a mask register and adds 4 to the columns it marks.
+HW_VNNI inline __m512i nibble_plane_512(const uint8_t* p) {
+  const __m512i bytes = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_and_si512(_mm512_mask_srli_epi16(bytes, 0xFFFF0000u, bytes, 4), _mm512_set1_epi8(0x0F));
 }
 
-// Per-channel int8: |x| (unsigned) times w with the sign of x (a masked negation; |w| <= 127),
-// four rows sharing each activation load.
+HW_VNNI inline __m512i pair_plane_raw_512(const uint8_t* p) {
+  return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+template <int S>
+HW_VNNI inline __m512i block_u_512(const uint8_t* p);
+
+template <>
+HW_VNNI inline __m512i block_u_512<4>(const uint8_t* p) {
+  return nibble_plane_512(p);
+}
+
+// u = nibble | pair << 4: rotating each 64-bit element left by 4, 2, 0, 62 brings lane L's field
+// to bits 4..5 of its own byte; the ternary op keeps those bits and ORs in the nibble.
+template <>
+HW_VNNI inline __m512i block_u_512<6>(const uint8_t* p) {
+  const __m512i rot = _mm512_rolv_epi64(pair_plane_raw_512(p + 32), _mm512_setr_epi64(4, 4, 2, 2, 0, 0, 62, 62));
+  return _mm512_ternarylogic_epi32(nibble_plane_512(p), rot, _mm512_set1_epi8(0x30), 0xF8);
+}
+
+template <>
+HW_VNNI inline __m512i block_u_512<3>(const uint8_t* p) {
+  const __m512i low = _mm512_and_si512(
+      _mm512_srlv_epi64(pair_plane_raw_512(p), _mm512_setr_epi64(0, 0, 2, 2, 4, 4, 6, 6)), _mm512_set1_epi8(3));
+  uint64_t hi;
+  std::memcpy(&hi, p + 16, sizeof hi);
+  return _mm512_mask_add_epi8(low, _cvtu64_mask64(hi), low, _mm512_set1_epi8(4));
+}
+
+// Per-channel int8: |x| (unsigned) times w with the sign of x (a masked negation; |w| <= 127).
+// One row at a time, so the weights are read as one sequential stream (four rows side by side
+// read slower from DRAM here), with two accumulators so that consecutive vpdpbusd do not wait
+// on each other.
 HW_VNNI void gemv_i8_rows_vnni(const QuantizedMatrix& w, const int8_t* x, int64_t r0, int64_t r1,
                               int64_t* acc) {
   const int64_t n = w.cols_;
   const int8_t* base = reinterpret_cast<const int8_t*>(w.packed_.data());
+  const size_t size = w.packed_.size();
   const __m512i zero = _mm512_setzero_si512();
   const int64_t full = n / 64 * 64;
+  const __mmask64 all = ~__mmask64{0};
   const __mmask64 tail = n == full ? 0 : (~uint64_t{0} >> (64 - (n - full)));
-  int64_t r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    const int8_t* w0 = base + r * n;
-    __m512i a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-    for (int64_t i = 0; i < n; i += 64) {
-      const __mmask64 m = i < full ? ~__mmask64{0} : tail;
-      const size_t ahead = static_cast<size_t>((r + kPrefetchRows) * n + i);
-      for (int64_t k = 0; k < 4; ++k) {
-        prefetch_within(base, w.packed_.size(), ahead + static_cast<size_t>(k * n));
-      }
-      const __m512i xv = _mm512_maskz_loadu_epi8(m, x + i);
-      const __m512i ax = _mm512_abs_epi8(xv);
-      const __mmask64 neg = _mm512_movepi8_mask(xv);
-      a0 = signed_dot_step(w0 + i, ax, neg, m, a0);
-      a1 = signed_dot_step(w0 + n + i, ax, neg, m, a1);
-      a2 = signed_dot_step(w0 + 2 * n + i, ax, neg, m, a2);
-      a3 = signed_dot_step(w0 + 3 * n + i, ax, neg, m, a3);
+  for (int64_t r = r0; r < r1; ++r) {
+    const int8_t* row = base + r * n;
+    __m512i a0 = zero, a1 = zero;
+    int64_t i = 0;
+    for (; i + 128 <= full; i += 128) {
+      prefetch_within(base, size, static_cast<size_t>(r * n + i + kPrefetchBytes));
+      prefetch_within(base, size, static_cast<size_t>(r * n + i + kPrefetchBytes + 64));
+      const __m512i x0 = _mm512_loadu_si512(x + i);
+      const __m512i x1 = _mm512_loadu_si512(x + i + 64);
+      a0 = signed_dot_step(row + i, _mm512_abs_epi8(x0), _mm512_movepi8_mask(x0), all, a0);
+      a1 = signed_dot_step(row + i + 64, _mm512_abs_epi8(x1), _mm512_movepi8_mask(x1), all, a1);
     }
-    acc[r] = static_cast<int64_t>(_mm512_reduce_add_epi32(a0)) * w.scale_m_[r];
-    acc[r + 1] = static_cast<int64_t>(_mm512_reduce_add_epi32(a1)) * w.scale_m_[r + 1];
-    acc[r + 2] = static_cast<int64_t>(_mm512_reduce_add_epi32(a2)) * w.scale_m_[r + 2];
-    acc[r + 3] = static_cast<int64_t>(_mm512_reduce_add_epi32(a3)) * w.scale_m_[r + 3];
-  }
-  for (; r < r1; ++r) {
-    __m512i a = zero;
-    for (int64_t i = 0; i < n; i += 64) {
-      const __mmask64 m = i < full ? ~__mmask64{0} : tail;
+    for (; i < n; i += 64) {
+      const __mmask64 m = i < full ? all : tail;
       const __m512i xv = _mm512_maskz_loadu_epi8(m, x + i);
-      a = signed_dot_step(base + r * n + i, _mm512_abs_epi8(xv), _mm512_movepi8_mask(xv), m, a);
+      a0 = signed_dot_step(row + i, _mm512_abs_epi8(xv), _mm512_movepi8_mask(xv), m, a0);
     }
-    acc[r] = static_cast<int64_t>(_mm512_reduce_add_epi32(a)) * w.scale_m_[r];
+    acc[r] = static_cast<int64_t>(_mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1))) * w.scale_m_[r];
   }
 }
 
@@ -567,54 +616,90 @@ HW_VNNI void gemv_i8_rows_vnni(const QuantizedMatrix& w, const int8_t* x, int64_
 // activations. Lanes 0..7 hold 4-product sums of columns 0..31, lanes 8..15 of 32..63, each at
 // most 4 * (2O - 1) * 127 (32,004 for S = 6): an int16, so with group-32 scales vpdpwssd adds
 // lane * mantissa (the mantissa as the low int16 of the lane pair, 0 as the high) in one step.
-// An int32 lane then gains at most 32,004 * 32,767 per block: 1 block before widening for
-// S = 6, 8 for S = 4 (7,620 per lane), 16 for S = 3 (3,556).
+// An int32 lane then gains at most 32,004 * 32,767 < 2^30 per block: 2 blocks before the lanes
+// are widened into int64 for S = 6, 8 for S = 4 (7,620 per lane), 16 for S = 3 (3,556).
+template <int S>
+constexpr int64_t vnni_flush_blocks() {
+  return S == 6 ? 2 : (S == 4 ? 8 : 16);
+}
+
+HW_VNNI inline __m512i widen_add_512(__m512i acc64, __m512i v32) {
+  return _mm512_add_epi64(_mm512_add_epi64(acc64, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v32))),
+                          _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v32, 1)));
+}
+
+// a + (block b's lane sums) * (its two mantissas). The mantissas are one 32-bit load,
+// broadcast and spread by a byte shuffle: m[2b] into the low int16 of lanes 0..7, m[2b + 1]
+// of lanes 8..15, zero in the high int16.
+template <int S>
+HW_VNNI inline __m512i g32_block_512(__m512i a, const uint8_t* wp, const int8_t* x, const uint16_t* m,
+                                     int64_t b, __m512i spread) {
+  const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), block_u_512<S>(wp + b * 8 * S),
+                                        _mm512_loadu_si512(x + b * kBlock));
+  uint32_t pair;
+  std::memcpy(&pair, m + 2 * b, sizeof pair);
+  return _mm512_dpwssd_epi32(a, d, _mm512_shuffle_epi8(_mm512_set1_epi32(static_cast<int32_t>(pair)), spread));
+}
+
+// One row at a time (one sequential stream of weights), even and odd blocks in two
+// accumulators (two independent vpdpwssd chains), each widened after kFlush of its blocks.
 template <int S>
 HW_VNNI void gemv_packed_vnni(const QuantizedMatrix& w, const int8_t* x, const XSums& xs,
                              int64_t r0, int64_t r1, int64_t* acc) {
   constexpr int64_t kOffset = int64_t{1} << (S - 1);
   constexpr int64_t kBlockBytes = 8 * S;
-  constexpr int64_t kFlush = S == 6 ? 1 : (S == 4 ? 8 : 16);
+  constexpr int64_t kFlush = vnni_flush_blocks<S>();
   const int64_t blocks = w.cols_ / kBlock;
   const int64_t row_bytes = blocks * kBlockBytes;
-  const bool group32 = w.groups_per_row_ > 1 && w.group_size_ == kChunk;
-  const int64_t blocks_per_group = w.groups_per_row_ == 1 ? blocks : w.group_size_ / kBlock;
-  const int64_t chunks = w.cols_ / kChunk;
   const uint8_t* base = w.packed_.data();
   const size_t size = w.packed_.size();
   const __m512i zero = _mm512_setzero_si512();
+  if (w.groups_per_row_ > 1 && w.group_size_ == kChunk) {
+    const int64_t chunks = w.cols_ / kChunk;
+    const __m512i spread = _mm512_setr_epi32(0x80800100, 0x80800100, 0x80800100, 0x80800100,
+                                             0x80800100, 0x80800100, 0x80800100, 0x80800100,
+                                             0x80800302, 0x80800302, 0x80800302, 0x80800302,
+                                             0x80800302, 0x80800302, 0x80800302, 0x80800302);
+    for (int64_t r = r0; r < r1; ++r) {
+      const uint8_t* wp = base + r * row_bytes;
+      const uint16_t* m = w.scale_m_.data() + r * w.groups_per_row_;
+      __m512i a64 = zero, even = zero, odd = zero;
+      int64_t b = 0;
+      int64_t pairs = 0;
+      for (; b + 2 <= blocks; b += 2) {
+        const size_t at = static_cast<size_t>(r * row_bytes + b * kBlockBytes + kPrefetchBytes);
+        prefetch_within(base, size, at);
+        if (2 * kBlockBytes > 64) prefetch_within(base, size, at + 64);
+        even = g32_block_512<S>(even, wp, x, m, b, spread);
+        odd = g32_block_512<S>(odd, wp, x, m, b + 1, spread);
+        if (++pairs == kFlush) {
+          a64 = widen_add_512(widen_add_512(a64, even), odd);
+          even = odd = zero;
+          pairs = 0;
+        }
+      }
+      // At most kFlush - 1 blocks were in `even` since its last widening.
+      if (b < blocks) even = g32_block_512<S>(even, wp, x, m, b, spread);
+      a64 = widen_add_512(widen_add_512(a64, even), odd);
+      acc[r] = _mm512_reduce_add_epi64(a64) - kOffset * scale_dot_avx2(m, xs.chunk_.data(), chunks);
+    }
+    return;
+  }
+  // Groups of whole blocks: a group's lanes stay within int32 (a lane gains at most
+  // 4 * 63 * 127 per block and a group has at most 2^17 / 64 blocks).
+  const int64_t blocks_per_group = w.groups_per_row_ == 1 ? blocks : w.group_size_ / kBlock;
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* wp = base + r * row_bytes;
     const uint16_t* m = w.scale_m_.data() + r * w.groups_per_row_;
-    const size_t ahead = static_cast<size_t>((r + kPrefetchRows) * row_bytes);
     int64_t sum = 0;
-    if (group32) {
+    for (int64_t g = 0; g < w.groups_per_row_; ++g) {
       __m512i acc32 = zero;
-      for (int64_t b = 0; b < blocks; ++b) {
-        prefetch_within(base, size, ahead + static_cast<size_t>(b * kBlockBytes));
-        if (kBlockBytes > 32) prefetch_within(base, size, ahead + static_cast<size_t>(b * kBlockBytes + 32));
-        const __m512i d = _mm512_dpbusd_epi32(zero, block_u_512<S>(wp + b * kBlockBytes),
-                                              _mm512_loadu_si512(x + b * kBlock));
-        const __m512i mv = _mm512_inserti64x4(_mm512_set1_epi32(m[2 * b]), _mm256_set1_epi32(m[2 * b + 1]), 1);
-        acc32 = _mm512_dpwssd_epi32(acc32, d, mv);
-        if ((b + 1) % kFlush == 0) {
-          sum += hsum64_512(acc32);
-          acc32 = zero;
-        }
+      for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
+        prefetch_within(base, size, static_cast<size_t>(r * row_bytes + b * kBlockBytes + kPrefetchBytes));
+        acc32 = _mm512_dpbusd_epi32(acc32, block_u_512<S>(wp + b * kBlockBytes),
+                                    _mm512_loadu_si512(x + b * kBlock));
       }
-      sum += hsum64_512(acc32);
-      sum -= kOffset * scale_dot_avx2(m, xs.chunk_.data(), chunks);
-    } else {
-      for (int64_t g = 0; g < w.groups_per_row_; ++g) {
-        __m512i acc32 = zero;
-        for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
-          prefetch_within(base, size, ahead + static_cast<size_t>(b * kBlockBytes));
-          if (kBlockBytes > 32) prefetch_within(base, size, ahead + static_cast<size_t>(b * kBlockBytes + 32));
-          acc32 = _mm512_dpbusd_epi32(acc32, block_u_512<S>(wp + b * kBlockBytes),
-                                      _mm512_loadu_si512(x + b * kBlock));
-        }
-        sum += (hsum64_512(acc32) - kOffset * xs.group_[static_cast<size_t>(g)]) * m[g];
-      }
+      sum += (hsum64_512(acc32) - kOffset * xs.group_[static_cast<size_t>(g)]) * m[g];
     }
     acc[r] = sum;
   }

@@ -154,6 +154,7 @@ class GoldenModel {
   const QuantizedModel& model_;
   NumericsTables tables_;
   int64_t capacity_ = 0;
+  double logit_unit_ = 1.0;  // 2^-logit_frac_bits
   int32_t act_qmax_ = 0;
   int32_t kv_qmax_ = 0;
   bool static_scales_ = false;

@@ -168,9 +168,10 @@ const char* gemv_kernel_name(GemvKernel kernel);
 // not depend on it.
 void set_compute_threads(int n);
 int compute_threads();
-// Runs fn(begin, end) over [0, n) cut into contiguous ranges on the compute threads (the caller
-// takes the first); `grain` is the smallest range worth a thread. Ranges are cut at multiples of
-// `align`. Serial when n is small or another parallel_for is running.
+// Runs fn(begin, end) over [0, n) cut into contiguous ranges, which the compute threads (the
+// caller among them) claim one after another; `grain` is the smallest range worth a thread.
+// Ranges are cut at multiples of `align`. Serial when n is small or another parallel_for is
+// running.
 void parallel_for(int64_t n, int64_t grain, int64_t align,
                   const std::function<void(int64_t, int64_t)>& fn);
 

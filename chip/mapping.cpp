@@ -103,6 +103,203 @@ std::string layer_list(const std::vector<int64_t>& v) {
 
 }  // namespace
 
+int64_t StreamBlock::in_chunks() const { return ceil_div(inputs_, chunk_); }
+int64_t StreamBlock::out_chunks() const { return ceil_div(outputs_, chunk_); }
+
+namespace {
+
+// Outputs made visible together at `ready`, leaving at output_lanes per cycle in chunks: a
+// chunk of w elements needs max(1, ceil(w / Lo)) cycles of output credit (the credit is capped
+// at one chunk, or Lo when Lo is wider). Returns the write cycles of the first and last chunk.
+std::pair<int64_t, int64_t> emit_burst(int64_t ready, int64_t elements, int64_t lanes,
+                                       int64_t chunk) {
+  if (elements <= 0) return {ready, ready};
+  const int64_t full = elements / chunk, rest = elements % chunk;
+  const int64_t per_full = std::max<int64_t>(1, ceil_div(chunk, lanes));
+  const int64_t per_rest = rest > 0 ? std::max<int64_t>(1, ceil_div(rest, lanes)) : 0;
+  const int64_t first = ready + (full > 0 ? per_full : per_rest) - 1;
+  return {first, ready + full * per_full + per_rest - 1};
+}
+
+// Step (0-based) of a block taking `per_step` input elements per step that first needs chunk j.
+int64_t step_of_chunk(int64_t j, int64_t chunk, int64_t per_step) {
+  return (j * chunk) / std::max<int64_t>(1, per_step);
+}
+
+}  // namespace
+
+int64_t stream_chunk_cycle(int64_t first, int64_t last, int64_t chunks, int64_t j) {
+  if (chunks <= 1) return last;
+  return first + (j * (last - first)) / (chunks - 1);
+}
+
+int64_t stream_pace(const StreamBlock& b, int64_t j, bool drop) {
+  const int64_t N = b.chunk_;
+  if (drop) return j;
+  switch (b.kind_) {
+    case StreamKind::kMatrix: {
+      const int64_t k = step_of_chunk(j, N, b.lanes_);
+      return b.lanes_ <= N ? k * b.step_cycles_ : j + k * (b.step_cycles_ - 1);
+    }
+    case StreamKind::kNorm: {
+      const int64_t n1 = ceil_div(b.work_, b.lanes_);
+      const int64_t m_w = ceil_div(b.work_, N);
+      if (j < m_w) return std::max(j, step_of_chunk(j, N, b.lanes_));
+      return 2 * n1 - 1 + (j - m_w);
+    }
+    case StreamKind::kVector:
+    case StreamKind::kSampler: {
+      const int64_t e = b.lanes_ * b.inputs_per_lane_;
+      const int64_t n1 = ceil_div(b.work_, b.lanes_);
+      const int64_t m_pre = n1 >= 2 ? ceil_div(std::min(b.inputs_, e * (n1 - 1)), N) : 0;
+      if (j < m_pre) return std::max(j, step_of_chunk(j, N, e));
+      const int64_t prev = n1 >= 2 ? std::max(n1 - 2, m_pre - 1) : -1;
+      return prev + 1 + (j - m_pre);
+    }
+    case StreamKind::kKvWrite:
+    case StreamKind::kAttention:
+      return j;
+    default:
+      return 0;
+  }
+}
+
+StreamTimes stream_step(const StreamBlock& b, const StreamInput& in) {
+  const int64_t N = b.chunk_;
+  const int64_t m = std::max<int64_t>(1, b.in_chunks());
+  // Input chunk j is readable the cycle after its write; chunks spread evenly over the span.
+  const int64_t a = in.first_in_ + 1, bb = std::max(in.last_in_, in.first_in_) + 1;
+  auto readable = [&](int64_t j) { return m <= 1 ? bb : a + (j * (bb - a)) / (m - 1); };
+  StreamTimes t;
+  t.start_ = std::max(a, in.free_);
+  const int64_t s = t.start_;
+  auto taken = [&](int64_t j) { return std::max(s + stream_pace(b, j, in.drop_), readable(j)); };
+  if (in.drop_) {
+    t.done_ = std::max(s + m - 1, bb);
+    t.free_ = t.done_ + 1;
+    t.first_ = t.last_ = t.done_;
+    return t;
+  }
+  switch (b.kind_) {
+    case StreamKind::kNone:
+      t.done_ = t.first_ = in.first_in_;
+      t.last_ = in.last_in_;
+      t.free_ = in.free_;
+      return t;
+    case StreamKind::kEmbedding: {
+      t.done_ = std::max(s, in.out_clear_);
+      const auto e = emit_burst(t.done_ + b.step_cycles_ + b.depth_cycles_, b.outputs_,
+                                b.output_lanes_, N);
+      t.first_ = e.first;
+      t.last_ = e.second;
+      t.free_ = t.done_ + b.step_cycles_;
+      return t;
+    }
+    case StreamKind::kStep: {
+      t.done_ = s;
+      t.first_ = t.last_ = s + b.step_cycles_ + b.depth_cycles_;
+      t.free_ = s + b.step_cycles_;
+      return t;
+    }
+    case StreamKind::kMatrix: {
+      const int64_t n = ceil_div(b.inputs_, b.lanes_), mux = b.step_cycles_;
+      const int64_t ahead =
+          b.lanes_ <= N ? (n - 1) * mux : std::max((n - 1) * mux, m - 1 + (n - 1) * (mux - 1));
+      const int64_t tail =
+          b.lanes_ <= N ? (n - 1 - step_of_chunk(m - 1, N, b.lanes_)) * mux : 0;
+      t.done_ = std::max({s + ahead, taken(m - 1) + tail, in.out_clear_});
+      const auto e = emit_burst(t.done_ + mux + b.depth_cycles_, b.outputs_, b.output_lanes_, N);
+      t.first_ = e.first;
+      t.last_ = e.second;
+      t.free_ = t.done_ + mux;
+      return t;
+    }
+    case StreamKind::kNorm: {
+      const int64_t lam = b.lanes_, n1 = ceil_div(b.work_, lam), m_w = ceil_div(b.work_, N);
+      const int64_t k_w = step_of_chunk(m_w - 1, N, lam);
+      const int64_t p1_last = std::max(s + std::max(n1 - 1, m_w - 1),
+                                       taken(m_w - 1) + std::max<int64_t>(0, n1 - 1 - k_w));
+      const int64_t extra = m - m_w;
+      t.done_ = extra > 0 ? std::max(p1_last + n1 + extra - 1, bb) : p1_last + n1;
+      const int64_t kf = ceil_div(std::min(N, b.outputs_), lam);
+      t.first_ = kf <= n1 - 1 ? p1_last + kf + 1 + b.depth_cycles_
+                              : t.done_ + 1 + b.depth_cycles_;
+      const int64_t before = ((n1 - 1) * lam) % N;
+      const int64_t rest = b.outputs_ - (n1 - 1) * lam;
+      t.last_ = emit_burst(t.done_ + 1 + b.depth_cycles_, before + rest, N, N).second;
+      if (lam > N) t.last_ = std::max(t.last_, t.first_ + b.out_chunks() - 1);
+      t.free_ = t.done_ + 1;
+      return t;
+    }
+    case StreamKind::kVector:
+    case StreamKind::kSampler: {
+      const int64_t lam = b.lanes_, e = lam * b.inputs_per_lane_, n1 = ceil_div(b.work_, lam);
+      const int64_t m_pre = n1 >= 2 ? ceil_div(std::min(b.inputs_, e * (n1 - 1)), N) : 0;
+      int64_t prev = s - 1;  // cycle of step n1 - 2
+      if (n1 >= 2) {
+        prev = std::max(s + std::max(n1 - 2, m_pre - 1),
+                        taken(m_pre - 1) +
+                            std::max<int64_t>(0, n1 - 2 - step_of_chunk(m_pre - 1, N, e)));
+      }
+      const int64_t extra = m - m_pre;
+      t.done_ = std::max(prev + std::max<int64_t>(1, extra), bb);
+      t.free_ = t.done_ + 1;
+      if (b.kind_ == StreamKind::kSampler) {
+        t.first_ = t.last_ = t.done_ + 1 + b.depth_cycles_;
+        return t;
+      }
+      const int64_t kf = ceil_div(std::min(N, b.outputs_), lam);
+      if (kf - 1 <= n1 - 2) {
+        const int64_t need = ceil_div(std::min(b.inputs_, e * kf), N);
+        t.first_ = std::max(s + std::max(kf - 1, need - 1), taken(need - 1)) + 1 + b.depth_cycles_;
+      } else {
+        t.first_ = t.done_ + 1 + b.depth_cycles_;
+      }
+      const int64_t before = ((n1 - 1) * lam) % N;
+      const int64_t rest = b.outputs_ - (n1 - 1) * lam;
+      t.last_ = emit_burst(t.done_ + 1 + b.depth_cycles_, before + rest, N, N).second;
+      if (lam > N) t.last_ = std::max(t.last_, t.first_ + b.out_chunks() - 1);
+      return t;
+    }
+    case StreamKind::kKvWrite: {
+      const int64_t m_q = std::min(m, ceil_div(b.outputs_, N));
+      t.first_ = taken(0) + 1;
+      t.last_ = taken(m_q - 1) + 1;
+      const int64_t wp = b.kv_words_per_position_;
+      const int64_t last_chunk_words = std::min(wp, ceil_div(N, b.kv_elements_per_word_));
+      int64_t last_write = taken(m - 1) + ceil_div(last_chunk_words, b.kv_banks_);
+      if (m_q < m) last_write = std::max(last_write, taken(m_q) + ceil_div(wp, b.kv_banks_));
+      t.done_ = last_write - 1;
+      t.free_ = last_write;
+      t.kv_ready_ = last_write + b.kv_write_latency_;
+      return t;
+    }
+    case StreamKind::kAttention: {
+      const int64_t L = std::max<int64_t>(1, in.context_);
+      // SRAM: the sweep starts with the whole q and reads the token's own position once its K
+      // and V are written. DRAM: the sweep's one request is posted once they are in the DRAM.
+      const bool dram = b.kv_words_per_position_ == 0;
+      int64_t sweep_start = std::max(taken(m - 1), in.out_clear_);
+      if (dram) sweep_start = std::max(sweep_start, in.kv_ready_);
+      const int64_t own = dram ? 0 : ceil_div(b.kv_words_per_position_, b.kv_read_words_per_cycle_);
+      const int64_t last_issue =
+          dram ? sweep_start + in.sweep_cycles_ - 1
+               : std::max(sweep_start + in.sweep_cycles_ - 1, in.kv_ready_ + own - 1);
+      const int64_t compute =
+          std::max(ceil_div((L - 1) * b.macs_per_position_, b.macs_per_cycle_),
+                   ceil_div((L - 1) * b.exps_per_position_, b.exps_per_cycle_));
+      t.done_ = std::max(last_issue + b.kv_read_latency_,
+                         sweep_start + b.kv_read_latency_ + compute - 1);
+      const auto e = emit_burst(t.done_ + 1 + b.depth_cycles_, b.outputs_, N, N);
+      t.first_ = e.first;
+      t.last_ = e.second;
+      t.free_ = t.done_ + 1;
+      return t;
+    }
+  }
+  return t;
+}
+
 ActivityCounts& ActivityCounts::operator+=(const ActivityCounts& o) {
   qkv_macs_ += o.qkv_macs_;
   o_proj_macs_ += o.o_proj_macs_;
@@ -172,7 +369,6 @@ BlockTiming ChipMapping::attention(int64_t context_tokens, int64_t shared_prefix
   const int64_t softmax = ceil_div(L * model_.n_heads_, a.softmax_elements_per_cycle_);
   int64_t sweep = 0;
   int64_t conflict = 0;
-  int64_t access_latency = 0;
   if (a.kv_memory_ == KvMemory::kSram) {
     const int64_t B = a.kv_sram_.banks_;
     const int64_t per_cycle = B * kv_read_ports_;
@@ -183,15 +379,12 @@ BlockTiming ChipMapping::attention(int64_t context_tokens, int64_t shared_prefix
       // port of the banks it writes; the in-order sweep loses those cycles.
       conflict = ceil_div(kv_words_per_position_, B);
     }
-    access_latency = a.kv_sram_.read_latency_cycles_;
   } else {
     sweep = ceil_cycles(double(p * kv_bytes_per_position_layer_) / kv_dram_bytes_per_cycle_) +
             ceil_cycles(double((L - p) * kv_bytes_per_position_layer_) / kv_dram_bytes_per_cycle_);
-    access_latency = kv_dram_latency_cycles_;
   }
   const int64_t service = std::max({sweep, macs, softmax}) + conflict;
-  return block("attention", service,
-               access_latency + a.pipeline_depth_cycles_ + a.exp_latency_cycles_);
+  return {"attention", service, service + attention_extra_latency_cycles_, attention_stream_};
 }
 
 std::vector<BlockTiming> ChipMapping::layer_blocks(int64_t context_tokens,
@@ -535,6 +728,213 @@ nlohmann::json ChipMapping::to_json() const {
           {"blocks", blocks}};
 }
 
+namespace {
+
+// Context at which the blocks' latency shares are taken (long enough that attention never waits
+// for its own position's K and V).
+constexpr int64_t kStreamReferenceContext = 1024;
+
+StreamBlock matrix_stream(int64_t inputs, int64_t outputs, const MatrixBlockConfig& c,
+                          int64_t chunk) {
+  StreamBlock s;
+  s.kind_ = StreamKind::kMatrix;
+  s.inputs_ = inputs;
+  s.outputs_ = outputs;
+  s.lanes_ = c.input_lanes_;
+  s.step_cycles_ = c.output_mux_;
+  s.depth_cycles_ = c.tree_registers() + c.accumulate_stages_ + c.requant_stages_;
+  s.output_lanes_ = c.output_lanes_;
+  s.chunk_ = chunk;
+  s.holds_output_ = true;
+  return s;
+}
+
+StreamBlock lanes_stream(StreamKind kind, int64_t inputs, int64_t outputs, int64_t work,
+                         int64_t lanes, int64_t inputs_per_lane, int64_t depth, int64_t chunk) {
+  StreamBlock s;
+  s.kind_ = kind;
+  s.inputs_ = inputs;
+  s.outputs_ = outputs;
+  s.work_ = work;
+  s.lanes_ = std::max<int64_t>(1, lanes);
+  s.inputs_per_lane_ = inputs_per_lane;
+  s.depth_cycles_ = depth;
+  s.output_lanes_ = chunk;
+  s.chunk_ = chunk;
+  return s;
+}
+
+// The declared structure of every block, as the cycle level builds it (sim/cycle_chip.cpp).
+void set_streams(ChipMapping& m) {
+  const ChipConfig& c = m.chip_;
+  const ModelConfig& mc = m.model_;
+  const int64_t d = mc.d_model_, q = mc.q_dim(), kv = mc.kv_dim(), f = mc.d_ff_, V = mc.vocab_;
+  const int64_t N = c.chunk_elements_;
+  {
+    StreamBlock s;
+    s.kind_ = StreamKind::kEmbedding;
+    s.inputs_ = 1;
+    s.outputs_ = d;
+    s.step_cycles_ = c.embedding_lookup_cycles_;
+    s.output_lanes_ = N;
+    s.chunk_ = N;
+    s.holds_output_ = true;
+    m.embedding_.stream_ = s;
+  }
+  auto norm = [&](int64_t n, int64_t work) {
+    return lanes_stream(StreamKind::kNorm, n, n, work, c.norm_.elements_per_cycle_, 1,
+                        c.norm_.pipeline_depth_cycles_, N);
+  };
+  m.attn_norm_.stream_ = norm(d, d);
+  m.ffn_norm_.stream_ = norm(d, d);
+  m.final_norm_.stream_ = norm(d, d);
+  if (mc.qk_norm_) m.qk_norm_.stream_ = norm(q + 2 * kv, q + kv);
+  m.qkv_.stream_ = matrix_stream(d, q + 2 * kv, m.chip_.qkv_, N);
+  m.o_proj_.stream_ = matrix_stream(q, d, m.chip_.o_proj_, N);
+  m.ffn_gate_up_.stream_ = matrix_stream(d, 2 * f, m.chip_.ffn_gate_up_, N);
+  m.ffn_down_.stream_ = matrix_stream(f, d, m.chip_.ffn_down_, N);
+  m.lm_head_.stream_ = matrix_stream(d, V, m.chip_.lm_head_, N);
+  m.rope_.stream_ = lanes_stream(StreamKind::kVector, q + 2 * kv, q + 2 * kv, q + kv,
+                                 c.rope_.elements_per_cycle_, 1, c.rope_.pipeline_depth_cycles_, N);
+  m.activation_.stream_ =
+      lanes_stream(StreamKind::kVector, 2 * f, f, f, c.activation_.elements_per_cycle_, 2,
+                   c.activation_.pipeline_depth_cycles_, N);
+  m.sampler_.stream_ = lanes_stream(StreamKind::kSampler, V, 1, V, c.sampler_.elements_per_cycle_,
+                                    1, c.sampler_.pipeline_depth_cycles_, N);
+  if (m.dies_used_ > 1) {
+    // The d-vector over the link: its bandwidth as whole elements per cycle.
+    const double elem_bytes = double(c.activation_bits_) / 8.0;
+    const int64_t lanes = std::max<int64_t>(
+        1, static_cast<int64_t>(c.link_.bandwidth_bytes_per_s_ / c.clock_hz_ / elem_bytes));
+    const int64_t lat = ceil_cycles(c.link_.latency_s_ * c.clock_hz_);
+    m.link_forward_.stream_ = lanes_stream(StreamKind::kVector, d, d, d, lanes, 1, lat, N);
+    StreamBlock r;
+    r.kind_ = StreamKind::kStep;
+    r.inputs_ = 1;
+    r.outputs_ = 1;
+    r.step_cycles_ = std::max<int64_t>(1, m.link_return_.service_cycles_);
+    r.depth_cycles_ = lat;
+    r.output_lanes_ = N;
+    r.chunk_ = N;
+    m.link_return_.stream_ = r;
+  }
+  const AttentionConfig& a = c.attention_;
+  const bool sram = a.kv_memory_ == KvMemory::kSram;
+  StreamBlock w;
+  w.kind_ = StreamKind::kKvWrite;
+  w.inputs_ = q + 2 * kv;
+  w.outputs_ = q;
+  w.chunk_ = N;
+  w.output_lanes_ = N;
+  StreamBlock at;
+  at.kind_ = StreamKind::kAttention;
+  at.inputs_ = q;
+  at.outputs_ = q;
+  at.chunk_ = N;
+  at.output_lanes_ = N;
+  at.holds_output_ = true;
+  at.depth_cycles_ = a.pipeline_depth_cycles_ + a.exp_latency_cycles_;
+  at.macs_per_position_ = 2 * q;
+  at.macs_per_cycle_ = a.macs_per_cycle_;
+  at.exps_per_position_ = mc.n_heads_;
+  at.exps_per_cycle_ = a.softmax_elements_per_cycle_;
+  if (sram) {
+    w.kv_words_per_position_ = m.kv_words_per_position_;
+    w.kv_elements_per_word_ = ceil_div(kv, std::max<int64_t>(1, m.kv_words_per_position_ / 2));
+    w.kv_banks_ = a.kv_sram_.banks_;
+    w.kv_write_latency_ = a.kv_sram_.write_latency_cycles_;
+    at.kv_words_per_position_ = m.kv_words_per_position_;
+    at.kv_read_words_per_cycle_ = a.kv_sram_.banks_ * m.kv_read_ports_;
+    at.kv_read_latency_ = a.kv_sram_.read_latency_cycles_;
+  } else {
+    // KV in DRAM: the position's bytes at the die's bandwidth, then the access latency.
+    w.kv_words_per_position_ = 1;
+    w.kv_elements_per_word_ = 2 * kv;
+    w.kv_banks_ = 1;
+    w.kv_write_latency_ = m.kv_write_.service_cycles_ + m.kv_dram_latency_cycles_;
+    at.kv_words_per_position_ = 0;
+    at.kv_read_words_per_cycle_ = 1;
+    at.kv_read_latency_ = m.kv_dram_latency_cycles_;
+  }
+  m.kv_write_.stream_ = w;
+  m.attention_stream_ = at;
+}
+
+// One token alone through the chip at the reference context (streaming rule): each block's
+// share of the latency is its last output chunk minus its feeder's, taken in a steady layer
+// (layer 1); the embedding's share is what makes the shares add up to the whole chain (it
+// absorbs layer 0 and the dies' first layers being fed by the embedding and the links).
+void set_stream_latencies(ChipMapping& m) {
+  const int64_t L = kStreamReferenceContext;
+  const int64_t n_layers = m.model_.n_layers_;
+  const int64_t steady = n_layers >= 2 ? 1 : 0;
+  const int64_t sweep = m.attention(L).service_cycles_;
+  int64_t first = 0, last = 0;  // the host writes the token's chunk at cycle 0
+  auto run = [&](const StreamBlock& s, int64_t context = 0, int64_t kv_ready = 0) {
+    StreamInput in;
+    in.first_in_ = first;
+    in.last_in_ = last;
+    in.sweep_cycles_ = sweep;
+    in.context_ = context;
+    in.kv_ready_ = kv_ready;
+    const StreamTimes t = stream_step(s, in);
+    first = t.first_;
+    last = t.last_;
+    return t;
+  };
+  auto share = [&](BlockTiming& b, bool take) {
+    const int64_t before = last;
+    run(b.stream_);
+    if (take) b.latency_cycles_ = last - before;
+  };
+  run(m.embedding_.stream_);
+  int64_t attention_share = 0;
+  bool link_taken = false;
+  for (const DieAssignment& die : m.dies_) {
+    for (int64_t l = die.first_layer_; l < die.first_layer_ + die.layers_; ++l) {
+      const bool take = l == steady;
+      share(m.attn_norm_, take);
+      share(m.qkv_, take);
+      if (m.model_.qk_norm_) share(m.qk_norm_, take);
+      share(m.rope_, take);
+      const int64_t rope_last = last;
+      const StreamTimes w = run(m.kv_write_.stream_);
+      run(m.attention_stream_, L, w.kv_ready_);
+      if (take) {
+        m.kv_write_.latency_cycles_ = w.kv_ready_ - rope_last;
+        attention_share = last - rope_last - m.kv_write_.latency_cycles_;
+      }
+      share(m.o_proj_, take);
+      share(m.ffn_norm_, take);
+      share(m.ffn_gate_up_, take);
+      share(m.activation_, take);
+      share(m.ffn_down_, take);
+    }
+    if (die.index_ + 1 < m.dies_used_) {
+      share(m.link_forward_, !link_taken);
+      link_taken = true;
+    }
+  }
+  share(m.final_norm_, true);
+  share(m.lm_head_, true);
+  share(m.sampler_, true);
+  if (m.dies_used_ > 1) share(m.link_return_, true);
+  const int64_t total = last + 1;  // the host reads the token id a cycle after its write
+  m.attention_extra_latency_cycles_ = attention_share - sweep;
+  int64_t others = m.final_norm_.latency_cycles_ + m.lm_head_.latency_cycles_ +
+                   m.sampler_.latency_cycles_ + m.link_return_.latency_cycles_ +
+                   (m.dies_used_ - 1) * m.link_forward_.latency_cycles_;
+  int64_t layer = attention_share + m.kv_write_.latency_cycles_;
+  for (const BlockTiming* b : {&m.attn_norm_, &m.qkv_, &m.qk_norm_, &m.rope_, &m.o_proj_,
+                               &m.ffn_norm_, &m.ffn_gate_up_, &m.activation_, &m.ffn_down_}) {
+    layer += b->latency_cycles_;
+  }
+  others += n_layers * layer;
+  m.embedding_.latency_cycles_ = total - others;
+}
+
+}  // namespace
+
 ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double weight_bits,
                       int kv_bits) {
   model.validate();
@@ -694,6 +1094,8 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
   }
   m.buffer_bytes_per_layer_ = ceil_div(
       chip.fifo_depth_tokens_ * layer_buffer_elements(model) * chip.activation_bits_, 8);
+  set_streams(m);
+  set_stream_latencies(m);
   return m;
 }
 

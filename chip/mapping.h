@@ -79,12 +79,86 @@
 
 namespace hw {
 
+// How a block streams at the cycle level (sim/cycle_block.h, cycle_chip.cpp): the declared
+// structure the chunk-time closed forms below evaluate ("Streaming rule" above).
+enum class StreamKind {
+  kNone,       // absent block (qk_norm of a model without it, links of one die)
+  kEmbedding,  // one lookup step, then the d-vector
+  kNorm,       // pass 1 takes the input, pass 2 produces the output
+  kMatrix,     // ceil(C/Li) steps of output_mux cycles, the R outputs at the end
+  kVector,     // rope, activation, link: steps taking and producing `lanes`
+  kSampler,    // steps taking the logits, the token id at the end
+  kStep,       // link_return: one step of `step_cycles`
+  kKvWrite,    // passes q through, writes K and V words into the banks
+  kAttention,  // takes the whole q, sweeps the context, then emits the output
+};
+
+struct StreamBlock {
+  StreamKind kind_ = StreamKind::kNone;
+  int64_t inputs_ = 0;           // elements of the input vector
+  int64_t outputs_ = 0;          // elements of the output vector (kv_write: q)
+  int64_t work_ = 0;             // elements its lanes process (norm pass, rope: q+kv, sampler: V)
+  int64_t lanes_ = 1;            // elements per step (matrix: input_lanes)
+  int64_t inputs_per_lane_ = 1;  // activation: gate and up
+  int64_t step_cycles_ = 1;      // matrix: output_mux; embedding: lookup; kStep: its cycles
+  int64_t depth_cycles_ = 0;     // registers between a step's end and its outputs
+  int64_t output_lanes_ = 1;     // output elements per cycle
+  int64_t chunk_ = 1;            // chip.buffers.chunk_elements
+  bool holds_output_ = false;    // a token's final step waits until the previous one's outputs left
+  // kv_write / attention (KV in SRAM).
+  int64_t kv_words_per_position_ = 0;
+  int64_t kv_elements_per_word_ = 1;
+  int64_t kv_banks_ = 1;                  // kv_write: one write per bank per cycle
+  int64_t kv_read_words_per_cycle_ = 1;   // attention: banks x read ports
+  int64_t kv_write_latency_ = 0;
+  int64_t kv_read_latency_ = 0;
+  int64_t macs_per_position_ = 0, macs_per_cycle_ = 1;
+  int64_t exps_per_position_ = 0, exps_per_cycle_ = 1;
+  int64_t in_chunks() const;
+  int64_t out_chunks() const;
+};
+
 // Timing of one block for one token of one user.
 struct BlockTiming {
   std::string name_;           // "qkv", "attention", "link", ...
   int64_t service_cycles_ = 0;  // busy time per token (initiation interval)
-  int64_t latency_cycles_ = 0;  // input complete -> output complete
+  // The block's share of one token's latency on an idle chip: cycles from the previous block's
+  // last output chunk to this block's (streaming rule); they add up to token_latency_cycles.
+  int64_t latency_cycles_ = 0;
+  StreamBlock stream_;          // its structure, for the streaming closed forms
 };
+
+// Chunk times of one token at one block (streaming rule), in cycles.
+struct StreamTimes {
+  int64_t start_ = 0;     // takes the token's first input chunk
+  int64_t done_ = 0;      // its final step (attention: the last position scored)
+  int64_t first_ = 0;     // writes its first output chunk
+  int64_t last_ = 0;      // writes its last output chunk (no back-pressure from downstream)
+  int64_t free_ = 0;      // can take the next token's first chunk
+  int64_t kv_ready_ = 0;  // kv_write: the position is readable by attention
+};
+
+// Inputs of stream_step: the write cycles of the token's first and last input chunk, when the
+// block is free, when the previous token's outputs have all left (holds_output_ blocks), and
+// for attention the read sweep's cycles (with any conflict cycles), the context and when the
+// token's own K and V are readable. `drop`: the head's input taking a token that produces no
+// output (it only consumes the chunks).
+struct StreamInput {
+  int64_t first_in_ = 0;
+  int64_t last_in_ = 0;
+  int64_t free_ = 0;
+  int64_t out_clear_ = 0;
+  int64_t sweep_cycles_ = 0;
+  int64_t context_ = 0;
+  int64_t kv_ready_ = 0;
+  bool drop_ = false;
+};
+StreamTimes stream_step(const StreamBlock& b, const StreamInput& in);
+// Cycles after its start at which the block takes input chunk j when its input is ahead of it.
+int64_t stream_pace(const StreamBlock& b, int64_t chunk, bool drop = false);
+// Write cycle of output chunk j of a token whose first and last chunks are written at `first`
+// and `last` (evenly spread between them).
+int64_t stream_chunk_cycle(int64_t first, int64_t last, int64_t chunks, int64_t j);
 
 // What one die holds.
 struct DieAssignment {
@@ -155,6 +229,8 @@ struct ChipMapping {
       ffn_gate_up_, activation_, ffn_down_, final_norm_, lm_head_, sampler_;
   BlockTiming link_forward_;  // one die boundary, d-vector (zero when one die)
   BlockTiming link_return_;   // token id back to die 0 (zero when one die)
+  StreamBlock attention_stream_;  // the attention engine's structure (timing: attention())
+  int64_t attention_extra_latency_cycles_ = 0;  // attention(L).latency - service (streaming)
   int64_t buffer_bytes_per_layer_ = 0;  // all inter-block FIFOs of one layer at fifo depth
 
   // Bank of global KV word index k (SRAM rule above).

@@ -53,36 +53,53 @@ ChipTop::ChipTop(sc_core::sc_module_name name, const ChipMapping& mapping,
   }
 
   std::vector<Stage> stages;
-  stages.emplace_back(embedding_.get(), -1, 0, StageKind::kPlain, false, depth);
+  stages.emplace_back(embedding_.get(), -1, 0, StageKind::kPlain, false, depth,
+                      m.embedding_.stream_);
   for (const DieAssignment& die : m.dies_) {
     for (int64_t l = die.first_layer_; l < die.first_layer_ + die.layers_; ++l) {
       const int64_t d = die.index_;
-      stages.emplace_back(attn_norm_.get(), l, d, StageKind::kPlain, false, depth);
-      stages.emplace_back(qkv_.get(), l, d, StageKind::kPlain, false, depth);
-      if (qk_norm_) stages.emplace_back(qk_norm_.get(), l, d, StageKind::kPlain, false, depth);
-      stages.emplace_back(rope_.get(), l, d, StageKind::kPlain, false, depth);
-      stages.emplace_back(kv_write_.get(), l, d, StageKind::kKvWrite, false, depth);
-      stages.emplace_back(attention_.get(), l, d, StageKind::kAttention, false, depth);
-      stages.emplace_back(o_proj_.get(), l, d, StageKind::kPlain, false, depth);
-      stages.emplace_back(ffn_norm_.get(), l, d, StageKind::kPlain, false, depth);
-      stages.emplace_back(ffn_gate_up_.get(), l, d, StageKind::kPlain, false, depth);
-      stages.emplace_back(activation_.get(), l, d, StageKind::kPlain, false, depth);
-      stages.emplace_back(ffn_down_.get(), l, d, StageKind::kPlain, false, depth);
+      stages.emplace_back(attn_norm_.get(), l, d, StageKind::kPlain, false, depth,
+                          m.attn_norm_.stream_);
+      stages.emplace_back(qkv_.get(), l, d, StageKind::kPlain, false, depth, m.qkv_.stream_);
+      if (qk_norm_) {
+        stages.emplace_back(qk_norm_.get(), l, d, StageKind::kPlain, false, depth,
+                            m.qk_norm_.stream_);
+      }
+      stages.emplace_back(rope_.get(), l, d, StageKind::kPlain, false, depth, m.rope_.stream_);
+      stages.emplace_back(kv_write_.get(), l, d, StageKind::kKvWrite, false, depth,
+                          m.kv_write_.stream_);
+      stages.emplace_back(attention_.get(), l, d, StageKind::kAttention, false, depth,
+                          m.attention_stream_);
+      stages.emplace_back(o_proj_.get(), l, d, StageKind::kPlain, false, depth, m.o_proj_.stream_);
+      stages.emplace_back(ffn_norm_.get(), l, d, StageKind::kPlain, false, depth,
+                          m.ffn_norm_.stream_);
+      stages.emplace_back(ffn_gate_up_.get(), l, d, StageKind::kPlain, false, depth,
+                          m.ffn_gate_up_.stream_);
+      stages.emplace_back(activation_.get(), l, d, StageKind::kPlain, false, depth,
+                          m.activation_.stream_);
+      stages.emplace_back(ffn_down_.get(), l, d, StageKind::kPlain, false, depth,
+                          m.ffn_down_.stream_);
     }
     if (die.index_ + 1 < m.dies_used_) {
-      stages.emplace_back(link_.get(), -1, die.index_, StageKind::kPlain, false, depth);
+      stages.emplace_back(link_.get(), -1, die.index_, StageKind::kPlain, false, depth,
+                          m.link_forward_.stream_);
     }
   }
   const int64_t last_die = m.dies_used_ - 1;
-  stages.emplace_back(final_norm_.get(), -1, last_die, StageKind::kPlain, true, depth);
-  stages.emplace_back(lm_head_.get(), -1, last_die, StageKind::kPlain, true, depth);
-  stages.emplace_back(sampler_.get(), -1, last_die, StageKind::kPlain, true, depth);
+  stages.emplace_back(final_norm_.get(), -1, last_die, StageKind::kPlain, true, depth,
+                      m.final_norm_.stream_);
+  stages.emplace_back(lm_head_.get(), -1, last_die, StageKind::kPlain, true, depth,
+                      m.lm_head_.stream_);
+  stages.emplace_back(sampler_.get(), -1, last_die, StageKind::kPlain, true, depth,
+                      m.sampler_.stream_);
   if (link_return_) {
-    stages.emplace_back(link_return_.get(), -1, last_die, StageKind::kPlain, true, depth);
+    stages.emplace_back(link_return_.get(), -1, last_die, StageKind::kPlain, true, depth,
+                        m.link_return_.stream_);
   }
 
   kv_ = std::make_unique<KvSram>("kv_sram", m);
-  pipeline_ = std::make_unique<Pipeline>(std::move(stages), *kv_, functional != nullptr);
+  pipeline_ = std::make_unique<Pipeline>(std::move(stages), *kv_, functional != nullptr,
+                                         m.chip_.channel_depth_chunks_);
   scheduler_ =
       std::make_unique<Scheduler>("scheduler", m, requests, clock_, *pipeline_, *kv_, functional);
 

@@ -9,9 +9,9 @@
 namespace hw::sim {
 
 Stage::Stage(BlockModule* block, int64_t layer, int64_t die, StageKind kind, bool head,
-             int64_t fifo_depth_tokens)
+             int64_t fifo_depth_tokens, const StreamBlock& stream)
     : block_(block), layer_(layer), die_(die), kind_(kind), head_(head),
-      input_(fifo_depth_tokens) {
+      input_(fifo_depth_tokens), stream_(stream) {
   if (kind_ != StageKind::kAttention) {
     const BlockTiming t = block_->timing(Token{});
     service_cycles_ = t.service_cycles_;
@@ -26,8 +26,9 @@ std::string Stage::label() const {
   return buf + block_->block_name();
 }
 
-Pipeline::Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional)
-    : stages_(std::move(stages)), kv_(kv), functional_(functional) {
+Pipeline::Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64_t channel_depth)
+    : stages_(std::move(stages)), kv_(kv), functional_(functional),
+      channel_depth_(channel_depth), entry_(channel_depth + 1) {
   if (stages_.empty()) throw make_error("Pipeline", "no stages");
   body_end_ = stages_.size();
   while (body_end_ > 0 && stages_[body_end_ - 1].head_) --body_end_;
@@ -37,33 +38,82 @@ Pipeline::Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional)
 }
 
 Cycle Pipeline::pass(Token& t) {
-  const size_t end = t.produces_output_ ? stages_.size() : body_end_;
+  // Tokens that produce no output end at the head's input, which takes and drops their chunks.
+  const size_t end = t.produces_output_ ? stages_.size()
+                                        : std::min(stages_.size(), body_end_ + 1);
   const bool dram = kv_.dram();
   const bool single_ported = kv_.single_ported();
-  Cycle time = t.time_;
+  const int64_t depth = channel_depth_;
+  Cycle first = t.time_, last = t.time_;  // write cycles of the token's first and last chunk
+  Cycle kv_ready = 0;
+  Stage* prev = nullptr;
+  Cycle prev_first = 0;
   for (size_t i = 0; i < end; ++i) {
     Stage& st = stages_[i];
-    const Cycle arrive = time;
-    const Cycle start = std::max(arrive, st.next_issue_);
+    const StreamBlock& sb = st.stream_;
+    const bool drop = !t.produces_output_ && i >= body_end_;
     const bool attention = st.kind_ == StageKind::kAttention;
-    const Cycle service = attention ? t.attention_service_cycles_ : st.service_cycles_;
-    const Cycle latency = attention ? t.attention_latency_cycles_ : st.latency_cycles_;
-    Cycle begin = start;    // first cycle of useful work
-    Cycle penalty = 0;      // bank-conflict cycles added to this token's work
+    const Cycle free = st.free_;
+    const Cycle start = std::max(first + 1, free);
+    // KV in DRAM: the die's channel, reserved in token order. kv_write posts its K and V once
+    // its last chunk is in; the sweep's request waits for them to be in the DRAM.
+    Cycle dram_begin = -1;
     if (st.kind_ != StageKind::kPlain && dram) {
-      begin = kv_.reserve_dram(st.die_, start, service);
-      st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] += begin - start;
+      const Cycle service = attention ? t.attention_service_cycles_ : st.service_cycles_;
+      const Cycle earliest =
+          attention ? std::max(start + sb.in_chunks() - 1, kv_ready)
+                    : std::max(start + sb.in_chunks() - 1, last + 1);
+      dram_begin = kv_.reserve_dram(st.die_, earliest, service);
+      st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] += dram_begin - earliest;
     }
-    if (st.kind_ == StageKind::kKvWrite) {
-      t.kv_write_start_ = begin;
-      t.kv_write_end_ = begin + service;
-    } else if (attention) {
+    if (prev) {
+      // Back-pressure: the feeder's chunk j is written once this block took chunk j-depth-1.
+      const int64_t m = sb.in_chunks();
+      const Cycle nominal_last = last;
+      if (m - depth - 2 >= 0) {
+        last = std::max(last, start + stream_pace(sb, m - depth - 2, drop) + 1);
+      }
+      const Cycle delay = last - nominal_last;
+      if (delay > 0) {
+        prev->stall_cycles_[static_cast<int>(StallReason::kOutputFull)] += delay;
+        // A feeder with a small output buffer stalls its steps; one that holds a whole vector
+        // (matrix, embedding, attention) makes its next token wait instead (out_clear_).
+        if (!prev->stream_.holds_output_ && prev->stream_.kind_ != StreamKind::kKvWrite) {
+          prev->free_ += delay;
+        }
+      }
+      if (prev->stream_.holds_output_) {
+        if (prev->stream_.kind_ == StreamKind::kAttention) {
+          prev->out_clear_ = last;  // the next sweep starts once every output chunk left
+        } else {
+          // Its output buffer holds a vector plus a chunk: the next token's final step waits
+          // until at most one chunk of this one is left.
+          const int64_t mo = prev->stream_.out_chunks();
+          const int64_t j = mo - 2;
+          Cycle clear = 0;
+          if (j >= 0) {
+            clear = stream_chunk_cycle(prev_first, nominal_last, mo, j);
+            if (j - depth - 1 >= 0) {
+              clear = std::max(clear, start + stream_pace(sb, j - depth - 1, drop) + 1);
+            }
+          }
+          prev->out_clear_ = clear;
+        }
+      }
+    }
+    StreamInput in;
+    in.first_in_ = first;
+    in.last_in_ = last;
+    in.free_ = free;
+    in.out_clear_ = st.out_clear_;
+    in.drop_ = drop;
+    Cycle penalty = 0;
+    if (attention) {
       // On single-ported banks this token's KV write, if it landed while an earlier token was
       // sweeping this engine, stole read cycles: one penalty per write wave (mapping.h). The
       // sweep it hit is already evaluated, so the penalty is charged to this token's own sweep,
       // the next one on the engine: the engine loses the same cycles, one token later.
       if (single_ported) {
-        // Writes start in token order, so sweeps that ended before this write can go.
         while (!st.sweeps_.empty() && st.sweeps_.front().second <= t.kv_write_start_) {
           st.sweeps_.pop_front();
         }
@@ -71,31 +121,40 @@ Cycle Pipeline::pass(Token& t) {
           penalty = t.conflict_penalty_cycles_;
           st.stall_cycles_[static_cast<int>(StallReason::kBankConflict)] += penalty;
         }
-        st.sweeps_.emplace_back(begin, begin + service + penalty);
       }
+      in.sweep_cycles_ = t.attention_service_cycles_ + penalty;
+      in.context_ = t.position_ + 1;
+      in.kv_ready_ = dram_begin >= 0 ? dram_begin : kv_ready;
     }
-    const Cycle busy_end = begin + service + penalty;
-    const Cycle ready = begin + latency + penalty;
-    const Cycle space = i + 1 < end ? stages_[i + 1].input_.space_at() : 0;
-    const Cycle depart = std::max({ready, st.last_departure_, space});
-    const Cycle held = depart - ready;
-    st.next_issue_ = busy_end + held;
-    st.last_departure_ = depart;
-    st.input_.record(arrive, start);
-    st.busy_cycles_ += service;
-    st.stall_cycles_[static_cast<int>(StallReason::kOutputFull)] += held;
+    const StreamTimes r = stream_step(sb, in);
+    if (st.kind_ == StageKind::kKvWrite) {
+      kv_ready = dram_begin >= 0 ? dram_begin + r.kv_ready_ - r.free_ + 1 : r.kv_ready_;
+      t.kv_write_start_ = r.start_;
+      t.kv_write_end_ = r.free_;
+    } else if (attention && single_ported) {
+      st.sweeps_.emplace_back(r.start_, r.done_ + 1);
+    }
+    st.free_ = r.free_;
+    if (sb.holds_output_) st.out_clear_ = r.last_;  // refined by the next block's intake
+    st.input_.record(first + 1, r.start_);
+    if (!drop) st.busy_cycles_ += attention ? t.attention_service_cycles_ : st.service_cycles_;
     ++st.tokens_;
     if (functional_) st.block_->apply(t, st.layer_);
-    if (observer_) observer_->on_visit(i, t, arrive, begin, busy_end, depart);
-    time = depart;
+    if (observer_) observer_->on_visit(i, t, first + 1, r.start_, r.free_, r.last_);
+    if (i == 0) entry_.record(t.time_, r.start_);
+    prev = &st;
+    prev_first = r.first_;
+    first = r.first_;
+    last = r.last_;
   }
-  last_cycle_ = std::max(last_cycle_, time);
-  return time;
+  const Cycle leave = last + 1;  // the host reads the token id a cycle after its write
+  last_cycle_ = std::max(last_cycle_, leave);
+  return leave;
 }
 
 int64_t Pipeline::state_bytes() const {
-  int64_t bytes = static_cast<int64_t>(stages_.capacity() * sizeof(Stage));
-  for (const auto& s : stages_) bytes += s.input_.state_bytes();
+  int64_t bytes = static_cast<int64_t>(stages_.capacity() * sizeof(Stage)) + entry_.state_bytes();
+  for (const auto& s : stages_) bytes += s.input_.state_bytes() + int64_t(s.sweeps_.size() * 16);
   return bytes;
 }
 

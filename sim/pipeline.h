@@ -3,19 +3,22 @@
 // activation, ffn_down; a link after each die but the last; final_norm, lm_head, sampler; the
 // token's return link), each behind its bounded input FIFO.
 //
-// How time is computed. The pipeline is a line: every FIFO serves in order and every block
-// takes one token at a time, so a token never overtakes another and nothing a later token does
-// can change an earlier token's timing. The SystemC kernel therefore only has to stop when a
-// token enters the chip (the scheduler's decision, which depends on who is ready then) and when
-// one leaves it; at entry, pass() evaluates the token's whole trajectory with the recurrences
-// of a tandem line with blocking, which is exact for this structure:
-//   start    = max(arrival in the input FIFO, the block free again)
-//   ready    = start + latency (+ the bank-conflict or DRAM-wait cycles of this token)
-//   depart   = max(ready, previous token's departure, space in the next block's FIFO)
-//   free     = start + service + (depart - ready)   (a blocked output holds the block)
-// where "space" is the cycle the next block took the token `fifo_depth` places ahead. Cycles a
-// block spends blocked are output_full stalls, extra attention cycles bank_conflict, waiting for
-// the DRAM channel dram_bandwidth, the rest of its idle time input_empty.
+// How time is computed. The pipeline is a line: every block serves tokens in order, so a token
+// never overtakes another and nothing a later token does can change an earlier token's timing.
+// The SystemC kernel therefore only has to stop when a token enters the chip (the scheduler's
+// decision) and when one leaves it; at entry, pass() evaluates the token's whole trajectory with
+// the streaming closed forms of chip/mapping.h (stream_step): at every block the cycles at which
+// the token's first and last chunks leave, from the block's declared structure, the cycles its
+// first and last input chunks arrived, when the block is free again and when its output buffer
+// has room. This is the cycle level (cycle_chip.h) summarised per token rather than per cycle:
+//   start = max(first input chunk readable, block free)
+//   back-pressure: the feeder's chunk j can be written once this block took chunk j - depth - 1
+//     (the channel holds depth chunks, the input register one), which may delay the feeder's
+//     last chunk, hold its output buffer (the next token waits) or stall its steps;
+//   done / first / last / free: stream_step of the block's kind.
+// Cycles a feeder's last chunk waits are its output_full stalls, extra attention cycles
+// bank_conflict, waiting for the DRAM channel dram_bandwidth, the rest of the idle time
+// input_empty.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -24,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "chip/mapping.h"
 #include "sim/block.h"
 #include "sim/fifo.h"
 #include "sim/kv_sram.h"
@@ -36,21 +40,22 @@ enum class StageKind { kPlain, kKvWrite, kAttention };
 
 struct Stage {
   Stage(BlockModule* block, int64_t layer, int64_t die, StageKind kind, bool head,
-        int64_t fifo_depth_tokens);
+        int64_t fifo_depth_tokens, const StreamBlock& stream);
 
   BlockModule* block_ = nullptr;
   int64_t layer_ = -1;  // -1 for blocks outside the layers
   int64_t die_ = 0;
   StageKind kind_ = StageKind::kPlain;
   bool head_ = false;   // final norm onwards: only tokens that produce output visit it
-  BoundedFifo input_;
+  BoundedFifo input_;   // occupancy statistics (tokens between arrival and start)
+  StreamBlock stream_;  // the block's structure (chip/mapping.h)
   Cycle service_cycles_ = 0;  // from the block, for every kind but attention (per token)
   Cycle latency_cycles_ = 0;
 
-  Cycle next_issue_ = 0;      // the block can take its next token from this cycle
-  Cycle last_departure_ = 0;  // outputs leave in order
+  Cycle free_ = 0;       // the block can take its next token's first chunk from this cycle
+  Cycle out_clear_ = 0;  // the previous token's outputs have left far enough for the next one
   // Attention: read sweeps [start, end) of earlier tokens that may still be running when a
-  // later token's KV write lands (at most fifo_depth + 1 of them, pruned as writes advance).
+  // later token's KV write lands (pruned as writes advance).
   std::deque<std::pair<Cycle, Cycle>> sweeps_;
 
   Cycle busy_cycles_ = 0;
@@ -73,17 +78,19 @@ class VisitObserver {
 
 class Pipeline : public TokenPath {
  public:
-  Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional);
+  // `channel_depth`: chunks every block-to-block channel holds (chip.buffers.channel_depth).
+  Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64_t channel_depth);
 
   // TokenPath: the token level.
   Cycle input_space_at(Cycle) const override { return input_space_at(); }
   Cycle enter(Token& t, Cycle) override { return pass(t); }
 
-  // Cycle from which the embedding's input FIFO can take one more token.
-  Cycle input_space_at() const { return stages_.front().input_.space_at(); }
-  // Evaluates t's passage from t.time_ (its arrival in the embedding's input FIFO) through every
-  // stage it visits (tokens that produce no output stop after the last layer); returns the cycle
-  // it leaves the last one. Functional mode applies each block's golden function on the way.
+  // Cycle from which the embedding's input channel can take one more token.
+  Cycle input_space_at() const { return entry_.space_at(); }
+  // Evaluates t's passage from t.time_ (the cycle its chunk is written into the embedding's
+  // input channel) through every stage it visits (tokens that produce no output stop at the
+  // head's input, which drops them); returns the cycle the host reads its output. Functional
+  // mode applies each block's golden function on the way.
   Cycle pass(Token& t);
   void set_observer(VisitObserver* observer) { observer_ = observer; }
 
@@ -95,6 +102,8 @@ class Pipeline : public TokenPath {
  private:
   std::vector<Stage> stages_;
   size_t body_end_ = 0;  // stages_[0, body_end_) are visited by every token
+  int64_t channel_depth_ = 2;
+  BoundedFifo entry_;    // the embedding's input channel and register, one chunk per token
   KvSram& kv_;
   bool functional_ = false;
   VisitObserver* observer_ = nullptr;

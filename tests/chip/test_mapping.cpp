@@ -27,28 +27,31 @@ TEST(Mapping, StaticBlocksByHand) {
   EXPECT_EQ(m.kv_words_per_position_, 8);
   EXPECT_EQ(m.kv_read_ports_, 1);
   EXPECT_EQ(m.kv_bytes_per_token_, 2 * 2 * 32);
-  // S / T per block (T = S + depth or access latency).
+  // S / T per block. T is the block's share of a token's latency on an idle chip (chip/mapping.h
+  // "Streaming rule"): every vector here is one 256-element chunk, so a block reads it the cycle
+  // after its feeder wrote it (+1), works through its steps, and writes its output after its
+  // registers; an output of w elements at Lo per cycle takes ceil(w/Lo) cycles to leave.
   auto check = [](const BlockTiming& b, int64_t s, int64_t t) {
     SCOPED_TRACE(b.name_);
     EXPECT_EQ(b.service_cycles_, s);
     EXPECT_EQ(b.latency_cycles_, t);
   };
-  check(m.embedding_, 3, 3);
-  check(m.attn_norm_, 8, 10);     // 2 * ceil(64/16), +2
-  check(m.qkv_, 8, 11);           // fold ceil(64/8) = 8, +3 (chip_test_util.h)
+  check(m.embedding_, 3, 5);      // +1, lookup 3, the host's read of the token id +1
+  check(m.attn_norm_, 8, 11);     // +1, 2 * ceil(64/16), depth 2
+  check(m.qkv_, 8, 11);           // +1, fold ceil(64/8) = 8, tree 1 + requant 1, 1 out cycle
   EXPECT_EQ(m.chip_.qkv_.fold_cycles_, 8);  // derived into the mapping's copy
   EXPECT_EQ(m.chip_.lm_head_.fold_cycles_, 32);
   EXPECT_EQ(m.chip_.lm_head_.pipeline_depth_cycles_, 5);
-  check(m.rope_, 12, 13);         // ceil((64+32)/8), +1
-  check(m.kv_write_, 3, 4);       // ceil(8 words / 3 banks), + write latency 1
-  check(m.o_proj_, 4, 6);
-  check(m.ffn_norm_, 8, 10);
-  check(m.ffn_gate_up_, 16, 20);
-  check(m.activation_, 4, 5);     // ceil(128/32), +1
-  check(m.ffn_down_, 8, 11);
-  check(m.final_norm_, 8, 10);
-  check(m.lm_head_, 32, 37);
-  check(m.sampler_, 4, 6);        // ceil(256/64), +2
+  check(m.rope_, 12, 14);         // +1, ceil((64+32)/8), depth 1
+  check(m.kv_write_, 3, 5);       // +1, ceil(8 words / 3 banks), write latency 1: readable
+  check(m.o_proj_, 4, 6);         // +1, fold 4, tree 1
+  check(m.ffn_norm_, 8, 11);
+  check(m.ffn_gate_up_, 16, 20);  // +1, fold 16, tree 1 + accumulate 1, 256 at 128 per cycle: 2
+  check(m.activation_, 4, 6);     // +1, ceil(128/32), depth 1
+  check(m.ffn_down_, 8, 11);      // +1, fold 8, tree 1 + accumulate 1
+  check(m.final_norm_, 8, 11);
+  check(m.lm_head_, 32, 37);      // +1, fold 32, registers 3, 256 at 128 per cycle: 2
+  check(m.sampler_, 4, 7);        // +1, ceil(256/64), depth 2
   check(m.link_forward_, 0, 0);
   EXPECT_EQ(m.kv_bank_of_word(7), 1);
   EXPECT_EQ(m.kv_bank_of_word(9), 0);
@@ -59,14 +62,17 @@ TEST(Mapping, AttentionCyclesByHand) {
   // L = 10: sweep ceil(80/3) = 27, MACs ceil(10*128/256) = 5, softmax ceil(40/4) = 10.
   BlockTiming a = m.attention(10);
   EXPECT_EQ(a.service_cycles_, 27);
-  EXPECT_EQ(a.latency_cycles_, 27 + 2 + 5);
+  // Latency share from kv_write's: q leaves kv_write a cycle after it took it (rope's chunk +1,
+  // +1), attention takes it (+1), sweeps 27 cycles, the last words arrive read latency 2 later
+  // and the output 1 + depth 5 after that: 27 + 10 from rope's output, of which kv_write's 5.
+  EXPECT_EQ(a.latency_cycles_, 27 + 5);
   // Single-ported banks with a concurrent write: the write wave takes ceil(8/3) = 3 cycles of
   // the single ports.
   EXPECT_EQ(m.attention(10, 0, true).service_cycles_, 30);
   // The exp table's latency adds to the latency only.
   const ChipMapping exp2 = tiny_mapping({"chip.attention.exp_latency=2"});
   EXPECT_EQ(exp2.attention(10).service_cycles_, 27);
-  EXPECT_EQ(exp2.attention(10).latency_cycles_, 27 + 2 + 5 + 2);
+  EXPECT_EQ(exp2.attention(10).latency_cycles_, 27 + 5 + 2);
   // Prefix and private runs are swept separately: p = 5: ceil(40/3) + ceil(40/3) = 28.
   EXPECT_EQ(m.attention(10, 5).service_cycles_, 28);
   EXPECT_EQ(m.attention(10, 4).service_cycles_, 27);  // 11 + 16
@@ -85,12 +91,12 @@ TEST(Mapping, AttentionCyclesByHand) {
 
 TEST(Mapping, TokenLatencyAndStageByHand) {
   const ChipMapping m = tiny_mapping();
-  // One layer at L = 10: 10 + 11 + 13 + 4 + 34 + 6 + 10 + 20 + 5 + 11 = 124.
-  EXPECT_EQ(m.layer_latency_cycles(10), 124);
+  // One layer at L = 10: 11 + 11 + 14 + 5 + 32 + 6 + 11 + 20 + 6 + 11 = 127.
+  EXPECT_EQ(m.layer_latency_cycles(10), 127);
   EXPECT_EQ(m.layer_blocks(10).size(), 10u);
-  // Embedding 3 + 2 layers + final norm 10 + lm_head 37 + sampler 6.
-  EXPECT_EQ(m.token_latency_cycles(10), 3 + 2 * 124 + 10 + 37 + 6);
-  EXPECT_DOUBLE_EQ(m.token_latency_s(10), 304 / 100e6);
+  // Embedding 5 + 2 layers + final norm 11 + lm_head 37 + sampler 7.
+  EXPECT_EQ(m.token_latency_cycles(10), 5 + 2 * 127 + 11 + 37 + 7);
+  EXPECT_DOUBLE_EQ(m.token_latency_s(10), 314 / 100e6);
   // Stage: lm_head (32) beats attention (27) at L = 10; attention wins at L = 20 (ceil(160/3)).
   EXPECT_EQ(m.bottleneck(10).name_, "lm_head");
   EXPECT_EQ(m.stage_service_cycles(10), 32);
@@ -114,20 +120,22 @@ TEST(Mapping, PrefillByHand) {
   EXPECT_EQ(m.prefill_stage_cycles(1), 16);
   EXPECT_EQ(m.prefill_stage_cycles(3), 16);
   EXPECT_EQ(m.prefill_stage_cycles(7), 22);
-  // Last token at L = 4: attention S = ceil(32/3) = 11, T = 18; layer = 108; token = 272.
-  EXPECT_EQ(m.token_latency_cycles(4), 272);
-  EXPECT_EQ(m.prefill_cycles(4), 16 + 16 + 16 + 272);
+  // Last token at L = 4: attention S = ceil(32/3) = 11, T = 16; layer = 111; token = 282.
+  EXPECT_EQ(m.token_latency_cycles(4), 282);
+  EXPECT_EQ(m.prefill_cycles(4), 16 + 16 + 16 + 282);
   EXPECT_EQ(m.prefill_cycles(1), m.token_latency_cycles(1));
   // Shared prefix of 2: only positions 2 and 3 are computed: stage(3, p=2) + latency(4, p=2).
   // stage(3, p=2): sweep ceil(16/3) + ceil(8/3) = 6 + 3 = 9, +3 conflict = 12 < 16.
   EXPECT_EQ(m.prefill_stage_cycles(3, 2), 16);
   EXPECT_EQ(m.prefill_cycles(4, 2), 16 + m.token_latency_cycles(4, 2));
-  EXPECT_DOUBLE_EQ(m.time_to_first_token_s(4), 2e-6 + 320 / 100e6);
+  EXPECT_DOUBLE_EQ(m.time_to_first_token_s(4), 2e-6 + 330 / 100e6);
   EXPECT_THAT(error_of([&] { m.prefill_cycles(4, 4); }), HasSubstr("shared prefix"));
 }
 
 TEST(Mapping, LinksBetweenDies) {
-  // d-vector 64 x 16 bit = 128 B at 1.28 GB/s and 100 MHz: 10 cycles + 50 ns = 5 cycles.
+  // d-vector 64 x 16 bit = 128 B at 1.28 GB/s and 100 MHz: 10 cycles + 50 ns = 5 cycles. At the
+  // cycle level the link moves whole elements: floor(12.8 B / 2 B) = 6 per cycle, so its share
+  // is +1, ceil(64/6) = 11, +5; the token id's return +1, 1, +5.
   const ChipMapping m =
       tiny_mapping({"chip.dies=2", "chip.link.bandwidth=1.28 GB/s", "chip.link.latency=50 ns"});
   ASSERT_EQ(m.dies_used_, 2);
@@ -136,10 +144,10 @@ TEST(Mapping, LinksBetweenDies) {
   EXPECT_TRUE(m.dies_[0].has_embedding_);
   EXPECT_TRUE(m.dies_[1].has_lm_head_);
   EXPECT_EQ(m.link_forward_.service_cycles_, 10);
-  EXPECT_EQ(m.link_forward_.latency_cycles_, 15);
+  EXPECT_EQ(m.link_forward_.latency_cycles_, 17);
   EXPECT_EQ(m.link_return_.service_cycles_, 1);  // 4 B -> 0.3125 cycles
-  EXPECT_EQ(m.link_return_.latency_cycles_, 6);
-  EXPECT_EQ(m.token_latency_cycles(10), 304 + 15 + 6);
+  EXPECT_EQ(m.link_return_.latency_cycles_, 7);
+  EXPECT_EQ(m.token_latency_cycles(10), 314 + 17 + 7);
   // Each die now holds one layer: twice the KV positions per engine.
   EXPECT_EQ(m.kv_positions_, 1024);
 }
@@ -193,9 +201,13 @@ TEST(Mapping, DramRuleByHand) {
                                       "chip.attention.kv_dram.bandwidth=800 MB/s",
                                       "chip.attention.kv_dram.latency=100 ns"});
   EXPECT_EQ(m.kv_write_.service_cycles_, 8);
-  EXPECT_EQ(m.kv_write_.latency_cycles_, 18);
+  // Readable +1 (channel) +1 (posted) + 8 (64 B at 8 B per cycle) + 10 (latency) after rope.
+  EXPECT_EQ(m.kv_write_.latency_cycles_, 20);
   EXPECT_EQ(m.attention(10).service_cycles_, 80);
-  EXPECT_EQ(m.attention(10).latency_cycles_, 80 + 10 + 5);
+  // From rope's output: the sweep's request once K and V are in the DRAM (20), its 80 cycles of
+  // bytes, the last data the DRAM latency 10 later, output 1 + depth 5 later: 116 - 1 (the last
+  // byte's cycle is the 80th), less kv_write's 20.
+  EXPECT_EQ(m.attention(10).latency_cycles_, 95);
   // Shared bandwidth: 2 layers x 11 positions x 64 B / 8 B per cycle = 176.
   EXPECT_EQ(m.bottleneck(10).name_, "kv_dram_bandwidth");
   EXPECT_EQ(m.stage_service_cycles(10), 176);

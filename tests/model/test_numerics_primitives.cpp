@@ -525,6 +525,12 @@ TEST(Gemv, KernelsAreBitExact) {
       {9, 2048, 2048, 2, 3},
       {13, 200, 200, 8, 8},  // per-channel int8 with a partial 64-column tail
       {7, 1024, 128, 6, 6},  // 6-bit, group 128 (two blocks per group)
+      // Group 32 with an odd number of blocks and several widenings of the int32 lanes in the
+      // VNNI kernel (every 2 blocks per accumulator at 6 bits, 8 at 4, 16 at 3).
+      {5, 64 * 37, 32, 6, 6},
+      {3, 64 * 35, 32, 4, 4},
+      {3, 64 * 67, 32, 3, 3},
+      {6, 192, 192, 8, 8},  // per-channel int8, 128 + 64 columns (the two-step loop and one step)
   };
   std::mt19937_64 rng(11);
   for (const Shape& s : shapes) {

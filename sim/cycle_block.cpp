@@ -300,11 +300,9 @@ bool CycleKvWrite::tick(Cycle now) {
 CycleAttention::CycleAttention(sc_core::sc_module_name name, const ClockBase& clock,
                                int64_t chunk_elements, int64_t layer, const KvLayerGeometry& g,
                                KvBankEngine* banks, KvDram* dram, const BlockModule* golden,
-                               bool functional, std::function<KvAddress(const Token&)> address,
-                               std::function<bool(const Token&)> next_entered)
+                               bool functional, std::function<KvAddress(const Token&)> address)
     : CycleProcess(name, clock, chunk_elements), layer_(layer), g_(g), banks_(banks),
-      dram_(dram), golden_(golden), functional_(functional), address_(std::move(address)),
-      next_entered_(std::move(next_entered)) {}
+      dram_(dram), golden_(golden), functional_(functional), address_(std::move(address)) {}
 
 bool CycleAttention::joins(const Token& last, const Token& next) const {
   return int64_t(tile_.size()) < g_.query_tile_ && last.prompt_ && !last.produces_output_ &&
@@ -337,12 +335,8 @@ bool CycleAttention::tick(Cycle now) {
       if (in_valid_ && joins(*tile_.back(), *in_reg_.token_)) return true;
     }
     if (tile_.empty()) return more || in_valid_;
+    // The tile is what was waiting: no next query at the input, so sweep now.
     const Token& last = *tile_.back();
-    // Wait for the next query of the tile only when it is certain to come next.
-    const bool could_grow = int64_t(tile_.size()) < g_.query_tile_ && last.prompt_ &&
-                            !last.produces_output_ && !in_valid_ && next_entered_ &&
-                            next_entered_(last);
-    if (could_grow) return true;
     if (output_pending() > 0) {
       ++stats_.stall_cycles_[size_t(StallReason::kOutputFull)];
       return true;

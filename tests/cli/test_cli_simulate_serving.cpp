@@ -77,7 +77,7 @@ TEST_F(CliSimulateServing, PowerCapThrottlesALongPrefill) {
   ASSERT_FALSE(free["power_cap"].is_null());
   EXPECT_NEAR(free["power_cap"]["average_power_w"].get<double>(), free["power_w"].get<double>(),
               1e-6 * free["power_w"].get<double>());
-  EXPECT_GT(free["power_w"].get<double>(), 2 * 250.0);
+  EXPECT_GT(free["power_w"].get<double>(), 1.5 * 250.0);
   const auto capped = json_of("simulate --prompt 4000 --gen 1 --set chip.power.cap_w=250W");
   const auto& c = capped["power_cap"];
   EXPECT_TRUE(c["throttled"].get<bool>());

@@ -44,7 +44,7 @@ TEST(SimPowerCap, LongPrefillIsThrottledUnderTheCap) {
   EXPECT_EQ(cap_of(free)["cap_source"], "none");
   EXPECT_FALSE(cap_of(free)["throttled"].get<bool>());
   const double free_w = cap_of(free)["average_power_w"].get<double>();
-  EXPECT_GT(free_w, 500.0);  // 794 W with n6 when written
+  EXPECT_GT(free_w, 1.5 * 250.0);  // 660 W with n6 when written
   // Capped: every window fits, so the whole run does; the clock stretches by about the
   // overshoot and the run reports it.
   const auto& c = cap_of(capped);
@@ -61,11 +61,11 @@ TEST(SimPowerCap, LongPrefillIsThrottledUnderTheCap) {
   // longer time) is a little higher.
   EXPECT_EQ(capped["cycles"], free["cycles"]);
   const double stretch = capped["simulated_s"].get<double>() / free["simulated_s"].get<double>();
-  EXPECT_GT(stretch, 3.0);
+  EXPECT_GT(stretch, 1.5);
   EXPECT_NEAR(c["throttle_added_s"].get<double>(),
               capped["simulated_s"].get<double>() - free["simulated_s"].get<double>(),
               1e-9 + 1e-6 * capped["simulated_s"].get<double>());
-  EXPECT_GT(capped["ttft_s"]["p50"].get<double>(), 3.0 * free["ttft_s"]["p50"].get<double>());
+  EXPECT_GT(capped["ttft_s"]["p50"].get<double>(), 1.5 * free["ttft_s"]["p50"].get<double>());
   // The dynamic energy is the same activity either way: the capped run's energy exceeds the
   // free run's by the static power over the added time.
   EXPECT_NEAR(c["energy_j"].get<double>() - cap_of(free)["energy_j"].get<double>(),

@@ -262,8 +262,8 @@ ParamSchema chip_schema() {
                "FIFO; 2 sustains one chunk per cycle)",
                1, 1 << 20);
   s.add_real("power.tdp_w", 0.0, "W",
-             "card thermal design power: above it the estimator throttles the token rate "
-             "(0 = no limit)",
+             "card thermal design power: above it the estimator throttles the token rate, "
+             "and the simulator's power cap uses it when power.cap_w is 0 (0 = no limit)",
              0.0, 1e6);
   s.add_real("power.cap_w", 0.0, "W",
              "simulator power cap: a window whose activity-based card power exceeds it runs on "

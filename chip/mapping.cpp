@@ -23,7 +23,7 @@ int64_t ceil_cycles(double x) {
 }
 
 BlockTiming block(const std::string& name, int64_t service, int64_t extra_latency) {
-  return {name, service, service + extra_latency};
+  return {name, service, service + extra_latency, StreamBlock{}};
 }
 
 BlockTiming norm_block(const std::string& name, int64_t n, const VectorUnitConfig& u) {
@@ -43,7 +43,8 @@ BlockTiming matrix_block(const std::string& name, MatrixBlockConfig& m, int64_t 
   const int64_t drain = ceil_div(outputs, m.output_lanes_);
   m.pipeline_depth_cycles_ =
       m.tree_registers() + m.accumulate_stages_ + m.requant_stages_ + drain;
-  return {name, std::max(m.fold_cycles_, drain), m.fold_cycles_ + m.pipeline_depth_cycles_};
+  return {name, std::max(m.fold_cycles_, drain), m.fold_cycles_ + m.pipeline_depth_cycles_,
+          StreamBlock{}};
 }
 
 std::string fmt(const char* f, double v) {
@@ -300,6 +301,207 @@ StreamTimes stream_step(const StreamBlock& b, const StreamInput& in) {
   return t;
 }
 
+StreamPlan make_stream_plan(const StreamBlock& b, int64_t channel_depth) {
+  StreamPlan p;
+  const int64_t N = b.chunk_;
+  const int64_t m = std::max<int64_t>(1, b.in_chunks());
+  p.kind_ = b.kind_;
+  p.m_ = m;
+  p.m_out_ = b.out_chunks();
+  p.holds_output_ = b.holds_output_;
+  if (m - channel_depth - 2 >= 0) p.bp_last_pace_ = stream_pace(b, m - channel_depth - 2);
+  if (m - channel_depth - 3 >= 0) p.bp_clear_pace_ = stream_pace(b, m - channel_depth - 3);
+  auto set_done_chunk = [&](int64_t j, int64_t tail) {
+    p.done_chunk_ = j;
+    p.done_chunk_pace_ = stream_pace(b, j);
+    p.done_tail_ = tail;
+  };
+  auto set_first_chunk = [&](int64_t j, int64_t tail) {
+    p.first_chunk_ = j;
+    p.first_chunk_pace_ = stream_pace(b, j);
+    p.first_tail_ = tail;
+  };
+  switch (b.kind_) {
+    case StreamKind::kNone:
+      break;
+    case StreamKind::kEmbedding: {
+      const auto e = emit_burst(b.step_cycles_ + b.depth_cycles_, b.outputs_, b.output_lanes_, N);
+      p.first_done_ = e.first;
+      p.last_done_ = e.second;
+      p.free_done_ = b.step_cycles_;
+      break;
+    }
+    case StreamKind::kStep:
+      p.holds_output_ = false;
+      p.first_done_ = p.last_done_ = b.step_cycles_ + b.depth_cycles_;
+      p.free_done_ = b.step_cycles_;
+      break;
+    case StreamKind::kMatrix: {
+      const int64_t n = ceil_div(b.inputs_, b.lanes_), mux = b.step_cycles_;
+      p.done_ahead_ =
+          b.lanes_ <= N ? (n - 1) * mux : std::max((n - 1) * mux, m - 1 + (n - 1) * (mux - 1));
+      set_done_chunk(m - 1,
+                     b.lanes_ <= N ? (n - 1 - step_of_chunk(m - 1, N, b.lanes_)) * mux : 0);
+      const auto e = emit_burst(mux + b.depth_cycles_, b.outputs_, b.output_lanes_, N);
+      p.first_done_ = e.first;
+      p.last_done_ = e.second;
+      p.free_done_ = mux;
+      break;
+    }
+    case StreamKind::kNorm: {
+      const int64_t lam = b.lanes_, n1 = ceil_div(b.work_, lam), m_w = ceil_div(b.work_, N);
+      const int64_t ktail = std::max<int64_t>(0, n1 - 1 - step_of_chunk(m_w - 1, N, lam));
+      const int64_t p1_ahead = std::max(n1 - 1, m_w - 1);
+      const int64_t extra = m - m_w;
+      const int64_t x = std::max<int64_t>(0, extra - 1);
+      p.done_ahead_ = p1_ahead + n1 + x;
+      set_done_chunk(m_w - 1, ktail + n1 + x);
+      if (extra > 0) p.done_last_ = 0;
+      const int64_t kf = ceil_div(std::min(N, b.outputs_), lam);
+      if (kf <= n1 - 1) {
+        p.first_ahead_ = p1_ahead + kf + 1 + b.depth_cycles_;
+        set_first_chunk(m_w - 1, ktail + kf + 1 + b.depth_cycles_);
+      } else {
+        p.first_done_ = 1 + b.depth_cycles_;
+      }
+      const int64_t before = ((n1 - 1) * lam) % N;
+      const int64_t rest = b.outputs_ - (n1 - 1) * lam;
+      p.last_done_ = emit_burst(1 + b.depth_cycles_, before + rest, N, N).second;
+      p.emission_limited_ = lam > N;
+      p.free_done_ = 1;
+      break;
+    }
+    case StreamKind::kVector:
+    case StreamKind::kSampler: {
+      const int64_t lam = b.lanes_, e = lam * b.inputs_per_lane_, n1 = ceil_div(b.work_, lam);
+      const int64_t m_pre = n1 >= 2 ? ceil_div(std::min(b.inputs_, e * (n1 - 1)), N) : 0;
+      const int64_t x = std::max<int64_t>(1, m - m_pre);
+      if (n1 >= 2) {
+        p.done_ahead_ = std::max(n1 - 2, m_pre - 1) + x;
+        set_done_chunk(m_pre - 1,
+                       std::max<int64_t>(0, n1 - 2 - step_of_chunk(m_pre - 1, N, e)) + x);
+      } else {
+        p.done_ahead_ = x - 1;
+      }
+      p.done_last_ = 0;
+      p.free_done_ = 1;
+      if (b.kind_ == StreamKind::kSampler) {
+        p.first_done_ = p.last_done_ = 1 + b.depth_cycles_;
+        break;
+      }
+      const int64_t kf = ceil_div(std::min(N, b.outputs_), lam);
+      if (kf - 1 <= n1 - 2) {
+        const int64_t need = ceil_div(std::min(b.inputs_, e * kf), N);
+        p.first_ahead_ = std::max(kf - 1, need - 1) + 1 + b.depth_cycles_;
+        set_first_chunk(need - 1, 1 + b.depth_cycles_);
+      } else {
+        p.first_done_ = 1 + b.depth_cycles_;
+      }
+      const int64_t before = ((n1 - 1) * lam) % N;
+      const int64_t rest = b.outputs_ - (n1 - 1) * lam;
+      p.last_done_ = emit_burst(1 + b.depth_cycles_, before + rest, N, N).second;
+      p.emission_limited_ = lam > N;
+      break;
+    }
+    case StreamKind::kKvWrite: {
+      p.m_q_ = std::min(m, ceil_div(b.outputs_, N));
+      const int64_t wp = b.kv_words_per_position_;
+      p.kv_last_chunk_cycles_ =
+          ceil_div(std::min(wp, ceil_div(N, b.kv_elements_per_word_)), b.kv_banks_);
+      p.kv_all_words_cycles_ = ceil_div(wp, b.kv_banks_);
+      p.kv_write_latency_ = b.kv_write_latency_;
+      break;
+    }
+    case StreamKind::kAttention: {
+      p.dram_ = b.kv_words_per_position_ == 0;
+      p.own_read_cycles_ =
+          p.dram_ ? 0 : ceil_div(b.kv_words_per_position_, b.kv_read_words_per_cycle_);
+      p.read_latency_ = b.kv_read_latency_;
+      const auto e = emit_burst(1 + b.depth_cycles_, b.outputs_, N, N);
+      p.out_first_ = e.first;
+      p.out_last_ = e.second;
+      p.macs_per_position_ = b.macs_per_position_;
+      p.macs_per_cycle_ = b.macs_per_cycle_;
+      p.exps_per_position_ = b.exps_per_position_;
+      p.exps_per_cycle_ = b.exps_per_cycle_;
+      break;
+    }
+  }
+  return p;
+}
+
+StreamTimes stream_step(const StreamPlan& p, const StreamInput& in) {
+  const int64_t m = p.m_;
+  const int64_t a = in.first_in_ + 1, bb = std::max(in.last_in_, in.first_in_) + 1;
+  StreamTimes t;
+  const int64_t s = std::max(a, in.free_);
+  t.start_ = s;
+  auto readable = [&](int64_t j) { return m <= 1 ? bb : a + (j * (bb - a)) / (m - 1); };
+  auto taken = [&](int64_t j, int64_t pace) { return std::max(s + pace, readable(j)); };
+  if (in.drop_) {
+    t.done_ = std::max(s + m - 1, bb);
+    t.free_ = t.done_ + 1;
+    t.first_ = t.last_ = t.done_;
+    return t;
+  }
+  switch (p.kind_) {
+    case StreamKind::kNone:
+      t.done_ = t.first_ = in.first_in_;
+      t.last_ = in.last_in_;
+      t.free_ = in.free_;
+      return t;
+    case StreamKind::kKvWrite: {
+      t.first_ = taken(0, 0) + 1;
+      t.last_ = taken(p.m_q_ - 1, p.m_q_ - 1) + 1;
+      int64_t last_write = taken(m - 1, m - 1) + p.kv_last_chunk_cycles_;
+      if (p.m_q_ < m) {
+        last_write = std::max(last_write, taken(p.m_q_, p.m_q_) + p.kv_all_words_cycles_);
+      }
+      t.done_ = last_write - 1;
+      t.free_ = last_write;
+      t.kv_ready_ = last_write + p.kv_write_latency_;
+      return t;
+    }
+    case StreamKind::kAttention: {
+      const int64_t L = std::max<int64_t>(1, in.context_);
+      int64_t sweep_start = std::max(taken(m - 1, m - 1), in.out_clear_);
+      if (p.dram_) sweep_start = std::max(sweep_start, in.kv_ready_);
+      const int64_t last_issue =
+          p.dram_ ? sweep_start + in.sweep_cycles_ - 1
+                  : std::max(sweep_start + in.sweep_cycles_ - 1,
+                             in.kv_ready_ + p.own_read_cycles_ - 1);
+      const int64_t compute =
+          std::max(ceil_div((L - 1) * p.macs_per_position_, p.macs_per_cycle_),
+                   ceil_div((L - 1) * p.exps_per_position_, p.exps_per_cycle_));
+      t.done_ = std::max(last_issue + p.read_latency_, sweep_start + p.read_latency_ + compute - 1);
+      t.first_ = t.done_ + p.out_first_;
+      t.last_ = t.done_ + p.out_last_;
+      t.free_ = t.done_ + 1;
+      return t;
+    }
+    default:
+      break;
+  }
+  int64_t done = s + p.done_ahead_;
+  if (p.done_chunk_ >= 0) {
+    done = std::max(done, taken(p.done_chunk_, p.done_chunk_pace_) + p.done_tail_);
+  }
+  if (p.done_last_ != StreamPlan::kNoTerm) done = std::max(done, bb + p.done_last_);
+  if (p.holds_output_) done = std::max(done, in.out_clear_);
+  t.done_ = done;
+  int64_t first = StreamPlan::kNoTerm;
+  if (p.first_ahead_ != StreamPlan::kNoTerm) first = s + p.first_ahead_;
+  if (p.first_chunk_ >= 0) {
+    first = std::max(first, taken(p.first_chunk_, p.first_chunk_pace_) + p.first_tail_);
+  }
+  if (p.first_done_ != StreamPlan::kNoTerm) first = std::max(first, done + p.first_done_);
+  t.first_ = first;
+  t.last_ = done + p.last_done_;
+  if (p.emission_limited_) t.last_ = std::max(t.last_, first + p.m_out_ - 1);
+  t.free_ = done + p.free_done_;
+  return t;
+}
+
 ActivityCounts& ActivityCounts::operator+=(const ActivityCounts& o) {
   qkv_macs_ += o.qkv_macs_;
   o_proj_macs_ += o.o_proj_macs_;
@@ -450,7 +652,8 @@ BlockTiming ChipMapping::bottleneck(int64_t context_tokens, int64_t shared_prefi
     for (const auto& d : dies_) max_layers = std::max(max_layers, d.layers_);
     const double bytes = double(max_layers) * double(context_tokens + 1) *
                          double(kv_bytes_per_position_layer_);
-    take_max(best, {"kv_dram_bandwidth", ceil_cycles(bytes / kv_dram_bytes_per_cycle_), 0});
+    take_max(best, {"kv_dram_bandwidth", ceil_cycles(bytes / kv_dram_bytes_per_cycle_), 0,
+                     StreamBlock{}});
   }
   return best;
 }
@@ -1059,10 +1262,12 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
 
   // Static blocks.
   const int64_t d = model.d_model_, q = model.q_dim(), kv = model.kv_dim();
-  m.embedding_ = {"embedding", chip.embedding_lookup_cycles_, chip.embedding_lookup_cycles_};
+  m.embedding_ = {"embedding", chip.embedding_lookup_cycles_, chip.embedding_lookup_cycles_,
+                   StreamBlock{}};
   m.attn_norm_ = norm_block("attn_norm", d, chip.norm_);
   m.qkv_ = matrix_block("qkv", m.chip_.qkv_, d, q + 2 * kv);
-  m.qk_norm_ = model.qk_norm_ ? norm_block("qk_norm", q + kv, chip.norm_) : BlockTiming{"qk_norm", 0, 0};
+  m.qk_norm_ = model.qk_norm_ ? norm_block("qk_norm", q + kv, chip.norm_)
+                              : BlockTiming{"qk_norm", 0, 0, StreamBlock{}};
   m.rope_ = vector_block("rope", q + kv, chip.rope_);
   if (sram) {
     m.kv_write_ = block("kv_write", ceil_div(m.kv_words_per_position_, a.kv_sram_.banks_),
@@ -1089,8 +1294,8 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
     m.link_return_ = block(
         "link_return", ceil_cycles(4.0 / chip.link_.bandwidth_bytes_per_s_ * chip.clock_hz_), lat);
   } else {
-    m.link_forward_ = {"link", 0, 0};
-    m.link_return_ = {"link_return", 0, 0};
+    m.link_forward_ = {"link", 0, 0, StreamBlock{}};
+    m.link_return_ = {"link_return", 0, 0, StreamBlock{}};
   }
   m.buffer_bytes_per_layer_ = ceil_div(
       chip.fifo_depth_tokens_ * layer_buffer_elements(model) * chip.activation_bits_, 8);

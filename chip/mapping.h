@@ -68,6 +68,7 @@
 //     prefill(P, p) = sum_{i=p}^{P-2} prefill_stage(i+1) + token_latency(P)
 //   Positions below the shared prefix p are not recomputed (their KV is stored once).
 #pragma once
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -154,6 +155,39 @@ struct StreamInput {
   bool drop_ = false;
 };
 StreamTimes stream_step(const StreamBlock& b, const StreamInput& in);
+// stream_step with everything that does not depend on the token precomputed (the token level
+// evaluates it ~350 times per token; stream_step is its reference, tests/chip compares them).
+// Fields are cycle offsets of the forms stream_step computes; kNoTerm marks an absent term.
+struct StreamPlan {
+  static constexpr int64_t kNoTerm = INT64_MIN / 4;
+  StreamKind kind_ = StreamKind::kNone;
+  int64_t m_ = 1;                 // input chunks
+  int64_t m_out_ = 0;
+  bool holds_output_ = false;
+  // done = max(s + done_ahead, taken(done_chunk) + done_tail, last input + 1 + done_last,
+  //            out_clear)
+  int64_t done_ahead_ = 0, done_chunk_ = -1, done_tail_ = 0, done_last_ = kNoTerm;
+  int64_t done_chunk_pace_ = 0;
+  // first = max(s + first_ahead, taken(first_chunk) + first_tail, done + first_done)
+  int64_t first_ahead_ = kNoTerm, first_chunk_ = -1, first_tail_ = 0, first_done_ = kNoTerm;
+  int64_t first_chunk_pace_ = 0;
+  int64_t last_done_ = 0;         // last = done + last_done (emission-limited: >= first + m_out-1)
+  bool emission_limited_ = false;
+  int64_t free_done_ = 1;         // free = done + free_done
+  // kv_write: q chunks, last write offsets; attention: own-position read cycles.
+  int64_t m_q_ = 0, kv_last_chunk_cycles_ = 0, kv_all_words_cycles_ = 0, kv_write_latency_ = 0;
+  int64_t q_chunk_pace_ = 0;
+  int64_t own_read_cycles_ = 0, read_latency_ = 0, out_first_ = 0, out_last_ = 0;
+  int64_t macs_per_position_ = 0, macs_per_cycle_ = 1, exps_per_position_ = 0,
+          exps_per_cycle_ = 1;
+  bool dram_ = false;
+  // Back-pressure paces: when this block takes chunk m-depth-2 and m-depth-3 (its feeder's last
+  // and second-to-last chunk may then be written), -1 when the channel holds them anyway.
+  int64_t bp_last_pace_ = -1, bp_clear_pace_ = -1;
+};
+StreamPlan make_stream_plan(const StreamBlock& b, int64_t channel_depth);
+StreamTimes stream_step(const StreamPlan& p, const StreamInput& in);
+
 // Cycles after its start at which the block takes input chunk j when its input is ahead of it.
 int64_t stream_pace(const StreamBlock& b, int64_t chunk, bool drop = false);
 // Write cycle of output chunk j of a token whose first and last chunks are written at `first`

@@ -14,7 +14,8 @@ class Attention : public BlockModule {
  public:
   explicit Attention(sc_core::sc_module_name name);
   BlockTiming timing(const Token& t) const override {
-    return {"attention", t.attention_service_cycles_, t.attention_latency_cycles_};
+    return {"attention", t.attention_service_cycles_, t.attention_latency_cycles_,
+            StreamBlock{}};
   }
   void compute(Token& t, int64_t layer) const override;
 };

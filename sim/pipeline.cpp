@@ -30,6 +30,7 @@ Pipeline::Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64
     : stages_(std::move(stages)), kv_(kv), functional_(functional),
       channel_depth_(channel_depth), entry_(channel_depth + 1) {
   if (stages_.empty()) throw make_error("Pipeline", "no stages");
+  for (Stage& st : stages_) st.plan_ = make_stream_plan(st.stream_, channel_depth_);
   body_end_ = stages_.size();
   while (body_end_ > 0 && stages_[body_end_ - 1].head_) --body_end_;
   for (size_t i = 0; i < body_end_; ++i) {
@@ -50,7 +51,6 @@ Cycle Pipeline::pass(Token& t) {
   Cycle prev_first = 0;
   for (size_t i = 0; i < end; ++i) {
     Stage& st = stages_[i];
-    const StreamBlock& sb = st.stream_;
     const bool drop = !t.produces_output_ && i >= body_end_;
     const bool attention = st.kind_ == StageKind::kAttention;
     const Cycle free = st.free_;
@@ -61,18 +61,18 @@ Cycle Pipeline::pass(Token& t) {
     if (st.kind_ != StageKind::kPlain && dram) {
       const Cycle service = attention ? t.attention_service_cycles_ : st.service_cycles_;
       const Cycle earliest =
-          attention ? std::max(start + sb.in_chunks() - 1, kv_ready)
-                    : std::max(start + sb.in_chunks() - 1, last + 1);
+          attention ? std::max(start + st.plan_.m_ - 1, kv_ready)
+                    : std::max(start + st.plan_.m_ - 1, last + 1);
       dram_begin = kv_.reserve_dram(st.die_, earliest, service);
       st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] += dram_begin - earliest;
     }
+    const StreamPlan& plan = st.plan_;
     if (prev) {
       // Back-pressure: the feeder's chunk j is written once this block took chunk j-depth-1.
-      const int64_t m = sb.in_chunks();
+      const int64_t m = plan.m_;
       const Cycle nominal_last = last;
-      if (m - depth - 2 >= 0) {
-        last = std::max(last, start + stream_pace(sb, m - depth - 2, drop) + 1);
-      }
+      const int64_t bp_last = drop ? m - depth - 2 : plan.bp_last_pace_;
+      if (bp_last >= 0) last = std::max(last, start + bp_last + 1);
       const Cycle delay = last - nominal_last;
       if (delay > 0) {
         prev->stall_cycles_[static_cast<int>(StallReason::kOutputFull)] += delay;
@@ -88,14 +88,12 @@ Cycle Pipeline::pass(Token& t) {
         } else {
           // Its output buffer holds a vector plus a chunk: the next token's final step waits
           // until at most one chunk of this one is left.
-          const int64_t mo = prev->stream_.out_chunks();
-          const int64_t j = mo - 2;
+          const int64_t j = m - 2;
           Cycle clear = 0;
           if (j >= 0) {
-            clear = stream_chunk_cycle(prev_first, nominal_last, mo, j);
-            if (j - depth - 1 >= 0) {
-              clear = std::max(clear, start + stream_pace(sb, j - depth - 1, drop) + 1);
-            }
+            clear = stream_chunk_cycle(prev_first, nominal_last, m, j);
+            const int64_t bp_clear = drop ? m - depth - 3 : plan.bp_clear_pace_;
+            if (bp_clear >= 0) clear = std::max(clear, start + bp_clear + 1);
           }
           prev->out_clear_ = clear;
         }
@@ -126,7 +124,7 @@ Cycle Pipeline::pass(Token& t) {
       in.context_ = t.position_ + 1;
       in.kv_ready_ = dram_begin >= 0 ? dram_begin : kv_ready;
     }
-    const StreamTimes r = stream_step(sb, in);
+    const StreamTimes r = stream_step(plan, in);
     if (st.kind_ == StageKind::kKvWrite) {
       kv_ready = dram_begin >= 0 ? dram_begin + r.kv_ready_ - r.free_ + 1 : r.kv_ready_;
       t.kv_write_start_ = r.start_;
@@ -135,7 +133,7 @@ Cycle Pipeline::pass(Token& t) {
       st.sweeps_.emplace_back(r.start_, r.done_ + 1);
     }
     st.free_ = r.free_;
-    if (sb.holds_output_) st.out_clear_ = r.last_;  // refined by the next block's intake
+    if (st.stream_.holds_output_) st.out_clear_ = r.last_;  // refined by the next block's intake
     st.input_.record(first + 1, r.start_);
     if (!drop) st.busy_cycles_ += attention ? t.attention_service_cycles_ : st.service_cycles_;
     ++st.tokens_;

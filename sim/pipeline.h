@@ -49,6 +49,7 @@ struct Stage {
   bool head_ = false;   // final norm onwards: only tokens that produce output visit it
   BoundedFifo input_;   // occupancy statistics (tokens between arrival and start)
   StreamBlock stream_;  // the block's structure (chip/mapping.h)
+  StreamPlan plan_;     // stream_ precomputed for the channel depth (set by the Pipeline)
   Cycle service_cycles_ = 0;  // from the block, for every kind but attention (per token)
   Cycle latency_cycles_ = 0;
 
@@ -102,10 +103,10 @@ class Pipeline : public TokenPath {
  private:
   std::vector<Stage> stages_;
   size_t body_end_ = 0;  // stages_[0, body_end_) are visited by every token
-  int64_t channel_depth_ = 2;
-  BoundedFifo entry_;    // the embedding's input channel and register, one chunk per token
   KvSram& kv_;
   bool functional_ = false;
+  int64_t channel_depth_ = 2;
+  BoundedFifo entry_;    // the embedding's input channel and register, one chunk per token
   VisitObserver* observer_ = nullptr;
   Cycle last_cycle_ = 0;
 };

@@ -152,6 +152,62 @@ TEST(Mapping, LinksBetweenDies) {
   EXPECT_EQ(m.kv_positions_, 1024);
 }
 
+// The token level evaluates stream_step through precomputed plans (make_stream_plan); the plain
+// stream_step is their reference: same times for every block of several chips over a spread of
+// input timings (chunks arriving ahead of the block, late, spread out; busy blocks, held outputs,
+// attention at short and long contexts, dropped tokens).
+TEST(Mapping, StreamPlansMatchTheReference) {
+  const std::vector<std::vector<std::string>> chips = {
+      {},
+      {"chip.buffers.chunk_elements=16"},
+      {"chip.buffers.chunk_elements=8", "chip.qkv.input_lanes=24",
+       "chip.norm.elements_per_cycle=32"},
+      {"chip.buffers.chunk_elements=64", "chip.qkv.output_lanes=16", "chip.qkv.output_mux=3"},
+      {"chip.attention.kv_memory=dram", "chip.attention.kv_dram.capacity=1 MiB",
+       "chip.attention.kv_dram.bandwidth=800 MB/s", "chip.attention.kv_dram.latency=100 ns"},
+      {"chip.dies=2", "chip.link.bandwidth=1.28 GB/s", "chip.link.latency=50 ns"}};
+  uint64_t seed = 12345;
+  auto next = [&](int64_t n) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<int64_t>((seed >> 33) % static_cast<uint64_t>(n));
+  };
+  int64_t compared = 0;
+  for (const auto& overrides : chips) {
+    const ChipMapping m = tiny_mapping(overrides);
+    for (const StreamBlock* b :
+         {&m.embedding_.stream_, &m.attn_norm_.stream_, &m.qkv_.stream_, &m.rope_.stream_,
+          &m.kv_write_.stream_, &m.attention_stream_, &m.o_proj_.stream_, &m.ffn_gate_up_.stream_,
+          &m.activation_.stream_, &m.ffn_down_.stream_, &m.final_norm_.stream_,
+          &m.lm_head_.stream_, &m.sampler_.stream_, &m.link_forward_.stream_,
+          &m.link_return_.stream_}) {
+      const StreamPlan plan = make_stream_plan(*b, m.chip_.channel_depth_chunks_);
+      for (int i = 0; i < 200; ++i) {
+        StreamInput in;
+        in.first_in_ = 100 + next(50);
+        in.last_in_ = in.first_in_ + next(4) * next(40);
+        in.free_ = 90 + next(120);
+        in.out_clear_ = next(3) == 0 ? 0 : 100 + next(200);
+        in.context_ = 1 + next(300);
+        in.sweep_cycles_ = 1 + next(200);
+        in.kv_ready_ = 100 + next(100);
+        in.drop_ = next(10) == 0;
+        const StreamTimes want = stream_step(*b, in);
+        const StreamTimes got = stream_step(plan, in);
+        SCOPED_TRACE("kind " + std::to_string(static_cast<int>(b->kind_)) + " input " +
+                     std::to_string(i));
+        EXPECT_EQ(got.start_, want.start_);
+        EXPECT_EQ(got.done_, want.done_);
+        EXPECT_EQ(got.first_, want.first_);
+        EXPECT_EQ(got.last_, want.last_);
+        EXPECT_EQ(got.free_, want.free_);
+        EXPECT_EQ(got.kv_ready_, want.kv_ready_);
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 10000);
+}
+
 TEST(Mapping, CapacityArithmetic) {
   const ChipMapping m = tiny_mapping();
   // 64 KiB / 2 layers = 32 KiB per engine = 4096 words / 8 per position = 512 positions.

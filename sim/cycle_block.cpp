@@ -218,6 +218,136 @@ bool CycleBlock::tick(Cycle now) {
   return true;
 }
 
+CycleMatrixBlock::CycleMatrixBlock(sc_core::sc_module_name name, const ClockBase& clock,
+                                   int64_t chunk_elements, CycleBlockSpec spec,
+                                   int64_t pre_hold_registers, int64_t requant_stages,
+                                   const BlockModule* golden, bool functional)
+    : CycleProcess(name, clock, chunk_elements), spec_(std::move(spec)),
+      pre_hold_(std::max<int64_t>(1, pre_hold_registers)), golden_(golden),
+      functional_(functional),
+      requant_(size_t(std::max<int64_t>(0, requant_stages))) {
+  if (spec_.phases_.size() != 1) throw make_error("CycleMatrixBlock " + spec_.name_, "one phase");
+}
+
+int64_t CycleMatrixBlock::want() const {
+  if (out_tokens_.empty()) return 0;
+  return std::min(chunk_elements_, spec_.outputs_ - emitted_);
+}
+
+bool CycleMatrixBlock::hold_takes_next(Cycle now) const {
+  if (waiting_.empty() || waiting_.front().earliest_ > now + 1) return false;
+  if (!hold_) return true;
+  // Its last rows enter requantization at edge now + 1 when the first requant register is
+  // free then: the registers move on when the output chunk being assembled has room.
+  if (hold_at_ > now || hold_issued_ + spec_.output_lanes_ < spec_.outputs_) return false;
+  bool frees = assembled_ < want();
+  for (size_t i = requant_.size(); i-- > 0;) frees = !requant_[i].valid_ || frees;
+  return frees;
+}
+
+bool CycleMatrixBlock::tick(Cycle now) {
+  // ---- edge `now`, output side: requant registers -> output chunk, hold -> requant
+  const bool out_ready = assembled_ < want();
+  if (!requant_.empty()) {
+    Stage& last = requant_.back();
+    if (last.valid_ && out_ready) {
+      assembled_ += last.elements_;
+      last.valid_ = false;
+    }
+    for (size_t i = requant_.size() - 1; i-- > 0;) {
+      if (requant_[i].valid_ && !requant_[i + 1].valid_) {
+        requant_[i + 1] = requant_[i];
+        requant_[i].valid_ = false;
+      }
+    }
+  }
+  if (hold_ && hold_at_ < now && (requant_.empty() ? out_ready : !requant_[0].valid_)) {
+    const int64_t n = std::min(spec_.output_lanes_, spec_.outputs_ - hold_issued_);
+    if (requant_.empty()) {
+      assembled_ += n;
+    } else {
+      requant_[0] = {hold_, n, true};
+    }
+    hold_issued_ += n;
+    if (hold_issued_ >= spec_.outputs_) hold_ = nullptr;
+  }
+  if (!hold_ && !waiting_.empty() && waiting_.front().earliest_ <= now) {
+    hold_ = waiting_.front().token_;
+    hold_at_ = now;
+    hold_issued_ = 0;
+    out_tokens_.push_back(hold_);
+    waiting_.pop_front();
+    if (waiting_.empty()) steps_behind_ = 0;
+  }
+  // ---- the output chunk into the channel
+  const int64_t w = want();
+  if (w > 0 && assembled_ >= w) {
+    if (out_->num_free() > 0) {
+      Chunk c;
+      c.token_ = out_tokens_.front();
+      c.index_ = static_cast<int32_t>(emitted_ / chunk_elements_);
+      c.elements_ = static_cast<int32_t>(w);
+      c.last_ = emitted_ + w >= spec_.outputs_;
+      out_->write(c);
+      assembled_ -= w;
+      emitted_ += w;
+      if (c.last_) {
+        departed(c.token_, now);
+        out_tokens_.pop_front();
+        emitted_ = 0;
+      }
+    } else {
+      ++stats_.stall_cycles_[size_t(StallReason::kOutputFull)];
+    }
+  }
+  // ---- input side: the input register and the steps
+  fill_input();
+  if (!cur_ && in_valid_) {
+    cur_ = in_reg_.token_;
+    received_ = 0;
+    step_ = 0;
+    ++stats_.tokens_;
+  }
+  bool pipeline = hold_ || !waiting_.empty() || !out_tokens_.empty();
+  for (const Stage& st : requant_) pipeline = pipeline || st.valid_;
+  if (!cur_) return pipeline || in_valid_ || in_->num_available() > 0;
+  if (now < busy_until_) {
+    ++stats_.busy_cycles_;
+    return true;
+  }
+  // The registers behind a waiting vector fill up; then the next step (and the input register's
+  // chunk it would take) waits for that vector to move into the hold registers.
+  if (!waiting_.empty() && steps_behind_ >= std::max<int64_t>(0, pre_hold_ - 2) &&
+      !hold_takes_next(now)) {
+    ++stats_.stall_cycles_[size_t(StallReason::kOutputFull)];
+    return true;
+  }
+  const CyclePhase& p = spec_.phases_[0];
+  const bool final_step = step_ + 1 == p.steps_;
+  const int64_t need =
+      final_step ? spec_.inputs_ : std::min(spec_.inputs_, (step_ + 1) * p.inputs_per_step_);
+  if (received_ < need && in_valid_ && in_reg_.token_ == cur_) {
+    received_ += in_reg_.elements_;
+    in_valid_ = false;
+  }
+  if (received_ < need) {
+    fill_input();
+    return true;  // input_empty
+  }
+  busy_until_ = now + p.cycles_per_step_;
+  ++stats_.busy_cycles_;
+  if (!waiting_.empty()) ++steps_behind_;
+  ++step_;
+  if (final_step) {
+    if (functional_ && golden_) golden_->apply(*cur_, spec_.layer_);
+    waiting_.push_back({cur_, busy_until_ + pre_hold_ - 1});
+    cur_ = nullptr;
+  }
+  // The chunk the step took leaves the input register at the next edge; the register takes the
+  // next chunk then (the next tick), not now.
+  return true;
+}
+
 CycleKvWrite::CycleKvWrite(sc_core::sc_module_name name, const ClockBase& clock,
                            int64_t chunk_elements, int64_t layer, const KvLayerGeometry& g,
                            KvBankEngine* banks, KvDram* dram, const BlockModule* golden,

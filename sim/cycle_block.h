@@ -12,8 +12,9 @@
 // produces a run of outputs, visible `depth` cycles after the step ends. A step that would
 // overfill the output buffer waits (output_full): back-pressure is per chunk. The phases of
 // each block kind follow its declared microarchitecture (chip_config.h):
-//   matrix   ceil(C/Li) steps of output_mux cycles, Li inputs each; the R outputs at the end,
-//            after tree + accumulate + requant registers, leaving Lo per cycle; output buffer R
+//   matrix   CycleMatrixBlock below: ceil(C/Li) steps of output_mux cycles, Li inputs each, then
+//            the tree, accumulate, hold and requant registers, Lo outputs per cycle, register
+//            by register as the RTL block (rtl/matvec_core.sv)
 //   norm     pass 1: ceil(n/lanes) steps taking the input; pass 2: ceil(n/lanes) steps producing
 //            the output; depth = pipeline_depth
 //   rope, activation, link   ceil(n/lanes) steps, each taking and producing `lanes` (activation
@@ -59,6 +60,11 @@ struct CycleBlockSpec {
   int64_t output_lanes_ = 1;      // output elements per cycle
   int64_t output_buffer_ = 1;     // output elements held before steps stall
   bool head_ = false;             // head input: drops tokens that produce no output
+  // Matrix blocks (CycleMatrixBlock): registers after a step up to and including the hand-over
+  // to the hold registers (tree registers + accumulate stages), and requantization stages; 0:
+  // not a matrix block.
+  int64_t matrix_pre_hold_ = 0;
+  int64_t matrix_requant_stages_ = 0;
 };
 
 // Counters of one block instance; every cycle is busy or one of the stall reasons (input_empty
@@ -172,6 +178,63 @@ class CycleBlock : public CycleProcess {
   int64_t phase_input_base_ = 0;  // input needed before this phase
   int64_t produced_ = 0;          // outputs of the current phase so far
   Cycle busy_until_ = 0;
+};
+
+// Matrix blocks (qkv, o_proj, ffn_gate_up, ffn_down, lm_head), register by register as the RTL
+// matrix block (rtl/matvec_core.sv) has them, so the Verilated block co-simulates cycle for
+// cycle (tests/rtl/test_rtl_timing.cpp): the one-chunk input register; steps of Li inputs, each
+// output_mux cycles; `pre_hold` registers after a step (the tree registers and the accumulate
+// stages, the last being the hand-over of a finished vector's accumulators to the output
+// (hold) registers); the hold registers, one vector, issuing Lo rows per cycle into
+// `requant_stages` requantization registers; the output chunk assembled from them, Lo per
+// cycle, and written into the channel when complete. A finished vector whose hold registers
+// are still busy waits in the last register before them (and holds up the next vector's steps
+// behind it); the hold registers are free in the cycle their last rows enter requantization.
+// Back-pressure reaches the requantization registers when the output chunk cannot be written.
+class CycleMatrixBlock : public CycleProcess {
+ public:
+  // `spec`: matrix_block_spec() (one phase of input steps).
+  CycleMatrixBlock(sc_core::sc_module_name name, const ClockBase& clock, int64_t chunk_elements,
+                   CycleBlockSpec spec, int64_t pre_hold_registers, int64_t requant_stages,
+                   const BlockModule* golden, bool functional);
+  const std::string& block_name() const override { return spec_.name_; }
+  int64_t layer() const override { return spec_.layer_; }
+
+ protected:
+  bool tick(Cycle now) override;
+
+ private:
+  struct Stage {
+    Token* token_ = nullptr;
+    int64_t elements_ = 0;
+    bool valid_ = false;
+  };
+  struct Waiting {
+    Token* token_;
+    Cycle earliest_;  // first edge at which its accumulators can enter the hold registers
+  };
+  int64_t want() const;  // elements of the output chunk being assembled
+  // Whether the hold registers take the first waiting vector at edge now + 1.
+  bool hold_takes_next(Cycle now) const;
+  CycleBlockSpec spec_;
+  int64_t pre_hold_;
+  const BlockModule* golden_;
+  bool functional_;
+  // input side
+  Token* cur_ = nullptr;
+  int64_t received_ = 0;
+  int64_t step_ = 0;
+  Cycle busy_until_ = 0;
+  std::deque<Waiting> waiting_;
+  int64_t steps_behind_ = 0;  // steps taken since the first waiting vector's last step
+  // output side
+  Token* hold_ = nullptr;
+  Cycle hold_at_ = 0;
+  int64_t hold_issued_ = 0;
+  std::vector<Stage> requant_;
+  std::deque<Token*> out_tokens_;  // vectors in the hold / requant registers or being assembled
+  int64_t assembled_ = 0;
+  int64_t emitted_ = 0;  // elements of out_tokens_.front() written
 };
 
 // The per-layer attention engine's two KV processes.

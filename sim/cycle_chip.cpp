@@ -154,6 +154,8 @@ CycleBlockSpec matrix_spec(const std::string& name, int64_t layer, int64_t die, 
   s.depth_cycles_ = m.tree_registers() + m.accumulate_stages_ + m.requant_stages_;
   s.output_lanes_ = m.output_lanes_;
   s.output_buffer_ = outputs;  // the output registers: one vector (accumulators are the other)
+  s.matrix_pre_hold_ = m.tree_registers() + m.accumulate_stages_;
+  s.matrix_requant_stages_ = m.requant_stages_;
   return s;
 }
 
@@ -162,6 +164,19 @@ CycleBlockSpec matrix_spec(const std::string& name, int64_t layer, int64_t die, 
 CycleBlockSpec matrix_block_spec(const std::string& name, int64_t layer, int64_t inputs,
                                  int64_t outputs, const MatrixBlockConfig& m) {
   return matrix_spec(name, layer, 0, inputs, outputs, m);
+}
+
+std::unique_ptr<CycleProcess> make_cycle_block(const std::string& name, const ClockBase& clock,
+                                               int64_t chunk_elements, const CycleBlockSpec& s,
+                                               const BlockModule* golden, bool functional,
+                                               std::function<void(Token*, Cycle)> on_drop) {
+  if (s.matrix_pre_hold_ > 0) {
+    return std::make_unique<CycleMatrixBlock>(name.c_str(), clock, chunk_elements, s,
+                                              s.matrix_pre_hold_, s.matrix_requant_stages_,
+                                              golden, functional);
+  }
+  return std::make_unique<CycleBlock>(name.c_str(), clock, chunk_elements, s, golden, functional,
+                                      std::move(on_drop));
 }
 
 CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
@@ -301,7 +316,7 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
             return;
           }
         }
-        chain(std::make_unique<CycleBlock>(inst.c_str(), clock, N, s, golden, fn, nullptr));
+        chain(make_cycle_block(inst, clock, N, s, golden, fn, nullptr));
       };
       block(norm_spec("attn_norm", l, di, d, d, c.norm_, N), g_attn_norm_.get());
       block(matrix_spec("qkv", l, di, d, q + 2 * kv, m.chip_.qkv_), g_qkv_.get());
@@ -352,9 +367,9 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
     s.head_ = true;
     chain(std::make_unique<CycleBlock>("final_norm", clock, N, s, g_final_norm_.get(), fn, drop));
   }
-  chain(std::make_unique<CycleBlock>("lm_head", clock, N,
-                                     matrix_spec("lm_head", -1, last_die, d, V, m.chip_.lm_head_),
-                                     g_lm_head_.get(), fn, nullptr));
+  chain(make_cycle_block("lm_head", clock, N,
+                         matrix_spec("lm_head", -1, last_die, d, V, m.chip_.lm_head_),
+                         g_lm_head_.get(), fn, nullptr));
   {
     CycleBlockSpec s;
     s.name_ = "sampler";

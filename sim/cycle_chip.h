@@ -9,6 +9,7 @@
 // channel and come back through the sink.
 #pragma once
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,6 +45,12 @@ class Scheduler;
 // matrix block instance of the chip runs; tests/rtl compares it with the RTL block).
 CycleBlockSpec matrix_block_spec(const std::string& name, int64_t layer, int64_t inputs,
                                  int64_t outputs, const MatrixBlockConfig& m);
+
+// The block process of `s`: CycleMatrixBlock for a matrix block's spec, else CycleBlock.
+std::unique_ptr<CycleProcess> make_cycle_block(const std::string& name, const ClockBase& clock,
+                                               int64_t chunk_elements, const CycleBlockSpec& s,
+                                               const BlockModule* golden, bool functional,
+                                               std::function<void(Token*, Cycle)> on_drop);
 
 // Options of the cycle-level chip beyond the mapping.
 struct CycleChipOptions {

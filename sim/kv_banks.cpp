@@ -9,7 +9,8 @@
 namespace hw::sim {
 
 KvBankEngine::KvBankEngine(int64_t banks, int64_t ports_per_bank)
-    : banks_(banks), ports_(ports_per_bank), read_ports_(ports_per_bank >= 2 ? ports_per_bank - 1 : 1) {
+    : banks_(banks), ports_(ports_per_bank),
+      read_ports_(ports_per_bank >= 2 ? ports_per_bank - 1 : 1) {
   if (banks < 1 || ports_per_bank < 1) {
     throw make_error("KvBankEngine", "needs at least one bank and one port");
   }
@@ -73,7 +74,8 @@ Cycle KvBankEngine::readable_at(int64_t layer, int64_t user, int64_t position) c
 }
 
 void KvBankEngine::forget_user(int64_t user) {
-  readable_.erase(readable_.lower_bound({user, INT64_MIN}), readable_.lower_bound({user + 1, INT64_MIN}));
+  readable_.erase(readable_.lower_bound({user, INT64_MIN}),
+                  readable_.lower_bound({user + 1, INT64_MIN}));
 }
 
 }  // namespace hw::sim

@@ -184,8 +184,9 @@ int64_t KvDram::post(const std::vector<std::pair<int64_t, int64_t>>& ranges, boo
 
 double KvDram::available(int64_t id, Cycle now) const {
   const Request& r = requests_.at(id);
-  auto it = std::upper_bound(r.ready_.begin(), r.ready_.end(), now,
-                             [](Cycle t, const std::pair<Cycle, double>& e) { return t < e.first; });
+  auto it = std::upper_bound(
+      r.ready_.begin(), r.ready_.end(), now,
+      [](Cycle t, const std::pair<Cycle, double>& e) { return t < e.first; });
   return it == r.ready_.begin() ? 0.0 : std::prev(it)->second;
 }
 

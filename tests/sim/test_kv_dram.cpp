@@ -224,8 +224,10 @@ KvDramConfig hbm3_like() {
 // region's row (here, as on the chip, every sweep is in another layer's region).
 double closed_form_cycles(const KvDramConfig& c, const KvDram& d, double clock_hz, int64_t bytes) {
   const int64_t g = c.interleave_bytes_;
-  const double nc = std::ceil(double(bytes) / double(g * c.channels_)) * double(g / d.burst_bytes());
-  const double f = d.n_refi() > 0 ? double(d.n_rfc() + d.n_rp() + d.n_rcd()) / double(d.n_refi()) : 0;
+  const double nc =
+      std::ceil(double(bytes) / double(g * c.channels_)) * double(g / d.burst_bytes());
+  const double f =
+      d.n_refi() > 0 ? double(d.n_rfc() + d.n_rp() + d.n_rcd()) / double(d.n_refi()) : 0;
   const double first = double(d.n_rp() + d.n_rcd() + d.n_cl());
   return 1 + std::ceil((first + nc * double(d.n_ccd()) / (1 - f)) * d.tck_s() * clock_hz) +
          double(d.latency_cycles());
@@ -262,7 +264,8 @@ TEST(KvDram, ClosedFormStreamTimeWithinTwoPercent) {
 TEST(KvDram, LatencyAddsToEveryAccess) {
   KvDram a(hbm2(1), kClockHz, 0);
   KvDram b(hbm2(1), kClockHz, 100);
-  EXPECT_EQ(b.done_cycle(b.post({{0, 64}}, false, 5)), a.done_cycle(a.post({{0, 64}}, false, 5)) + 100);
+  EXPECT_EQ(b.done_cycle(b.post({{0, 64}}, false, 5)),
+            a.done_cycle(a.post({{0, 64}}, false, 5)) + 100);
 }
 
 }  // namespace

@@ -107,7 +107,8 @@ TEST(KvTiling, PrefillDramBytesDropByTheTileFactorAndChannelsAreCounted) {
   ASSERT_FALSE(tiled.contains("error")) << tiled.dump();
   // 2 layers x 64 B per position (8-bit KV): writes of every position, reads of every sweep.
   const double writes = 2.0 * 64 * prompt;
-  EXPECT_DOUBLE_EQ(one["kv_dram_bytes"].get<double>(), writes + 2.0 * 64 * swept_positions(prompt, 1));
+  EXPECT_DOUBLE_EQ(one["kv_dram_bytes"].get<double>(),
+                   writes + 2.0 * 64 * swept_positions(prompt, 1));
   const double tiled_reads = tiled["kv_dram_bytes"].get<double>() - writes;
   EXPECT_GE(tiled_reads, 2.0 * 64 * swept_positions(prompt, 6));
   const double read_ratio = 2.0 * 64 * swept_positions(prompt, 1) / tiled_reads;

@@ -12,6 +12,7 @@ void add_quantize_command(CLI::App& app);
 void add_quality_command(CLI::App& app);
 void add_allocate_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
+void add_characterize_command(CLI::App& app);
 void add_estimate_command(CLI::App& app);
 void add_params_command(CLI::App& app);
 void add_rtl_command(CLI::App& app);

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   hw::cli::add_report_command(app);
 #ifdef HARDWIRE_HAVE_SYSTEMC
   hw::cli::add_simulate_command(app);
+  hw::cli::add_characterize_command(app);
 #else
   app.add_subcommand("simulate", "SystemC chip model (not built: SystemC was not found)")
       ->allow_extras()

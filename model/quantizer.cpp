@@ -18,7 +18,13 @@
 #include "model/fixed_point.h"
 
 #if defined(__x86_64__) || defined(__i386__)
+// GCC 12's AVX-512 headers start several intrinsics from _mm512_undefined_*(), which
+// -Wuninitialized reports wherever they are inlined (a false positive: the value is never read).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 #define HW_HAVE_X86 1
 #endif
 
@@ -185,6 +191,53 @@ __attribute__((target("avx2"))) void round_values_avx2(const float* w, int64_t n
   round_values_portable(w + i, n - i, represented, qmax, out + i);
 }
 
+// The same search at AVX-512 width: lane k of the one accumulator holds the elements i = k mod 8,
+// as lanes 0..3 of acc_a and 4..7 of acc_b do above, and every lane's arithmetic is the AVX2
+// kernel's, so the error is the same double, bit for bit (tests: QuantizeKernels, GoldenHashes).
+#define HW_AVX512F __attribute__((target("avx2,avx512f")))
+
+HW_AVX512F inline __m512d round_away_512(__m512d v) {
+  const __m512i sign = _mm512_set1_epi64(static_cast<int64_t>(0x8000000000000000ULL));
+  const __m512d t = _mm512_roundscale_pd(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m512d frac = _mm512_abs_pd(_mm512_sub_pd(v, t));
+  const __mmask8 away = _mm512_cmp_pd_mask(frac, _mm512_set1_pd(0.5), _CMP_GE_OQ);
+  const __m512d one = _mm512_castsi512_pd(_mm512_or_si512(_mm512_and_si512(_mm512_castpd_si512(v), sign),
+                                                          _mm512_castpd_si512(_mm512_set1_pd(1.0))));
+  return _mm512_add_pd(t, _mm512_maskz_mov_pd(away, one));
+}
+
+HW_AVX512F inline __m512d quotient_512(__m512d x, __m512d s, __m512d inv) {
+  const __m512d t = _mm512_mul_pd(x, inv);
+  const __m512d frac = _mm512_abs_pd(_mm512_sub_pd(t, _mm512_roundscale_pd(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC)));
+  const __m512d gap = _mm512_abs_pd(_mm512_sub_pd(frac, _mm512_set1_pd(0.5)));
+  const bool near = _mm512_cmp_pd_mask(gap, _mm512_set1_pd(0x1p-40), _CMP_LT_OQ) != 0;
+  return near ? _mm512_div_pd(x, s) : t;
+}
+
+HW_AVX512F double clip_error_avx512(const float* w, int64_t n, double scale, double qmax) {
+  const __m512d s = _mm512_set1_pd(scale);
+  const __m512d inv = _mm512_set1_pd(1.0 / scale);
+  const __m512d hi = _mm512_set1_pd(qmax);
+  const __m512d lo = _mm512_set1_pd(-qmax);
+  __m512d acc = _mm512_setzero_pd();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m512d x = _mm512_cvtps_pd(_mm256_loadu_ps(w + i));
+    const __m512d q = _mm512_min_pd(_mm512_max_pd(round_away_512(quotient_512(x, s, inv)), lo), hi);
+    const __m512d d = _mm512_sub_pd(x, _mm512_mul_pd(q, s));
+    acc = _mm512_add_pd(acc, _mm512_mul_pd(d, d));
+  }
+  double lane[8];
+  _mm512_storeu_pd(lane, acc);
+  for (; i < n; ++i) {
+    const double x = w[i];
+    const double q = std::clamp(round_away(x / scale), -qmax, qmax);
+    const double d = x - q * scale;
+    lane[i & 7] += d * d;
+  }
+  return combine_lanes(lane);
+}
+
 #endif
 
 // The same CPU check (and HARDWIRE_KERNEL override) as the GEMV.
@@ -198,6 +251,12 @@ struct FitKernels {
 
 FitKernels fit_kernels_for(GemvKernel k) {
 #if HW_HAVE_X86
+  if ((k == GemvKernel::kAuto || k == GemvKernel::kAvx512Vnni) && gemv_kernel_available(GemvKernel::kAvx512Vnni)) {
+    return {finite_amax_avx2, clip_error_avx512, round_values_avx2};
+  }
+  if (k == GemvKernel::kAvx512Vnni) {
+    throw make_error("quantize", "the AVX-512 kernels were requested on a CPU without them");
+  }
   if ((k == GemvKernel::kAuto || k == GemvKernel::kAvx2) && cpu_has_avx2()) {
     return {finite_amax_avx2, clip_error_avx2, round_values_avx2};
   }

@@ -64,6 +64,14 @@ TEST(QuantizeKernels, PortableAndAvx2GiveTheSameBits) {
       EXPECT_EQ(a.packed_, b.packed_) << gran << " " << bits;
       EXPECT_EQ(a.scale_m_, b.scale_m_) << gran << " " << bits;
       EXPECT_EQ(a.row_exp_, b.row_exp_) << gran << " " << bits;
+      if (gemv_kernel_available(GemvKernel::kAvx512Vnni)) {
+        set_quantize_kernel(GemvKernel::kAvx512Vnni);
+        const QuantizedMatrix c = quantize_matrix(w, bits, p, "t");
+        set_quantize_kernel(GemvKernel::kAuto);
+        EXPECT_EQ(a.packed_, c.packed_) << gran << " " << bits << " avx512";
+        EXPECT_EQ(a.scale_m_, c.scale_m_) << gran << " " << bits << " avx512";
+        EXPECT_EQ(a.row_exp_, c.row_exp_) << gran << " " << bits << " avx512";
+      }
     }
   }
 }

@@ -106,11 +106,7 @@ std::string characterize_key(const ModelConfig& model, const ChipConfig& chip,
                             {"chip", chip.to_json()},
                             {"numerics", o.numerics_},
                             {"weight_bits", o.weight_bits_},
-                            {"kv_bits", o.kv_bits_},
-                            {"contexts", o.contexts_},
-                            {"users", o.users_},
-                            {"output_tokens", o.output_tokens_},
-                            {"layers", o.layers_}};
+                            {"kv_bits", o.kv_bits_}};
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(j.dump())));
   return buf;
@@ -234,6 +230,8 @@ nlohmann::json characterize(const ModelConfig& full_model, const ChipConfig& chi
           {"layers_simulated", model.n_layers_},
           {"dies_simulated", m.dies_used_},
           {"clock_hz", c.clock_hz_},
+          {"grid", {{"contexts", o.contexts_}, {"users", o.users_},
+                    {"output_tokens", o.output_tokens_}, {"layers", o.layers_}}},
           {"rows", rows},
           {"skipped", skipped},
           {"worst_abs_error_pct", worst}};

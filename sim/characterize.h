@@ -32,8 +32,9 @@ struct CharacterizeOptions {
   std::string numerics_;      // the profile's name, part of the cache key
 };
 
-// Stable key of (model, chip, numerics, widths, options): 16 hex digits (FNV-1a 64 of their
-// canonical JSON), so a changed key, width or grid gives another table.
+// Stable key of (model, resolved chip, numerics, widths): 16 hex digits (FNV-1a 64 of their
+// canonical JSON), so any changed chip key or width gives another table; one table per design
+// (a run with another grid replaces it; the grid is recorded in the table).
 std::string characterize_key(const ModelConfig& model, const ChipConfig& chip,
                              const CharacterizeOptions& options);
 

@@ -26,16 +26,27 @@ PowerCap::PowerCap(const EventEnergies& energies, double cap_w, Cycle window_cyc
   segments_.push_back({0, 0.0, 1.0});
 }
 
-void PowerCap::add(Cycle cycle, const ActivityCounts& counts) {
-  if (cycle < open_start_) throw make_error("power cap", "activity added to a closed window");
-  plus_ += counts;
-  open_empty_ = false;
-}
-
-void PowerCap::remove(Cycle cycle, const ActivityCounts& counts) {
-  if (cycle < open_start_) throw make_error("power cap", "activity added to a closed window");
-  minus_ += counts;
-  open_empty_ = false;
+void PowerCap::add(Cycle from, Cycle to, const ActivityCounts& plus,
+                   const ActivityCounts* minus) {
+  if (from < open_start_) throw make_error("power cap", "activity added to a closed window");
+  // Card dynamic energy: energy_j with no elapsed time is the activity's share alone.
+  double joules = energy_j(plus, energies_, 0.0).total_j();
+  if (minus) joules -= energy_j(*minus, energies_, 0.0).total_j();
+  if (joules <= 0) return;
+  to = std::max(to, from);
+  const Cycle open = open_start_ / window_cycles_;
+  const Cycle first = from / window_cycles_, last = to / window_cycles_;
+  if (pending_j_.size() < size_t(last - open + 1)) pending_j_.resize(size_t(last - open + 1), 0.0);
+  if (first == last) {
+    pending_j_[size_t(first - open)] += joules;
+    return;
+  }
+  const double per_cycle = joules / double(to - from);
+  for (Cycle w = first; w <= last; ++w) {
+    const Cycle a = std::max(from, w * window_cycles_);
+    const Cycle b = std::min(to, (w + 1) * window_cycles_);
+    pending_j_[size_t(w - open)] += per_cycle * double(b - a);
+  }
 }
 
 Cycle PowerCap::next_boundary(Cycle now) const {
@@ -46,10 +57,11 @@ void PowerCap::close_window(Cycle end) {
   const Cycle len = end - open_start_;
   if (len <= 0) return;
   const double nominal_s = double(len) / clock_hz_;
-  // Card dynamic energy: energy_j with no elapsed time is the activity's share alone.
-  const double dynamic_j =
-      std::max(0.0, energy_j(plus_, energies_, 0.0).total_j() -
-                        energy_j(minus_, energies_, 0.0).total_j());
+  double dynamic_j = 0.0;
+  if (!pending_j_.empty()) {
+    dynamic_j = pending_j_.front();
+    pending_j_.pop_front();
+  }
   const double unthrottled_w = dynamic_j / nominal_s + static_w_;
   double stretch = 1.0;
   if (cap_w_ > 0 && unthrottled_w > cap_w_) {
@@ -70,15 +82,12 @@ void PowerCap::close_window(Cycle end) {
   peak_unthrottled_w_ = std::max(peak_unthrottled_w_, unthrottled_w);
   max_stretch_ = std::max(max_stretch_, stretch);
   open_start_ = end;
-  plus_ = ActivityCounts{};
-  minus_ = ActivityCounts{};
-  open_empty_ = true;
 }
 
 void PowerCap::advance(Cycle now) {
   while (open_start_ + window_cycles_ <= now) {
     const Cycle boundary = (open_start_ / window_cycles_ + 1) * window_cycles_;
-    if (open_empty_ && boundary + window_cycles_ <= now) {
+    if (pending_j_.empty() && boundary + window_cycles_ <= now) {
       // A run of idle windows at once: static power only, full clock.
       const Cycle last = now / window_cycles_ * window_cycles_;
       const int64_t idle = (last - boundary) / window_cycles_;
@@ -97,6 +106,12 @@ void PowerCap::advance(Cycle now) {
 
 void PowerCap::finish(Cycle end) {
   advance(end);
+  // Whatever was spread past the last cycle (none when `end` is the run's last) goes to the
+  // last window.
+  while (pending_j_.size() > 1) {
+    pending_j_.front() += pending_j_.back();
+    pending_j_.pop_back();
+  }
   close_window(end);
 }
 
@@ -135,7 +150,8 @@ PowerCapResult PowerCap::result(double simulated_s) const {
 }
 
 int64_t PowerCap::state_bytes() const {
-  return static_cast<int64_t>(segments_.capacity() * sizeof(Segment));
+  return static_cast<int64_t>(segments_.capacity() * sizeof(Segment) +
+                              pending_j_.size() * sizeof(double));
 }
 
 nlohmann::json PowerCapResult::to_json() const {

@@ -1,7 +1,9 @@
 // The card's power over fixed windows of chip cycles, and the power cap's clock throttle
 // (chip.power.cap_w, docs/simulate.md "Power cap"). The scheduler reports each token's activity
-// at the cycle it enters the chip; a window's card power is its activity through power/'s one
-// energy function (energy_j) over the window's duration, plus static power. When that exceeds
+// over its passage through the chip (token level: spread evenly from entry to exit; cycle level:
+// at entry, the exit being unknown then); a token's card energy is its activity through power/'s
+// one energy function (energy_j), and a window's card power is the energy it received over its
+// duration, plus static power. When that exceeds
 // the cap, the governor stretches the window's clock period until the window's power equals the
 // cap: an ideal governor that holds every window at the cap (activity per cycle is what it is,
 // so the stretch is energy / (cap - static) / nominal window time). The model keeps counting
@@ -10,6 +12,7 @@
 // Static power is taken as independent of the clock (as in the estimator's TDP throttle).
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -46,10 +49,10 @@ class PowerCap {
   PowerCap(const EventEnergies& energies, double cap_w, Cycle window_cycles, double clock_hz);
 
   bool throttles() const { return cap_w_ > 0; }
-  // Activity entering the chip at `cycle` (>= the open window's start): add counts, or take
-  // away counts (a token's activity given as a difference of two mapping figures).
-  void add(Cycle cycle, const ActivityCounts& counts);
-  void remove(Cycle cycle, const ActivityCounts& counts);
+  // A token's activity `plus - minus` (a difference of two mapping figures for inner prompt
+  // tokens), spread evenly over cycles [from, to] (from >= the open window's start; to = from:
+  // all at `from`).
+  void add(Cycle from, Cycle to, const ActivityCounts& plus, const ActivityCounts* minus);
   // Closes every window that ends at or before `now`.
   void advance(Cycle now);
   // Closes every window, the last one ending at `end` (the run's last cycle).
@@ -82,8 +85,7 @@ class PowerCap {
   double clock_hz_;
   double static_w_;
   Cycle open_start_ = 0;
-  ActivityCounts plus_, minus_;   // the open window's activity
-  bool open_empty_ = true;
+  std::deque<double> pending_j_;   // card dynamic energy of the open window and those after it
   std::vector<Segment> segments_;  // a new one only where the stretch changes
   double last_stretch_ = 1.0;
   int64_t windows_ = 0, windows_throttled_ = 0;

@@ -443,14 +443,16 @@ void Scheduler::inject(int64_t user, Cycle now) {
   }
   if (t.prompt_) ++prompt_tokens_computed_;
   if (cap_) {
-    // This token's activity at its entry cycle, from the mapping's formulas: a token that
-    // produces an output is a decode step at its context; an inner prompt token is the first
-    // token of a two-token prefill at its position minus that prefill's last token.
+    // This token's activity over its passage (token level: entry to exit; cycle level: at
+    // entry), from the mapping's formulas: a token that produces an output is a decode step at
+    // its context; an inner prompt token is the first token of a two-token prefill at its
+    // position minus that prefill's last token.
+    const Cycle until = std::max(now, leave);
     if (t.produces_output_) {
-      cap_->add(now, mapping_.decode_activity(context, t.prefix_));
+      cap_->add(now, until, mapping_.decode_activity(context, t.prefix_), nullptr);
     } else {
-      cap_->add(now, mapping_.prefill_activity(t.position_ + 2, t.position_));
-      cap_->remove(now, mapping_.decode_activity(t.position_ + 2, t.position_));
+      const ActivityCounts last = mapping_.decode_activity(t.position_ + 2, t.position_);
+      cap_->add(now, until, mapping_.prefill_activity(t.position_ + 2, t.position_), &last);
     }
   }
   if (t.produces_output_) {

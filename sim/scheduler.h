@@ -20,8 +20,9 @@
 //
 // This is the process that advances SystemC time: it wakes at arrivals, token exits and the
 // cycles the input FIFO frees, and each token it injects is evaluated through the pipeline.
-// With a power cap (power_cap.h) each token's activity goes to the cap's window at its entry
-// cycle, and arrivals and result times go through the cap's throttled clock.
+// With window power (power_cap.h) each token's activity goes to the windows of its passage
+// (token level; at entry at the cycle level), and under a cap arrivals and result times go
+// through the throttled clock.
 #pragma once
 #include <cstdint>
 #include <deque>

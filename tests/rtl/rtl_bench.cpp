@@ -4,7 +4,10 @@
 #include <cstdlib>
 #include <string>
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "verilated_vcd_sc.h"
+#pragma GCC diagnostic pop
 
 namespace hw::rtltest {
 

@@ -260,6 +260,31 @@ void print_result(std::ostream& out, const sim::SimResult& r, const nlohmann::js
     t.add_row({"KV bank conflicts", with_commas(conflicts) +
                                         (conflicts > 0 ? " (most at bank " + std::to_string(worst) + ")"
                                                        : std::string())});
+    if (r.kv_bank_scope_ == "die") {
+      int64_t read_conflicts = 0;
+      for (int64_t v : r.kv_bank_read_conflicts_) read_conflicts += v;
+      t.add_row({"  of which layer vs layer reads", with_commas(read_conflicts)});
+    }
+  }
+  if (r.level_ == sim::SimLevel::kCycle && r.kv_in_dram_ && r.kv_dram_.is_object()) {
+    const nlohmann::json& k = r.kv_dram_;
+    const int64_t hits = k["row_hits"], misses = k["row_misses"], channels = k["channels"];
+    t.add_row({"KV DRAM bursts read / written",
+               with_commas(k["reads"].get<int64_t>()) + " / " +
+                   with_commas(k["writes"].get<int64_t>()) + " (" +
+                   std::to_string(k["burst_bytes"].get<int64_t>()) + " B each)"});
+    t.add_row({"KV DRAM row hits / misses",
+               with_commas(hits) + " / " + with_commas(misses) + " (" +
+                   percent(hits + misses > 0 ? double(hits) / double(hits + misses) : 0) +
+                   " hits)"});
+    t.add_row({"KV DRAM refreshes, data bus busy",
+               with_commas(k["refreshes"].get<int64_t>()) + " over " + std::to_string(channels) +
+                   " channels, " +
+                   percent(channels > 0 && r.cycles_ > 0
+                               ? k["busy_cycles"].get<double>() / double(channels) /
+                                     double(r.cycles_)
+                               : 0) +
+                   " of channel time"});
   }
   t.add_row({"bottleneck block", r.bottleneck_block_});
   t.add_row({"simulator speed", num(r.wall_s_ > 0 ? r.tokens_generated_ / r.wall_s_ : 0, "%.0f") +

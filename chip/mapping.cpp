@@ -208,10 +208,13 @@ StreamTimes stream_step(const StreamBlock& b, const StreamInput& in) {
           b.lanes_ <= N ? (n - 1) * mux : std::max((n - 1) * mux, m - 1 + (n - 1) * (mux - 1));
       const int64_t tail =
           b.lanes_ <= N ? (n - 1 - step_of_chunk(m - 1, N, b.lanes_)) * mux : 0;
-      t.done_ = std::max({s + ahead, taken(m - 1) + tail, in.out_clear_});
+      // The output registers take the next vector once the previous one has left them: its
+      // outputs follow the previous token's, the steps do not wait (sim/cycle_block.h).
+      t.done_ = std::max(s + ahead, taken(m - 1) + tail);
       const auto e = emit_burst(t.done_ + mux + b.depth_cycles_, b.outputs_, b.output_lanes_, N);
-      t.first_ = e.first;
-      t.last_ = e.second;
+      const int64_t shift = std::max<int64_t>(0, in.out_clear_ + 1 - e.first);
+      t.first_ = e.first + shift;
+      t.last_ = e.second + shift;
       t.free_ = t.done_ + mux;
       return t;
     }
@@ -346,6 +349,8 @@ StreamPlan make_stream_plan(const StreamBlock& b, int64_t channel_depth) {
       p.first_done_ = e.first;
       p.last_done_ = e.second;
       p.free_done_ = mux;
+      p.holds_output_ = false;
+      p.outputs_follow_ = true;
       break;
     }
     case StreamKind::kNorm: {
@@ -495,9 +500,13 @@ StreamTimes stream_step(const StreamPlan& p, const StreamInput& in) {
     first = std::max(first, taken(p.first_chunk_, p.first_chunk_pace_) + p.first_tail_);
   }
   if (p.first_done_ != StreamPlan::kNoTerm) first = std::max(first, done + p.first_done_);
-  t.first_ = first;
   t.last_ = done + p.last_done_;
+  if (p.outputs_follow_ && in.out_clear_ + 1 > first) {
+    t.last_ += in.out_clear_ + 1 - first;
+    first = in.out_clear_ + 1;
+  }
   if (p.emission_limited_) t.last_ = std::max(t.last_, first + p.m_out_ - 1);
+  t.first_ = first;
   t.free_ = done + p.free_done_;
   return t;
 }

@@ -10,22 +10,32 @@
 // H = n_heads, N = n_layers, ceil(a/b) integer ceiling, L = context tokens of a step = the
 // number of positions attended, including the token being processed.
 //
-// Block rules (service S = cycles the block is busy per token, i.e. its initiation interval;
-// latency T = S + the block's fixed pipeline/access latency):
-//   embedding      S = T = embedding.lookup_cycles
+// Block rules (service S = cycles the block is busy per token, i.e. its initiation interval):
+//   embedding      S = embedding.lookup_cycles
 //   norm (RMSNorm) S = 2*ceil(n/norm.elements_per_cycle)   (sum of squares pass, scale pass)
 //                  n = d for attn_norm, ffn_norm and the final norm; n = q+kv for qk_norm
 //   matrix blocks  C inputs, R outputs (qkv d -> q+2kv, o_proj q -> d, ffn_gate_up d -> 2f,
 //                  ffn_down f -> d, lm_head d -> V); fold = ceil(C/input_lanes) * output_mux,
-//                  S = max(fold, ceil(R/output_lanes)), T = fold + tree_registers +
-//                  accumulate_stages + requant_stages + ceil(R/output_lanes)
+//                  S = max(fold, ceil(R/output_lanes))
 //   rope           S = ceil((q+kv)/rope.elements_per_cycle)
 //   activation     S = ceil(f/activation.elements_per_cycle)   (SiLU(gate)*up)
 //   sampler        S = ceil(V/sampler.elements_per_cycle)      (greedy argmax)
 //   kv_write, attention: see "KV SRAM rule" below.
-// A block starts when the previous block has produced its whole output vector, so the latency
-// of one token is the sum of T over the dataflow (plus links), and with many tokens in flight
-// (users, or prompt tokens in prefill) the slowest S is the pipeline's stage time.
+// With many tokens in flight (users, or prompt tokens in prefill) the slowest S is the
+// pipeline's stage time.
+//
+// Streaming rule (latency). Blocks pass vectors as chunks of chip.buffers.chunk_elements over
+// channels of buffers.channel_depth chunks, as the cycle level clocks them: a block starts on
+// the first chunk of its input (a cycle after it was written), takes at most one chunk per
+// cycle, paces its steps by the chunks it needs, and its outputs leave as chunks at
+// output_lanes per cycle. stream_step() gives, per kind (StreamKind), the cycles of a token's
+// final step and of its first and last output chunk from those of its input, when the block is
+// free and when its output buffer has room; the token level (sim/pipeline.h) evaluates it for
+// every token with chunk-level back-pressure. Each block's latency share (BlockTiming::
+// latency_cycles_) is its last output chunk minus its feeder's for one token alone at a
+// reference context (1024) in a steady layer; the embedding's share absorbs the first layer
+// and the host's read, so the shares add up to one token's latency, and attention(L)'s share is
+// its service at L plus a constant (attention_extra_latency_cycles_).
 //
 // KV SRAM rule (the token-level model evaluates this; the cycle level issues the addressed
 // reads and writes it summarises, kv_banks.h):
@@ -38,7 +48,7 @@
 //   Ports: P >= 2 reserves one port per bank for writes and leaves Pr = P-1 read ports;
 //   P = 1 shares the single port (Pr = 1, writes steal it).
 //   kv_write: the new position's Wp words, one write per bank per cycle:
-//     S = ceil(Wp/B), T = S + write_latency.
+//     S = ceil(Wp/B); readable write_latency after the last word (streaming rule).
 //   attention at context L (p = shared-prefix positions, 0 <= p < L): a read sweep issues
 //   B*Pr consecutive words per cycle (conflict-free for any start word, since B*Pr consecutive
 //   indices hit every bank exactly Pr times); the prefix run and the private run are swept one
@@ -48,17 +58,19 @@
 //     softmax  = ceil(L*H / attention.softmax_elements_per_cycle)
 //     conflict = (P == 1 and write_conflict) ? ceil(Wp/B) : 0   (the write wave's stolen cycles)
 //     S = max(sweep, macs, softmax) + conflict;
-//     T = S + read_latency + attention.pipeline_depth + attention.exp_latency
+//     output read_latency + 1 + attention.pipeline_depth + attention.exp_latency after the
+//     last read (streaming rule)
 //   write_conflict means another token's kv_write hits this engine during the sweep: true in
 //   prefill (back-to-back tokens) and in decode with more than one user in the pipeline.
 // KV DRAM rule (attention.kv_memory = dram): per die one DRAM of bandwidth BW shared by the
 //   layers on the die; bytes per cycle bpc = BW/clock; latency cycles
-//   Ld = ceil(dram.latency*clock). kv_write S = ceil(2R/bpc), T = S + Ld.
-//   attention sweep = ceil(p*2R/bpc) + ceil((L-p)*2R/bpc), no conflicts, T = S + Ld + depth.
+//   Ld = ceil(dram.latency*clock). kv_write S = ceil(2R/bpc), readable S + Ld after posting.
+//   attention sweep = ceil(p*2R/bpc) + ceil((L-p)*2R/bpc), no conflicts, posted once the
+//   position is readable, data Ld after the last byte.
 //   Shared-bandwidth stage bound: every token moves (L+1)*2R bytes per layer through its
 //   die's DRAM, so the stage time is at least ceil(layers_on_die*(L+1)*2R/bpc).
 // Links (dies_used > 1): after each die but the last the d-vector (d*activation_bits/8 bytes)
-//   crosses a link: S = ceil(bytes/link.bandwidth*clock), T = S + ceil(link.latency*clock);
+//   crosses a link: S = ceil(bytes/link.bandwidth*clock), latency ceil(link.latency*clock);
 //   the sampled token id (4 bytes) returns from the last die to die 0 the same way.
 // Prefill streams the prompt tokens back to back: token at position i (context i+1) enters
 //   one prefill stage time after the previous one, where the prefill stage time is the
@@ -105,7 +117,9 @@ struct StreamBlock {
   int64_t depth_cycles_ = 0;     // registers between a step's end and its outputs
   int64_t output_lanes_ = 1;     // output elements per cycle
   int64_t chunk_ = 1;            // chip.buffers.chunk_elements
-  bool holds_output_ = false;    // a token's final step waits until the previous one's outputs left
+  // Embedding and attention: a token's final step (sweep) waits until the previous one's outputs
+  // left; matrix blocks: its outputs follow the previous token's (the steps go on).
+  bool holds_output_ = false;
   // kv_write / attention (KV in SRAM).
   int64_t kv_words_per_position_ = 0;
   int64_t kv_elements_per_word_ = 1;
@@ -172,6 +186,7 @@ struct StreamPlan {
   int64_t first_ahead_ = kNoTerm, first_chunk_ = -1, first_tail_ = 0, first_done_ = kNoTerm;
   int64_t first_chunk_pace_ = 0;
   int64_t last_done_ = 0;         // last = done + last_done (emission-limited: >= first + m_out-1)
+  bool outputs_follow_ = false;   // matrix: first output >= out_clear + 1 (after the previous's)
   bool emission_limited_ = false;
   int64_t free_done_ = 1;         // free = done + free_done
   // kv_write: q chunks, last write offsets; attention: own-position read cycles.

@@ -83,8 +83,11 @@ Cycle Pipeline::pass(Token& t) {
         }
       }
       if (prev->stream_.holds_output_) {
-        if (prev->stream_.kind_ == StreamKind::kAttention) {
-          prev->out_clear_ = last;  // the next sweep starts once every output chunk left
+        if (prev->stream_.kind_ == StreamKind::kAttention ||
+            prev->stream_.kind_ == StreamKind::kMatrix) {
+          // Attention: the next sweep starts once every output chunk left; matrix: the next
+          // token's outputs follow this one's last chunk.
+          prev->out_clear_ = last;
         } else {
           // Its output buffer holds a vector plus a chunk: the next token's final step waits
           // until at most one chunk of this one is left.

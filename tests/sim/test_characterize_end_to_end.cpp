@@ -1,0 +1,79 @@
+// End to end, the token level against the cycle level on the shipped chips (workloads the
+// structure grid of test_characterize_blocks.cpp did not use): tokens/s, mean TTFT and mean
+// inter-token latency within 2% for hc1-like (KV in SRAM) on a small model at its full length
+// and on Llama 3.1 8B for short runs at the chip's defaults; kv-in-dram within its measured gap
+// (the cycle level's JEDEC DRAM, row misses and refresh included, against the token level's
+// bandwidth calendar: docs/simulate.md "Token level against cycle level"). The small model's
+// prompts queue at attention, where the cycle level tiles queries (chip.attention.query_tile),
+// which the token level does not model: those runs set query_tile=1.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "chip/chip_config.h"
+#include "model/model_config.h"
+#include "sim_test_util.h"
+
+namespace hw {
+namespace {
+
+using test::run_in_child;
+using test::same_requests;
+using test::timing_options;
+
+double rel(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-30); }
+
+void expect_agree(const std::string& model_name, const std::string& chip_name, int64_t users,
+                  int64_t prompt, int64_t output, double tolerance,
+                  const std::vector<std::string>& set = {}) {
+  const std::string what = model_name + " on " + chip_name + ", " + std::to_string(users) +
+                           " x " + std::to_string(prompt) + "/" + std::to_string(output);
+  SCOPED_TRACE(what);
+  const ModelConfig model = load_model_config(model_name);
+  const ChipConfig chip = load_chip_config(chip_name, set);
+  sim::SimOptions tok = timing_options();
+  sim::SimOptions cyc = timing_options();
+  cyc.level_ = sim::SimLevel::kCycle;
+  const auto requests = same_requests(users, prompt, output);
+  const nlohmann::json t = run_in_child(model, chip, requests, tok);
+  const nlohmann::json c = run_in_child(model, chip, requests, cyc);
+  ASSERT_FALSE(t.contains("error")) << t.dump();
+  ASSERT_FALSE(c.contains("error")) << c.dump();
+  ASSERT_EQ(t["tokens_generated"], c["tokens_generated"]);
+  const double e_tps =
+      rel(t["tokens_per_s_total"].get<double>(), c["tokens_per_s_total"].get<double>());
+  const double e_ttft = rel(t["ttft_s"]["mean"].get<double>(), c["ttft_s"]["mean"].get<double>());
+  const double e_itl = rel(t["inter_token_latency_s"]["mean"].get<double>(),
+                           c["inter_token_latency_s"]["mean"].get<double>());
+  std::printf("  %-44s tokens/s %5.2f%%  TTFT %5.2f%%  ITL %5.2f%%\n", what.c_str(), 100 * e_tps,
+              100 * e_ttft, 100 * e_itl);
+  EXPECT_LE(e_tps, tolerance) << "tokens/s";
+  EXPECT_LE(e_ttft, tolerance) << "TTFT";
+  EXPECT_LE(e_itl, tolerance) << "inter-token latency";
+}
+
+TEST(CharacterizeEndToEnd, Hc1LikeSmallModelAtFullLength) {
+  // tiny-llama is trained for 256 positions: prompt + output - 1 = 255.
+  const std::vector<std::string> untiled = {"chip.attention.query_tile=1"};
+  expect_agree("tiny-llama", "hc1-like", 1, 32, 224, 0.02, untiled);
+  expect_agree("tiny-llama", "hc1-like", 2, 128, 128, 0.02, untiled);
+}
+
+TEST(CharacterizeEndToEnd, Hc1LikeLlama8bShortRuns) {
+  expect_agree("llama-3.1-8b", "hc1-like", 1, 16, 8, 0.02);
+  expect_agree("llama-3.1-8b", "hc1-like", 3, 8, 4, 0.02);
+}
+
+TEST(CharacterizeEndToEnd, KvInDramWithinItsMeasuredGap) {
+  // The token level reserves the die's DRAM bandwidth per transfer; the cycle level serves JEDEC
+  // bursts with row misses and refresh: measured 5-8% slower on Llama 3.1 8B (docs/simulate.md;
+  // 16-19% on tiny-llama, whose transfers are a few bursts: not within reach of this closed form).
+  expect_agree("llama-3.1-8b", "kv-in-dram", 1, 16, 8, 0.09);
+}
+
+}  // namespace
+}  // namespace hw

@@ -38,16 +38,19 @@ inline ModelConfig sim_tiny_model() {
   return m;
 }
 
-// Block timings of the tiny model on this chip (service S / latency T, cycles at 100 MHz), with
-// 8-bit KV: K or V row R = 32 B = 4 words of 8 B, Wp = 8 words per position, 4 banks with one
-// read port (Pr = 1 both with 2 ports and with 1):
-//   embedding 2/2, attn_norm 8/10 (2*ceil(64/16) + 2), qkv 10/12, rope 12/13 (ceil(96/8) + 1),
-//   kv_write 2/3 (ceil(8/4) + 1), attention at context L: sweep ceil(8L/4) = 2L, MACs
-//   ceil(128L/1024), softmax ceil(4L/16), so S = 2L and T = 2L + 1 (read) + 3 (depth),
-//   o_proj 10/12, ffn_norm 8/10, ffn_gate_up 20/22, activation 4/5, ffn_down 10/12,
-//   final_norm 8/10, lm_head 10/12, sampler 4/5 (ceil(256/64) + 1).
-// One layer: 10+12+13+3+(2L+4)+12+10+22+5+12 = 103 + 2L; a token at context L:
-//   2 + 2*(103 + 2L) + 10 + 12 + 5 = 235 + 4L cycles.
+// Block timings of the tiny model on this chip (service S / latency share T, cycles at 100 MHz,
+// chip/mapping.h "Streaming rule"), with 8-bit KV: K or V row R = 32 B = 4 words of 8 B, Wp = 8
+// words per position, 4 banks with one read port (Pr = 1 both with 2 ports and with 1). Every
+// vector is one chunk (chunk_elements 256), read a cycle after its feeder wrote it (+1 in T):
+//   embedding 2/4 (+1, lookup 2, the host's read +1), attn_norm 8/11 (+1, 2*ceil(64/16), +2),
+//   qkv 10/12 (+1, fold 10, tree 1), rope 12/14 (+1, ceil(96/8), +1), kv_write 2/4 (+1,
+//   ceil(8/4), write latency 1: K and V readable), attention at context L: sweep ceil(8L/4) =
+//   2L, MACs ceil(128L/1024), softmax ceil(4L/16), so S = 2L and T = 2L + 3 (q passes kv_write
+//   and reaches attention: +3 from rope, read latency 1, output 1 + depth 3, less kv_write's 4),
+//   o_proj 10/12, ffn_norm 8/11, ffn_gate_up 20/22, activation 4/6, ffn_down 10/12,
+//   final_norm 8/11, lm_head 10/12, sampler 4/6 (+1, ceil(256/64), +1).
+// One layer: 11+12+14+4+(2L+3)+12+11+22+6+12 = 107 + 2L; a token at context L:
+//   4 + 2*(107 + 2L) + 11 + 12 + 6 = 247 + 4L cycles.
 // KV: 12800 B per die for 2 layers = 6400 B per engine = 800 words = 100 positions.
 inline const char* sim_tiny_chip_yaml() {
   return R"(chip:

@@ -250,8 +250,8 @@ ParamSchema chip_schema() {
   add_matrix(s, "lm_head", "output projection to vocabulary logits");
   add_vector_unit(s, "sampler", "greedy argmax over the logits");
   s.add_int("buffers.fifo_depth", 2, "",
-            "token level: depth in token vectors of every inter-block FIFO (2: one written "
-            "while one is read)",
+            "inter-block buffer depth in token vectors, for the buffer area and traffic "
+            "estimate (both simulation levels pass chunks over buffers.channel_depth)",
             1, 1 << 20)
       .add_int("buffers.chunk_elements", 256, "",
                "cycle level: activation elements per chunk on every block-to-block channel (one "

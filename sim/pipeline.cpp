@@ -73,6 +73,7 @@ Cycle Pipeline::pass(Token& t) {
       const Cycle nominal_last = last;
       const int64_t bp_last = drop ? m - depth - 2 : plan.bp_last_pace_;
       if (bp_last >= 0) last = std::max(last, start + bp_last + 1);
+      prev->last_out_ = last;
       const Cycle delay = last - nominal_last;
       if (delay > 0) {
         prev->stall_cycles_[static_cast<int>(StallReason::kOutputFull)] += delay;
@@ -127,7 +128,13 @@ Cycle Pipeline::pass(Token& t) {
       in.context_ = t.position_ + 1;
       in.kv_ready_ = dram_begin >= 0 ? dram_begin : kv_ready;
     }
-    const StreamTimes r = stream_step(plan, in);
+    StreamTimes r = stream_step(plan, in);
+    if (r.first_ <= st.last_out_) {
+      // A channel is in order: this token's chunks follow the previous token's last one.
+      const Cycle shift = st.last_out_ + 1 - r.first_;
+      r.first_ += shift;
+      r.last_ += shift;
+    }
     if (st.kind_ == StageKind::kKvWrite) {
       kv_ready = dram_begin >= 0 ? dram_begin + r.kv_ready_ - r.free_ + 1 : r.kv_ready_;
       t.kv_write_start_ = r.start_;

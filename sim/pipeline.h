@@ -55,6 +55,7 @@ struct Stage {
 
   Cycle free_ = 0;       // the block can take its next token's first chunk from this cycle
   Cycle out_clear_ = 0;  // the previous token's outputs have left far enough for the next one
+  Cycle last_out_ = -1;  // the previous token's last output chunk, back-pressure included
   // Attention: read sweeps [start, end) of earlier tokens that may still be running when a
   // later token's KV write lands (pruned as writes advance).
   std::deque<std::pair<Cycle, Cycle>> sweeps_;

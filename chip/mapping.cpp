@@ -1063,10 +1063,11 @@ void set_streams(ChipMapping& m) {
     w.kv_words_per_position_ = 1;
     w.kv_elements_per_word_ = 2 * kv;
     w.kv_banks_ = 1;
-    w.kv_write_latency_ = m.kv_write_.service_cycles_ + m.kv_dram_latency_cycles_;
+    w.kv_write_latency_ =
+        m.kv_write_.service_cycles_ + m.kv_dram_access_cycles_ + m.kv_dram_latency_cycles_;
     at.kv_words_per_position_ = 0;
     at.kv_read_words_per_cycle_ = 1;
-    at.kv_read_latency_ = m.kv_dram_latency_cycles_;
+    at.kv_read_latency_ = m.kv_dram_access_cycles_ + m.kv_dram_latency_cycles_;
   }
   m.kv_write_.stream_ = w;
   m.attention_stream_ = at;
@@ -1229,8 +1230,27 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
     m.kv_words_per_position_ = 2 * ceil_div(m.kv_row_bytes_, a.kv_sram_.bank_width_bytes_);
     m.kv_read_ports_ = a.kv_sram_.ports_per_bank_ >= 2 ? a.kv_sram_.ports_per_bank_ - 1 : 1;
   } else {
-    m.kv_dram_bytes_per_cycle_ = a.kv_dram_.bandwidth_bytes_per_s_ / chip.clock_hz_;
-    m.kv_dram_latency_cycles_ = ceil_cycles(a.kv_dram_.latency_s_ * chip.clock_hz_);
+    // JEDEC closed form of the cycle level's DRAM (sim/kv_dram.h, docs/simulate.md "KV
+    // memory"): timings in DRAM clocks tCK = 2 / data_rate, n_X = ceil(t_X / tCK); a burst of
+    // bus_width/8 x burst_length bytes holds a channel's bus n_ccd = max(BL/2, n_ccd) clocks;
+    // refresh takes f = (n_rfc + n_rp + n_rcd) / n_refi of every channel's time; a stream's
+    // first access opens its rows (n_rp + n_rcd + n_cl). Sustained bytes per chip cycle =
+    // channels x burst bytes / (n_ccd tCK) x (1 - f) / clock.
+    const KvDramConfig& k = a.kv_dram_;
+    const double tck_s = 2.0 / k.data_rate_hz_;
+    const auto n_tck = [tck_s](double t_s) {
+      return t_s > 0 ? std::ceil(t_s / tck_s - 1e-9) : 0.0;
+    };
+    const double n_ccd = std::max(double((k.burst_length_ + 1) / 2), n_tck(k.t_ccd_s_));
+    const double n_refi = n_tck(k.t_refi_s_);
+    const double refresh_share =
+        n_refi > 0 ? (n_tck(k.t_rfc_s_) + n_tck(k.t_rp_s_) + n_tck(k.t_rcd_s_)) / n_refi : 0.0;
+    m.kv_dram_bytes_per_cycle_ = double(k.channels_ * k.burst_bytes()) / (n_ccd * tck_s) *
+                                 (1.0 - refresh_share) / chip.clock_hz_;
+    m.kv_dram_latency_cycles_ = ceil_cycles(k.latency_s_ * chip.clock_hz_);
+    m.kv_dram_access_cycles_ =
+        1 + ceil_cycles((n_tck(k.t_rp_s_) + n_tck(k.t_rcd_s_) + n_tck(k.t_cl_s_)) * tck_s *
+                        chip.clock_hz_);
   }
   const int64_t kv_capacity = sram ? a.kv_sram_.capacity_bytes_ : a.kv_dram_.capacity_bytes_;
   m.dies_used_ = static_cast<int64_t>(split.size());
@@ -1285,7 +1305,7 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
     m.kv_write_ = block("kv_write",
                         ceil_cycles(double(m.kv_bytes_per_position_layer_) /
                                     m.kv_dram_bytes_per_cycle_),
-                        m.kv_dram_latency_cycles_);
+                        m.kv_dram_access_cycles_ + m.kv_dram_latency_cycles_);
   }
   m.o_proj_ = matrix_block("o_proj", m.chip_.o_proj_, q, d);
   m.ffn_norm_ = norm_block("ffn_norm", d, chip.norm_);

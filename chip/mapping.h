@@ -62,11 +62,15 @@
 //     last read (streaming rule)
 //   write_conflict means another token's kv_write hits this engine during the sweep: true in
 //   prefill (back-to-back tokens) and in decode with more than one user in the pipeline.
-// KV DRAM rule (attention.kv_memory = dram): per die one DRAM of bandwidth BW shared by the
-//   layers on the die; bytes per cycle bpc = BW/clock; latency cycles
-//   Ld = ceil(dram.latency*clock). kv_write S = ceil(2R/bpc), readable S + Ld after posting.
+// KV DRAM rule (attention.kv_memory = dram): per die one JEDEC-style DRAM (sim/kv_dram.h)
+//   shared by the layers on the die; sustained bytes per cycle bpc = channels x burst bytes /
+//   (n_ccd tCK) x (1 - refresh share) / clock; access La = 1 + ceil((tRP + tRCD + CL) x clock)
+//   (a stream's first access opens its rows); Ld = ceil(kv_dram.latency*clock).
+//   kv_write S = ceil(2R/bpc), readable S + La + Ld after posting.
 //   attention sweep = ceil(p*2R/bpc) + ceil((L-p)*2R/bpc), no conflicts, posted once the
-//   position is readable, data Ld after the last byte.
+//   position is readable, data La + Ld after the last byte. Streams are charged at the
+//   sustained rate of all channels, as the die's bandwidth calendar reserves them: a short
+//   stream that occupies a few channels leaves the others to other layers' streams.
 //   Shared-bandwidth stage bound: every token moves (L+1)*2R bytes per layer through its
 //   die's DRAM, so the stage time is at least ceil(layers_on_die*(L+1)*2R/bpc).
 // Links (dies_used > 1): after each die but the last the d-vector (d*activation_bits/8 bytes)
@@ -270,8 +274,9 @@ struct ChipMapping {
   int64_t kv_bytes_per_token_ = 0;          // one user, one position, every layer (2R*N)
   int64_t kv_read_ports_ = 0;               // Pr (SRAM)
   int64_t kv_positions_ = 0;                // per engine, min over dies: the binding capacity
-  double kv_dram_bytes_per_cycle_ = 0.0;    // DRAM only
-  int64_t kv_dram_latency_cycles_ = 0;      // DRAM only
+  double kv_dram_bytes_per_cycle_ = 0.0;    // DRAM only: sustained (bursts, refresh share)
+  int64_t kv_dram_latency_cycles_ = 0;      // DRAM only: controller + PHY (kv_dram.latency)
+  int64_t kv_dram_access_cycles_ = 0;       // DRAM only: posting + tRP + tRCD + CL of a stream
 
   // Static blocks of one decode token, one user.
   BlockTiming embedding_, attn_norm_, qkv_, qk_norm_, rope_, kv_write_, o_proj_, ffn_norm_,

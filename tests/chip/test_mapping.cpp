@@ -252,18 +252,31 @@ TEST(Mapping, ActivityCountsByHand) {
 
 TEST(Mapping, DramRuleByHand) {
   // 800 MB/s at 100 MHz = 8 B per cycle; 100 ns = 10 cycles. 2R = 64 B per position per layer.
+  // One 16-bit channel at 400 MT/s: tCK = 5 ns, bursts of 4 x 2 B = 8 B every 2 tCK (10 ns =
+  // one cycle: the peak 8 B per cycle); refresh off, so the sustained rate is the peak. A
+  // stream's row opening tRP + tRCD + CL = 3 + 3 + 3 tCK = 45 ns -> ceil(4.5) = 5 cycles, plus
+  // the posting cycle: La = 6.
   const ChipMapping m = tiny_mapping({"chip.attention.kv_memory=dram",
                                       "chip.attention.kv_dram.capacity=1 MiB",
                                       "chip.attention.kv_dram.bandwidth=800 MB/s",
+                                      "chip.attention.kv_dram.channels=1",
+                                      "chip.attention.kv_dram.bus_width=16 bit",
+                                      "chip.attention.kv_dram.t_rcd=15 ns",
+                                      "chip.attention.kv_dram.t_cl=15 ns",
+                                      "chip.attention.kv_dram.t_rp=15 ns",
+                                      "chip.attention.kv_dram.t_refi=0 s",
                                       "chip.attention.kv_dram.latency=100 ns"});
+  EXPECT_DOUBLE_EQ(m.kv_dram_bytes_per_cycle_, 8.0);
+  EXPECT_EQ(m.kv_dram_access_cycles_, 6);
   EXPECT_EQ(m.kv_write_.service_cycles_, 8);
-  // Readable +1 (channel) +1 (posted) + 8 (64 B at 8 B per cycle) + 10 (latency) after rope.
-  EXPECT_EQ(m.kv_write_.latency_cycles_, 20);
+  // Readable +1 (channel) +1 (posted) + 8 (64 B at 8 B per cycle) + La 6 + 10 (latency) after
+  // rope.
+  EXPECT_EQ(m.kv_write_.latency_cycles_, 26);
   EXPECT_EQ(m.attention(10).service_cycles_, 80);
-  // From rope's output: the sweep's request once K and V are in the DRAM (20), its 80 cycles of
-  // bytes, the last data the DRAM latency 10 later, output 1 + depth 5 later: 116 - 1 (the last
-  // byte's cycle is the 80th), less kv_write's 20.
-  EXPECT_EQ(m.attention(10).latency_cycles_, 95);
+  // From rope's output: the sweep's request once K and V are in the DRAM (26), its 80 cycles of
+  // bytes, the last data La + Ld = 16 later, output 1 + depth 5 later: 128 - 1 (the last byte's
+  // cycle is the 80th), less kv_write's 26.
+  EXPECT_EQ(m.attention(10).latency_cycles_, 101);
   // Shared bandwidth: 2 layers x 11 positions x 64 B / 8 B per cycle = 176.
   EXPECT_EQ(m.bottleneck(10).name_, "kv_dram_bandwidth");
   EXPECT_EQ(m.stage_service_cycles(10), 176);
@@ -271,6 +284,18 @@ TEST(Mapping, DramRuleByHand) {
   EXPECT_EQ(m.kv_positions_, 8192);
   EXPECT_EQ(m.max_context_tokens(1), 1024);
   EXPECT_DOUBLE_EQ(m.decode_activity(10).kv_dram_read_bits_, 2 * 10 * 64 * 8);
+}
+
+TEST(Mapping, DramSustainedRateLosesTheRefreshShare) {
+  // Defaults (HBM2-like timings) at 800 MB/s over 8 x 128-bit channels: tCK = 320 ns, so
+  // tRFC 260 ns, tRP and tRCD 14 ns are one tCK each and tREFI 3.9 us is 13: refresh takes
+  // 3/13 of every channel; 8 B/cycle x 10/13. La = 1 + ceil(3 tCK x 0.32 us x 100 MHz) = 97.
+  const ChipMapping m = tiny_mapping({"chip.attention.kv_memory=dram",
+                                      "chip.attention.kv_dram.capacity=1 MiB",
+                                      "chip.attention.kv_dram.bandwidth=800 MB/s"});
+  EXPECT_NEAR(m.kv_dram_bytes_per_cycle_, 8.0 * 10.0 / 13.0, 1e-9);
+  EXPECT_EQ(m.kv_dram_access_cycles_, 97);
+  EXPECT_EQ(m.kv_write_.service_cycles_, 11);  // ceil(64 / 6.15)
 }
 
 TEST(Mapping, RomFitFailureNamesTheNumbers) {

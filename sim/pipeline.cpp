@@ -147,7 +147,7 @@ Cycle Pipeline::pass(Token& t) {
     st.input_.record(first + 1, r.start_);
     if (!drop) st.busy_cycles_ += attention ? t.attention_service_cycles_ : st.service_cycles_;
     ++st.tokens_;
-    if (functional_) st.block_->apply(t, st.layer_);
+    if (functional_ && !drop) st.block_->apply(t, st.layer_);  // dropped: no compute
     if (observer_) observer_->on_visit(i, t, first + 1, r.start_, r.free_, r.last_);
     if (i == 0) entry_.record(t.time_, r.start_);
     prev = &st;

@@ -37,9 +37,30 @@ nlohmann::json model_json(const ModelConfig& m) {
           {"tied_embeddings", m.tied_embeddings_}};
 }
 
-// run_simulation in a forked child; its JSON, or {"error": ...}.
-nlohmann::json run_child(const ModelConfig& model, const ChipConfig& chip,
-                         const std::vector<UserRequest>& requests, const SimOptions& options) {
+
+nlohmann::json figures(const nlohmann::json& r) {
+  return {{"tokens_per_s_total", r["tokens_per_s_total"]},
+          {"ttft_s", r["ttft_s"]["mean"]},
+          {"inter_token_latency_s", r["inter_token_latency_s"]["mean"]}};
+}
+
+nlohmann::json error_pct(const nlohmann::json& a, const nlohmann::json& ref) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [k, v] : ref.items()) {
+    if (!a.contains(k) || a[k].is_null() || v.is_null() || v.get<double>() == 0.0) {
+      out[k] = nullptr;
+      continue;
+    }
+    out[k] = 100.0 * (a[k].get<double>() - v.get<double>()) / v.get<double>();
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json run_simulation_in_child(const ModelConfig& model, const ChipConfig& chip,
+                                       const std::vector<UserRequest>& requests,
+                                       const SimOptions& options) {
   int fds[2];
   if (pipe(fds) != 0) return {{"error", "pipe failed"}};
   const pid_t pid = fork();
@@ -78,26 +99,6 @@ nlohmann::json run_child(const ModelConfig& model, const ChipConfig& chip,
   }
   return nlohmann::json::parse(text);
 }
-
-nlohmann::json figures(const nlohmann::json& r) {
-  return {{"tokens_per_s_total", r["tokens_per_s_total"]},
-          {"ttft_s", r["ttft_s"]["mean"]},
-          {"inter_token_latency_s", r["inter_token_latency_s"]["mean"]}};
-}
-
-nlohmann::json error_pct(const nlohmann::json& a, const nlohmann::json& ref) {
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [k, v] : ref.items()) {
-    if (!a.contains(k) || a[k].is_null() || v.is_null() || v.get<double>() == 0.0) {
-      out[k] = nullptr;
-      continue;
-    }
-    out[k] = 100.0 * (a[k].get<double>() - v.get<double>()) / v.get<double>();
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string characterize_key(const ModelConfig& model, const ChipConfig& chip,
                              const CharacterizeOptions& o) {
@@ -172,9 +173,9 @@ nlohmann::json characterize(const ModelConfig& full_model, const ChipConfig& chi
       SimOptions so;
       so.weight_bits_ = o.weight_bits_;
       so.kv_bits_ = o.kv_bits_;
-      const nlohmann::json t = run_child(model, c, requests, so);
+      const nlohmann::json t = run_simulation_in_child(model, c, requests, so);
       so.level_ = SimLevel::kCycle;
-      const nlohmann::json y = run_child(model, c, requests, so);
+      const nlohmann::json y = run_simulation_in_child(model, c, requests, so);
       if (t.contains("error") || y.contains("error")) {
         throw make_error("characterize", "context " + std::to_string(L) + ", " +
                                              std::to_string(U) + " users: " +

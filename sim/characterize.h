@@ -18,9 +18,17 @@
 #include <nlohmann/json.hpp>
 
 #include "chip/chip_config.h"
+#include "chip/workload.h"
 #include "model/model_config.h"
+#include "sim/simulate.h"
 
 namespace hw::sim {
+
+// run_simulation in a forked child (SystemC elaborates once per process); its JSON, or
+// {"error": message} when it threw or the child crashed.
+nlohmann::json run_simulation_in_child(const ModelConfig& model, const ChipConfig& chip,
+                                       const std::vector<UserRequest>& requests,
+                                       const SimOptions& options);
 
 struct CharacterizeOptions {
   std::vector<int64_t> contexts_ = {16, 64, 256, 1024};  // prompt tokens of each point

@@ -18,6 +18,7 @@
 #include "chip/workload.h"
 #include "common/error.h"
 #include "model/model_config.h"
+#include "sim/characterize.h"
 #include "sim/simulate.h"
 
 namespace hw::test {
@@ -121,39 +122,7 @@ inline sim::SimOptions timing_options() {
 inline nlohmann::json run_in_child(const ModelConfig& model, const ChipConfig& chip,
                                    const std::vector<UserRequest>& requests,
                                    const sim::SimOptions& options) {
-  int fds[2];
-  if (pipe(fds) != 0) return {{"error", "pipe failed"}};
-  const pid_t pid = fork();
-  if (pid < 0) return {{"error", "fork failed"}};
-  if (pid == 0) {
-    close(fds[0]);
-    std::string text;
-    try {
-      text = sim::run_simulation(model, chip, requests, options).to_json().dump();
-    } catch (const std::exception& e) {
-      text = nlohmann::json{{"error", e.what()}}.dump();
-    }
-    size_t done = 0;
-    while (done < text.size()) {
-      const ssize_t n = write(fds[1], text.data() + done, text.size() - done);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-    close(fds[1]);
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string text;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || text.empty()) {
-    return {{"error", "child simulation crashed"}};
-  }
-  return nlohmann::json::parse(text);
+  return sim::run_simulation_in_child(model, chip, requests, options);
 }
 
 // Cycles of a time in seconds at the tiny chip's 100 MHz.

@@ -238,21 +238,24 @@ void Scheduler::feed(Cycle now) {
         take_decode = decode && (decode_credit_ > 0 || !prefill);
         break;
       case ServingPolicy::kInterleaved:
-        take_decode = decode && (!prefill || !last_was_decode_);
+        // Turns are taken over the slots both want: a prompt token entering a slot no decode
+        // token wanted does not count as the prompt's turn.
+        if (decode && prefill) {
+          take_decode = !last_contested_went_to_decode_;
+          last_contested_went_to_decode_ = take_decode;
+        }
         break;
     }
     if (take_decode) {
       const int64_t u = decode_ready_.front();
       decode_ready_.pop_front();
       if (decode_credit_ > 0) --decode_credit_;
-      last_was_decode_ = true;
       inject(u, now);
       continue;
     }
     const int64_t u = prefill_.front();
     const UserRun& r = users_[static_cast<size_t>(u)];
     inject(u, now);
-    last_was_decode_ = false;
     ++chunk_fed_;
     const bool prompt_done = r.next_position_ >= r.request_.prompt_tokens_;
     if (prompt_done || (chunk > 0 && chunk_fed_ >= chunk)) {

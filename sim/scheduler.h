@@ -7,7 +7,8 @@
 // Whenever the embedding's input FIFO has room, the next token is chosen by the serving policy
 // (chip/workload.h ServingConfig): decode_first (default) takes a ready decode token first
 // (oldest first, to keep inter-token latency low), else the next prompt token of the user at
-// the head of the prefill queue; prefill_first the reverse; interleaved alternates. With a
+// the head of the prefill queue; prefill_first the reverse; interleaved alternates over the
+// slots a decode and a prompt token both want. With a
 // prefill chunk size a user feeds at most that many prompt tokens in a row, then goes to the
 // back of the prefill queue (and under prefill_first the decode tokens then waiting go first).
 // A user leaves after its last output token and frees its KV, which may admit the next one.
@@ -168,7 +169,7 @@ class Scheduler : public sc_core::sc_module {
   PowerCap* cap_ = nullptr;
   int64_t chunk_fed_ = 0;      // prompt tokens the head of the prefill queue fed in a row
   size_t decode_credit_ = 0;   // prefill_first: decode tokens let in at a chunk boundary
-  bool last_was_decode_ = false;  // interleaved: whose turn
+  bool last_contested_went_to_decode_ = false;  // interleaved: who won the last shared slot
   KvSram& kv_;
   FunctionalData* functional_;
   std::vector<UserRun> users_;

@@ -43,38 +43,50 @@ void KvSram::release(int64_t positions) {
   used_positions_ -= positions;
 }
 
-Cycle KvSram::reserve_dram(int64_t die, Cycle earliest, Cycle duration) {
-  if (duration <= 0) return earliest;
+std::pair<Cycle, Cycle> KvSram::reserve_dram(int64_t die, Cycle earliest, Cycle duration) {
+  if (duration <= 0) return {earliest, earliest};
   std::map<Cycle, Cycle>& busy = dram_busy_.at(static_cast<size_t>(die));
+  // The free segments the transfer takes, in time order.
+  std::vector<std::pair<Cycle, Cycle>> taken;
   Cycle t = earliest;
+  Cycle left = duration;
   auto it = busy.upper_bound(t);
   if (it != busy.begin()) {
     auto prev = std::prev(it);
     if (prev->second > t) t = prev->second;
   }
-  while (it != busy.end() && it->first < t + duration) {
-    t = std::max(t, it->second);
-    ++it;
-  }
-  // Insert [t, t + duration), merged with touching neighbours so the map stays small.
-  Cycle start = t;
-  Cycle end = t + duration;
-  auto next = busy.lower_bound(end);
-  if (next != busy.end() && next->first == end) {
-    end = next->second;
-    busy.erase(next);
-  }
-  auto after = busy.lower_bound(start);
-  if (after != busy.begin()) {
-    auto prev = std::prev(after);
-    if (prev->second == start) {
-      start = prev->first;
-      busy.erase(prev);
+  while (left > 0) {
+    while (it != busy.end() && it->first <= t) {
+      t = std::max(t, it->second);
+      ++it;
     }
+    const Cycle gap_end = it == busy.end() ? t + left : it->first;
+    const Cycle take = std::min(left, gap_end - t);
+    taken.emplace_back(t, t + take);
+    left -= take;
+    t += take;
   }
-  busy.emplace(start, end);
+  // Insert each segment, merged with touching neighbours so the map stays small.
+  for (const auto& [seg_start, seg_end] : taken) {
+    Cycle start = seg_start;
+    Cycle end = seg_end;
+    auto next = busy.lower_bound(end);
+    if (next != busy.end() && next->first == end) {
+      end = next->second;
+      busy.erase(next);
+    }
+    auto after = busy.lower_bound(start);
+    if (after != busy.begin()) {
+      auto prev = std::prev(after);
+      if (prev->second == start) {
+        start = prev->first;
+        busy.erase(prev);
+      }
+    }
+    busy.emplace(start, end);
+  }
   dram_peak_intervals_ = std::max(dram_peak_intervals_, busy.size());
-  return t;
+  return {taken.front().first, taken.back().second};
 }
 
 void KvSram::prune_dram(Cycle now) {

@@ -4,10 +4,11 @@
 // that will ever be written) on admission and frees it when the user leaves, so a running user
 // can never be evicted. With kv_memory = dram the same accounting holds for the DRAM, and each
 // die's channel is a shared resource: KV writes and attention sweeps of all the die's layers
-// reserve it in token (age) order, filling gaps (stall reason dram_bandwidth).
+// reserve its cycles in token (age) order, filling gaps (stall reason dram_bandwidth).
 #pragma once
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include <systemc>
@@ -38,9 +39,11 @@ class KvSram : public sc_core::sc_module {
   int64_t capacity_bytes() const { return capacity_bytes_; }
   int64_t peak_bytes() const { return peak_positions_ * bytes_per_position_; }
 
-  // DRAM: earliest cycle >= `earliest` at which die `die`'s channel is free for `duration`
-  // cycles; reserves it.
-  Cycle reserve_dram(int64_t die, Cycle earliest, Cycle duration);
+  // DRAM: reserves the first `duration` free cycles of die `die`'s channel from `earliest` on,
+  // across gaps (work-conserving: the DRAM interleaves the bursts of concurrent requests, so a
+  // transfer takes whatever bandwidth earlier reservations leave, not only a whole free window);
+  // returns [first cycle used, last cycle used + 1).
+  std::pair<Cycle, Cycle> reserve_dram(int64_t die, Cycle earliest, Cycle duration);
   // Forgets channel reservations that end by `now` (no later request can start before now).
   void prune_dram(Cycle now);
   int64_t state_bytes() const;

@@ -57,14 +57,20 @@ Cycle Pipeline::pass(Token& t) {
     const Cycle start = std::max(first + 1, free);
     // KV in DRAM: the die's channel, reserved in token order. kv_write posts its K and V once
     // its last chunk is in; the sweep's request waits for them to be in the DRAM.
+    // The transfer takes the channel's free cycles from its first one on (work-conserving), so
+    // it may span more than its own cycles: dram_extra.
     Cycle dram_begin = -1;
+    Cycle dram_extra = 0;
     if (st.kind_ != StageKind::kPlain && dram) {
       const Cycle service = attention ? t.attention_service_cycles_ : st.service_cycles_;
       const Cycle earliest =
           attention ? std::max(start + st.plan_.m_ - 1, kv_ready)
                     : std::max(start + st.plan_.m_ - 1, last + 1);
-      dram_begin = kv_.reserve_dram(st.die_, earliest, service);
-      st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] += dram_begin - earliest;
+      const auto [begin, end] = kv_.reserve_dram(st.die_, earliest, service);
+      dram_begin = begin;
+      dram_extra = end - begin - service;
+      st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] +=
+          dram_begin - earliest + dram_extra;
     }
     const StreamPlan& plan = st.plan_;
     if (prev) {
@@ -124,7 +130,7 @@ Cycle Pipeline::pass(Token& t) {
           st.stall_cycles_[static_cast<int>(StallReason::kBankConflict)] += penalty;
         }
       }
-      in.sweep_cycles_ = t.attention_service_cycles_ + penalty;
+      in.sweep_cycles_ = t.attention_service_cycles_ + penalty + dram_extra;
       in.context_ = t.position_ + 1;
       in.kv_ready_ = dram_begin >= 0 ? dram_begin : kv_ready;
     }
@@ -136,7 +142,8 @@ Cycle Pipeline::pass(Token& t) {
       r.last_ += shift;
     }
     if (st.kind_ == StageKind::kKvWrite) {
-      kv_ready = dram_begin >= 0 ? dram_begin + r.kv_ready_ - r.free_ + 1 : r.kv_ready_;
+      kv_ready =
+          dram_begin >= 0 ? dram_begin + dram_extra + r.kv_ready_ - r.free_ + 1 : r.kv_ready_;
       t.kv_write_start_ = r.start_;
       t.kv_write_end_ = r.free_;
     } else if (attention && single_ported) {

@@ -42,6 +42,7 @@ struct Options {
   int lanes_in_ = 16;
   int lanes_out_ = 4;
   std::string fabric_ = "product-select";
+  std::string module_prefix_ = "hw_";
   std::string out_;
   std::vector<int> bits_ = {2, 3, 4, 6, 8};
   bool json_ = false;
@@ -112,7 +113,8 @@ void run_generate(const Options& o) {
   std::vector<GeneratedFile> files;
   if (o.tensor_.empty() || o.tensor_ == "layer") {
     const GoldenModel golden(qm, 0);
-    files = generate_layer(qm, golden, o.layer_, o.lanes_in_, o.lanes_out_, fabric);
+    files = generate_layer(qm, golden, o.layer_, o.lanes_in_, o.lanes_out_, fabric,
+                           o.module_prefix_);
   } else {
     const QuantizedMatrix& w = tensor_matrix(qm, o.tensor_, o.layer_);
     MatvecSpec spec;
@@ -122,6 +124,7 @@ void run_generate(const Options& o) {
     spec.lanes_in_ = o.lanes_in_;
     spec.lanes_out_ = o.lanes_out_;
     spec.fabric_ = fabric;
+    spec.module_prefix_ = o.module_prefix_;
     MatvecInfo info;
     const std::string text = generate_matvec(qm, spec, &info);
     files.push_back({info.module_ + ".sv", text});
@@ -308,6 +311,9 @@ void add_rtl_command(CLI::App& app) {
                   "attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down, lm_head; "
                   "omitted: every block of the layer");
   gen->add_option("--rows", opts->rows_, "Row range a:b (rows a..b-1; default all)");
+  gen->add_option("--module-prefix", opts->module_prefix_,
+                  "Start of the module names (default hw_: hw_mv_l0_attn_q_r0_63); give each "
+                  "model its own (hw_tiny_gqa_s_) to verilate several into one library");
   gen->add_option("--out", opts->out_, "Output directory")->required();
   gen->callback([opts]() { run_generate(*opts); });
 

@@ -4,6 +4,7 @@
 #include "rtl/rtl_gen.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -169,7 +170,8 @@ std::string generate_matvec(const QuantizedMatrix& w, const std::string& model_n
   const int out_frac = tensor_out_frac_bits(profile, spec.tensor_);
   std::string module = spec.module_;
   if (module.empty()) {
-    module = "hw_mv_" + (spec.layer_ >= 0 && spec.tensor_ != "lm_head"
+    check_module_prefix(spec.module_prefix_, "module prefix");
+    module = spec.module_prefix_ + "mv_" + (spec.layer_ >= 0 && spec.tensor_ != "lm_head"
                              ? "l" + std::to_string(spec.layer_) + "_"
                              : std::string()) +
              spec.tensor_ + "_r" + std::to_string(r0) + "_" + std::to_string(r1 - 1);
@@ -477,9 +479,11 @@ std::string generate_attention(const GoldenModel& golden, const std::string& mod
 
 std::vector<GeneratedFile> generate_layer(const QuantizedModel& model, const GoldenModel& golden,
                                           int64_t layer, int lanes_in, int lanes_out,
-                                          Fabric fabric) {
+                                          Fabric fabric, const std::string& module_prefix) {
+  check_module_prefix(module_prefix, "--module-prefix");
   std::vector<GeneratedFile> files;
   const std::string l = "l" + std::to_string(layer);
+  const std::string& px = module_prefix;
   std::ostringstream manifest;
   manifest << "{\n  \"model\": \"" << model.config_.name_ << "\",\n  \"numerics\": \""
            << model.profile_.name_ << "\",\n  \"layer\": " << layer << ",\n  \"blocks\": [\n";
@@ -490,7 +494,7 @@ std::vector<GeneratedFile> generate_layer(const QuantizedModel& model, const Gol
     first = false;
   };
   for (const char* norm : {"attn_norm", "ffn_norm"}) {
-    const std::string m = "hw_" + l + "_" + norm;
+    const std::string m = px + l + "_" + norm;
     add(m, generate_rms_norm(model, golden, norm, layer, lanes_in, m),
         "{\"module\": \"" + m + "\", \"block\": \"" + norm + "\"}");
   }
@@ -502,6 +506,7 @@ std::vector<GeneratedFile> generate_layer(const QuantizedModel& model, const Gol
     spec.lanes_in_ = lanes_in;
     spec.lanes_out_ = lanes_out;
     spec.fabric_ = fabric;
+    spec.module_prefix_ = px;
     const QuantizedMatrix& w = tensor_matrix(model, tensor, layer);
     if (w.groups_per_row_ > 1 && w.group_size_ % lanes_in != 0) {
       spec.lanes_in_ = static_cast<int>(std::min<int64_t>(w.group_size_, lanes_in));
@@ -518,13 +523,22 @@ std::vector<GeneratedFile> generate_layer(const QuantizedModel& model, const Gol
   }
   const int64_t hd = golden.config().head_dim_;
   const int pairs = static_cast<int>(std::min<int64_t>(hd / 2, std::max(1, lanes_in / 2)));
-  add("hw_" + l + "_rope", generate_rope(golden, pairs, "hw_" + l + "_rope"),
-      "{\"module\": \"hw_" + l + "_rope\", \"block\": \"rope\"}");
-  add("hw_" + l + "_attention", generate_attention(golden, "hw_" + l + "_attention"),
-      "{\"module\": \"hw_" + l + "_attention\", \"block\": \"attention\"}");
+  add(px + l + "_rope", generate_rope(golden, pairs, px + l + "_rope"),
+      "{\"module\": \"" + px + l + "_rope\", \"block\": \"rope\"}");
+  add(px + l + "_attention", generate_attention(golden, px + l + "_attention"),
+      "{\"module\": \"" + px + l + "_attention\", \"block\": \"attention\"}");
   manifest << "\n  ]\n}\n";
   files.push_back({"layer" + std::to_string(layer) + ".json", manifest.str()});
   return files;
+}
+
+void check_module_prefix(const std::string& prefix, const std::string& option) {
+  bool ok = !prefix.empty() && (std::isalpha(static_cast<unsigned char>(prefix[0])) || prefix[0] == '_');
+  for (char ch : prefix) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
+  if (!ok) {
+    throw make_error(option + " " + prefix, "not the start of a SystemVerilog module name",
+                     "use letters, digits and _, starting with a letter, e.g. hw_tiny_gqa_s_");
+  }
 }
 
 std::vector<std::string> write_files(const std::string& dir, const std::vector<GeneratedFile>& files) {

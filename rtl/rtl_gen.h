@@ -21,6 +21,9 @@ const char* fabric_name(Fabric f);
 
 struct MatvecSpec {
   std::string module_;        // SystemVerilog module name ("" = derived from layer/tensor/rows)
+  // Start of the derived module name: "hw_" gives hw_mv_l0_attn_q_r0_63. Blocks of several
+  // models verilated into one library need distinct names, e.g. "hw_tiny_gqa_s_".
+  std::string module_prefix_ = "hw_";
   std::string tensor_;        // attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down, lm_head
   int64_t layer_ = 0;         // -1 for lm_head
   int64_t row_begin_ = 0;     // rows [row_begin_, row_end_) of the tensor
@@ -80,10 +83,15 @@ struct GeneratedFile {
 
 // Every block of decoder layer `layer` that carries weights or tables: attn_norm, attn_q/k/v,
 // rope, attn_output, ffn_norm, ffn_gate/up/down (full row ranges), the exp2 table, plus a
-// manifest (layer.json: modules, shapes, timing).
+// manifest (layer.json: modules, shapes, timing). Module names start with `module_prefix`
+// (<prefix>l0_attn_norm, <prefix>mv_l0_attn_q_r0_63, ...).
 std::vector<GeneratedFile> generate_layer(const QuantizedModel& model, const GoldenModel& golden,
                                           int64_t layer, int lanes_in, int lanes_out,
-                                          Fabric fabric);
+                                          Fabric fabric, const std::string& module_prefix = "hw_");
+
+// Checks that `prefix` can start a SystemVerilog module name (a letter or _, then letters,
+// digits, _); throws naming `option` otherwise.
+void check_module_prefix(const std::string& prefix, const std::string& option);
 
 // Writes files into `dir` (created if missing); returns the paths written.
 std::vector<std::string> write_files(const std::string& dir, const std::vector<GeneratedFile>& files);

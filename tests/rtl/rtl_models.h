@@ -1,4 +1,4 @@
-// The quantized tiny-mha models whose layer 0 is generated into rtl/gen/ (the Verilated blocks
+// The quantized oracle models whose layer 0 is generated into rtl/gen/ (the Verilated blocks
 // carry those weights), loaded once per process. Tests skip when the oracle file is missing.
 #pragma once
 #include <memory>
@@ -23,5 +23,9 @@ struct LoadedModel {
 // tiny-mha at `numerics` ("w4a8": rtl/gen/tiny-mha-w4a8-l0, "w8a8": rtl/gen/tiny-mha-w8a8-cm);
 // nullptr when the oracle GGUF is not there.
 const LoadedModel* tiny_mha(const std::string& numerics);
+
+// Any oracle model by name ("tiny-gqa-s", "tiny-trained-a"; rtl/gen/<name>-<numerics>-l0);
+// nullptr when its GGUF is not there.
+const LoadedModel* oracle_model(const std::string& name, const std::string& numerics);
 
 }  // namespace hw::rtltest

@@ -1,7 +1,9 @@
-// The checked-in generated RTL (rtl/gen/, what the Verilated tests run) is exactly what the
-// generator writes today, and the generator's output is deterministic and names rows/columns.
+// The checked-in generated RTL (rtl/gen/, what the Verilated tests and the co-simulation run:
+// layer 0 of tiny-mha, tiny-gqa-s and tiny-trained-a) is exactly what the generator writes
+// today, and the generator's output is deterministic and names rows/columns.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -32,6 +34,46 @@ TEST(RtlGenerate, CheckedInLayerEqualsFreshGeneration) {
     ASSERT_TRUE(std::filesystem::exists(path)) << path;
     EXPECT_EQ(read_file(path), f.text_) << path << " is stale: regenerate (docs/rtl.md)";
   }
+}
+
+// The other oracle models' layer 0 (co-simulation), module names prefixed by the model so that
+// all of them verilate into one library.
+TEST(RtlGenerate, CheckedInOracleLayersEqualFreshGeneration) {
+  for (const char* name : {"tiny-gqa-s", "tiny-trained-a"}) {
+    SCOPED_TRACE(name);
+    const LoadedModel* m = oracle_model(name, "w4a8");
+    if (!m) GTEST_SKIP() << "oracle model " << name << " missing";
+    std::string prefix = std::string("hw_") + name + "_";
+    std::replace(prefix.begin(), prefix.end(), '-', '_');
+    const auto files =
+        rtl::generate_layer(m->qm, *m->golden, 0, 16, 4, rtl::Fabric::kProductSelect, prefix);
+    ASSERT_EQ(files.size(), 12u);
+    for (const rtl::GeneratedFile& f : files) {
+      if (f.name_ != "layer0.json") {
+        EXPECT_EQ(f.name_.rfind(prefix, 0), 0u) << f.name_;
+      }
+      const std::string path = kGen + name + "-w4a8-l0/" + f.name_;
+      ASSERT_TRUE(std::filesystem::exists(path)) << path;
+      EXPECT_EQ(read_file(path), f.text_) << path << " is stale: regenerate (docs/rtl.md)";
+    }
+  }
+  // GQA: k and v have kv heads x head_dim = 2 x 16 rows.
+  EXPECT_TRUE(std::filesystem::exists(kGen + "tiny-gqa-s-w4a8-l0/hw_tiny_gqa_s_mv_l0_attn_k_r0_31.sv"));
+}
+
+TEST(RtlGenerate, ModulePrefixMustStartAModuleName) {
+  const LoadedModel* m = tiny_mha("w4a8");
+  if (!m) GTEST_SKIP() << "oracle model missing";
+  rtl::MatvecSpec spec;
+  spec.tensor_ = "attn_k";
+  spec.module_prefix_ = "hw_x_";
+  rtl::MatvecInfo info;
+  rtl::generate_matvec(m->qm, spec, &info);
+  EXPECT_EQ(info.module_, "hw_x_mv_l0_attn_k_r0_63");
+  spec.module_prefix_ = "tiny-mha_";
+  EXPECT_THROW(rtl::generate_matvec(m->qm, spec), hw::Error);
+  spec.module_prefix_ = "0hw_";
+  EXPECT_THROW(rtl::generate_matvec(m->qm, spec), hw::Error);
 }
 
 TEST(RtlGenerate, CheckedInSliceEqualsFreshGeneration) {

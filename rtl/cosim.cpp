@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <vector>
 
@@ -19,6 +18,20 @@
 #include "Vhw_mv_l0_ffn_down_r0_63.h"
 #include "Vhw_mv_l0_ffn_gate_r0_171.h"
 #include "Vhw_mv_l0_ffn_up_r0_171.h"
+#include "Vhw_tiny_gqa_s_mv_l0_attn_k_r0_31.h"
+#include "Vhw_tiny_gqa_s_mv_l0_attn_output_r0_127.h"
+#include "Vhw_tiny_gqa_s_mv_l0_attn_q_r0_127.h"
+#include "Vhw_tiny_gqa_s_mv_l0_attn_v_r0_31.h"
+#include "Vhw_tiny_gqa_s_mv_l0_ffn_down_r0_127.h"
+#include "Vhw_tiny_gqa_s_mv_l0_ffn_gate_r0_127.h"
+#include "Vhw_tiny_gqa_s_mv_l0_ffn_up_r0_127.h"
+#include "Vhw_tiny_trained_a_mv_l0_attn_k_r0_127.h"
+#include "Vhw_tiny_trained_a_mv_l0_attn_output_r0_127.h"
+#include "Vhw_tiny_trained_a_mv_l0_attn_q_r0_127.h"
+#include "Vhw_tiny_trained_a_mv_l0_attn_v_r0_127.h"
+#include "Vhw_tiny_trained_a_mv_l0_ffn_down_r0_127.h"
+#include "Vhw_tiny_trained_a_mv_l0_ffn_gate_r0_383.h"
+#include "Vhw_tiny_trained_a_mv_l0_ffn_up_r0_383.h"
 #include "verilated_vcd_sc.h"
 #pragma GCC diagnostic pop
 #include "common/error.h"
@@ -28,13 +41,9 @@
 namespace hw::rtl {
 namespace {
 
-// The Verilated library's layer: tiny-mha (d 64, q = kv 64, d_ff 172) at w4a8, layer 0,
-// generated with 16 input lanes and 4 output lanes (rtl/gen/tiny-mha-w4a8-l0).
-constexpr const char* kModel = "tiny-mha";
-constexpr const char* kNumerics = "w4a8";
-constexpr int64_t kLayer = 0;
+// Every layer's matrix blocks were generated with 16 input lanes and 4 output lanes (the
+// generator's defaults), so all modules share one pin shape (Part).
 constexpr int64_t kLanesIn = 16, kLanesOut = 4;
-constexpr int64_t kD = 64, kQ = 64, kKv = 64, kFf = 172;
 
 using Bv128 = sc_dt::sc_bv<128>;
 
@@ -68,13 +77,14 @@ struct Part {
         in_last((n + "_in_last").c_str()), out_valid((n + "_out_valid").c_str()),
         out_ready((n + "_out_ready").c_str()), out_last((n + "_out_last").c_str()),
         in_data((n + "_in_data").c_str()), out_data((n + "_out_data").c_str()),
-        scale_m((n + "_scale_m").c_str()), scale_e((n + "_scale_e").c_str()) {}
+        scale_m((n + "_scale_m").c_str()), scale_e((n + "_scale_e").c_str()), name_(n) {}
   virtual ~Part() = default;
   virtual void trace(VerilatedVcdSc* file) = 0;
   int64_t rows_ = 0;
   sc_core::sc_signal<bool> in_valid, in_ready, in_last, out_valid, out_ready, out_last;
   sc_core::sc_signal<Bv128> in_data, out_data;
   sc_core::sc_signal<uint32_t> scale_m, scale_e;
+  std::string name_;  // the tensor (attn_q, ...)
 };
 
 template <typename V>
@@ -101,15 +111,30 @@ struct PartOf : Part {
 
 enum class Kind { kQkv, kOProj, kFfnGateUp, kFfnDown };
 
+class RtlMatrixBlock;
+
+// One row of the table of Verilated layers: which model, numerics and layer the modules'
+// constants hold, the shapes (rows of q = heads x head_dim, of k and v = kv heads x head_dim),
+// and the function that adds a block kind's modules.
+struct CosimLayer {
+  const char* model_;
+  const char* numerics_;
+  int64_t layer_;
+  const char* dir_;  // rtl/gen/<dir_>
+  int64_t d_, q_, kv_, ff_;
+  void (*build_)(RtlMatrixBlock& b, Kind kind, const CosimLayer& l);
+};
+
 class RtlMatrixBlock : public sim::CycleProcess {
  public:
   SC_HAS_PROCESS(RtlMatrixBlock);
   // `build` adds the modules (add_part) while this module is under construction, so they and
   // their pins are its children ("chip.L00_qkv.attn_q").
   RtlMatrixBlock(sc_core::sc_module_name name, const sim::RtlBlockRequest& r, Kind kind,
-                 int64_t inputs, const std::function<void(RtlMatrixBlock&)>& build)
+                 const CosimLayer& shape)
       : sim::CycleProcess(name, *r.clock_, r.chunk_elements_), clk_("clk"), rst_("rst"),
-        kind_(kind), block_(r.block_), layer_(r.layer_), inputs_(inputs),
+        kind_(kind), shape_(shape), block_(r.block_), layer_(r.layer_),
+        inputs_(kind == Kind::kOProj ? shape.q_ : kind == Kind::kFfnDown ? shape.ff_ : shape.d_),
         functional_(r.functional_) {
     SC_METHOD(phase);
     sensitive << phase_ev_;
@@ -129,7 +154,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
       }
       trace_->blocks_.push_back(&parts_);
     }
-    build(*this);
+    shape_.build_(*this, kind_, shape_);
   }
 
   template <typename V>
@@ -170,7 +195,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
     std::vector<int8_t> x_;
     fx::Dyadic scale_;
     std::vector<int32_t> out_;
-    std::vector<int32_t> expect_;  // ffn_gate_up: the golden gate and up (scoreboard)
+    std::vector<int32_t> expect_;  // the golden model's products of the same input (scoreboard)
     bool written_back_ = false;
     int64_t captured_ = 0;         // outputs taken from the modules
     int64_t emitted_ = 0;          // outputs written into the channel
@@ -302,15 +327,23 @@ class RtlMatrixBlock : public sim::CycleProcess {
       const int af = p.activation_frac_bits_;
       const int32_t qmax = (int32_t{1} << (p.activation_bits_ - 1)) - 1;
       const QuantizedLayer& l = g->model().layers_[size_t(layer_)];
+      const int rf = p.residual_frac_bits_;
+      auto expect = [&](const QuantizedMatrix& w, int frac) {
+        for (int32_t v : project(w, s, frac)) f.expect_.push_back(v);
+      };
       switch (kind_) {
         case Kind::kQkv:
+          expect(l.wq_, af);
+          expect(l.wk_, af);
+          expect(l.wv_, af);
           break;
         case Kind::kOProj:
-          s.x_scale_ = fx::quantize_dynamic(s.attn_.data(), kQ, af, qmax, s.x_q_.data());
+          s.x_scale_ = fx::quantize_dynamic(s.attn_.data(), shape_.q_, af, qmax, s.x_q_.data());
+          expect(l.wo_, rf);
           break;
         case Kind::kFfnGateUp:
-          f.expect_ = project(l.w_gate_, s, af);
-          for (int32_t v : project(l.w_up_, s, af)) f.expect_.push_back(v);
+          expect(l.w_gate_, af);
+          expect(l.w_up_, af);
           break;
         case Kind::kFfnDown: {
           // The activation block's work (silu(gate) * up, quantized) from the golden gate and
@@ -318,12 +351,14 @@ class RtlMatrixBlock : public sim::CycleProcess {
           // before ffn_gate_up's last output (whose RTL values the scoreboard there checks).
           const std::vector<int32_t> gate = project(l.w_gate_, s, af);
           const std::vector<int32_t> up = project(l.w_up_, s, af);
-          for (int64_t i = 0; i < kFf; ++i) {
+          for (int64_t i = 0; i < shape_.ff_; ++i) {
             s.hidden_[size_t(i)] =
                 fx::swiglu_fixed(gate[size_t(i)], up[size_t(i)], af, g->tables().sigmoid_.data(),
                                  p.silu_table_bits_);
           }
-          s.x_scale_ = fx::quantize_dynamic(s.hidden_.data(), kFf, af, qmax, s.x_q_.data());
+          s.x_scale_ =
+              fx::quantize_dynamic(s.hidden_.data(), shape_.ff_, af, qmax, s.x_q_.data());
+          expect(l.w_down_, rf);
           break;
         }
       }
@@ -354,32 +389,39 @@ class RtlMatrixBlock : public sim::CycleProcess {
     auto add_bias = [](int32_t* x, const std::vector<int32_t>& b) {
       for (size_t i = 0; i < b.size(); ++i) x[i] = fx::add_saturate(x[i], b[i]);
     };
+    // Scoreboard: a module whose constants are not this model's weights (or a datapath bug)
+    // is an error naming the module and row, not a silently different token.
+    for (size_t r = 0; r < f.out_.size(); ++r) {
+      if (f.out_[r] != f.expect_[r]) {
+        const auto [pi, local] = part_of(static_cast<int64_t>(r));
+        throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
+                         "RTL " + parts_[pi]->name_ + " output row " + std::to_string(local) +
+                             " is " + std::to_string(f.out_[r]) + ", the golden model's " +
+                             std::to_string(f.expect_[r]),
+                         "the Verilated modules hold " + std::string(shape_.model_) + " " +
+                             shape_.numerics_ + " (rtl/gen/" + shape_.dir_ +
+                             "): regenerate them if the weights or numerics changed");
+      }
+    }
+    const int64_t q = shape_.q_, kv = shape_.kv_;
     switch (kind_) {
       case Kind::kQkv:
-        std::copy(f.out_.begin(), f.out_.begin() + kQ, s.q_.begin());
-        std::copy(f.out_.begin() + kQ, f.out_.begin() + kQ + kKv, s.k_.begin());
-        std::copy(f.out_.begin() + kQ + kKv, f.out_.end(), s.v_.begin());
+        std::copy(f.out_.begin(), f.out_.begin() + q, s.q_.begin());
+        std::copy(f.out_.begin() + q, f.out_.begin() + q + kv, s.k_.begin());
+        std::copy(f.out_.begin() + q + kv, f.out_.end(), s.v_.begin());
         add_bias(s.q_.data(), l.bq_);
         add_bias(s.k_.data(), l.bk_);
         add_bias(s.v_.data(), l.bv_);
         break;
       case Kind::kOProj:
       case Kind::kFfnDown:
-        for (int64_t r = 0; r < kD; ++r) {
+        for (int64_t r = 0; r < shape_.d_; ++r) {
           s.residual_[size_t(r)] = fx::add_saturate(s.residual_[size_t(r)], f.out_[size_t(r)]);
         }
         break;
       case Kind::kFfnGateUp:
-        for (size_t r = 0; r < f.out_.size(); ++r) {
-          if (f.out_[r] != f.expect_[r]) {
-            throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
-                             "RTL output row " + std::to_string(r) + " is " +
-                                 std::to_string(f.out_[r]) + ", the golden model's " +
-                                 std::to_string(f.expect_[r]));
-          }
-        }
-        std::copy(f.out_.begin(), f.out_.begin() + kFf, s.gate_.begin());
-        std::copy(f.out_.begin() + kFf, f.out_.end(), s.up_.begin());
+        std::copy(f.out_.begin(), f.out_.begin() + shape_.ff_, s.gate_.begin());
+        std::copy(f.out_.begin() + shape_.ff_, f.out_.end(), s.up_.begin());
         break;
     }
     const sim::BlockHook* hook = functional_->block_hook();
@@ -389,6 +431,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
   Clock clk_;
   sc_core::sc_signal<bool> rst_;
   Kind kind_;
+  const CosimLayer& shape_;
   std::string block_;
   int64_t layer_;
   int64_t inputs_;
@@ -423,10 +466,65 @@ void check_structure(const sim::RtlBlockRequest& r, const MatrixBlockConfig& m) 
   need(k + "product_bits_per_cycle", m.product_bits_per_cycle_, 0);
 }
 
+// The modules of one layer, one Verilated class per tensor.
+template <typename Q, typename K, typename V, typename O, typename G, typename U, typename D>
+void build_layer(RtlMatrixBlock& b, Kind kind, const CosimLayer& l) {
+  switch (kind) {
+    case Kind::kQkv:
+      b.add_part<Q>("attn_q", l.q_);
+      b.add_part<K>("attn_k", l.kv_);
+      b.add_part<V>("attn_v", l.kv_);
+      break;
+    case Kind::kOProj:
+      b.add_part<O>("attn_output", l.d_);
+      break;
+    case Kind::kFfnGateUp:
+      b.add_part<G>("ffn_gate", l.ff_);
+      b.add_part<U>("ffn_up", l.ff_);
+      break;
+    case Kind::kFfnDown:
+      b.add_part<D>("ffn_down", l.d_);
+      break;
+  }
+}
+
+// The Verilated layers of this build (rtl/CMakeLists.txt verilates rtl/gen/<dir>). To add one:
+// generate it (docs/rtl.md "Co-simulation"), verilate it there and add its row here.
+const CosimLayer kLayers[] = {
+    {"tiny-mha", "w4a8", 0, "tiny-mha-w4a8-l0", 64, 64, 64, 172,
+     &build_layer<Vhw_mv_l0_attn_q_r0_63, Vhw_mv_l0_attn_k_r0_63, Vhw_mv_l0_attn_v_r0_63,
+                  Vhw_mv_l0_attn_output_r0_63, Vhw_mv_l0_ffn_gate_r0_171,
+                  Vhw_mv_l0_ffn_up_r0_171, Vhw_mv_l0_ffn_down_r0_63>},
+    // GQA: 8 query heads, 2 kv heads of 16: k and v have 32 rows.
+    {"tiny-gqa-s", "w4a8", 0, "tiny-gqa-s-w4a8-l0", 128, 128, 32, 128,
+     &build_layer<Vhw_tiny_gqa_s_mv_l0_attn_q_r0_127, Vhw_tiny_gqa_s_mv_l0_attn_k_r0_31,
+                  Vhw_tiny_gqa_s_mv_l0_attn_v_r0_31, Vhw_tiny_gqa_s_mv_l0_attn_output_r0_127,
+                  Vhw_tiny_gqa_s_mv_l0_ffn_gate_r0_127, Vhw_tiny_gqa_s_mv_l0_ffn_up_r0_127,
+                  Vhw_tiny_gqa_s_mv_l0_ffn_down_r0_127>},
+    {"tiny-trained-a", "w4a8", 0, "tiny-trained-a-w4a8-l0", 128, 128, 128, 384,
+     &build_layer<Vhw_tiny_trained_a_mv_l0_attn_q_r0_127, Vhw_tiny_trained_a_mv_l0_attn_k_r0_127,
+                  Vhw_tiny_trained_a_mv_l0_attn_v_r0_127,
+                  Vhw_tiny_trained_a_mv_l0_attn_output_r0_127,
+                  Vhw_tiny_trained_a_mv_l0_ffn_gate_r0_383, Vhw_tiny_trained_a_mv_l0_ffn_up_r0_383,
+                  Vhw_tiny_trained_a_mv_l0_ffn_down_r0_127>},
+};
+
+std::string layer_text(const CosimLayer& l) {
+  return std::string(l.model_) + " " + l.numerics_ + " layer " + std::to_string(l.layer_);
+}
+
 }  // namespace
 
+std::vector<CosimLayerInfo> cosim_layers() {
+  std::vector<CosimLayerInfo> out;
+  for (const CosimLayer& l : kLayers) out.push_back({l.model_, l.numerics_, l.layer_, l.dir_});
+  return out;
+}
+
 std::string cosim_available() {
-  return std::string(kModel) + " " + kNumerics + " layer " + std::to_string(kLayer);
+  std::string s;
+  for (const CosimLayer& l : kLayers) s += (s.empty() ? "" : ", ") + layer_text(l);
+  return s;
 }
 
 std::unique_ptr<sim::CycleProcess> make_rtl_block(const sim::RtlBlockRequest& r) {
@@ -449,55 +547,62 @@ std::unique_ptr<sim::CycleProcess> make_rtl_block(const sim::RtlBlockRequest& r)
     return nullptr;  // vector units, KV and attention stay SystemC blocks
   }
   const ModelConfig& mc = r.mapping_->model_;
+  const std::string where = "--rtl layer=" + std::to_string(r.layer_);
+  const std::string numerics =
+      r.functional_ ? r.functional_->golden().profile().name_ : std::string();
   const std::string how =
       "this build's Verilated RTL is " + cosim_available() +
-      "; for another layer or model generate it (hardwire rtl generate --model M --numerics P "
-      "--layer L --out rtl/gen/<dir>), add its modules to rtl/CMakeLists.txt and rtl/cosim.cpp "
+      "; for another model, layer or numerics generate it (hardwire rtl generate --model M.gguf "
+      "--numerics P --layer L --module-prefix hw_<model>_ --out rtl/gen/<model>-P-lL), verilate "
+      "it in rtl/CMakeLists.txt (hw_matrix_layer), add its row to the table in rtl/cosim.cpp "
       "and rebuild (docs/rtl.md \"Co-simulation\")";
-  if (mc.d_model_ != kD || mc.q_dim() != kQ || mc.kv_dim() != kKv || mc.d_ff_ != kFf ||
-      mc.qk_norm_) {
-    throw make_error("--rtl layer=" + std::to_string(r.layer_),
-                     "no Verilated RTL for model " + mc.name_ + " in this build", how);
+  // The model by name (the GGUF's file stem), then its layer and numerics; timing runs (no
+  // golden model) take any numerics: the cycles do not depend on the weights' values.
+  const CosimLayer* found = nullptr;
+  bool model_known = false, layer_known = false;
+  for (const CosimLayer& l : kLayers) {
+    if (mc.name_ != l.model_) continue;
+    model_known = true;
+    if (l.layer_ != r.layer_) continue;
+    layer_known = true;
+    if (numerics.empty() || numerics == l.numerics_) {
+      found = &l;
+      break;
+    }
   }
-  if (r.layer_ != kLayer) {
-    throw make_error("--rtl layer=" + std::to_string(r.layer_),
-                     "no Verilated RTL for layer " + std::to_string(r.layer_) + " in this build",
+  if (!model_known) {
+    throw make_error(where, "no Verilated RTL for model " + mc.name_ + " in this build", how);
+  }
+  if (!layer_known) {
+    throw make_error(where,
+                     "no Verilated RTL for layer " + std::to_string(r.layer_) + " of " +
+                         mc.name_ + " in this build",
                      how);
   }
-  if (r.functional_) {
-    const GoldenModel& g = r.functional_->golden();
-    if (g.profile().name_ != kNumerics) {
-      throw make_error("--rtl layer=" + std::to_string(r.layer_),
-                       "the Verilated RTL holds the " + std::string(kNumerics) +
-                           " weights, the run uses numerics " + g.profile().name_,
-                       how);
-    }
-    if (g.static_act_scales()) {
-      throw make_error("--rtl", "co-simulation needs dynamic activation scales", how);
-    }
+  if (!found) {
+    throw make_error(where,
+                     "no Verilated RTL of " + mc.name_ + " layer " + std::to_string(r.layer_) +
+                         " at numerics " + numerics + " in this build",
+                     how);
+  }
+  const CosimLayer& l = *found;
+  if (mc.d_model_ != l.d_ || mc.q_dim() != l.q_ || mc.kv_dim() != l.kv_ || mc.d_ff_ != l.ff_ ||
+      mc.qk_norm_) {
+    throw make_error(where,
+                     "model " + mc.name_ + " (d_model " + std::to_string(mc.d_model_) + ", q " +
+                         std::to_string(mc.q_dim()) + ", kv " + std::to_string(mc.kv_dim()) +
+                         ", d_ff " + std::to_string(mc.d_ff_) +
+                         ") does not have the shape of the Verilated " + layer_text(l) +
+                         " (d_model " + std::to_string(l.d_) + ", q " + std::to_string(l.q_) +
+                         ", kv " + std::to_string(l.kv_) + ", d_ff " + std::to_string(l.ff_) +
+                         ")",
+                     how);
+  }
+  if (r.functional_ && r.functional_->golden().static_act_scales()) {
+    throw make_error("--rtl", "co-simulation needs dynamic activation scales", how);
   }
   check_structure(r, *m);
-  auto inputs = [&] { return r.block_ == "o_proj" ? kQ : r.block_ == "ffn_down" ? kFf : kD; };
-  auto build = [kind](RtlMatrixBlock& b) {
-    switch (kind) {
-      case Kind::kQkv:
-        b.add_part<Vhw_mv_l0_attn_q_r0_63>("attn_q", kQ);
-        b.add_part<Vhw_mv_l0_attn_k_r0_63>("attn_k", kKv);
-        b.add_part<Vhw_mv_l0_attn_v_r0_63>("attn_v", kKv);
-        break;
-      case Kind::kOProj:
-        b.add_part<Vhw_mv_l0_attn_output_r0_63>("attn_output", kD);
-        break;
-      case Kind::kFfnGateUp:
-        b.add_part<Vhw_mv_l0_ffn_gate_r0_171>("ffn_gate", kFf);
-        b.add_part<Vhw_mv_l0_ffn_up_r0_171>("ffn_up", kFf);
-        break;
-      case Kind::kFfnDown:
-        b.add_part<Vhw_mv_l0_ffn_down_r0_63>("ffn_down", kD);
-        break;
-    }
-  };
-  return std::make_unique<RtlMatrixBlock>(r.instance_.c_str(), r, kind, inputs(), build);
+  return std::make_unique<RtlMatrixBlock>(r.instance_.c_str(), r, kind, l);
 }
 
 void register_rtl_cosim() { sim::set_rtl_block_factory(&make_rtl_block); }

@@ -19,17 +19,33 @@
 //
 // Functional mode: the RTL computes the matrix products; the block's inputs come from the
 // token's golden-model state and its outputs go back there (docs/rtl.md lists what stays C++:
-// the bias and residual adds, the activation quantization before o_proj and ffn_down).
+// the bias and residual adds, the activation quantization before o_proj and ffn_down). Every
+// RTL output is also checked against the golden model's product of the same input (a
+// scoreboard: a module holding other weights is an error naming the module and row).
+//
+// Which layers exist: a table in cosim.cpp (model, numerics, layer, shapes, modules), one row
+// per layer verilated by rtl/CMakeLists.txt; a request for anything else is an error listing
+// the table and saying how to generate and add a layer.
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sim/rtl_cosim.h"
 
 namespace hw::rtl {
 
-// What this build's Verilated library holds for co-simulation, for messages and docs:
-// "tiny-mha w4a8 layer 0".
+// One layer whose matrix blocks this build's Verilated library holds (rtl/cosim.cpp's table).
+struct CosimLayerInfo {
+  std::string model_;     // the model's name: its GGUF file stem ("tiny-gqa-s")
+  std::string numerics_;  // the profile the constants were quantized with ("w4a8")
+  int64_t layer_ = 0;
+  std::string dir_;       // rtl/gen/<dir_>: the generated sources
+};
+std::vector<CosimLayerInfo> cosim_layers();
+
+// The same as text, for messages and docs: "tiny-mha w4a8 layer 0, tiny-gqa-s w4a8 layer 0, ...".
 std::string cosim_available();
 
 // Registers the co-simulation factory (sim::set_rtl_block_factory). Call once before building a

@@ -1,15 +1,19 @@
-// Co-simulation (docs/rtl.md "Co-simulation"): tiny-mha at w4a8 on a chip with the RTL's
-// matrix structure, once as the pure cycle-level SystemC chip and once with layer 0's matrix
-// blocks (qkv, o_proj, ffn_gate_up, ffn_down) replaced by the Verilated RTL on the same chunk
-// channels. The generated tokens must be the golden model's in both runs, and every timing
-// figure (cycles, per-user first-token and last-token times) must be equal. The VCD of the
-// co-simulated blocks' pins must be a well-formed VCD (header, scopes, value changes). A
-// request the build cannot serve (another layer, a model without RTL, a chip structure unlike
-// the RTL's) is an error saying how to get it.
+// Co-simulation (docs/rtl.md "Co-simulation"), for every oracle model whose layer 0 this build
+// verilates (tiny-mha, tiny-gqa-s with 8 query / 2 kv heads, tiny-trained-a) at w4a8, on a chip
+// with the RTL's matrix structure: once as the pure cycle-level SystemC chip and once with layer
+// 0's matrix blocks (qkv, o_proj, ffn_gate_up, ffn_down) replaced by the Verilated RTL on the
+// same chunk channels. For decode and prefill with one and two users, the generated tokens must
+// be the golden model's in both runs, and every timing figure (cycles, per-user admission,
+// first-token and last-token times, decode rate) must be equal. The VCD of the co-simulated
+// blocks' pins must be a well-formed VCD (header, scopes, value changes). A request the build
+// cannot serve (another layer, numerics or model, a chip structure unlike the RTL's) is an
+// error saying how to get it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -52,15 +56,16 @@ struct Fixture {
   QuantizedModel qm;
 };
 
-const Fixture* tiny_mha() {
-  static std::unique_ptr<Fixture> f;
-  if (!f) {
-    if (!std::filesystem::exists(oracle_path("tiny-mha.gguf"))) return nullptr;
-    f = std::make_unique<Fixture>();
-    f->weights = load_weights(oracle_path("tiny-mha.gguf"));
-    f->qm = quantize_model(f->weights, load_numerics_profile("w4a8"));
-  }
-  return f.get();
+// The oracle model `name` at w4a8 (the Verilated layers' numerics), once per process.
+const Fixture* oracle(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<Fixture>> cache;
+  auto it = cache.find(name);
+  if (it != cache.end()) return it->second.get();
+  if (!std::filesystem::exists(oracle_path(name + ".gguf"))) return nullptr;
+  auto f = std::make_unique<Fixture>();
+  f->weights = load_weights(oracle_path(name + ".gguf"));
+  f->qm = quantize_model(f->weights, load_numerics_profile("w4a8"));
+  return (cache[name] = std::move(f)).get();
 }
 
 sim::SimOptions functional_options(const QuantizedModel& qm,
@@ -74,9 +79,9 @@ sim::SimOptions functional_options(const QuantizedModel& qm,
   return o;
 }
 
-#define NEED_TINY_MHA(var)                                                   \
-  const Fixture* var = tiny_mha();                                           \
-  if (!var) GTEST_SKIP() << "oracle model " << oracle_path("tiny-mha.gguf") << " missing"
+#define NEED_ORACLE(var, name)                                               \
+  const Fixture* var = oracle(name);                                         \
+  if (!var) GTEST_SKIP() << "oracle model " << oracle_path(std::string(name) + ".gguf") << " missing"
 
 void expect_same_run(const nlohmann::json& pure, const nlohmann::json& rtl) {
   ASSERT_FALSE(pure.contains("error")) << pure.dump();
@@ -95,73 +100,86 @@ void expect_same_run(const nlohmann::json& pure, const nlohmann::json& rtl) {
   for (const char* k : {"ttft_s", "inter_token_latency_s"}) EXPECT_EQ(rtl[k], pure[k]) << k;
 }
 
-// One user, one token in flight at a time (a 1-token prompt, then decode): no matrix block
-// has a vector waiting for its hold registers (see TEST below for prefill).
-TEST(RtlCosim, Layer0TokensAndCyclesEqualThePureSystemCRun) {
-  NEED_TINY_MHA(m);
+// Runs `prompts` (each user generating n_new tokens) as the pure SystemC chip and with layer 0
+// co-simulated; checks both runs are equal and every user's tokens are the golden model's.
+void expect_cosim_equals_pure(const std::string& model,
+                              const std::vector<std::vector<int32_t>>& prompts, int64_t n_new) {
+  SCOPED_TRACE(model);
+  const Fixture* m = oracle(model);
+  ASSERT_NE(m, nullptr);
   rtl::register_rtl_cosim();
-  const std::vector<std::vector<int32_t>> prompts = {{42}};
-  const int64_t n_new = 8;
   sim::SimOptions o = functional_options(m->qm, prompts);
-  const auto req = same_requests(1, 1, n_new);
+  // Equal prompt lengths per run: same_requests gives every user the same shape.
+  const auto req = same_requests(int64_t(prompts.size()), int64_t(prompts[0].size()), n_new);
   const nlohmann::json pure = run_in_child(m->weights.config_, cosim_chip(), req, o);
   o.rtl_layer_ = 0;
   const nlohmann::json rtl = run_in_child(m->weights.config_, cosim_chip(), req, o);
   expect_same_run(pure, rtl);
-  GoldenModel g(m->qm, 1 + n_new);
-  EXPECT_EQ(rtl["users"][0]["generated"].get<std::vector<int32_t>>(),
-            g.generate(prompts[0], n_new));
-  std::printf("co-simulation: %lld cycles, tokens %s\n",
-              static_cast<long long>(rtl["cycles"].get<int64_t>()),
-              rtl["users"][0]["generated"].dump().c_str());
+  for (size_t u = 0; u < prompts.size(); ++u) {
+    GoldenModel g(m->qm, int64_t(prompts[u].size()) + n_new);
+    EXPECT_EQ(rtl["users"][u]["generated"].get<std::vector<int32_t>>(),
+              g.generate(prompts[u], n_new))
+        << "user " << u;
+  }
+  std::printf("%s co-simulation, %zu user(s), prompt %zu + %lld new: %lld cycles in both runs\n",
+              model.c_str(), prompts.size(), prompts[0].size(), static_cast<long long>(n_new),
+              static_cast<long long>(rtl["cycles"].get<int64_t>()));
+}
+
+class RtlCosimModel : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (!oracle(GetParam())) {
+      GTEST_SKIP() << "oracle model " << oracle_path(GetParam() + ".gguf") << " missing";
+    }
+  }
+};
+
+// One user, one token in flight at a time (a 1-token prompt, then decode): no matrix block
+// has a vector waiting for its hold registers.
+TEST_P(RtlCosimModel, DecodeOneUserEqualsThePureSystemCRun) {
+  expect_cosim_equals_pure(GetParam(), {{42}}, 8);
 }
 
 // Two users decoding: their tokens share the pipeline.
-TEST(RtlCosim, TwoUsersDecodingEqualThePureSystemCRun) {
-  NEED_TINY_MHA(m);
-  rtl::register_rtl_cosim();
-  const std::vector<std::vector<int32_t>> prompts = {{3}, {9}};
-  sim::SimOptions o = functional_options(m->qm, prompts);
-  const auto req = same_requests(2, 1, 6);
-  const nlohmann::json pure = run_in_child(m->weights.config_, cosim_chip(), req, o);
-  o.rtl_layer_ = 0;
-  const nlohmann::json rtl = run_in_child(m->weights.config_, cosim_chip(), req, o);
-  expect_same_run(pure, rtl);
+TEST_P(RtlCosimModel, DecodeTwoUsersEqualsThePureSystemCRun) {
+  expect_cosim_equals_pure(GetParam(), {{3}, {9}}, 6);
 }
 
 // Prefill: prompt tokens follow each other through the matrix blocks, so a block's next vector
 // waits for the previous one's hold registers and the blocks before it for the block.
-TEST(RtlCosim, PrefillTokensAndCyclesEqualThePureSystemCRun) {
-  NEED_TINY_MHA(m);
-  rtl::register_rtl_cosim();
-  const std::vector<std::vector<int32_t>> prompts = {{1, 5, 9, 42, 100, 7}};
-  sim::SimOptions o = functional_options(m->qm, prompts);
-  const auto req = same_requests(1, 6, 6);
-  const nlohmann::json pure = run_in_child(m->weights.config_, cosim_chip(), req, o);
-  o.rtl_layer_ = 0;
-  const nlohmann::json rtl = run_in_child(m->weights.config_, cosim_chip(), req, o);
-  expect_same_run(pure, rtl);
-  GoldenModel g(m->qm, 12);
-  EXPECT_EQ(rtl["users"][0]["generated"].get<std::vector<int32_t>>(), g.generate(prompts[0], 6));
-  std::printf("prefill 6 + decode 6: %lld cycles both\n",
-              static_cast<long long>(rtl["cycles"].get<int64_t>()));
+TEST_P(RtlCosimModel, PrefillOneUserEqualsThePureSystemCRun) {
+  expect_cosim_equals_pure(GetParam(), {{1, 5, 9, 42, 100, 7}}, 6);
 }
 
 // Two users with prompts: their prefills and decodes interleave in the pipeline.
-TEST(RtlCosim, TwoUsersPrefillAndDecodeEqualThePureSystemCRun) {
-  NEED_TINY_MHA(m);
-  rtl::register_rtl_cosim();
-  const std::vector<std::vector<int32_t>> prompts = {{3, 1, 4, 1, 5}, {9, 2, 6}};
-  sim::SimOptions o = functional_options(m->qm, prompts);
-  const auto req = same_requests(2, 5, 4);
-  const nlohmann::json pure = run_in_child(m->weights.config_, cosim_chip(), req, o);
-  o.rtl_layer_ = 0;
-  const nlohmann::json rtl = run_in_child(m->weights.config_, cosim_chip(), req, o);
-  expect_same_run(pure, rtl);
+TEST_P(RtlCosimModel, PrefillTwoUsersEqualsThePureSystemCRun) {
+  expect_cosim_equals_pure(GetParam(), {{3, 1, 4, 1, 5}, {9, 2, 6, 5, 3}}, 4);
 }
 
+INSTANTIATE_TEST_SUITE_P(OracleModels, RtlCosimModel,
+                         ::testing::Values("tiny-mha", "tiny-gqa-s", "tiny-trained-a"),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                           std::string n = i.param;
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
+
+TEST(RtlCosim, EveryOracleModelHasAVerilatedLayer) {
+  std::set<std::string> models;
+  for (const rtl::CosimLayerInfo& l : rtl::cosim_layers()) {
+    models.insert(l.model_);
+    EXPECT_TRUE(std::filesystem::exists(std::string(HARDWIRE_SOURCE_DIR_STR) + "/rtl/gen/" +
+                                        l.dir_))
+        << l.dir_;
+  }
+  EXPECT_EQ(models, (std::set<std::string>{"tiny-mha", "tiny-gqa-s", "tiny-trained-a"}));
+  EXPECT_NE(rtl::cosim_available().find("tiny-gqa-s w4a8 layer 0"), std::string::npos);
+}
+
+// The VCD of the GQA model's co-simulated layer.
 TEST(RtlCosim, VcdOfTheCosimulatedLayerIsWellFormed) {
-  NEED_TINY_MHA(m);
+  NEED_ORACLE(m, "tiny-gqa-s");
   rtl::register_rtl_cosim();
   const std::string path =
       (std::filesystem::temp_directory_path() / ("hw_cosim_" + std::to_string(getpid()) + ".vcd"))
@@ -176,26 +194,57 @@ TEST(RtlCosim, VcdOfTheCosimulatedLayerIsWellFormed) {
 }
 
 TEST(RtlCosim, RequestsThisBuildCannotServeAreClearErrors) {
-  NEED_TINY_MHA(m);
+  NEED_ORACLE(m, "tiny-gqa-s");
   rtl::register_rtl_cosim();
   sim::SimOptions o = functional_options(m->qm, {{1, 2}});
+  auto error_of = [&](const ModelConfig& mc, const ChipConfig& chip) {
+    const nlohmann::json r = run_in_child(mc, chip, same_requests(1, 2, 1), o);
+    EXPECT_TRUE(r.contains("error")) << r.dump();
+    return r.contains("error") ? r["error"].get<std::string>() : std::string();
+  };
   o.rtl_layer_ = 1;
-  nlohmann::json r = run_in_child(m->weights.config_, cosim_chip(), same_requests(1, 2, 1), o);
-  ASSERT_TRUE(r.contains("error"));
-  EXPECT_NE(r["error"].get<std::string>().find("no Verilated RTL for layer 1"), std::string::npos)
-      << r["error"];
-  EXPECT_NE(r["error"].get<std::string>().find("hardwire rtl generate"), std::string::npos);
+  std::string e = error_of(m->weights.config_, cosim_chip());
+  EXPECT_NE(e.find("no Verilated RTL for layer 1 of tiny-gqa-s"), std::string::npos) << e;
+  EXPECT_NE(e.find("hardwire rtl generate"), std::string::npos) << e;
+  EXPECT_NE(e.find("--module-prefix"), std::string::npos) << e;
+  EXPECT_NE(e.find("tiny-trained-a w4a8 layer 0"), std::string::npos) << e;
   o.rtl_layer_ = 0;
-  r = run_in_child(m->weights.config_, cosim_chip({"chip.ffn_down.input_lanes=8"}),
-                   same_requests(1, 2, 1), o);
-  ASSERT_TRUE(r.contains("error"));
-  EXPECT_NE(r["error"].get<std::string>().find("--set chip.ffn_down.input_lanes=16"),
-            std::string::npos)
-      << r["error"];
+  e = error_of(m->weights.config_, cosim_chip({"chip.ffn_down.input_lanes=8"}));
+  EXPECT_NE(e.find("--set chip.ffn_down.input_lanes=16"), std::string::npos) << e;
   o.rtl_layer_ = 7;
-  r = run_in_child(m->weights.config_, cosim_chip(), same_requests(1, 2, 1), o);
-  ASSERT_TRUE(r.contains("error"));
-  EXPECT_NE(r["error"].get<std::string>().find("layers 0..1"), std::string::npos) << r["error"];
+  e = error_of(m->weights.config_, cosim_chip());
+  EXPECT_NE(e.find("layers 0..2"), std::string::npos) << e;
+  // Another numerics profile: the modules hold the w4a8 weights.
+  const QuantizedModel w8 = quantize_model(m->weights, load_numerics_profile("w8a8"));
+  o = functional_options(w8, {{1, 2}});
+  o.rtl_layer_ = 0;
+  e = error_of(m->weights.config_, cosim_chip());
+  EXPECT_NE(e.find("no Verilated RTL of tiny-gqa-s layer 0 at numerics w8a8"), std::string::npos)
+      << e;
+  // A model without RTL (timing mode: same shape, another name).
+  o = functional_options(m->qm, {});
+  o.functional_model_ = nullptr;
+  o.rtl_layer_ = 0;
+  ModelConfig other = m->weights.config_;
+  other.name_ = "tiny-gqa-s-copy";
+  e = error_of(other, cosim_chip());
+  EXPECT_NE(e.find("no Verilated RTL for model tiny-gqa-s-copy"), std::string::npos) << e;
+}
+
+// Timing mode (no golden model): the RTL computes on zeros, the cycles are still the pure run's.
+TEST(RtlCosim, TimingModeCyclesEqualThePureSystemCRun) {
+  NEED_ORACLE(m, "tiny-trained-a");
+  rtl::register_rtl_cosim();
+  sim::SimOptions o = functional_options(m->qm, {});
+  o.functional_model_ = nullptr;
+  const auto req = same_requests(2, 4, 3);
+  const nlohmann::json pure = run_in_child(m->weights.config_, cosim_chip(), req, o);
+  o.rtl_layer_ = 0;
+  const nlohmann::json rtl = run_in_child(m->weights.config_, cosim_chip(), req, o);
+  ASSERT_FALSE(pure.contains("error")) << pure.dump();
+  ASSERT_FALSE(rtl.contains("error")) << rtl.dump();
+  EXPECT_EQ(rtl["cycles"], pure["cycles"]);
+  for (const char* k : {"ttft_s", "inter_token_latency_s"}) EXPECT_EQ(rtl[k], pure[k]) << k;
 }
 
 }  // namespace

@@ -30,7 +30,25 @@ Pipeline::Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64
     : stages_(std::move(stages)), kv_(kv), functional_(functional),
       channel_depth_(channel_depth), entry_(channel_depth + 1) {
   if (stages_.empty()) throw make_error("Pipeline", "no stages");
-  for (Stage& st : stages_) st.plan_ = make_stream_plan(st.stream_, channel_depth_);
+  for (Stage& st : stages_) {
+    st.plan_ = make_stream_plan(st.stream_, channel_depth_);
+    if (st.plan_.m_ <= channel_depth_ + 1) {
+      st.taken_.assign(static_cast<size_t>(channel_depth_ + 1), 0);
+      for (int64_t j = 0; j < st.plan_.m_; ++j) {
+        st.paces_.push_back(stream_pace(st.stream_, j));
+        st.drop_paces_.push_back(stream_pace(st.stream_, j, true));
+      }
+    }
+    const StreamBlock& b = st.stream_;
+    if (b.out_chunks() == 1 && (b.kind_ == StreamKind::kEmbedding ||
+                                b.kind_ == StreamKind::kNorm || b.kind_ == StreamKind::kVector)) {
+      const int64_t buffer = b.kind_ == StreamKind::kEmbedding
+                                 ? b.outputs_ + b.chunk_
+                                 : std::max(2 * b.chunk_, b.lanes_ + b.chunk_);
+      const int64_t vectors = buffer / std::max<int64_t>(1, b.outputs_);
+      if (vectors > 1) st.written_.assign(static_cast<size_t>(vectors - 1), 0);
+    }
+  }
   body_end_ = stages_.size();
   while (body_end_ > 0 && stages_[body_end_ - 1].head_) --body_end_;
   for (size_t i = 0; i < body_end_; ++i) {
@@ -79,14 +97,27 @@ Cycle Pipeline::pass(Token& t) {
       const Cycle nominal_last = last;
       const int64_t bp_last = drop ? m - depth - 2 : plan.bp_last_pace_;
       if (bp_last >= 0) last = std::max(last, start + bp_last + 1);
+      if (!st.taken_.empty()) {
+        // Chunk j-depth-1 is an earlier token's: the ring holds when this block took it.
+        last = std::max(last, st.taken_[(st.taken_head_ + size_t(m) - 1) % st.taken_.size()] + 1);
+      }
       prev->last_out_ = last;
+      // The write the feeder's next output waits for: this one's, or with a buffer of K
+      // vectors the one K - 1 tokens back.
+      Cycle room = last;
+      if (!prev->written_.empty()) {
+        room = prev->written_[prev->written_head_];
+        prev->written_[prev->written_head_] = last;
+        prev->written_head_ = (prev->written_head_ + 1) % prev->written_.size();
+      }
       const Cycle delay = last - nominal_last;
       if (delay > 0) {
         prev->stall_cycles_[static_cast<int>(StallReason::kOutputFull)] += delay;
         // A feeder with a small output buffer stalls its steps; one that holds a whole vector
         // (matrix, embedding, attention) makes its next token wait instead (out_clear_).
-        if (!prev->stream_.holds_output_ && prev->stream_.kind_ != StreamKind::kKvWrite) {
-          prev->free_ += delay;
+        if (!prev->stream_.holds_output_ && prev->stream_.kind_ != StreamKind::kKvWrite &&
+            room > nominal_last) {
+          prev->free_ += room - nominal_last;
         }
       }
       if (prev->stream_.holds_output_) {
@@ -104,6 +135,10 @@ Cycle Pipeline::pass(Token& t) {
             clear = stream_chunk_cycle(prev_first, nominal_last, m, j);
             const int64_t bp_clear = drop ? m - depth - 3 : plan.bp_clear_pace_;
             if (bp_clear >= 0) clear = std::max(clear, start + bp_clear + 1);
+          } else if (m == 1) {
+            // One chunk per vector, a buffer of K vectors: the next token's final step waits
+            // for the write K - 1 tokens back.
+            clear = room;
           }
           prev->out_clear_ = clear;
         }
@@ -150,6 +185,23 @@ Cycle Pipeline::pass(Token& t) {
       st.sweeps_.emplace_back(r.start_, r.done_ + 1);
     }
     st.free_ = r.free_;
+    if (st.stream_.kind_ == StreamKind::kMatrix) {
+      // Outputs that waited for the previous token's: the finished vector waited as long in the
+      // last register before the hold registers, and held up the next token's steps behind it.
+      const Cycle held = r.first_ - (r.done_ + plan.first_done_);
+      if (held > 0) st.free_ = std::max(st.free_, r.done_ + held + 1 - plan.done_ahead_);
+    }
+    if (!st.taken_.empty()) {
+      // When this block took each of this token's input chunks (ring for its feeder's next).
+      const std::vector<int64_t>& pace = drop ? st.drop_paces_ : st.paces_;
+      const int64_t m = plan.m_;
+      const Cycle a = first + 1, b = std::max(last, first) + 1;
+      for (int64_t j = 0; j < m; ++j) {
+        const Cycle readable = m <= 1 ? b : a + (j * (b - a)) / (m - 1);
+        st.taken_[st.taken_head_] = std::max(r.start_ + pace[size_t(j)], readable);
+        st.taken_head_ = (st.taken_head_ + 1) % st.taken_.size();
+      }
+    }
     if (st.stream_.holds_output_) st.out_clear_ = r.last_;  // refined by the next block's intake
     st.input_.record(first + 1, r.start_);
     if (!drop) st.busy_cycles_ += attention ? t.attention_service_cycles_ : st.service_cycles_;
@@ -169,7 +221,11 @@ Cycle Pipeline::pass(Token& t) {
 
 int64_t Pipeline::state_bytes() const {
   int64_t bytes = static_cast<int64_t>(stages_.capacity() * sizeof(Stage)) + entry_.state_bytes();
-  for (const auto& s : stages_) bytes += s.input_.state_bytes() + int64_t(s.sweeps_.size() * 16);
+  for (const auto& s : stages_) {
+    bytes += s.input_.state_bytes() + int64_t(s.sweeps_.size() * 16) +
+             int64_t((s.taken_.size() + s.paces_.size() + s.drop_paces_.size() +
+                      s.written_.size()) * 8);
+  }
   return bytes;
 }
 

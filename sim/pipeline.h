@@ -13,8 +13,13 @@
 // has room. This is the cycle level (cycle_chip.h) summarised per token rather than per cycle:
 //   start = max(first input chunk readable, block free)
 //   back-pressure: the feeder's chunk j can be written once this block took chunk j - depth - 1
-//     (the channel holds depth chunks, the input register one), which may delay the feeder's
-//     last chunk, hold its output buffer (the next token waits) or stall its steps;
+//     (the channel holds depth chunks, the input register one; counted across tokens, so with
+//     vectors of at most depth + 1 chunks it is an earlier token's chunk), which may delay the
+//     feeder's last chunk, hold its output buffer (the next token waits) or stall its steps
+//     (a one-chunk output buffer of K vectors: once K wait). A matrix whose outputs wait for
+//     the previous token's holds up the next token's steps as long. So the embedding's input
+//     channel fills when the blocks downstream are full, as at the cycle level, and the
+//     scheduler's policy decides which token takes a contested slot;
 //   done / first / last / free: stream_step of the block's kind.
 // Cycles a feeder's last chunk waits are its output_full stalls, extra attention cycles
 // bank_conflict, waiting for the DRAM channel dram_bandwidth, the rest of the idle time
@@ -56,6 +61,17 @@ struct Stage {
   Cycle free_ = 0;       // the block can take its next token's first chunk from this cycle
   Cycle out_clear_ = 0;  // the previous token's outputs have left far enough for the next one
   Cycle last_out_ = -1;  // the previous token's last output chunk, back-pressure included
+  // Inputs of at most channel_depth + 1 chunks, where a feeder's chunk waits for this block to
+  // take a chunk of an earlier token: the cycles it took its last channel_depth + 1 input chunks
+  // (a ring, oldest at taken_head_) and each input chunk's pace (stream_pace; dropping too).
+  std::vector<Cycle> taken_;
+  size_t taken_head_ = 0;
+  std::vector<int64_t> paces_, drop_paces_;
+  // Outputs of one chunk whose output buffer holds K > 1 vectors (cycle_chip.cpp sizes it in
+  // elements, at least two chunks' worth): the write cycles of the last K - 1 (ring, oldest at
+  // written_head_); a stall reaches the block once K vectors wait.
+  std::vector<Cycle> written_;
+  size_t written_head_ = 0;
   // Attention: read sweeps [start, end) of earlier tokens that may still be running when a
   // later token's KV write lands (pruned as writes advance).
   std::deque<std::pair<Cycle, Cycle>> sweeps_;

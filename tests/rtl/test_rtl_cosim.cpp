@@ -7,7 +7,7 @@
 // first-token and last-token times, decode rate) must be equal. The VCD of the co-simulated
 // blocks' pins must be a well-formed VCD (header, scopes, value changes). A request the build
 // cannot serve (another layer, numerics or model, a chip structure unlike the RTL's) is an
-// error saying how to get it.
+// error saying how to get it. The same through the `hardwire simulate --rtl layer=0` command.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -25,6 +25,7 @@
 #include "model/quantizer.h"
 #include "model/weights.h"
 #include "rtl/cosim.h"
+#include "tests/cli/cli_test_util.h"
 #include "rtl_models.h"
 #include "vcd_check.h"
 
@@ -245,6 +246,41 @@ TEST(RtlCosim, TimingModeCyclesEqualThePureSystemCRun) {
   ASSERT_FALSE(rtl.contains("error")) << rtl.dump();
   EXPECT_EQ(rtl["cycles"], pure["cycles"]);
   for (const char* k : {"ttft_s", "inter_token_latency_s"}) EXPECT_EQ(rtl[k], pure[k]) << k;
+}
+
+// The command a user runs (README, docs/rtl.md): `hardwire simulate --level cycle --rtl layer=0`
+// gives the pure run's tokens and cycles, writes the VCD, and a layer this build lacks is an
+// error (exit 2) saying how to generate it.
+TEST(RtlCosim, CliSimulateRtlLayerEqualsThePureRun) {
+  NEED_ORACLE(m, "tiny-trained-a");
+  std::string args = "simulate --model '" + oracle_path("tiny-trained-a.gguf") +
+                     "' --numerics w4a8 --functional --tokens 65,110,32 --gen 3 --level cycle "
+                     "--set chip.buffers.chunk_elements=16";
+  for (const char* b : {"qkv", "o_proj", "ffn_gate_up", "ffn_down"}) {
+    args += std::string(" --set chip.") + b + ".input_lanes=16 --set chip." + b +
+            ".output_lanes=4";
+  }
+  const std::string vcd =
+      (std::filesystem::temp_directory_path() / ("hw_cli_cosim_" + std::to_string(getpid()) + ".vcd"))
+          .string();
+  const test::RunResult pure = test::run_hardwire(args + " --json");
+  const test::RunResult rtl = test::run_hardwire(args + " --rtl layer=0 --rtl-vcd " + vcd + " --json");
+  ASSERT_EQ(pure.exit_code_, 0) << pure.output_;
+  ASSERT_EQ(rtl.exit_code_, 0) << rtl.output_;
+  const nlohmann::json p = nlohmann::json::parse(pure.output_);
+  const nlohmann::json r = nlohmann::json::parse(rtl.output_);
+  EXPECT_EQ(r["cycles"], p["cycles"]);
+  EXPECT_EQ(r["users"][0]["generated"], p["users"][0]["generated"]);
+  EXPECT_EQ(r["ttft_s"], p["ttft_s"]);
+  GoldenModel g(m->qm, 6);
+  EXPECT_EQ(r["users"][0]["generated"].get<std::vector<int32_t>>(), g.generate({65, 110, 32}, 3));
+  test::expect_well_formed_vcd(vcd, {"in_valid", "out_ready", "clk"});
+  std::filesystem::remove(vcd);
+  const test::RunResult missing = test::run_hardwire(args + " --rtl layer=3", true);
+  EXPECT_EQ(missing.exit_code_, 2) << missing.output_;
+  EXPECT_NE(missing.output_.find("no Verilated RTL for layer 3 of tiny-trained-a"), std::string::npos)
+      << missing.output_;
+  EXPECT_NE(missing.output_.find("--module-prefix"), std::string::npos) << missing.output_;
 }
 
 }  // namespace

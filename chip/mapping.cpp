@@ -1251,6 +1251,9 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
     m.kv_dram_access_cycles_ =
         1 + ceil_cycles((n_tck(k.t_rp_s_) + n_tck(k.t_rcd_s_) + n_tck(k.t_cl_s_)) * tck_s *
                         chip.clock_hz_);
+    m.kv_dram_open_row_saving_cycles_ =
+        m.kv_dram_access_cycles_ - (1 + ceil_cycles(n_tck(k.t_cl_s_) * tck_s * chip.clock_hz_));
+    m.kv_dram_refresh_interval_cycles_ = n_refi * tck_s * chip.clock_hz_;
   }
   const int64_t kv_capacity = sram ? a.kv_sram_.capacity_bytes_ : a.kv_dram_.capacity_bytes_;
   m.dies_used_ = static_cast<int64_t>(split.size());

@@ -277,6 +277,12 @@ struct ChipMapping {
   double kv_dram_bytes_per_cycle_ = 0.0;    // DRAM only: sustained (bursts, refresh share)
   int64_t kv_dram_latency_cycles_ = 0;      // DRAM only: controller + PHY (kv_dram.latency)
   int64_t kv_dram_access_cycles_ = 0;       // DRAM only: posting + tRP + tRCD + CL of a stream
+  // DRAM only: what a stream saves when its first rows are still open (the same user's previous
+  // stream in this layer left them so, and no refresh closed them since): access - (1 + CL);
+  // and the refresh interval tREFI in chip cycles (0: no refresh), the cycle level's one timer
+  // for all channels (refreshes at k x tREFI).
+  int64_t kv_dram_open_row_saving_cycles_ = 0;
+  double kv_dram_refresh_interval_cycles_ = 0.0;
 
   // Static blocks of one decode token, one user.
   BlockTiming embedding_, attn_norm_, qkv_, qk_norm_, rope_, kv_write_, o_proj_, ffn_norm_,

@@ -2,6 +2,7 @@
 #include "sim/kv_sram.h"
 
 #include <algorithm>
+#include <cmath>
 #include <iterator>
 
 #include "common/error.h"
@@ -24,6 +25,41 @@ KvSram::KvSram(sc_core::sc_module_name name, const ChipMapping& mapping)
     capacity_bytes_ = a.kv_sram_.capacity_bytes_ * mapping.dies_used_;
   }
   dram_busy_.resize(static_cast<size_t>(mapping.dies_used_));
+  open_row_saving_ = mapping.kv_dram_open_row_saving_cycles_;
+  refresh_interval_ = mapping.kv_dram_refresh_interval_cycles_;
+  if (dram_) {
+    // The cycle level's address map (kv_dram.h): layer regions of kv_positions_ x 2R bytes from
+    // the die's first layer; byte A -> channel (A / interleave) mod C, row index r = in-channel
+    // address / row size, bank r mod banks, row r / banks.
+    const KvDramConfig& k = a.kv_dram_;
+    const int64_t C = k.channels_, il = k.interleave_bytes_;
+    rows_kept_.assign(static_cast<size_t>(n_layers), true);
+    for (const DieAssignment& die : mapping.dies_) {
+      std::map<std::pair<int64_t, int64_t>, std::vector<std::pair<int64_t, int64_t>>> users;
+      for (int64_t l = die.first_layer_; l < die.first_layer_ + die.layers_; ++l) {
+        const int64_t base =
+            (l - die.first_layer_) * mapping.kv_positions_ * mapping.kv_bytes_per_position_layer_;
+        for (int64_t piece = 0; piece < C; ++piece) {
+          const int64_t A = base + piece * il;
+          const int64_t g = A / il;
+          const int64_t r = ((g / C) * il + A % il) / k.row_bytes_;
+          users[{g % C, r % k.banks_}].emplace_back(l, r / k.banks_);
+        }
+      }
+      for (const auto& [where, list] : users) {
+        for (const auto& [l, row] : list) {
+          for (const auto& [l2, row2] : list) {
+            if (l2 != l && row2 != row) rows_kept_[size_t(l)] = false;
+          }
+        }
+      }
+    }
+  }
+}
+
+bool KvSram::dram_refresh_between(Cycle from, Cycle to) const {
+  if (refresh_interval_ <= 0) return false;
+  return std::floor(double(to) / refresh_interval_) > std::floor(double(from) / refresh_interval_);
 }
 
 bool KvSram::reserve(int64_t positions) {

@@ -46,6 +46,16 @@ class KvSram : public sc_core::sc_module {
   std::pair<Cycle, Cycle> reserve_dram(int64_t die, Cycle earliest, Cycle duration);
   // Forgets channel reservations that end by `now` (no later request can start before now).
   void prune_dram(Cycle now);
+  // DRAM: cycles a stream saves when its first rows are open (mapping.h), and whether a refresh
+  // (every tREFI from cycle 0, closing every row) lies in (from, to].
+  Cycle dram_open_row_saving() const { return open_row_saving_; }
+  // DRAM: whether layer `layer`'s rows can stay open between its sweeps: no other layer of its
+  // die has the first rows of its region (one interleave piece per channel, from slot 0) in the
+  // same bank of the same channel in another row (those sweeps would close them).
+  bool dram_rows_kept(int64_t layer) const {
+    return layer >= 0 && size_t(layer) < rows_kept_.size() && rows_kept_[size_t(layer)];
+  }
+  bool dram_refresh_between(Cycle from, Cycle to) const;
   int64_t state_bytes() const;
 
   sc_core::sc_signal<int> used_positions_signal_;  // VCD
@@ -60,6 +70,9 @@ class KvSram : public sc_core::sc_module {
   int64_t capacity_bytes_ = 0;
   std::vector<std::map<Cycle, Cycle>> dram_busy_;  // per die: start -> end, disjoint
   size_t dram_peak_intervals_ = 0;
+  Cycle open_row_saving_ = 0;
+  std::vector<bool> rows_kept_;  // per layer (DRAM)
+  double refresh_interval_ = 0.0;
 };
 
 }  // namespace hw::sim

@@ -26,10 +26,13 @@ std::string Stage::label() const {
   return buf + block_->block_name();
 }
 
-Pipeline::Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64_t channel_depth)
+Pipeline::Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64_t channel_depth,
+                   int64_t query_tile)
     : stages_(std::move(stages)), kv_(kv), functional_(functional),
-      channel_depth_(channel_depth), entry_(channel_depth + 1) {
+      channel_depth_(channel_depth), entry_(channel_depth + 1),
+      query_tile_(std::max<int64_t>(1, query_tile)) {
   if (stages_.empty()) throw make_error("Pipeline", "no stages");
+  tiles_.resize(stages_.size());
   for (Stage& st : stages_) {
     st.plan_ = make_stream_plan(st.stream_, channel_depth_);
     if (st.plan_.m_ <= channel_depth_ + 1) {
@@ -60,18 +63,48 @@ Cycle Pipeline::pass(Token& t) {
   // Tokens that produce no output end at the head's input, which takes and drops their chunks.
   const size_t end = t.produces_output_ ? stages_.size()
                                         : std::min(stages_.size(), body_end_ + 1);
+  // Functional mode: the golden functions in dataflow order now (a token's data depends only
+  // on its own state and its user's earlier positions, so timing may finish later).
+  if (functional_) {
+    for (size_t i = 0; i < std::min(end, body_end_); ++i) stages_[i].block_->apply(t, stages_[i].layer_);
+    for (size_t i = body_end_; i < end && t.produces_output_; ++i) {
+      stages_[i].block_->apply(t, stages_[i].layer_);
+    }
+  }
+  Cursor c;
+  c.t_ = t;
+  c.end_ = end;
+  c.first_ = c.last_ = t.time_;
+  return run(c);
+}
+
+Cycle Pipeline::run(Cursor& c) {
+  Token& t = c.t_;
+  const size_t end = c.end_;
   const bool dram = kv_.dram();
   const bool single_ported = kv_.single_ported();
   const int64_t depth = channel_depth_;
-  Cycle first = t.time_, last = t.time_;  // write cycles of the token's first and last chunk
-  Cycle kv_ready = 0;
-  Stage* prev = nullptr;
-  Cycle prev_first = 0;
-  for (size_t i = 0; i < end; ++i) {
+  Cycle& first = c.first_;  // write cycles of the token's first and last chunk
+  Cycle& last = c.last_;
+  Cycle& kv_ready = c.kv_ready_;
+  Stage*& prev = c.prev_;
+  Cycle& prev_first = c.prev_first_;
+  for (size_t i = c.next_; i < end; ++i) {
     Stage& st = stages_[i];
     const bool drop = !t.produces_output_ && i >= body_end_;
     const bool attention = st.kind_ == StageKind::kAttention;
-    const Cycle free = st.free_;
+    // Query tiling: join the open tile, or close it (its sweep frees the engine) first.
+    const bool tiling = attention && query_tile_ > 1;
+    bool joins = false;
+    if (tiling && !tiles_[i].empty()) {
+      const Cursor& q = tiles_[i].back();
+      joins = int64_t(tiles_[i].size()) < query_tile_ && q.t_.prompt_ &&
+              !q.t_.produces_output_ && t.prompt_ && t.user_ == q.t_.user_ &&
+              t.position_ == q.t_.position_ + 1 && first <= std::max(q.q_taken_, st.out_clear_);
+      if (!joins) close_tile(i);
+    }
+    const bool parks = tiling && (joins || (t.prompt_ && !t.produces_output_));
+    const Cycle free = joins ? tiles_[i].back().q_taken_ + 1 : st.free_;
     const Cycle start = std::max(first + 1, free);
     // KV in DRAM: the die's channel, reserved in token order. kv_write posts its K and V once
     // its last chunk is in; the sweep's request waits for them to be in the DRAM.
@@ -79,7 +112,7 @@ Cycle Pipeline::pass(Token& t) {
     // it may span more than its own cycles: dram_extra.
     Cycle dram_begin = -1;
     Cycle dram_extra = 0;
-    if (st.kind_ != StageKind::kPlain && dram) {
+    if (st.kind_ != StageKind::kPlain && dram && !parks) {
       const Cycle service = attention ? t.attention_service_cycles_ : st.service_cycles_;
       const Cycle earliest =
           attention ? std::max(start + st.plan_.m_ - 1, kv_ready)
@@ -144,6 +177,22 @@ Cycle Pipeline::pass(Token& t) {
         }
       }
     }
+    if (parks) {
+      // Its whole q is in at q_taken_ (stream_step's taken(m - 1)); it waits in the tile.
+      record_taken(st, drop, start, first, last);
+      st.input_.record(first + 1, start);
+      Cursor held = c;
+      held.next_ = i;
+      held.start_ = start;
+      held.q_taken_ = std::max(start + st.plan_.m_ - 1, std::max(last, first) + 1);
+      std::vector<Cursor>& tile = tiles_[i];
+      tile.push_back(held);
+      peak_parked_ = std::max(peak_parked_, ++parked_);
+      if (int64_t(tile.size()) >= query_tile_ || !t.prompt_ || t.produces_output_) {
+        return close_tile(i);
+      }
+      return -1;
+    }
     StreamInput in;
     in.first_in_ = first;
     in.last_in_ = last;
@@ -170,6 +219,7 @@ Cycle Pipeline::pass(Token& t) {
       in.kv_ready_ = dram_begin >= 0 ? dram_begin : kv_ready;
     }
     StreamTimes r = stream_step(plan, in);
+    if (attention && dram) open_rows(st, t.user_, dram_begin, r);
     if (r.first_ <= st.last_out_) {
       // A channel is in order: this token's chunks follow the previous token's last one.
       const Cycle shift = st.last_out_ + 1 - r.first_;
@@ -191,22 +241,11 @@ Cycle Pipeline::pass(Token& t) {
       const Cycle held = r.first_ - (r.done_ + plan.first_done_);
       if (held > 0) st.free_ = std::max(st.free_, r.done_ + held + 1 - plan.done_ahead_);
     }
-    if (!st.taken_.empty()) {
-      // When this block took each of this token's input chunks (ring for its feeder's next).
-      const std::vector<int64_t>& pace = drop ? st.drop_paces_ : st.paces_;
-      const int64_t m = plan.m_;
-      const Cycle a = first + 1, b = std::max(last, first) + 1;
-      for (int64_t j = 0; j < m; ++j) {
-        const Cycle readable = m <= 1 ? b : a + (j * (b - a)) / (m - 1);
-        st.taken_[st.taken_head_] = std::max(r.start_ + pace[size_t(j)], readable);
-        st.taken_head_ = (st.taken_head_ + 1) % st.taken_.size();
-      }
-    }
+    record_taken(st, drop, r.start_, first, last);
     if (st.stream_.holds_output_) st.out_clear_ = r.last_;  // refined by the next block's intake
     st.input_.record(first + 1, r.start_);
     if (!drop) st.busy_cycles_ += attention ? t.attention_service_cycles_ : st.service_cycles_;
     ++st.tokens_;
-    if (functional_ && !drop) st.block_->apply(t, st.layer_);  // dropped: no compute
     if (observer_) observer_->on_visit(i, t, first + 1, r.start_, r.free_, r.last_);
     if (i == 0) entry_.record(t.time_, r.start_);
     prev = &st;
@@ -219,6 +258,125 @@ Cycle Pipeline::pass(Token& t) {
   return leave;
 }
 
+void Pipeline::open_rows(Stage& st, int64_t user, Cycle dram_begin, StreamTimes& r) {
+  // The cycle level keeps a bank's row open until another row of that bank or a refresh needs
+  // it: a sweep that follows the same user's previous sweep in this layer, with no refresh in
+  // between, finds its first rows open and saves tRP + tRCD (mapping.h). Users' runs are taken
+  // not to share banks (rows of other users and layers are not tracked).
+  bool open = false;
+  auto& seen = st.dram_open_;
+  for (size_t k = 0; k < seen.size();) {
+    if (kv_.dram_refresh_between(seen[k].second, dram_begin)) {
+      seen[k] = seen.back();
+      seen.pop_back();
+      continue;
+    }
+    if (seen[k].first == user) open = true;
+    ++k;
+  }
+  if (open && kv_.dram_rows_kept(st.layer_)) {
+    const Cycle saving = kv_.dram_open_row_saving();
+    r.done_ -= saving;
+    r.first_ -= saving;
+    r.last_ -= saving;
+    r.free_ -= saving;
+  }
+  auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& e) { return e.first == user; });
+  if (it != seen.end()) {
+    it->second = r.done_;
+  } else {
+    seen.emplace_back(user, r.done_);
+  }
+}
+
+void Pipeline::record_taken(Stage& st, bool drop, Cycle start, Cycle first, Cycle last) {
+  if (st.taken_.empty()) return;
+  // When this block took each of this token's input chunks (ring for its feeder's next).
+  const std::vector<int64_t>& pace = drop ? st.drop_paces_ : st.paces_;
+  const int64_t m = st.plan_.m_;
+  const Cycle a = first + 1, b = std::max(last, first) + 1;
+  for (int64_t j = 0; j < m; ++j) {
+    const Cycle readable = m <= 1 ? b : a + (j * (b - a)) / (m - 1);
+    st.taken_[st.taken_head_] = std::max(start + pace[size_t(j)], readable);
+    st.taken_head_ = (st.taken_head_ + 1) % st.taken_.size();
+  }
+}
+
+Cycle Pipeline::close_tile(size_t index) {
+  std::vector<Cursor> tile = std::move(tiles_[index]);
+  tiles_[index].clear();
+  parked_ -= tile.size();
+  Stage& st = stages_[index];
+  const Cursor& lastq = tile.back();
+  const Token& lt = lastq.t_;
+  // One sweep over positions 0..last of the tile once the last query is in (and, in DRAM, its
+  // K and V); each query scores the positions up to its own: n (p0 + 1) + n (n - 1) / 2 query-
+  // position pairs for n queries from position p0, at the engine's MAC and exp rates
+  // (stream_step's compute term takes them as the context).
+  const int64_t n = int64_t(tile.size());
+  const int64_t p0 = tile.front().t_.position_;
+  const int64_t pairs = n * (p0 + 1) + n * (n - 1) / 2;
+  Cycle penalty = 0;
+  if (kv_.single_ported()) {
+    while (!st.sweeps_.empty() && st.sweeps_.front().second <= lt.kv_write_start_) {
+      st.sweeps_.pop_front();
+    }
+    if (!st.sweeps_.empty() && st.sweeps_.front().first < lt.kv_write_end_) {
+      penalty = lt.conflict_penalty_cycles_;
+      st.stall_cycles_[static_cast<int>(StallReason::kBankConflict)] += penalty;
+    }
+  }
+  Cycle kv_ready = lastq.kv_ready_;
+  Cycle dram_extra = 0;
+  if (kv_.dram()) {
+    const Cycle earliest = std::max(lastq.q_taken_, lastq.kv_ready_);
+    const auto [begin, end] = kv_.reserve_dram(st.die_, earliest, lt.attention_service_cycles_);
+    kv_ready = begin;
+    dram_extra = end - begin - lt.attention_service_cycles_;
+    st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] +=
+        begin - earliest + dram_extra;
+  }
+  StreamInput in;
+  in.first_in_ = lastq.first_;
+  in.last_in_ = lastq.last_;
+  in.free_ = lastq.start_;
+  in.out_clear_ = st.out_clear_;
+  in.sweep_cycles_ = lt.attention_service_cycles_ + penalty + dram_extra;
+  in.context_ = pairs;
+  in.kv_ready_ = kv_ready;
+  StreamTimes sweep = stream_step(st.plan_, in);
+  if (kv_.dram()) open_rows(st, lt.user_, kv_ready, sweep);
+  if (kv_.single_ported()) st.sweeps_.emplace_back(sweep.start_, sweep.done_ + 1);
+  const StreamPlan& plan = st.plan_;
+  st.busy_cycles_ +=
+      std::max({lt.attention_service_cycles_,
+                (pairs * plan.macs_per_position_ + plan.macs_per_cycle_ - 1) / plan.macs_per_cycle_,
+                (pairs * plan.exps_per_position_ + plan.exps_per_cycle_ - 1) / plan.exps_per_cycle_});
+  Cycle leave = -1;
+  for (size_t k = 0; k < tile.size(); ++k) {
+    Cursor& q = tile[k];
+    // The tile's outputs leave query after query (the channel keeps them in order).
+    StreamTimes r = sweep;
+    r.start_ = q.start_;
+    if (r.first_ <= st.last_out_) {
+      const Cycle shift = st.last_out_ + 1 - r.first_;
+      r.first_ += shift;
+      r.last_ += shift;
+    }
+    st.free_ = r.free_;
+    st.out_clear_ = r.last_;  // refined by the next block's intake
+    ++st.tokens_;
+    if (observer_) observer_->on_visit(index, q.t_, q.first_ + 1, r.start_, r.free_, r.last_);
+    q.prev_ = &st;
+    q.prev_first_ = r.first_;
+    q.first_ = r.first_;
+    q.last_ = r.last_;
+    q.next_ = index + 1;
+    leave = run(q);
+  }
+  return leave;
+}
+
 int64_t Pipeline::state_bytes() const {
   int64_t bytes = static_cast<int64_t>(stages_.capacity() * sizeof(Stage)) + entry_.state_bytes();
   for (const auto& s : stages_) {
@@ -226,6 +384,7 @@ int64_t Pipeline::state_bytes() const {
              int64_t((s.taken_.size() + s.paces_.size() + s.drop_paces_.size() +
                       s.written_.size()) * 8);
   }
+  bytes += int64_t(tiles_.capacity() * sizeof(std::vector<Cursor>) + peak_parked_ * sizeof(Cursor));
   return bytes;
 }
 

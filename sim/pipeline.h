@@ -75,6 +75,9 @@ struct Stage {
   // Attention: read sweeps [start, end) of earlier tokens that may still be running when a
   // later token's KV write lands (pruned as writes advance).
   std::deque<std::pair<Cycle, Cycle>> sweeps_;
+  // Attention on KV DRAM: users whose last sweep here may have left its rows open, and when
+  // its data were in (entries a refresh closed since are dropped).
+  std::vector<std::pair<int64_t, Cycle>> dram_open_;
 
   Cycle busy_cycles_ = 0;
   std::array<Cycle, kStallReasonCount> stall_cycles_{};
@@ -96,8 +99,10 @@ class VisitObserver {
 
 class Pipeline : public TokenPath {
  public:
-  // `channel_depth`: chunks every block-to-block channel holds (chip.buffers.channel_depth).
-  Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64_t channel_depth);
+  // `channel_depth`: chunks every block-to-block channel holds (chip.buffers.channel_depth);
+  // `query_tile`: prompt queries one attention sweep may serve (chip.attention.query_tile).
+  Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64_t channel_depth,
+           int64_t query_tile = 1);
 
   // TokenPath: the token level.
   Cycle input_space_at(Cycle) const override { return input_space_at(); }
@@ -108,7 +113,10 @@ class Pipeline : public TokenPath {
   // Evaluates t's passage from t.time_ (the cycle its chunk is written into the embedding's
   // input channel) through every stage it visits (tokens that produce no output stop at the
   // head's input, which drops them); returns the cycle the host reads its output. Functional
-  // mode applies each block's golden function on the way.
+  // mode applies each block's golden function on the way. With query tiling an inner prompt
+  // token may wait at an attention stage for the next token (its tile, below): its passage is
+  // then finished when the tile closes, during a later token's pass, and pass returns -1.
+  // Tokens that produce output never wait there (a tile closes with them).
   Cycle pass(Token& t);
   void set_observer(VisitObserver* observer) { observer_ = observer; }
 
@@ -118,6 +126,34 @@ class Pipeline : public TokenPath {
   int64_t state_bytes() const;
 
  private:
+  // A token's passage in progress: the next stage to evaluate and the write cycles of its
+  // current chunks. Query tiling (chip.attention.query_tile T > 1), as the cycle level's
+  // attention forms tiles (cycle_block.h CycleAttention): an inner prompt token whose whole q is
+  // taken waits at the attention stage (parked, with its intake: start_, q_taken_) while the
+  // next token at that stage is the same user's next prompt position, already there when the
+  // previous query was taken (first input chunk readable by then), and the tile holds fewer
+  // than T; that token joins. Any other token closes the tile: one sweep over positions
+  // 0..last of the tile, then every query's outputs in order, and the parked tokens go on.
+  struct Cursor {
+    Token t_;
+    size_t next_ = 0;
+    size_t end_ = 0;
+    Cycle first_ = 0, last_ = 0;  // write cycles of its first and last chunk into stage next_
+    Cycle kv_ready_ = 0;          // its K and V of the current layer readable
+    Stage* prev_ = nullptr;       // the stage it left last
+    Cycle prev_first_ = 0;
+    Cycle start_ = 0;             // parked: took its first q chunk
+    Cycle q_taken_ = 0;           // parked: took its last q chunk
+  };
+  Cycle run(Cursor& c);
+  // Sweeps the open tile of attention stage `index` and finishes its tokens' passages (each
+  // until it finishes or waits at a later attention stage); returns run()'s result of the last.
+  Cycle close_tile(size_t index);
+  // KV DRAM: a sweep of `user` posted at dram_begin that finds its rows open ends earlier.
+  void open_rows(Stage& st, int64_t user, Cycle dram_begin, StreamTimes& r);
+  // When stage st took each input chunk of a token (the ring of stages with short inputs).
+  void record_taken(Stage& st, bool drop, Cycle start, Cycle first, Cycle last);
+
   std::vector<Stage> stages_;
   size_t body_end_ = 0;  // stages_[0, body_end_) are visited by every token
   KvSram& kv_;
@@ -126,6 +162,10 @@ class Pipeline : public TokenPath {
   BoundedFifo entry_;    // the embedding's input channel and register, one chunk per token
   VisitObserver* observer_ = nullptr;
   Cycle last_cycle_ = 0;
+  int64_t query_tile_ = 1;
+  std::vector<std::vector<Cursor>> tiles_;  // per stage: the open tile (attention stages)
+  size_t parked_ = 0;  // tokens waiting in tiles
+  size_t peak_parked_ = 0;
 };
 
 }  // namespace hw::sim

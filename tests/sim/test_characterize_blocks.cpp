@@ -8,7 +8,7 @@
 // inter-token latency must be within 2% of the cycle level's, and for one user the closed-form
 // token latency of the mapping (what the estimator reads) within 2% of the cycle level's
 // inter-token latency. The worst error of each figure is printed. Prefill query tiling
-// (chip.attention.query_tile) is off here: the token level does not tile queries yet.
+// (chip.attention.query_tile) is off here (test_characterize_end_to_end.cpp checks it).
 #include <gtest/gtest.h>
 
 #include <algorithm>

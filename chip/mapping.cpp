@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <sstream>
 
 #include "common/error.h"
@@ -28,6 +29,12 @@ BlockTiming block(const std::string& name, int64_t service, int64_t extra_latenc
 
 BlockTiming norm_block(const std::string& name, int64_t n, const VectorUnitConfig& u) {
   return block(name, 2 * ceil_div(n, u.elements_per_cycle_), u.pipeline_depth_cycles_);
+}
+
+// SwiGLU activation: takes gate and up (2f), then emits the f quantized values.
+BlockTiming activation_block(const std::string& name, int64_t f, const VectorUnitConfig& u) {
+  return block(name, ceil_div(2 * f, u.elements_per_cycle_) + ceil_div(f, u.elements_per_cycle_),
+               u.pipeline_depth_cycles_);
 }
 
 BlockTiming vector_block(const std::string& name, int64_t n, const VectorUnitConfig& u) {
@@ -134,6 +141,58 @@ int64_t stream_chunk_cycle(int64_t first, int64_t last, int64_t chunks, int64_t 
   return first + (j * (last - first)) / (chunks - 1);
 }
 
+namespace {
+
+// Pass 2 of a block that holds its vector (kNorm: norms, activation) as the cycle-level block
+// runs it (sim/cycle_block.cpp CycleBlock): one step per cycle producing `lanes` outputs (the
+// last the rest), visible depth + 1 cycles after the step; at most one chunk leaves per cycle
+// (consumer ready); a step waits while the outputs not yet left (in the pipeline registers or
+// the output buffer) and its own would exceed the buffer, max(2N, lanes, largest step + N).
+// Cycles from pass 1's last step to pass 2's last step and to the first and last output chunk.
+struct EmitPass {
+  int64_t done_ = 0, first_ = 0, last_ = 0;
+};
+EmitPass emit_pass(const StreamBlock& b) {
+  const int64_t N = b.chunk_, lam = b.lanes_, n2 = ceil_div(b.emit_work(), lam);
+  const int64_t rest = b.outputs_ - (n2 - 1) * lam;
+  const int64_t buffer = std::max({2 * N, lam, std::max(lam, rest) + N});
+  std::deque<std::pair<int64_t, int64_t>> runs;  // (visible from, elements)
+  int64_t pending = 0, emitted = 0, k = 0;
+  EmitPass e;
+  for (int64_t t = 1; emitted < b.outputs_; ++t) {
+    const int64_t want = std::min(N, b.outputs_ - emitted);
+    int64_t ready = 0;
+    for (const auto& r : runs) {
+      if (r.first > t) break;
+      ready += r.second;
+      if (ready >= want) break;
+    }
+    if (ready >= want) {
+      if (emitted == 0) e.first_ = t;
+      emitted += want;
+      pending -= want;
+      for (int64_t left = want; left > 0;) {
+        const int64_t take = std::min(left, runs.front().second);
+        runs.front().second -= take;
+        left -= take;
+        if (runs.front().second == 0) runs.pop_front();
+      }
+      if (emitted >= b.outputs_) e.last_ = t;
+    }
+    if (k < n2) {
+      const int64_t o = k + 1 < n2 ? lam : rest;
+      if (pending + o <= buffer) {
+        runs.emplace_back(t + 1 + b.depth_cycles_, o);
+        pending += o;
+        if (++k == n2) e.done_ = t;
+      }
+    }
+  }
+  return e;
+}
+
+}  // namespace
+
 int64_t stream_pace(const StreamBlock& b, int64_t j, bool drop) {
   const int64_t N = b.chunk_;
   if (drop) return j;
@@ -143,10 +202,10 @@ int64_t stream_pace(const StreamBlock& b, int64_t j, bool drop) {
       return b.lanes_ <= N ? k * b.step_cycles_ : j + k * (b.step_cycles_ - 1);
     }
     case StreamKind::kNorm: {
-      const int64_t n1 = ceil_div(b.work_, b.lanes_);
+      const int64_t n1 = ceil_div(b.work_, b.lanes_), n2 = ceil_div(b.emit_work(), b.lanes_);
       const int64_t m_w = ceil_div(b.work_, N);
       if (j < m_w) return std::max(j, step_of_chunk(j, N, b.lanes_));
-      return 2 * n1 - 1 + (j - m_w);
+      return n1 + n2 - 1 + (j - m_w);
     }
     case StreamKind::kVector:
     case StreamKind::kSampler: {
@@ -220,16 +279,25 @@ StreamTimes stream_step(const StreamBlock& b, const StreamInput& in) {
     }
     case StreamKind::kNorm: {
       const int64_t lam = b.lanes_, n1 = ceil_div(b.work_, lam), m_w = ceil_div(b.work_, N);
+      const int64_t n2 = ceil_div(b.emit_work(), lam);
       const int64_t k_w = step_of_chunk(m_w - 1, N, lam);
       const int64_t p1_last = std::max(s + std::max(n1 - 1, m_w - 1),
                                        taken(m_w - 1) + std::max<int64_t>(0, n1 - 1 - k_w));
       const int64_t extra = m - m_w;
-      t.done_ = extra > 0 ? std::max(p1_last + n1 + extra - 1, bb) : p1_last + n1;
+      if (extra == 0) {
+        const EmitPass e = emit_pass(b);
+        t.done_ = p1_last + e.done_;
+        t.first_ = p1_last + e.first_;
+        t.last_ = p1_last + e.last_;
+        t.free_ = t.done_ + 1;
+        return t;
+      }
+      t.done_ = std::max(p1_last + n2 + extra - 1, bb);
       const int64_t kf = ceil_div(std::min(N, b.outputs_), lam);
-      t.first_ = kf <= n1 - 1 ? p1_last + kf + 1 + b.depth_cycles_
+      t.first_ = kf <= n2 - 1 ? p1_last + kf + 1 + b.depth_cycles_
                               : t.done_ + 1 + b.depth_cycles_;
-      const int64_t before = ((n1 - 1) * lam) % N;
-      const int64_t rest = b.outputs_ - (n1 - 1) * lam;
+      const int64_t before = ((n2 - 1) * lam) % N;
+      const int64_t rest = b.outputs_ - (n2 - 1) * lam;
       t.last_ = emit_burst(t.done_ + 1 + b.depth_cycles_, before + rest, N, N).second;
       if (lam > N) t.last_ = std::max(t.last_, t.first_ + b.out_chunks() - 1);
       t.free_ = t.done_ + 1;
@@ -355,22 +423,33 @@ StreamPlan make_stream_plan(const StreamBlock& b, int64_t channel_depth) {
     }
     case StreamKind::kNorm: {
       const int64_t lam = b.lanes_, n1 = ceil_div(b.work_, lam), m_w = ceil_div(b.work_, N);
+      const int64_t n2 = ceil_div(b.emit_work(), lam);
       const int64_t ktail = std::max<int64_t>(0, n1 - 1 - step_of_chunk(m_w - 1, N, lam));
       const int64_t p1_ahead = std::max(n1 - 1, m_w - 1);
       const int64_t extra = m - m_w;
+      if (extra == 0) {
+        const EmitPass e = emit_pass(b);
+        p.done_ahead_ = p1_ahead + e.done_;
+        set_done_chunk(m_w - 1, ktail + e.done_);
+        p.first_ahead_ = p1_ahead + e.first_;
+        set_first_chunk(m_w - 1, ktail + e.first_);
+        p.last_done_ = e.last_ - e.done_;
+        p.free_done_ = 1;
+        break;
+      }
       const int64_t x = std::max<int64_t>(0, extra - 1);
-      p.done_ahead_ = p1_ahead + n1 + x;
-      set_done_chunk(m_w - 1, ktail + n1 + x);
+      p.done_ahead_ = p1_ahead + n2 + x;
+      set_done_chunk(m_w - 1, ktail + n2 + x);
       if (extra > 0) p.done_last_ = 0;
       const int64_t kf = ceil_div(std::min(N, b.outputs_), lam);
-      if (kf <= n1 - 1) {
+      if (kf <= n2 - 1) {
         p.first_ahead_ = p1_ahead + kf + 1 + b.depth_cycles_;
         set_first_chunk(m_w - 1, ktail + kf + 1 + b.depth_cycles_);
       } else {
         p.first_done_ = 1 + b.depth_cycles_;
       }
-      const int64_t before = ((n1 - 1) * lam) % N;
-      const int64_t rest = b.outputs_ - (n1 - 1) * lam;
+      const int64_t before = ((n2 - 1) * lam) % N;
+      const int64_t rest = b.outputs_ - (n2 - 1) * lam;
       p.last_done_ = emit_burst(1 + b.depth_cycles_, before + rest, N, N).second;
       p.emission_limited_ = lam > N;
       p.free_done_ = 1;
@@ -1008,9 +1087,12 @@ void set_streams(ChipMapping& m) {
   m.lm_head_.stream_ = matrix_stream(d, V, m.chip_.lm_head_, N);
   m.rope_.stream_ = lanes_stream(StreamKind::kVector, q + 2 * kv, q + 2 * kv, q + kv,
                                  c.rope_.elements_per_cycle_, 1, c.rope_.pipeline_depth_cycles_, N);
+  // The activation holds its vector (sim/cycle_chip.cpp activation_spec): pass 1 over gate and
+  // up, pass 2 over the f quantized outputs.
   m.activation_.stream_ =
-      lanes_stream(StreamKind::kVector, 2 * f, f, f, c.activation_.elements_per_cycle_, 2,
+      lanes_stream(StreamKind::kNorm, 2 * f, f, 2 * f, c.activation_.elements_per_cycle_, 1,
                    c.activation_.pipeline_depth_cycles_, N);
+  m.activation_.stream_.emit_work_ = f;
   m.sampler_.stream_ = lanes_stream(StreamKind::kSampler, V, 1, V, c.sampler_.elements_per_cycle_,
                                     1, c.sampler_.pipeline_depth_cycles_, N);
   if (m.dies_used_ > 1) {
@@ -1313,7 +1395,7 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
   m.o_proj_ = matrix_block("o_proj", m.chip_.o_proj_, q, d);
   m.ffn_norm_ = norm_block("ffn_norm", d, chip.norm_);
   m.ffn_gate_up_ = matrix_block("ffn_gate_up", m.chip_.ffn_gate_up_, d, 2 * model.d_ff_);
-  m.activation_ = vector_block("activation", model.d_ff_, chip.activation_);
+  m.activation_ = activation_block("activation", model.d_ff_, chip.activation_);
   m.ffn_down_ = matrix_block("ffn_down", m.chip_.ffn_down_, model.d_ff_, d);
   m.final_norm_ = norm_block("final_norm", d, chip.norm_);
   m.lm_head_ = matrix_block("lm_head", m.chip_.lm_head_, d, model.vocab_);

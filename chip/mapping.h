@@ -18,7 +18,9 @@
 //                  ffn_down f -> d, lm_head d -> V); fold = ceil(C/input_lanes) * output_mux,
 //                  S = max(fold, ceil(R/output_lanes))
 //   rope           S = ceil((q+kv)/rope.elements_per_cycle)
-//   activation     S = ceil(f/activation.elements_per_cycle)   (SiLU(gate)*up)
+//   activation     S = ceil(2f/activation.elements_per_cycle) + ceil(f/activation.elements_per_cycle)
+//                  (takes gate then up, SiLU(gate)*up; then the quantized f: the quantization
+//                  before ffn_down needs max |h| over the whole vector, so it holds it)
 //   sampler        S = ceil(V/sampler.elements_per_cycle)      (greedy argmax)
 //   kv_write, attention: see "KV SRAM rule" below.
 // With many tokens in flight (users, or prompt tokens in prefill) the slowest S is the
@@ -101,7 +103,7 @@ namespace hw {
 enum class StreamKind {
   kNone,       // absent block (qk_norm of a model without it, links of one die)
   kEmbedding,  // one lookup step, then the d-vector
-  kNorm,       // pass 1 takes the input, pass 2 produces the output
+  kNorm,       // pass 1 takes the input, pass 2 produces the output (norms, activation)
   kMatrix,     // ceil(C/Li) steps of output_mux cycles, the R outputs at the end
   kVector,     // rope, activation, link: steps taking and producing `lanes`
   kSampler,    // steps taking the logits, the token id at the end
@@ -115,6 +117,7 @@ struct StreamBlock {
   int64_t inputs_ = 0;           // elements of the input vector
   int64_t outputs_ = 0;          // elements of the output vector (kv_write: q)
   int64_t work_ = 0;             // elements its lanes process (norm pass, rope: q+kv, sampler: V)
+  int64_t emit_work_ = 0;        // kNorm: elements of pass 2 through the lanes (0: work_)
   int64_t lanes_ = 1;            // elements per step (matrix: input_lanes)
   int64_t inputs_per_lane_ = 1;  // activation: gate and up
   int64_t step_cycles_ = 1;      // matrix: output_mux; embedding: lookup; kStep: its cycles
@@ -133,6 +136,7 @@ struct StreamBlock {
   int64_t kv_read_latency_ = 0;
   int64_t macs_per_position_ = 0, macs_per_cycle_ = 1;
   int64_t exps_per_position_ = 0, exps_per_cycle_ = 1;
+  int64_t emit_work() const { return emit_work_ > 0 ? emit_work_ : work_; }
   int64_t in_chunks() const;
   int64_t out_chunks() const;
 };

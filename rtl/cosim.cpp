@@ -35,6 +35,7 @@
 #include "verilated_vcd_sc.h"
 #pragma GCC diagnostic pop
 #include "common/error.h"
+#include "rtl/cosim_vector.h"
 #include "model/fixed_point.h"
 #include "model/golden_model.h"
 
@@ -135,7 +136,8 @@ class RtlMatrixBlock : public sim::CycleProcess {
       : sim::CycleProcess(name, *r.clock_, r.chunk_elements_), clk_("clk"), rst_("rst"),
         kind_(kind), shape_(shape), block_(r.block_), layer_(r.layer_),
         inputs_(kind == Kind::kOProj ? shape.q_ : kind == Kind::kFfnDown ? shape.ff_ : shape.d_),
-        functional_(r.functional_) {
+        functional_(r.functional_),
+        input_from_rtl_(kind == Kind::kFfnDown && has_rtl_vector_block(r, "activation")) {
     SC_METHOD(phase);
     sensitive << phase_ev_;
     dont_initialize();
@@ -257,6 +259,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
     c.index_ = static_cast<int32_t>(f.emitted_ / chunk_elements_);
     c.elements_ = static_cast<int32_t>(want());
     c.last_ = f.emitted_ + want() >= outputs_;
+    if (kind_ == Kind::kFfnGateUp) write_gate_up(f, c.elements_);
     if (c.last_ && !f.written_back_) write_back(f);
     out_->write(c);
     f.emitted_ += c.elements_;
@@ -295,6 +298,15 @@ class RtlMatrixBlock : public sim::CycleProcess {
       if (c.index_ == 0) start_flight(c.token_);
       Flight& f = flights_.back();
       const int64_t base = int64_t(c.index_) * chunk_elements_;
+      if (input_from_rtl_ && golden() && f.token_->state_) {
+        // ffn_down behind the RTL activation: its chunks' values and the scale are in the
+        // token's state from when the activation's chunks left.
+        const TokenState& s = *f.token_->state_;
+        std::copy(s.x_q_.begin() + base,
+                  s.x_q_.begin() + std::min<int64_t>(inputs_, base + c.elements_),
+                  f.x_.begin() + base);
+        f.scale_ = s.x_scale_;
+      }
       Bv128 data(0);
       for (int64_t i = 0; i < c.elements_ && base + i < inputs_; ++i) {
         data.range(int(i) * 8 + 7, int(i) * 8) =
@@ -346,9 +358,11 @@ class RtlMatrixBlock : public sim::CycleProcess {
           expect(l.w_up_, af);
           break;
         case Kind::kFfnDown: {
-          // The activation block's work (silu(gate) * up, quantized) from the golden gate and
-          // up: the cycle-level activation streams, so this block's first chunk can come
-          // before ffn_gate_up's last output (whose RTL values the scoreboard there checks).
+          // Behind the RTL activation the input arrives chunk by chunk (input_side) and the
+          // scoreboard's products are formed at write-back.
+          if (input_from_rtl_) break;
+          // Else the SystemC activation block (whose golden function is part of ffn_down's):
+          // silu(gate) * up, quantized, from the golden gate and up.
           const std::vector<int32_t> gate = project(l.w_gate_, s, af);
           const std::vector<int32_t> up = project(l.w_up_, s, af);
           for (int64_t i = 0; i < shape_.ff_; ++i) {
@@ -362,8 +376,10 @@ class RtlMatrixBlock : public sim::CycleProcess {
           break;
         }
       }
-      std::copy(s.x_q_.begin(), s.x_q_.begin() + inputs_, f.x_.begin());
-      f.scale_ = s.x_scale_;
+      if (!input_from_rtl_) {
+        std::copy(s.x_q_.begin(), s.x_q_.begin() + inputs_, f.x_.begin());
+        f.scale_ = s.x_scale_;
+      }
     }
     flights_.push_back(std::move(f));
   }
@@ -379,6 +395,20 @@ class RtlMatrixBlock : public sim::CycleProcess {
     return out;
   }
 
+  // ffn_gate_up: the rows of the chunk about to leave into the token's gate_ / up_, so that the
+  // activation behind it (which takes its input chunk by chunk) reads them (functional mode).
+  void write_gate_up(const Flight& f, int64_t elements) {
+    if (!golden() || !f.token_->state_) return;
+    TokenState& s = *f.token_->state_;
+    for (int64_t r = f.emitted_; r < f.emitted_ + elements; ++r) {
+      if (r < shape_.ff_) {
+        s.gate_[size_t(r)] = f.out_[size_t(r)];
+      } else {
+        s.up_[size_t(r - shape_.ff_)] = f.out_[size_t(r)];
+      }
+    }
+  }
+
   // The RTL's outputs into the token's state (functional mode), before its last chunk leaves.
   void write_back(Flight& f) {
     f.written_back_ = true;
@@ -389,6 +419,9 @@ class RtlMatrixBlock : public sim::CycleProcess {
     auto add_bias = [](int32_t* x, const std::vector<int32_t>& b) {
       for (size_t i = 0; i < b.size(); ++i) x[i] = fx::add_saturate(x[i], b[i]);
     };
+    if (input_from_rtl_) {
+      f.expect_ = project(l.w_down_, s, g->profile().residual_frac_bits_);
+    }
     // Scoreboard: a module whose constants are not this model's weights (or a datapath bug)
     // is an error naming the module and row, not a silently different token.
     for (size_t r = 0; r < f.out_.size(); ++r) {
@@ -420,9 +453,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
         }
         break;
       case Kind::kFfnGateUp:
-        std::copy(f.out_.begin(), f.out_.begin() + shape_.ff_, s.gate_.begin());
-        std::copy(f.out_.begin() + shape_.ff_, f.out_.end(), s.up_.begin());
-        break;
+        break;  // written chunk by chunk (write_gate_up)
     }
     const sim::BlockHook* hook = functional_->block_hook();
     if (hook && *hook) (*hook)(*f.token_, block_, layer_);
@@ -437,6 +468,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
   int64_t inputs_;
   int64_t outputs_ = 0;
   const sim::FunctionalData* functional_;
+  bool input_from_rtl_;  // ffn_down behind the RTL activation (cosim_vector.h)
   std::vector<std::unique_ptr<Part>> parts_;
   std::deque<Flight> flights_;
   sim::Cycle now_ = 0;
@@ -528,6 +560,7 @@ std::string cosim_available() {
 }
 
 std::unique_ptr<sim::CycleProcess> make_rtl_block(const sim::RtlBlockRequest& r) {
+  if (r.block_ == "activation") return make_rtl_vector_block(r);  // cosim_vector.h
   Kind kind;
   const MatrixBlockConfig* m = nullptr;
   const ChipConfig& chip = r.mapping_->chip_;

@@ -309,6 +309,15 @@ std::string generate_matvec(const QuantizedMatrix& w, const std::string& model_n
   return o.str();
 }
 
+// Latency and interval of a two-pass vector block (rtl/rms_norm.sv, rtl/activation.sv) with
+// `ni` input and `no` output chunks and `depth` output registers, consumer always ready.
+static std::string two_pass_timing(int64_t ni, int64_t no, int64_t depth) {
+  const int64_t emit = (no - 1) / 2 * (depth + 1) + (no - 1) % 2;
+  return "Timing at DEPTH " + std::to_string(depth) + ": latency " +
+         std::to_string(2 + emit + depth) + " cycles, initiation interval " +
+         std::to_string(ni + 1 + emit) + " cycles.";
+}
+
 std::string generate_rms_norm(const QuantizedModel& model, const GoldenModel& golden,
                               const std::string& norm, int64_t layer, int lanes,
                               const std::string& module) {
@@ -335,10 +344,9 @@ std::string generate_rms_norm(const QuantizedModel& model, const GoldenModel& go
   o << header("RMSNorm block " + module + ": " + norm +
                   (norm == "output_norm" ? std::string() : " of layer " + std::to_string(layer)) +
                   ", " + std::to_string(N) + " values, " + std::to_string(lanes) + " lanes.",
-              {"Model " + model.config_.name_ + ", numerics " + p.name_ + ". Datapath: rtl/rms_norm.sv.",
-               "Timing: latency " + std::to_string(2 * NCH + 3) + " cycles, initiation interval " +
-                   std::to_string(3 * NCH + 3) + " cycles."});
-  o << "module " << module << " (\n" << kChunkPorts
+              {"Model " + model.config_.name_ + ", numerics " + p.name_ + ". Datapath: rtl/rms_norm.sv (DEPTH output registers, default 4).",
+               two_pass_timing(NCH, NCH, 4)});
+  o << "module " << module << " #(parameter int DEPTH = 4) (\n" << kChunkPorts
     << "    input  logic in_valid,\n    output logic in_ready,\n"
     << "    input  logic [" << lanes * 32 - 1 << ":0] in_data,\n    input  logic in_last,\n"
     << "    output logic out_valid,\n    input  logic out_ready,\n"
@@ -376,7 +384,7 @@ std::string generate_rms_norm(const QuantizedModel& model, const GoldenModel& go
   o << "\n  hw_rms_norm_core #(.N(" << N << "), .LANES(" << lanes << "), .F("
     << p.residual_frac_bits_ << "), .GF(" << gain->frac_bits_ << "), .T(" << T << "), .NEWTON("
     << p.newton_steps_ << "), .QMAX(" << qmax << "), .SQRTN_M(" << t.model_norm_.sqrt_n_.m_
-    << "), .SQRTN_E(" << t.model_norm_.sqrt_n_.e_ << ")) u_core (\n"
+    << "), .SQRTN_E(" << t.model_norm_.sqrt_n_.e_ << "), .DEPTH(DEPTH)) u_core (\n"
     << "      .clk(clk), .rst(rst), .in_valid(in_valid), .in_ready(in_ready), .in_data(in_data),\n"
     << "      .in_last(in_last), .out_valid(out_valid), .out_ready(out_ready),\n"
     << "      .out_data(out_data), .out_scale_m(out_scale_m), .out_scale_e(out_scale_e),\n"
@@ -430,6 +438,50 @@ std::string generate_rope(const GoldenModel& golden, int lanes_pairs, const std:
     << "      .in_pos(in_pos), .in_last(in_last), .out_valid(out_valid), .out_ready(out_ready),\n"
     << "      .out_data(out_data), .out_last(out_last), .rom_pair(rom_pair), .rom_step(rom_step),\n"
     << "      .rom_sin_idx(rom_sin_idx), .rom_sin(rom_sin));\nendmodule\n";
+  return o.str();
+}
+
+std::string generate_activation(const GoldenModel& golden, int lanes, const std::string& module) {
+  const ModelConfig& c = golden.config();
+  const NumericsProfile& p = golden.profile();
+  const int64_t FF = c.d_ff_;
+  if (FF < lanes) {
+    throw make_error("activation lanes", std::to_string(lanes) + " lanes exceed d_ff " +
+                                             std::to_string(FF));
+  }
+  const int TS = p.silu_table_bits_;
+  const int TI = TS + 5;
+  const int qmax = (1 << (p.activation_bits_ - 1)) - 1;
+  const int64_t NI = ceil_div(2 * FF, lanes), NO = ceil_div(FF, lanes);
+  std::ostringstream o;
+  o << header("SwiGLU activation block " + module + ": silu(gate) * up over " +
+                  std::to_string(FF) + " values, quantized for ffn_down, " +
+                  std::to_string(lanes) + " lanes.",
+              {"Model " + c.name_ + ", numerics " + p.name_ +
+                   ". Datapath: rtl/activation.sv (DEPTH output registers, default 4).",
+               two_pass_timing(NI, NO, 4)});
+  o << "module " << module << " #(parameter int DEPTH = 4) (\n" << kChunkPorts
+    << "    input  logic in_valid,\n    output logic in_ready,\n"
+    << "    input  logic [" << lanes * 32 - 1 << ":0] in_data,\n    input  logic in_last,\n"
+    << "    output logic out_valid,\n    input  logic out_ready,\n"
+    << "    output logic [" << lanes * 8 - 1 << ":0] out_data,\n"
+    << "    output logic [15:0] out_scale_m,\n    output logic [15:0] out_scale_e,\n"
+    << "    output logic out_last\n);\n";
+  std::vector<int64_t> sig(golden.tables().sigmoid_.begin(), golden.tables().sigmoid_.end());
+  o << table_function("sigmoid", TI, 32, sig,
+                      "sigmoid(i / 2^" + std::to_string(TS) + ") * 2^30, i = 0..16 * 2^" +
+                          std::to_string(TS) + " (docs/numerics.md section 7)");
+  o << "  logic [" << lanes * 2 * TI - 1 << ":0] rom_sig_idx;\n  logic [" << lanes * 2 * 32 - 1
+    << ":0] rom_sig;\n";
+  o << "  always_comb begin\n    for (int i = 0; i < " << 2 * lanes << "; i++) rom_sig[i*32 +: 32] = "
+    << "sigmoid(rom_sig_idx[i*" << TI << " +: " << TI << "]);\n  end\n";
+  o << "  hw_activation_core #(.FF(" << FF << "), .LANES(" << lanes << "), .F("
+    << p.activation_frac_bits_ << "), .TS(" << TS << "), .QMAX(" << qmax
+    << "), .DEPTH(DEPTH)) u_core (\n"
+    << "      .clk(clk), .rst(rst), .in_valid(in_valid), .in_ready(in_ready), .in_data(in_data),\n"
+    << "      .in_last(in_last), .out_valid(out_valid), .out_ready(out_ready),\n"
+    << "      .out_data(out_data), .out_scale_m(out_scale_m), .out_scale_e(out_scale_e),\n"
+    << "      .out_last(out_last), .rom_sig_idx(rom_sig_idx), .rom_sig(rom_sig));\nendmodule\n";
   return o.str();
 }
 
@@ -527,6 +579,8 @@ std::vector<GeneratedFile> generate_layer(const QuantizedModel& model, const Gol
       "{\"module\": \"" + px + l + "_rope\", \"block\": \"rope\"}");
   add(px + l + "_attention", generate_attention(golden, px + l + "_attention"),
       "{\"module\": \"" + px + l + "_attention\", \"block\": \"attention\"}");
+  add(px + l + "_activation", generate_activation(golden, lanes_in, px + l + "_activation"),
+      "{\"module\": \"" + px + l + "_activation\", \"block\": \"activation\"}");
   manifest << "\n  ]\n}\n";
   files.push_back({"layer" + std::to_string(layer) + ".json", manifest.str()});
   return files;

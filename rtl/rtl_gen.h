@@ -75,6 +75,9 @@ std::string generate_rope(const GoldenModel& golden, int lanes_pairs, const std:
 // Attention unit (rtl/attention.sv + rtl/softmax.sv + rtl/kv_sram.sv) for one query head over
 // up to max_positions keys of one kv head, with the exp2 table as constants.
 std::string generate_attention(const GoldenModel& golden, const std::string& module);
+// SwiGLU activation + dynamic quantization wrapper (rtl/activation.sv): the sigmoid table of
+// the profile, d_ff values, `lanes` per chunk; module parameter DEPTH (output registers).
+std::string generate_activation(const GoldenModel& golden, int lanes, const std::string& module);
 
 struct GeneratedFile {
   std::string name_;  // file name inside the output directory

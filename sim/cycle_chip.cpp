@@ -108,31 +108,49 @@ CycleBlockSpec vector_spec(const std::string& name, int64_t layer, int64_t die, 
   return s;
 }
 
-// RMSNorm over the first `work` elements of an `n`-element vector (the rest pass through):
-// pass 1 takes the input (sum of squares), pass 2 scales and produces the output.
-CycleBlockSpec norm_spec(const std::string& name, int64_t layer, int64_t die, int64_t n,
-                         int64_t work, const VectorUnitConfig& u, int64_t chunk) {
+// A vector unit that holds its vector (rtl/rms_norm.sv, rtl/activation.sv): pass 1 takes the
+// `inputs` elements, `take_work` of them through its lanes (the rest pass through); pass 2
+// produces the `outputs`, `emit_work` of them through its lanes (the last step also the
+// pass-through ones).
+CycleBlockSpec two_pass_spec(const std::string& name, int64_t layer, int64_t die, int64_t inputs,
+                             int64_t outputs, int64_t take_work, int64_t emit_work,
+                             const VectorUnitConfig& u, int64_t chunk) {
   CycleBlockSpec s;
   s.name_ = name;
   s.layer_ = layer;
   s.die_ = die;
-  s.inputs_ = n;
-  s.outputs_ = n;
-  const int64_t steps = ceil_div(work, u.elements_per_cycle_);
+  s.inputs_ = inputs;
+  s.outputs_ = outputs;
   CyclePhase take;
-  take.steps_ = steps;
+  take.steps_ = ceil_div(take_work, u.elements_per_cycle_);
   take.inputs_per_step_ = u.elements_per_cycle_;
   take.outputs_ = 0;
-  CyclePhase scale;
-  scale.steps_ = steps;
-  scale.inputs_per_step_ = 0;
-  scale.outputs_per_step_ = u.elements_per_cycle_;
-  scale.outputs_ = n;
-  s.phases_ = {take, scale};
+  CyclePhase emit;
+  emit.steps_ = ceil_div(emit_work, u.elements_per_cycle_);
+  emit.inputs_per_step_ = 0;
+  emit.outputs_per_step_ = u.elements_per_cycle_;
+  emit.outputs_ = outputs;
+  s.phases_ = {take, emit};
   s.depth_cycles_ = u.pipeline_depth_cycles_;
   s.output_lanes_ = chunk;
   s.output_buffer_ = std::max(2 * chunk, u.elements_per_cycle_);
   return s;
+}
+
+// RMSNorm over the first `work` elements of an `n`-element vector (the rest pass through):
+// pass 1 takes the input (max |x|, max |x g| and the sums of squares), pass 2 scales, quantizes
+// and produces the output.
+CycleBlockSpec norm_spec(const std::string& name, int64_t layer, int64_t die, int64_t n,
+                         int64_t work, const VectorUnitConfig& u, int64_t chunk) {
+  return two_pass_spec(name, layer, die, n, n, work, work, u, chunk);
+}
+
+// SwiGLU activation and the quantization before ffn_down: pass 1 takes gate (f) then up (f),
+// pass 2 produces the f quantized values. It holds the vector because up_i comes f elements
+// after gate_i and the quantization needs max |h| over all of h.
+CycleBlockSpec activation_spec(int64_t layer, int64_t die, int64_t f, const VectorUnitConfig& u,
+                               int64_t chunk) {
+  return two_pass_spec("activation", layer, die, 2 * f, f, 2 * f, f, u, chunk);
 }
 
 // C inputs, R outputs on the block's structure (chip_config.h MatrixBlockConfig).
@@ -164,6 +182,16 @@ CycleBlockSpec matrix_spec(const std::string& name, int64_t layer, int64_t die, 
 CycleBlockSpec matrix_block_spec(const std::string& name, int64_t layer, int64_t inputs,
                                  int64_t outputs, const MatrixBlockConfig& m) {
   return matrix_spec(name, layer, 0, inputs, outputs, m);
+}
+
+CycleBlockSpec norm_block_spec(const std::string& name, int64_t layer, int64_t n,
+                               const VectorUnitConfig& u, int64_t chunk) {
+  return norm_spec(name, layer, 0, n, n, u, chunk);
+}
+
+CycleBlockSpec activation_block_spec(int64_t layer, int64_t f, const VectorUnitConfig& u,
+                                     int64_t chunk) {
+  return activation_spec(layer, 0, f, u, chunk);
 }
 
 std::unique_ptr<CycleProcess> make_cycle_block(const std::string& name, const ClockBase& clock,
@@ -345,9 +373,7 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
       block(matrix_spec("o_proj", l, di, q, d, m.chip_.o_proj_), g_o_proj_.get());
       block(norm_spec("ffn_norm", l, di, d, d, c.norm_, N), g_ffn_norm_.get());
       block(matrix_spec("ffn_gate_up", l, di, d, 2 * f, m.chip_.ffn_gate_up_), g_ffn_gate_up_.get());
-      block(vector_spec("activation", l, di, 2 * f, f, f, c.activation_.elements_per_cycle_, 2,
-                        c.activation_.pipeline_depth_cycles_, N),
-            g_activation_.get());
+      block(activation_spec(l, di, f, c.activation_, N), g_activation_.get());
       block(matrix_spec("ffn_down", l, di, f, d, m.chip_.ffn_down_), g_ffn_down_.get());
     }
     if (di + 1 < m.dies_used_) {

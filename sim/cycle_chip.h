@@ -46,6 +46,14 @@ class Scheduler;
 CycleBlockSpec matrix_block_spec(const std::string& name, int64_t layer, int64_t inputs,
                                  int64_t outputs, const MatrixBlockConfig& m);
 
+// The phase specs of the vector units that hold their vector (what the chip runs; tests/rtl
+// compares them with the RTL blocks): an RMSNorm of n elements, the SwiGLU activation of d_ff
+// f (2f in, f quantized out), on vector unit `u` with `chunk`-element chunks.
+CycleBlockSpec norm_block_spec(const std::string& name, int64_t layer, int64_t n,
+                               const VectorUnitConfig& u, int64_t chunk);
+CycleBlockSpec activation_block_spec(int64_t layer, int64_t f, const VectorUnitConfig& u,
+                                     int64_t chunk);
+
 // The block process of `s`: CycleMatrixBlock for a matrix block's spec, else CycleBlock.
 std::unique_ptr<CycleProcess> make_cycle_block(const std::string& name, const ClockBase& clock,
                                                int64_t chunk_elements, const CycleBlockSpec& s,

@@ -47,7 +47,7 @@ TEST(Mapping, StaticBlocksByHand) {
   check(m.o_proj_, 4, 6);         // +1, fold 4, tree 1
   check(m.ffn_norm_, 8, 11);
   check(m.ffn_gate_up_, 16, 20);  // +1, fold 16, tree 1 + accumulate 1, 256 at 128 per cycle: 2
-  check(m.activation_, 4, 6);     // +1, ceil(128/32), depth 1
+  check(m.activation_, 12, 14);   // +1, ceil(256/32) taking gate and up + ceil(128/32), depth 1
   check(m.ffn_down_, 8, 11);      // +1, fold 8, tree 1 + accumulate 1
   check(m.final_norm_, 8, 11);
   check(m.lm_head_, 32, 37);      // +1, fold 32, registers 3, 256 at 128 per cycle: 2
@@ -91,12 +91,12 @@ TEST(Mapping, AttentionCyclesByHand) {
 
 TEST(Mapping, TokenLatencyAndStageByHand) {
   const ChipMapping m = tiny_mapping();
-  // One layer at L = 10: 11 + 11 + 14 + 5 + 32 + 6 + 11 + 20 + 6 + 11 = 127.
-  EXPECT_EQ(m.layer_latency_cycles(10), 127);
+  // One layer at L = 10: 11 + 11 + 14 + 5 + 32 + 6 + 11 + 20 + 14 + 11 = 135.
+  EXPECT_EQ(m.layer_latency_cycles(10), 135);
   EXPECT_EQ(m.layer_blocks(10).size(), 10u);
   // Embedding 5 + 2 layers + final norm 11 + lm_head 37 + sampler 7.
-  EXPECT_EQ(m.token_latency_cycles(10), 5 + 2 * 127 + 11 + 37 + 7);
-  EXPECT_DOUBLE_EQ(m.token_latency_s(10), 314 / 100e6);
+  EXPECT_EQ(m.token_latency_cycles(10), 5 + 2 * 135 + 11 + 37 + 7);
+  EXPECT_DOUBLE_EQ(m.token_latency_s(10), 330 / 100e6);
   // Stage: lm_head (32) beats attention (27) at L = 10; attention wins at L = 20 (ceil(160/3)).
   EXPECT_EQ(m.bottleneck(10).name_, "lm_head");
   EXPECT_EQ(m.stage_service_cycles(10), 32);
@@ -120,15 +120,15 @@ TEST(Mapping, PrefillByHand) {
   EXPECT_EQ(m.prefill_stage_cycles(1), 16);
   EXPECT_EQ(m.prefill_stage_cycles(3), 16);
   EXPECT_EQ(m.prefill_stage_cycles(7), 22);
-  // Last token at L = 4: attention S = ceil(32/3) = 11, T = 16; layer = 111; token = 282.
-  EXPECT_EQ(m.token_latency_cycles(4), 282);
-  EXPECT_EQ(m.prefill_cycles(4), 16 + 16 + 16 + 282);
+  // Last token at L = 4: attention S = ceil(32/3) = 11, T = 16; layer = 119; token = 298.
+  EXPECT_EQ(m.token_latency_cycles(4), 298);
+  EXPECT_EQ(m.prefill_cycles(4), 16 + 16 + 16 + 298);
   EXPECT_EQ(m.prefill_cycles(1), m.token_latency_cycles(1));
   // Shared prefix of 2: only positions 2 and 3 are computed: stage(3, p=2) + latency(4, p=2).
   // stage(3, p=2): sweep ceil(16/3) + ceil(8/3) = 6 + 3 = 9, +3 conflict = 12 < 16.
   EXPECT_EQ(m.prefill_stage_cycles(3, 2), 16);
   EXPECT_EQ(m.prefill_cycles(4, 2), 16 + m.token_latency_cycles(4, 2));
-  EXPECT_DOUBLE_EQ(m.time_to_first_token_s(4), 2e-6 + 330 / 100e6);
+  EXPECT_DOUBLE_EQ(m.time_to_first_token_s(4), 2e-6 + 346 / 100e6);
   EXPECT_THAT(error_of([&] { m.prefill_cycles(4, 4); }), HasSubstr("shared prefix"));
 }
 
@@ -147,7 +147,7 @@ TEST(Mapping, LinksBetweenDies) {
   EXPECT_EQ(m.link_forward_.latency_cycles_, 17);
   EXPECT_EQ(m.link_return_.service_cycles_, 1);  // 4 B -> 0.3125 cycles
   EXPECT_EQ(m.link_return_.latency_cycles_, 7);
-  EXPECT_EQ(m.token_latency_cycles(10), 314 + 17 + 7);
+  EXPECT_EQ(m.token_latency_cycles(10), 330 + 17 + 7);
   // Each die now holds one layer: twice the KV positions per engine.
   EXPECT_EQ(m.kv_positions_, 1024);
 }

@@ -59,6 +59,12 @@ Bench::Bench() {
   norm->out_scale_m(norm_m);
   norm->out_scale_e(norm_e);
 
+  act = std::make_unique<Vhw_l0_activation>("act");
+  bind_stream(*act, act_p, clk, rst);
+  act->in_data(act_p.in_data);
+  act->out_scale_m(act_m);
+  act->out_scale_e(act_e);
+
   rope = std::make_unique<Vhw_l0_rope>("rope");
   bind_stream(*rope, rope_p, clk, rst);
   rope->in_data(rope_p.in_data);
@@ -98,7 +104,7 @@ void Bench::reset() {
 }
 
 // HARDWIRE_RTL_VCD=<file.vcd> writes a VCD of one block (HARDWIRE_RTL_VCD_BLOCK: mv_q (default),
-// mv_down, mv_down_cm, norm, rope, attention, quantize, requant) over the tests that run, to
+// mv_down, mv_down_cm, norm, rope, activation, attention, quantize, requant) over the tests that run, to
 // open in GTKWave (docs/rtl.md).
 Bench& bench() {
   static Bench* b = [] {
@@ -114,6 +120,7 @@ Bench& bench() {
       else if (w == "mv_down_cm") x->mv_down_cm->trace(&trace, 99);
       else if (w == "norm") x->norm->trace(&trace, 99);
       else if (w == "rope") x->rope->trace(&trace, 99);
+      else if (w == "activation") x->act->trace(&trace, 99);
       else if (w == "attention") x->att->trace(&trace, 99);
       else if (w == "quantize") x->qz->trace(&trace, 99);
       else if (w == "requant") x->rq->trace(&trace, 99);

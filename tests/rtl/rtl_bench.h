@@ -15,6 +15,7 @@
 // Verilator's headers have unused parameters: keep the project's warning flags quiet on them.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "Vhw_l0_activation.h"
 #include "Vhw_l0_attention.h"
 #include "Vhw_l0_attn_norm.h"
 #include "Vhw_l0_rope.h"
@@ -98,6 +99,12 @@ struct Bench {
   std::unique_ptr<Vhw_l0_attn_norm> norm;
   StreamPorts<int, Bv<512>, Bv<128>> norm_p{"norm"};
   sc_core::sc_signal<uint32_t> norm_m{"norm_m"}, norm_e{"norm_e"};
+
+  // SwiGLU activation + quantization (tiny-mha d_ff 172): 16 int32 lanes in (gate, then up),
+  // 16 int8 lanes out + scale
+  std::unique_ptr<Vhw_l0_activation> act;
+  StreamPorts<int, Bv<512>, Bv<128>> act_p{"act"};
+  sc_core::sc_signal<uint32_t> act_m{"act_m"}, act_e{"act_e"};
 
   // rope: 16 int32 lanes
   std::unique_ptr<Vhw_l0_rope> rope;

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
+#include <string>
 #include <random>
 
 #include "model/fixed_point.h"
@@ -322,8 +324,121 @@ TEST(RtlRmsNorm, AttnNormEqualsGoldenAttnNorm) {
     for (int i = 0; i < 64; ++i) ASSERT_EQ(got[i], s.x_q_[i]) << "vector " << t << " element " << i;
     EXPECT_EQ(static_cast<int32_t>(gm), s.x_scale_.m_) << "vector " << t;
     EXPECT_EQ(sext(ge, 16), s.x_scale_.e_) << "vector " << t;
-    // rtl/rms_norm.sv: latency 2 NCH + 3 cycles with NCH = 4.
-    EXPECT_EQ(log.out_cycles.back() - log.in_cycles.back(), 2 * 4 + 3);
+    // rtl/rms_norm.sv, NCH = 4, DEPTH 4: latency 2 + floor((NCH - 1) / 2) * (DEPTH + 1) +
+    // (NCH - 1) % 2 + DEPTH cycles (two output chunks in flight).
+    EXPECT_EQ(log.out_cycles.back() - log.in_cycles.back(), 2 + 1 * 5 + 1 + 4);
+  }
+}
+
+// ---- SwiGLU activation + quantization before ffn_down
+
+// One vector through hw_l0_activation (tiny-mha d_ff 172, 16 lanes: 22 input chunks, gate then
+// up, one chunk holding the last 12 gate and the first 4 up values; 11 output chunks, the last
+// with 12 values) against fx::swiglu_fixed + fx::quantize_dynamic as GoldenModel::ffn runs them.
+void expect_activation_bit_exact(const LoadedModel& m, const vector<int32_t>& gate,
+                                 const vector<int32_t>& up, const std::function<bool(int64_t)>& ready,
+                                 const std::string& what) {
+  const int64_t f = 172;
+  const NumericsProfile& p = m.golden->profile();
+  const int af = p.activation_frac_bits_;
+  const int32_t qmax = (int32_t{1} << (p.activation_bits_ - 1)) - 1;
+  vector<int32_t> h(static_cast<size_t>(f));
+  for (int64_t i = 0; i < f; ++i) {
+    h[size_t(i)] = fx::swiglu_fixed(gate[size_t(i)], up[size_t(i)], af,
+                                    m.golden->tables().sigmoid_.data(), p.silu_table_bits_);
+  }
+  vector<int8_t> want(static_cast<size_t>(f));
+  const fx::Dyadic ws = fx::quantize_dynamic(h.data(), f, af, qmax, want.data());
+  vector<int64_t> in(gate.begin(), gate.end());
+  in.insert(in.end(), up.begin(), up.end());
+  in.resize(22 * 16, 0);
+  Bench& b = bench();
+  vector<int8_t> got;
+  vector<std::pair<uint32_t, uint32_t>> scales;
+  vector<bool> lasts;
+  const StreamLog log = run_stream(
+      b, b.act_p, 22,
+      [&](int64_t k) {
+        b.act_p.in_data.write(pack<512>(vector<int64_t>(in.begin() + 16 * k, in.begin() + 16 * k + 16), 32));
+        b.act_p.in_last.write(k == 21);
+      },
+      11,
+      [&](int64_t) {
+        for (int l = 0; l < 16; ++l) got.push_back(static_cast<int8_t>(lane(b.act_p.out_data.read(), l, 8, true)));
+        scales.emplace_back(b.act_m.read(), b.act_e.read());
+        lasts.push_back(b.act_p.out_last.read());
+      },
+      ready);
+  ASSERT_EQ(got.size(), 11u * 16) << what << ": the block did not emit 11 chunks";
+  for (int64_t i = 0; i < f; ++i) {
+    ASSERT_EQ(got[size_t(i)], want[size_t(i)])
+        << what << " element " << i << " gate " << gate[size_t(i)] << " up " << up[size_t(i)]
+        << " h " << h[size_t(i)];
+  }
+  for (size_t i = size_t(f); i < got.size(); ++i) EXPECT_EQ(got[i], 0) << what << " lane beyond d_ff";
+  for (size_t c = 0; c < scales.size(); ++c) {
+    EXPECT_EQ(static_cast<int32_t>(scales[c].first), ws.m_) << what << " chunk " << c;
+    EXPECT_EQ(sext(scales[c].second, 16), ws.e_) << what << " chunk " << c;
+    EXPECT_EQ(lasts[c], c + 1 == scales.size()) << what << " chunk " << c;
+  }
+  ASSERT_EQ(log.in_cycles.size(), 22u);
+  if (!ready) {
+    // rtl/activation.sv, NO = 11, DEPTH 4: latency 2 + floor(10 / 2) * 5 + 0 + 4 cycles.
+    EXPECT_EQ(log.out_cycles.back() - log.in_cycles.back(), 2 + 5 * 5 + 4) << what;
+  }
+}
+
+TEST(RtlActivation, SwigluQuantizeEqualsGolden) {
+  NEED_MODEL(m, "w4a8");
+  Bench& b = bench();
+  b.reset();
+  std::mt19937_64 rng(19);
+  const int64_t f = 172;
+  const int af = m->golden->profile().activation_frac_bits_;
+  const int32_t edge = int32_t{1} << (af + 4);  // |gate| >= 16.0: sigmoid 1 (or 0)
+  auto all = [&](int32_t v) { return vector<int32_t>(size_t(f), v); };
+  struct Case {
+    std::string what;
+    vector<int32_t> gate, up;
+  };
+  vector<Case> cases;
+  cases.push_back({"zeros (scale 0)", all(0), all(0)});
+  cases.push_back({"gate and up +INT32_MAX (h saturates)", all(fx::kInt32Max), all(fx::kInt32Max)});
+  cases.push_back({"gate -INT32_MAX (silu ~ 0)", all(-fx::kInt32Max), all(fx::kInt32Max)});
+  {
+    Case c{"gate at the sigmoid table's edge", all(0), all(int32_t{3} << af)};
+    const int32_t g[] = {edge - 1, edge, edge + 1, -(edge - 1), -edge, -(edge + 1), 1, -1};
+    for (int64_t i = 0; i < f; ++i) c.gate[size_t(i)] = g[i % 8] - int32_t(i / 8);
+    cases.push_back(c);
+  }
+  {
+    Case c{"one nonzero value", all(0), all(0)};
+    c.gate[100] = int32_t{5} << af;
+    c.up[100] = -(int32_t{7} << af);
+    cases.push_back(c);
+  }
+  {
+    Case c{"up extremes, alternating signs", all(0), all(0)};
+    for (int64_t i = 0; i < f; ++i) {
+      c.gate[size_t(i)] = static_cast<int32_t>(rand_in(rng, -(int64_t{20} << af), int64_t{20} << af));
+      c.up[size_t(i)] = (i & 1) ? fx::kInt32Max : -fx::kInt32Max;
+    }
+    cases.push_back(c);
+  }
+  for (int v = 0; v < 30; ++v) {
+    Case c{"random " + std::to_string(v), all(0), all(0)};
+    const int gb = static_cast<int>(rand_in(rng, 1, 31)), ub = static_cast<int>(rand_in(rng, 1, 31));
+    for (int64_t i = 0; i < f; ++i) {
+      c.gate[size_t(i)] = static_cast<int32_t>(rand_in(rng, -((int64_t{1} << gb) - 1), (int64_t{1} << gb) - 1));
+      c.up[size_t(i)] = static_cast<int32_t>(rand_in(rng, -((int64_t{1} << ub) - 1), (int64_t{1} << ub) - 1));
+    }
+    cases.push_back(c);
+  }
+  for (size_t i = 0; i < cases.size(); ++i) {
+    // Every third vector with the consumer ready one cycle in three (back-pressure).
+    std::function<bool(int64_t)> ready;
+    if (i % 3 == 2) ready = [](int64_t c) { return c % 3 == 0; };
+    expect_activation_bit_exact(*m, cases[i].gate, cases[i].up, ready, cases[i].what);
   }
 }
 

@@ -37,9 +37,11 @@ using test::run_in_child;
 using test::same_requests;
 
 // hc1-like with the matrix structure and chunk width the Verilated blocks were generated with
-// (16 input lanes, 4 output lanes; docs/rtl.md "Co-simulation").
+// (16 input lanes, 4 output lanes; docs/rtl.md "Co-simulation"), and the vector units' lanes
+// (16 = the chunk; hc1-like's pipeline_depth 4 is the RTL's).
 ChipConfig cosim_chip(std::vector<std::string> extra = {}) {
-  std::vector<std::string> sets = {"chip.buffers.chunk_elements=16"};
+  std::vector<std::string> sets = {"chip.buffers.chunk_elements=16",
+                                   "chip.activation.elements_per_cycle=16"};
   for (const char* b : {"qkv", "o_proj", "ffn_gate_up", "ffn_down"}) {
     const std::string k = std::string("chip.") + b + ".";
     for (const char* kv : {"input_lanes=16", "output_lanes=4", "output_mux=1",

@@ -1,7 +1,8 @@
 // Timing of the Verilated matrix blocks against the cycle-level SystemC matrix block
 // (sim/cycle_block.h) for the same configuration: tiny-mha layer 0's matrices (16 input
 // lanes, 4 output lanes, output_mux 1, one tree register, 1 accumulate stage, 2 requant
-// stages, 16-element chunks). Both sit between identical producers and consumers on chunk
+// stages, 16-element chunks), and of the SwiGLU activation against the cycle-level activation
+// block (16 lanes, pipeline_depth 4). Both sit between identical producers and consumers on chunk
 // channels (sc_fifo, sim/chunk.h) in one SystemC run; every input chunk's write cycle and every
 // output chunk's read cycle must be the same, so latency and initiation interval are equal, with
 // the consumer always ready and under back-pressure. The RTL side is the co-simulation adapter
@@ -90,6 +91,9 @@ ChipMapping rtl_mapping() {
     b->accumulate_stages_ = 1;
     b->requant_stages_ = 2;
   }
+  // The vector units of the RTL (rtl/activation.sv: 16 lanes, 4 output registers).
+  m.chip_.activation_.elements_per_cycle_ = 16;
+  m.chip_.activation_.pipeline_depth_cycles_ = 4;
   return m;
 }
 
@@ -181,6 +185,7 @@ nlohmann::json compare(const Scenario& s) {
   if (s.block == "o_proj") inputs = q, outputs = d, mb = &m.chip_.o_proj_;
   if (s.block == "ffn_gate_up") outputs = 2 * f, mb = &m.chip_.ffn_gate_up_;
   if (s.block == "ffn_down") inputs = f, outputs = d, mb = &m.chip_.ffn_down_;
+  if (s.block == "activation") inputs = 2 * f, outputs = f;
   std::vector<sim::Token> tokens(size_t(s.vectors));
   for (size_t i = 0; i < tokens.size(); ++i) tokens[i].seq_ = int64_t(i);
   auto ready = [e = s.ready_every](Cycle c) { return c % e == 0; };
@@ -188,10 +193,11 @@ nlohmann::json compare(const Scenario& s) {
   ChunkChannel sc_in("sc_in", 2), sc_out("sc_out", 2), rtl_in("rtl_in", 2), rtl_out("rtl_out", 2);
   Producer sc_prod("sc_prod", clock, sc_in, tokens, inputs, s.gap);
   Producer rtl_prod("rtl_prod", clock, rtl_in, tokens, inputs, s.gap);
+  const sim::CycleBlockSpec spec =
+      mb ? sim::matrix_block_spec(s.block, 0, inputs, outputs, *mb)
+         : sim::activation_block_spec(0, f, m.chip_.activation_, 16);
   std::unique_ptr<sim::CycleProcess> sc_block =
-      sim::make_cycle_block("sc_block", clock, 16,
-                            sim::matrix_block_spec(s.block, 0, inputs, outputs, *mb), nullptr,
-                            false, nullptr);
+      sim::make_cycle_block("sc_block", clock, 16, spec, nullptr, false, nullptr);
   sc_block->in_(sc_in);
   sc_block->out_(sc_out);
   sim::RtlBlockRequest r;
@@ -275,6 +281,30 @@ TEST(RtlTiming, MatrixBlocksEqualSystemCUnderBackPressure) {
     expect_same_timing({b, 3, 300, 3});
   }
 }
+
+// The SwiGLU activation (rtl/activation.sv, 344 values in as 22 chunks, 172 out as 11, the
+// last partial) against the cycle-level activation block (two passes, output registers and
+// buffer): spaced vectors, back to back, and both under back-pressure.
+TEST(RtlTiming, ActivationEqualsSystemC) {
+  NEED_FRESH_KERNEL();
+  expect_same_timing({"activation", 4, 100, 1});
+}
+
+TEST(RtlTiming, ActivationEqualsSystemCBackToBack) {
+  NEED_FRESH_KERNEL();
+  expect_same_timing({"activation", 4, 0, 1});
+}
+
+TEST(RtlTiming, ActivationEqualsSystemCBackToBackUnderBackPressure) {
+  NEED_FRESH_KERNEL();
+  expect_same_timing({"activation", 4, 0, 3});
+}
+
+TEST(RtlTiming, ActivationEqualsSystemCUnderBackPressure) {
+  NEED_FRESH_KERNEL();
+  expect_same_timing({"activation", 3, 300, 3});
+}
+
 
 }  // namespace
 }  // namespace hw

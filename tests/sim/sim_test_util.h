@@ -48,10 +48,11 @@ inline ModelConfig sim_tiny_model() {
 //   ceil(8/4), write latency 1: K and V readable), attention at context L: sweep ceil(8L/4) =
 //   2L, MACs ceil(128L/1024), softmax ceil(4L/16), so S = 2L and T = 2L + 3 (q passes kv_write
 //   and reaches attention: +3 from rope, read latency 1, output 1 + depth 3, less kv_write's 4),
-//   o_proj 10/12, ffn_norm 8/11, ffn_gate_up 20/22, activation 4/6, ffn_down 10/12,
-//   final_norm 8/11, lm_head 10/12, sampler 4/6 (+1, ceil(256/64), +1).
-// One layer: 11+12+14+4+(2L+3)+12+11+22+6+12 = 107 + 2L; a token at context L:
-//   4 + 2*(107 + 2L) + 11 + 12 + 6 = 247 + 4L cycles.
+//   o_proj 10/12, ffn_norm 8/11, ffn_gate_up 20/22, activation 12/14 (+1, ceil(256/32) taking
+//   gate and up + ceil(128/32) emitting, +1), ffn_down 10/12, final_norm 8/11, lm_head 10/12,
+//   sampler 4/6 (+1, ceil(256/64), +1).
+// One layer: 11+12+14+4+(2L+3)+12+11+22+14+12 = 115 + 2L; a token at context L:
+//   4 + 2*(115 + 2L) + 11 + 12 + 6 = 263 + 4L cycles.
 // KV: 12800 B per die for 2 layers = 6400 B per engine = 800 words = 100 positions.
 inline const char* sim_tiny_chip_yaml() {
   return R"(chip:

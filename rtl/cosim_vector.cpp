@@ -1,0 +1,272 @@
+// RTL co-simulation of the vector units (see cosim_vector.h).
+#include "rtl/cosim_vector.h"
+
+#include <algorithm>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+// Verilator's headers have unused parameters: keep the project's warning flags quiet on them.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "Vhw_l0_activation.h"
+#pragma GCC diagnostic pop
+#include "common/error.h"
+#include "model/fixed_point.h"
+#include "model/golden_model.h"
+
+namespace hw::rtl {
+namespace {
+
+// The Verilated activation: tiny-mha (d_ff 172) at w4a8, 16 lanes, DEPTH 4
+// (rtl/gen/tiny-mha-w4a8-l0/hw_l0_activation.sv).
+constexpr const char* kModel = "tiny-mha";
+constexpr const char* kNumerics = "w4a8";
+constexpr int64_t kLanes = 16, kDepth = 4, kFf = 172;
+
+using Clock = sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>;
+
+class RtlActivationBlock : public sim::CycleProcess {
+ public:
+  SC_HAS_PROCESS(RtlActivationBlock);
+  RtlActivationBlock(sc_core::sc_module_name name, const sim::RtlBlockRequest& r)
+      : sim::CycleProcess(name, *r.clock_, r.chunk_elements_), clk_("clk"), rst_("rst"),
+        in_valid_pin_("in_valid"), in_ready_pin_("in_ready"), in_last_pin_("in_last"),
+        out_valid_pin_("out_valid"), out_ready_pin_("out_ready"), out_last_pin_("out_last"),
+        in_data_("in_data"), out_data_("out_data"), scale_m_("scale_m"), scale_e_("scale_e"),
+        v_("activation"), block_(r.block_), layer_(r.layer_), functional_(r.functional_) {
+    v_.clk(clk_);
+    v_.rst(rst_);
+    v_.in_valid(in_valid_pin_);
+    v_.in_ready(in_ready_pin_);
+    v_.in_last(in_last_pin_);
+    v_.in_data(in_data_);
+    v_.out_valid(out_valid_pin_);
+    v_.out_ready(out_ready_pin_);
+    v_.out_data(out_data_);
+    v_.out_scale_m(scale_m_);
+    v_.out_scale_e(scale_e_);
+    v_.out_last(out_last_pin_);
+    SC_METHOD(phase);
+    sensitive << phase_ev_;
+    dont_initialize();
+    SC_METHOD(fall);
+    sensitive << fall_ev_;
+    dont_initialize();
+    SC_THREAD(reset);
+  }
+
+  const std::string& block_name() const override { return block_; }
+  int64_t layer() const override { return layer_; }
+
+ protected:
+  bool tick(sim::Cycle now) override {
+    now_ = now;
+    // What the channel held at this cycle's edge (a chunk written during this cycle is not
+    // there until the next edge).
+    available_at_edge_ = in_->num_available();
+    output_side();
+    phase_step_ = 0;
+    phase_ev_.notify(sc_core::SC_ZERO_TIME);
+    if (!flights_.empty()) ++stats_.busy_cycles_;
+    return !flights_.empty() || in_valid_ || in_->num_available() > 0;
+  }
+
+ private:
+  struct Flight {
+    sim::Token* token_ = nullptr;
+    int64_t emitted_ = 0;  // output values written into the channel
+  };
+
+  void reset() {
+    rst_.write(true);
+    for (int i = 0; i < 3; ++i) {
+      clk_.write(false);
+      for (int d = 0; d < 3; ++d) wait(sc_core::SC_ZERO_TIME);
+      clk_.write(true);
+      for (int d = 0; d < 3; ++d) wait(sc_core::SC_ZERO_TIME);
+    }
+    clk_.write(false);
+    rst_.write(false);
+  }
+
+  TokenState* state(const sim::Token* t) const {
+    return functional_ && t->state_ ? t->state_ : nullptr;
+  }
+
+  // Delta 0 of cycle t: the output transfer of edge t (out_ready = the channel has room, as the
+  // SystemC block writes a chunk when the channel has room) and its channel write.
+  void output_side() {
+    const bool room = out_->num_free() > 0;
+    out_ready_pin_.write(room);
+    if (!out_valid_pin_.read()) return;
+    if (!room) {
+      ++stats_.stall_cycles_[size_t(sim::StallReason::kOutputFull)];
+      return;
+    }
+    if (flights_.empty()) {
+      throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
+                       "the RTL emitted a chunk with no vector in flight");
+    }
+    Flight& f = flights_.front();
+    const int64_t n = std::min(kLanes, kFf - f.emitted_);
+    if (TokenState* s = state(f.token_)) {
+      const sc_dt::sc_bv<128> data = out_data_.read();
+      for (int64_t i = 0; i < n; ++i) {
+        s->x_q_[size_t(f.emitted_ + i)] =
+            static_cast<int8_t>(data.range(int(i) * 8 + 7, int(i) * 8).to_uint64());
+      }
+      if (f.emitted_ == 0) {
+        s->x_scale_.m_ = static_cast<int32_t>(scale_m_.read());
+        s->x_scale_.e_ = static_cast<int32_t>(static_cast<int16_t>(scale_e_.read() & 0xFFFFu));
+      }
+    }
+    sim::Chunk c;
+    c.token_ = f.token_;
+    c.index_ = static_cast<int32_t>(f.emitted_ / chunk_elements_);
+    c.elements_ = static_cast<int32_t>(n);
+    c.last_ = f.emitted_ + n >= kFf;
+    if (c.last_ != out_last_pin_.read()) {
+      throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
+                       "out_last of output chunk " + std::to_string(c.index_) + " is " +
+                           (out_last_pin_.read() ? "set" : "clear") + ", expected the opposite");
+    }
+    if (c.last_) check_and_hook(f.token_);
+    out_->write(c);
+    f.emitted_ += n;
+    if (c.last_) {
+      departed(f.token_, now_);
+      flights_.pop_front();
+    }
+  }
+
+  // Deltas 1..3 of cycle t: the input side, then the clock edge.
+  void phase() {
+    ++phase_step_;
+    if (phase_step_ < 2) {
+      phase_ev_.notify(sc_core::SC_ZERO_TIME);
+      return;
+    }
+    if (phase_step_ == 2) {
+      input_side();
+      phase_ev_.notify(sc_core::SC_ZERO_TIME);
+      return;
+    }
+    clk_.write(true);
+    const sc_core::sc_time period = clock_.time_of(now_ + 1) - clock_.time_of(now_);
+    fall_ev_.notify(period / 2);
+  }
+
+  void fall() { clk_.write(false); }
+
+  void input_side() {
+    bool valid = false;
+    if (in_ready_pin_.read() && (in_valid_ || available_at_edge_ > 0) && fill_input()) {
+      const sim::Chunk c = in_reg_;
+      in_valid_ = false;
+      if (c.index_ == 0) {
+        ++stats_.tokens_;
+        flights_.push_back({c.token_, 0});
+      }
+      sc_dt::sc_bv<512> data(0);
+      if (const TokenState* s = state(c.token_)) {
+        const int64_t base = int64_t(c.index_) * chunk_elements_;
+        for (int64_t i = 0; i < c.elements_; ++i) {
+          const int64_t e = base + i;
+          const int32_t v = e < kFf ? s->gate_[size_t(e)] : s->up_[size_t(e - kFf)];
+          data.range(int(i) * 32 + 31, int(i) * 32) =
+              static_cast<uint64_t>(static_cast<uint32_t>(v));
+        }
+      }
+      in_data_.write(data);
+      in_last_pin_.write(c.last_);
+      valid = true;
+    }
+    in_valid_pin_.write(valid);
+  }
+
+  // At the last chunk (its values written): the RTL's x_q_ and scale against the golden model's silu(gate) * up and
+  // QUANT of the same gate and up; then the block hook (as the SystemC block's golden apply).
+  void check_and_hook(sim::Token* t) {
+    TokenState* s = state(t);
+    if (!s) return;
+    const GoldenModel& g = functional_->golden();
+    const NumericsProfile& p = g.profile();
+    const int af = p.activation_frac_bits_;
+    const int32_t qmax = (int32_t{1} << (p.activation_bits_ - 1)) - 1;
+    for (int64_t i = 0; i < kFf; ++i) {
+      s->hidden_[size_t(i)] = fx::swiglu_fixed(s->gate_[size_t(i)], s->up_[size_t(i)], af,
+                                               g.tables().sigmoid_.data(), p.silu_table_bits_);
+    }
+    std::vector<int8_t> want(static_cast<size_t>(kFf));
+    const fx::Dyadic ws = fx::quantize_dynamic(s->hidden_.data(), kFf, af, qmax, want.data());
+    for (int64_t i = 0; i < kFf; ++i) {
+      if (s->x_q_[size_t(i)] != want[size_t(i)]) {
+        throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
+                         "RTL output " + std::to_string(i) + " is " +
+                             std::to_string(s->x_q_[size_t(i)]) + ", the golden model's " +
+                             std::to_string(want[size_t(i)]));
+      }
+    }
+    if (s->x_scale_.m_ != ws.m_ || s->x_scale_.e_ != ws.e_) {
+      throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
+                       "RTL scale (" + std::to_string(s->x_scale_.m_) + ", " +
+                           std::to_string(s->x_scale_.e_) + "), the golden model's (" +
+                           std::to_string(ws.m_) + ", " + std::to_string(ws.e_) + ")");
+    }
+    const sim::BlockHook* hook = functional_->block_hook();
+    if (hook && *hook) (*hook)(*t, block_, layer_);
+  }
+
+  Clock clk_;
+  sc_core::sc_signal<bool> rst_;
+  sc_core::sc_signal<bool> in_valid_pin_, in_ready_pin_, in_last_pin_;
+  sc_core::sc_signal<bool> out_valid_pin_, out_ready_pin_, out_last_pin_;
+  sc_core::sc_signal<sc_dt::sc_bv<512>> in_data_;
+  sc_core::sc_signal<sc_dt::sc_bv<128>> out_data_;
+  sc_core::sc_signal<uint32_t> scale_m_, scale_e_;
+  Vhw_l0_activation v_;
+  std::string block_;
+  int64_t layer_;
+  const sim::FunctionalData* functional_;
+  std::deque<Flight> flights_;
+  sim::Cycle now_ = 0;
+  int64_t available_at_edge_ = 0;
+  int phase_step_ = 0;
+  sc_core::sc_event phase_ev_, fall_ev_;
+};
+
+void need(const std::string& key, int64_t have, int64_t want) {
+  if (have != want) {
+    throw make_error("--rtl", key + " is " + std::to_string(have) +
+                                  ", the Verilated block has " + std::to_string(want),
+                     "--set " + key + "=" + std::to_string(want) +
+                         " (docs/rtl.md \"Co-simulation\")");
+  }
+}
+
+}  // namespace
+
+bool has_rtl_vector_block(const sim::RtlBlockRequest& r, const std::string& block) {
+  const ModelConfig& mc = r.mapping_->model_;
+  return block == "activation" && mc.name_ == kModel && mc.d_ff_ == kFf && r.layer_ == 0;
+}
+
+std::unique_ptr<sim::CycleProcess> make_rtl_vector_block(const sim::RtlBlockRequest& r) {
+  if (!has_rtl_vector_block(r, r.block_)) return nullptr;
+  if (r.functional_ && r.functional_->golden().profile().name_ != kNumerics) {
+    throw make_error("--rtl layer=" + std::to_string(r.layer_),
+                     "the Verilated activation block holds the " + std::string(kNumerics) +
+                         " sigmoid table, the run uses numerics " +
+                         r.functional_->golden().profile().name_);
+  }
+  const VectorUnitConfig& u = r.mapping_->chip_.activation_;
+  need("chip.buffers.chunk_elements", r.chunk_elements_, kLanes);
+  need("chip.activation.elements_per_cycle", u.elements_per_cycle_, kLanes);
+  need("chip.activation.pipeline_depth", u.pipeline_depth_cycles_, kDepth);
+  return std::make_unique<RtlActivationBlock>(r.instance_.c_str(), r);
+}
+
+}  // namespace hw::rtl

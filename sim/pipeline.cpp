@@ -49,7 +49,7 @@ Pipeline::Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64
                                  ? b.outputs_ + b.chunk_
                                  : std::max(2 * b.chunk_, b.lanes_ + b.chunk_);
       const int64_t vectors = buffer / std::max<int64_t>(1, b.outputs_);
-      if (vectors > 1) st.written_.assign(static_cast<size_t>(vectors - 1), 0);
+      if (vectors > 1) st.written_.assign(static_cast<size_t>(vectors), 0);
     }
   }
   body_end_ = stages_.size();
@@ -135,22 +135,26 @@ Cycle Pipeline::run(Cursor& c) {
         last = std::max(last, st.taken_[(st.taken_head_ + size_t(m) - 1) % st.taken_.size()] + 1);
       }
       prev->last_out_ = last;
-      // The write the feeder's next output waits for: this one's, or with a buffer of K
-      // vectors the one K - 1 tokens back.
-      Cycle room = last;
+      // A feeder's output buffer of K > 1 vectors: this token's output found it full until
+      // the write K tokens back (full_at); the next one's waits for the write K - 1 back (room).
+      Cycle room = last, full_at = -1;
       if (!prev->written_.empty()) {
-        room = prev->written_[prev->written_head_];
+        full_at = prev->written_[prev->written_head_];
         prev->written_[prev->written_head_] = last;
         prev->written_head_ = (prev->written_head_ + 1) % prev->written_.size();
+        room = prev->written_[prev->written_head_];
       }
       const Cycle delay = last - nominal_last;
       if (delay > 0) {
         prev->stall_cycles_[static_cast<int>(StallReason::kOutputFull)] += delay;
         // A feeder with a small output buffer stalls its steps; one that holds a whole vector
         // (matrix, embedding, attention) makes its next token wait instead (out_clear_).
-        if (!prev->stream_.holds_output_ && prev->stream_.kind_ != StreamKind::kKvWrite &&
-            room > nominal_last) {
-          prev->free_ += room - nominal_last;
+        if (!prev->stream_.holds_output_ && prev->stream_.kind_ != StreamKind::kKvWrite) {
+          if (prev->written_.empty()) {
+            prev->free_ += delay;
+          } else if (full_at > prev->produced_) {
+            prev->free_ += full_at - prev->produced_;
+          }
         }
       }
       if (prev->stream_.holds_output_) {
@@ -219,6 +223,7 @@ Cycle Pipeline::run(Cursor& c) {
       in.kv_ready_ = dram_begin >= 0 ? dram_begin : kv_ready;
     }
     StreamTimes r = stream_step(plan, in);
+    st.produced_ = r.last_;
     if (attention && dram) open_rows(st, t.user_, dram_begin, r);
     if (r.first_ <= st.last_out_) {
       // A channel is in order: this token's chunks follow the previous token's last one.

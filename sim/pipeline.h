@@ -68,10 +68,12 @@ struct Stage {
   size_t taken_head_ = 0;
   std::vector<int64_t> paces_, drop_paces_;
   // Outputs of one chunk whose output buffer holds K > 1 vectors (cycle_chip.cpp sizes it in
-  // elements, at least two chunks' worth): the write cycles of the last K - 1 (ring, oldest at
-  // written_head_); a stall reaches the block once K vectors wait.
+  // elements, at least two chunks' worth): the write cycles of the last K (ring, oldest at
+  // written_head_); its steps stall when a vector is produced (produced_: its last chunk
+  // before the channel's order delays it) while K are waiting.
   std::vector<Cycle> written_;
   size_t written_head_ = 0;
+  Cycle produced_ = 0;
   // Attention: read sweeps [start, end) of earlier tokens that may still be running when a
   // later token's KV write lands (pruned as writes advance).
   std::deque<std::pair<Cycle, Cycle>> sweeps_;

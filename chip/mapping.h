@@ -72,7 +72,10 @@
 //   attention sweep = ceil(p*2R/bpc) + ceil((L-p)*2R/bpc), no conflicts, posted once the
 //   position is readable, data La + Ld after the last byte. Streams are charged at the
 //   sustained rate of all channels, as the die's bandwidth calendar reserves them: a short
-//   stream that occupies a few channels leaves the others to other layers' streams.
+//   stream that occupies a few channels leaves the others to other layers' streams. The token
+//   level (sim/pipeline.h) also saves tRP + tRCD on a sweep whose first rows are still open
+//   (the same user's previous sweep in that layer, no refresh since, no other layer of the
+//   die in those banks); these closed forms charge La on every stream.
 //   Shared-bandwidth stage bound: every token moves (L+1)*2R bytes per layer through its
 //   die's DRAM, so the stage time is at least ceil(layers_on_die*(L+1)*2R/bpc).
 // Links (dies_used > 1): after each die but the last the d-vector (d*activation_bits/8 bytes)

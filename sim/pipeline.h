@@ -24,6 +24,11 @@
 // Cycles a feeder's last chunk waits are its output_full stalls, extra attention cycles
 // bank_conflict, waiting for the DRAM channel dram_bandwidth, the rest of the idle time
 // input_empty.
+// One exception to "at entry": prefill query tiling (chip.attention.query_tile > 1), where one
+// attention sweep serves the queries of consecutive prompt tokens that queue at the block, so a
+// token's sweep depends on whether the next token arrives in time. Such a token waits at the
+// attention stage (Cursor, parked in the stage's tile) and its passage is finished when the tile
+// closes, during a later token's pass (close_tile); tokens that produce an output never wait.
 #pragma once
 #include <array>
 #include <cstdint>

@@ -158,6 +158,7 @@ bool CycleBlock::tick(Cycle now) {
   if (!cur_ && in_valid_) {
     cur_ = in_reg_.token_;
     received_ = 0;
+    applied_ = false;
     phase_ = 0;
     step_ = 0;
     phase_input_base_ = 0;
@@ -204,7 +205,13 @@ bool CycleBlock::tick(Cycle now) {
   busy_until_ = now + p.cycles_per_step_;
   ++stats_.busy_cycles_;
   const bool final_step = phase_ + 1 == spec_.phases_.size() && step_ + 1 == p.steps_;
-  if (final_step && functional_ && golden_) golden_->apply(*cur_, spec_.layer_);
+  // The golden function once the whole input is in (a two-pass block: at its first output
+  // step), so the state holds the output before its first chunk leaves (an RTL block behind it
+  // reads the whole vector with its first chunk, rtl/cosim.h).
+  if (!applied_ && received_ >= spec_.inputs_) {
+    applied_ = true;
+    if (functional_ && golden_) golden_->apply(*cur_, spec_.layer_);
+  }
   produce(cur_, outs, spec_.outputs_, busy_until_ + spec_.depth_cycles_);
   produced_ += outs;
   if (++step_ == p.steps_) {
@@ -492,7 +499,9 @@ bool CycleAttention::tick(Cycle now) {
     const int64_t bpp = int64_t(g_.bytes_per_position_);
     const int64_t in_prefix = std::min(addr_.prefix_positions_, positions_);
     std::vector<std::pair<int64_t, int64_t>> ranges;
-    if (in_prefix > 0) ranges.emplace_back(g_.dram_layout_.address(layer_, 0), in_prefix * bpp);
+    if (in_prefix > 0) {
+      ranges.emplace_back(g_.dram_layout_.address(layer_, addr_.slot(0)), in_prefix * bpp);
+    }
     if (positions_ > in_prefix) {
       ranges.emplace_back(g_.dram_layout_.address(layer_, addr_.slot(in_prefix)),
                           (positions_ - in_prefix) * bpp);

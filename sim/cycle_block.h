@@ -15,10 +15,10 @@
 //   matrix   CycleMatrixBlock below: ceil(C/Li) steps of output_mux cycles, Li inputs each, then
 //            the tree, accumulate, hold and requant registers, Lo outputs per cycle, register
 //            by register as the RTL block (rtl/matvec_core.sv)
-//   norm     pass 1: ceil(n/lanes) steps taking the input; pass 2: ceil(n/lanes) steps producing
-//            the output; depth = pipeline_depth
-//   rope, activation, link   ceil(n/lanes) steps, each taking and producing `lanes` (activation
-//            takes gate and up, 2 per output)
+//   norm, activation   pass 1: steps of `lanes` taking the whole input (the activation takes
+//            gate and up, 2f values: QUANT needs max|silu(g) u| over the vector); pass 2:
+//            ceil(n/lanes) steps producing the output; depth = pipeline_depth
+//   rope, link   ceil(n/lanes) steps, each taking and producing `lanes`
 //   sampler  ceil(V/lanes) steps taking the logits, the token id at the end
 //   embedding  one step of lookup_cycles, then the d-vector
 // kv_write and attention have their own processes (KV traffic, kv_banks.h).
@@ -173,6 +173,7 @@ class CycleBlock : public CycleProcess {
   Token* cur_ = nullptr;
   bool dropping_ = false;
   int64_t received_ = 0;
+  bool applied_ = false;  // the token's golden function applied
   size_t phase_ = 0;
   int64_t step_ = 0;
   int64_t phase_input_base_ = 0;  // input needed before this phase
@@ -262,11 +263,13 @@ struct KvLayerGeometry {
 struct KvAddress {
   int64_t prefix_positions_ = 0;
   int64_t prefix_base_words_ = 0;
+  int64_t prefix_base_positions_ = 0;  // the prefix run's first slot (one run per prefix group)
   int64_t private_base_words_ = 0;  // address of position prefix_positions_
   int64_t private_base_positions_ = 0;  // its slot (DRAM layout)
   // Slot of position `pos` in the layer's position space.
   int64_t slot(int64_t pos) const {
-    return pos < prefix_positions_ ? pos : private_base_positions_ + (pos - prefix_positions_);
+    return pos < prefix_positions_ ? prefix_base_positions_ + pos
+                                   : private_base_positions_ + (pos - prefix_positions_);
   }
 };
 

@@ -276,9 +276,7 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
   }
   capacity_positions_ = m.kv_positions_;
   prefix_positions_ = shared_prefix_positions;
-  if (prefix_positions_ < capacity_positions_) {
-    free_runs_[prefix_positions_] = capacity_positions_ - prefix_positions_;
-  }
+  if (capacity_positions_ > 0) free_runs_[0] = capacity_positions_;
 
   auto drop = [this](Token* t, Cycle) {
     if (scheduler_) scheduler_->body_done(*t);
@@ -366,10 +364,32 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
       }
       KvBankEngine* engine = engines_.back().get();
       KvDram* dram = g.dram_ ? drams_[size_t(di)].get() : nullptr;
-      chain(std::make_unique<CycleKvWrite>(instance_name("kv_write", l).c_str(), clock, N, l, g,
-                                           engine, dram, g_kv_write_.get(), fn, addr));
-      chain(std::make_unique<CycleAttention>(instance_name("attention", l).c_str(), clock, N, l,
-                                             g, engine, dram, g_attention_.get(), fn, addr));
+      RtlAttentionProcesses rtl_attention;
+      if (l == options.rtl_layer_ && rtl_attention_factory()) {
+        // The layer's KV write and attention as one RTL unit with its own KV SRAM banks.
+        RtlAttentionRequest r;
+        r.mapping_ = &mapping;
+        r.clock_ = &clock;
+        r.functional_ = functional;
+        r.layer_ = l;
+        r.chunk_elements_ = N;
+        r.kv_write_instance_ = instance_name("kv_write", l);
+        r.attention_instance_ = instance_name("attention", l);
+        r.address_ = addr;
+        r.vcd_path_ = options.rtl_vcd_path_;
+        rtl_attention = (*rtl_attention_factory())(r);
+      }
+      if (rtl_attention.kv_write_ && rtl_attention.attention_) {
+        rtl_processes_.push_back(rtl_attention.kv_write_.get());
+        rtl_processes_.push_back(rtl_attention.attention_.get());
+        chain(std::move(rtl_attention.kv_write_));
+        chain(std::move(rtl_attention.attention_));
+      } else {
+        chain(std::make_unique<CycleKvWrite>(instance_name("kv_write", l).c_str(), clock, N, l, g,
+                                             engine, dram, g_kv_write_.get(), fn, addr));
+        chain(std::make_unique<CycleAttention>(instance_name("attention", l).c_str(), clock, N,
+                                               l, g, engine, dram, g_attention_.get(), fn, addr));
+      }
       block(matrix_spec("o_proj", l, di, q, d, m.chip_.o_proj_), g_o_proj_.get());
       block(norm_spec("ffn_norm", l, di, d, d, c.norm_, N), g_ffn_norm_.get());
       block(matrix_spec("ffn_gate_up", l, di, d, 2 * f, m.chip_.ffn_gate_up_), g_ffn_gate_up_.get());
@@ -508,27 +528,52 @@ void CycleChip::finish(Token* t) {
   free_tokens_.push_back(t);
 }
 
-bool CycleChip::place_user(int64_t user, int64_t positions) {
+int64_t CycleChip::take_run(int64_t positions) {
+  if (positions == 0) return 0;
   for (auto it = free_runs_.begin(); it != free_runs_.end(); ++it) {
     if (it->second >= positions) {
       const int64_t start = it->first;
       const int64_t left = it->second - positions;
       free_runs_.erase(it);
       if (left > 0) free_runs_[start + positions] = left;
-      user_runs_[user] = {start, positions};
-      return true;
+      return start;
     }
   }
-  return positions == 0;
+  return -1;
+}
+
+bool CycleChip::place_user(int64_t user, int64_t positions, int64_t group) {
+  const int64_t start = take_run(positions);
+  if (start < 0) return false;
+  user_runs_[user] = {start, positions, group};
+  return true;
+}
+
+bool CycleChip::place_prefix(int64_t group, int64_t positions) {
+  const int64_t start = take_run(positions);
+  if (start < 0) return false;
+  prefix_runs_[group] = start;
+  return true;
+}
+
+void CycleChip::free_prefix(int64_t group) {
+  auto it = prefix_runs_.find(group);
+  if (it == prefix_runs_.end()) return;
+  const int64_t start = it->second;
+  prefix_runs_.erase(it);
+  release_run(start, prefix_positions_);
 }
 
 void CycleChip::free_user(int64_t user) {
   auto it = user_runs_.find(user);
   if (it == user_runs_.end()) return;
-  int64_t start = it->second.first;
-  int64_t len = it->second.second;
+  const UserRun run = it->second;
   user_runs_.erase(it);
   for (auto& e : engines_) e->forget_user(user);
+  release_run(run.start_, run.length_);
+}
+
+void CycleChip::release_run(int64_t start, int64_t len) {
   if (len == 0) return;
   auto next = free_runs_.lower_bound(start);
   if (next != free_runs_.end() && next->first == start + len) {
@@ -552,10 +597,17 @@ KvAddress CycleChip::address_of(const Token& t) const {
   a.prefix_positions_ = prefix_positions_;
   a.prefix_base_words_ = 0;
   auto it = user_runs_.find(t.user_);
-  const int64_t start = it == user_runs_.end() ? 0 : it->second.first;
-  // Positions below the shared prefix are the prefix run (owner included: its first positions
-  // are the prefix); the private run holds positions prefix.. at `start`.
+  const int64_t start = it == user_runs_.end() ? 0 : it->second.start_;
+  // Positions below the shared prefix are the user's group's prefix run (owner included: its
+  // first positions are the prefix); the private run holds positions prefix.. at `start`.
   const int64_t wp = std::max<int64_t>(1, mapping_.kv_words_per_position_);
+  if (it != user_runs_.end()) {
+    auto p = prefix_runs_.find(it->second.group_);
+    if (p != prefix_runs_.end()) {
+      a.prefix_base_positions_ = p->second;
+      a.prefix_base_words_ = p->second * wp;
+    }
+  }
   a.private_base_words_ = start * wp;
   a.private_base_positions_ = start;
   return a;

@@ -87,8 +87,10 @@ class CycleChip : public sc_core::sc_module, public TokenPath {
   Cycle input_space_at(Cycle now) const override;
   Cycle enter(Token& t, Cycle now) override;
   const sc_core::sc_event* wake_event() const override;
-  bool place_user(int64_t user, int64_t positions) override;
+  bool place_user(int64_t user, int64_t positions, int64_t group) override;
   void free_user(int64_t user) override;
+  bool place_prefix(int64_t group, int64_t positions) override;
+  void free_prefix(int64_t group) override;
 
   // Every block process in dataflow order.
   const std::vector<CycleProcess*>& processes() const { return processes_; }
@@ -148,12 +150,20 @@ class CycleChip : public sc_core::sc_module, public TokenPath {
   std::deque<TokenState> states_;
   std::vector<TokenState*> free_states_;
 
-  // KV address space per layer engine, in positions: the shared prefix run at [0, prefix), the
-  // users' private runs first-fit in the rest.
+  // KV address space per layer engine, in positions: each prefix group's stored prefix and each
+  // user's private run, first-fit (a group's prefix is placed before its first user's run).
+  // First fit: the start of a run of `positions` taken from the lowest free run that holds it,
+  // or -1 when none does.
+  int64_t take_run(int64_t positions);
+  void release_run(int64_t start, int64_t length);
+  struct UserRun {
+    int64_t start_ = 0, length_ = 0, group_ = 0;
+  };
   int64_t prefix_positions_ = 0;
   int64_t capacity_positions_ = 0;
-  std::map<int64_t, int64_t> free_runs_;              // start -> length
-  std::map<int64_t, std::pair<int64_t, int64_t>> user_runs_;  // user -> (start, length)
+  std::map<int64_t, int64_t> free_runs_;      // start -> length
+  std::map<int64_t, UserRun> user_runs_;      // user -> its private run
+  std::map<int64_t, int64_t> prefix_runs_;    // group -> its prefix run's start
 };
 
 }  // namespace hw::sim

@@ -37,4 +37,30 @@ using RtlBlockFactory = std::function<std::unique_ptr<CycleProcess>(const RtlBlo
 void set_rtl_block_factory(RtlBlockFactory factory);
 const RtlBlockFactory* rtl_block_factory();
 
+// The layer's KV write path and attention engine as one RTL unit (it owns the layer's KV SRAM
+// banks), in the chip as two processes: kv_write (qkv chunks in, q chunks out) and attention
+// (q chunks in, attention output out), chained in place of CycleKvWrite and CycleAttention.
+struct RtlAttentionRequest {
+  const ChipMapping* mapping_ = nullptr;
+  const ClockBase* clock_ = nullptr;
+  const FunctionalData* functional_ = nullptr;  // nullptr: timing mode
+  int64_t layer_ = 0;
+  int64_t chunk_elements_ = 0;
+  std::string kv_write_instance_ = "kv_write";
+  std::string attention_instance_ = "attention";
+  std::string vcd_path_;  // "" = no trace of the unit
+  // The chip's KV address map (CycleChip::address_of): word addresses of a token's KV.
+  std::function<KvAddress(const Token&)> address_;
+};
+struct RtlAttentionProcesses {
+  std::unique_ptr<CycleProcess> kv_write_;
+  std::unique_ptr<CycleProcess> attention_;
+};
+// Returns both processes, or neither when this build has no RTL unit for the model and chip
+// (the layer's KV write and attention then stay SystemC processes).
+using RtlAttentionFactory = std::function<RtlAttentionProcesses(const RtlAttentionRequest&)>;
+
+void set_rtl_attention_factory(RtlAttentionFactory factory);
+const RtlAttentionFactory* rtl_attention_factory();
+
 }  // namespace hw::sim

@@ -70,13 +70,6 @@ Scheduler::Scheduler(sc_core::sc_module_name name, const ChipMapping& mapping,
     prefixes_.resize(static_cast<size_t>(groups));
     prefix_stats_.groups_ = groups;
   }
-  if (cycle_level_ && groups > 1) {
-    throw make_error("workload.shared_prefix_groups",
-                     std::to_string(groups) +
-                         " prefix groups: the cycle level's KV address map holds one shared "
-                         "prefix run",
-                     "use --level token, or one group");
-  }
   int64_t outputs = 0;
   for (const auto& r : requests) outputs += r.output_tokens_;
   // At most 1000 marks, allocated once: the model's state stays flat in the number of tokens.
@@ -336,7 +329,6 @@ std::string Scheduler::reject_reason(const UserRun& u, int64_t context) const {
 }
 
 bool Scheduler::make_room(int64_t need, int64_t group, Cycle now) {
-  if (cycle_level_) return false;  // the cycle level pins its prefix run
   int64_t evictable = 0;
   for (size_t g = 0; g < prefixes_.size(); ++g) {
     const PrefixEntry& p = prefixes_[g];
@@ -353,6 +345,7 @@ bool Scheduler::make_room(int64_t need, int64_t group, Cycle now) {
     prefixes_[lru].stored_ = false;
     prefixes_[lru].ready_ = false;
     kv_.release(shared_prefix_);
+    path_.free_prefix(static_cast<int64_t>(lru));
     vcd_change(now, vcd_kv_, -static_cast<int>(shared_prefix_));
     ++prefix_stats_.evictions_;
     prefix_stats_.evicted_positions_ += shared_prefix_;
@@ -381,8 +374,14 @@ void Scheduler::admit(Cycle now) {
     const int64_t need = u.private_positions_ + (prefix && !hit ? shared_prefix_ : 0);
     if (kv_.free_positions() < need && !make_room(need, group, now)) break;  // wait for KV
     if (!kv_.reserve(need)) break;
-    if (!path_.place_user(id, u.private_positions_)) {
-      // Cycle level: the free positions are not contiguous yet; wait for a user to leave.
+    // Cycle level: a miss places its group's prefix run, then the user's private run; when the
+    // free positions are not contiguous yet, it waits for a user to leave.
+    if (prefix && !hit && !path_.place_prefix(group, shared_prefix_)) {
+      kv_.release(need);
+      break;
+    }
+    if (!path_.place_user(id, u.private_positions_, group)) {
+      if (prefix && !hit) path_.free_prefix(group);
       kv_.release(need);
       break;
     }

@@ -16,8 +16,9 @@
 // Shared prefixes (one per workload prefix group) are stored once: the first user of a group
 // computes it (a miss), later users skip it (a hit). A stored prefix stays cached when its users
 // leave; when an arriving user's KV does not fit, the least recently used cached prefixes no
-// admitted user holds are evicted until it does (token level; the cycle level's KV address map
-// pins its one prefix run).
+// admitted user holds are evicted until it does, at both levels (at the cycle level each group's
+// prefix is a run of the KV address map, cycle_chip.h, placed at its miss and freed at its
+// eviction; a user whose positions are free but not contiguous waits there for one to leave).
 //
 // This is the process that advances SystemC time: it wakes at arrivals, token exits and the
 // cycles the input FIFO frees, and each token it injects is evaluated through the pipeline.

@@ -24,10 +24,16 @@ class TokenPath {
   virtual Cycle enter(Token& t, Cycle now) = 0;
   // Cycle level: notified when the chip's input frees space; nullptr at the token level.
   virtual const sc_core::sc_event* wake_event() const { return nullptr; }
-  // KV address space of a newly admitted user (cycle level): false when no contiguous run of
-  // `positions` is free (the user waits).
-  virtual bool place_user(int64_t, int64_t) { return true; }
+  // KV address space of a newly admitted user of shared-prefix group `group` (cycle level): false
+  // when no contiguous run of `positions` is free (the user waits).
+  virtual bool place_user(int64_t /*user*/, int64_t /*positions*/, int64_t /*group*/) {
+    return true;
+  }
   virtual void free_user(int64_t) {}
+  // KV address space of a shared prefix group's stored prefix (cycle level), placed when its
+  // first user is admitted (a miss) and freed when the cache evicts it; false as place_user.
+  virtual bool place_prefix(int64_t /*group*/, int64_t /*positions*/) { return true; }
+  virtual void free_prefix(int64_t) {}
 };
 
 }  // namespace hw::sim

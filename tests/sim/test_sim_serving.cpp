@@ -1,8 +1,9 @@
 // Serving behaviour of the scheduler (sim/scheduler.h, docs/simulate.md "Serving"): the
 // prefill/decode priority policies and chunked prefill move time to first token and inter-token
-// latency in the expected directions (at the cycle level, whose entrance is a bounded channel),
-// and the shared-prefix cache hits, misses and evicts in least-recently-used order (token
-// level). Every run is a child process (SystemC elaborates once).
+// latency in the expected directions (here at the cycle level; test_sim_serving_levels.cpp runs
+// the policy workloads at both levels), and the shared-prefix cache hits, misses and evicts in
+// least-recently-used order, alike at both levels. Every run is a child process (SystemC
+// elaborates once).
 #include <gtest/gtest.h>
 
 #include "model/golden_model.h"
@@ -249,12 +250,49 @@ TEST(SimServing, ChunkedPrefillWaitsForTheSharedPrefixCycleLevel) {
   expect_golden_with_chunks(sim::SimLevel::kCycle, ServingPolicy::kPrefillFirst);
 }
 
-TEST(SimServing, PrefixGroupsNeedTheTokenLevel) {
+// The cache's decisions do not depend on the level: each group's prefix is a run of the cycle
+// level's KV address map (cycle_chip.h), placed at its miss and freed at its eviction, and
+// users that hit read their group's run.
+TEST(SimServing, CachedPrefixesAreHitMissedAndEvictedAlikeAtBothLevels) {
+  const auto requests = prefix_requests({0, 1, 0, 2, 1, 2});
+  sim::SimOptions cycle = timing_options();
+  cycle.level_ = sim::SimLevel::kCycle;
+  const auto t = run_in_child(sim_tiny_model(), sim_tiny_chip(), requests, timing_options());
+  const auto c = run_in_child(sim_tiny_model(), sim_tiny_chip(), requests, cycle);
+  ASSERT_FALSE(t.contains("error")) << t.dump();
+  ASSERT_FALSE(c.contains("error")) << c.dump();
+  EXPECT_EQ(c["level"], "cycle");
+  EXPECT_EQ(c["prefix_cache"], t["prefix_cache"]);
+  EXPECT_EQ(c["prefix_cache"]["evicted_groups"], nlohmann::json({1, 0}));
+  EXPECT_EQ(c["prompt_tokens_computed"], t["prompt_tokens_computed"]);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    SCOPED_TRACE("user " + std::to_string(i));
+    EXPECT_EQ(c["users"][i]["prefix_hit"], t["users"][i]["prefix_hit"]);
+    EXPECT_EQ(c["users"][i]["prompt_tokens_computed"], t["users"][i]["prompt_tokens_computed"]);
+    EXPECT_NEAR(ttft_of(c, int64_t(i)), ttft_of(t, int64_t(i)), 0.02 * ttft_of(c, int64_t(i)));
+  }
+  EXPECT_LT(ttft_of(c, 2), 0.75 * ttft_of(c, 0));
+}
+
+TEST(SimServing, PrefixInUseIsNeverEvictedCycleLevel) {
+  // PrefixInUseIsNeverEvicted's workload at the cycle level: the third user waits for space
+  // and is placed where group 0's evicted prefix and user 0's run were.
+  auto requests = prefix_requests({0, 1, 2});
+  for (auto& r : requests) {
+    r.prompt_tokens_ = 36;
+    r.shared_prefix_tokens_ = 30;
+  }
+  requests[1].arrival_s_ = 0.0;
+  requests[2].arrival_s_ = 1e-6;
   sim::SimOptions o = timing_options();
   o.level_ = sim::SimLevel::kCycle;
-  const auto j = run_in_child(sim_tiny_model(), sim_tiny_chip(), prefix_requests({0, 1}), o);
-  ASSERT_TRUE(j.contains("error"));
-  EXPECT_NE(j["error"].get<std::string>().find("shared_prefix_groups"), std::string::npos);
+  const auto j = run_in_child(sim_tiny_model(), sim_tiny_chip(), requests, o);
+  ASSERT_FALSE(j.contains("error")) << j.dump();
+  EXPECT_EQ(j["prefix_cache"]["misses"], 3);
+  EXPECT_EQ(j["prefix_cache"]["evicted_groups"], nlohmann::json({0}));
+  const double admitted2 = j["users"][2]["admitted_s"].get<double>();
+  EXPECT_GE(admitted2, j["users"][0]["finished_s"].get<double>());
+  EXPECT_LT(admitted2, j["users"][1]["finished_s"].get<double>());
 }
 
 }  // namespace

@@ -35,6 +35,9 @@
 #include "verilated_vcd_sc.h"
 #pragma GCC diagnostic pop
 #include "common/error.h"
+#include "rtl/cosim_attention.h"
+#include "rtl/cosim_trace.h"
+#include "rtl/cosim_attention.h"
 #include "rtl/cosim_vector.h"
 #include "model/fixed_point.h"
 #include "model/golden_model.h"
@@ -49,23 +52,6 @@ constexpr int64_t kLanesIn = 16, kLanesOut = 4;
 using Bv128 = sc_dt::sc_bv<128>;
 
 struct Part;
-
-// The VCD of the co-simulated blocks: one Verilator trace file shared by every RTL block of the
-// run; the first block to start simulation adds every block's modules and opens it, the file is
-// closed when the last block goes (after sc_start returns).
-struct SharedTrace {
-  std::string path_;
-  std::unique_ptr<VerilatedVcdSc> file_;
-  std::vector<std::vector<std::unique_ptr<Part>>*> blocks_;
-  bool opened_ = false;
-  ~SharedTrace() {
-    if (file_ && opened_) file_->close();
-  }
-};
-std::weak_ptr<SharedTrace>& current_trace() {
-  static std::weak_ptr<SharedTrace> t;
-  return t;
-}
 
 // The modules' clock: the reset thread, the rising edge (phase) and the falling edge (fall)
 // drive it, one at a time.
@@ -137,7 +123,9 @@ class RtlMatrixBlock : public sim::CycleProcess {
         kind_(kind), shape_(shape), block_(r.block_), layer_(r.layer_),
         inputs_(kind == Kind::kOProj ? shape.q_ : kind == Kind::kFfnDown ? shape.ff_ : shape.d_),
         functional_(r.functional_),
-        input_from_rtl_(kind == Kind::kFfnDown && has_rtl_vector_block(r, "activation")) {
+        input_from_rtl_((kind == Kind::kFfnDown && has_rtl_vector_block(r, "activation")) ||
+                        (kind == Kind::kQkv && has_rtl_vector_block(r, "attn_norm")) ||
+                        (kind == Kind::kFfnGateUp && has_rtl_vector_block(r, "ffn_norm"))) {
     SC_METHOD(phase);
     sensitive << phase_ev_;
     dont_initialize();
@@ -146,15 +134,9 @@ class RtlMatrixBlock : public sim::CycleProcess {
     dont_initialize();
     SC_THREAD(reset);
     if (!r.vcd_path_.empty()) {
-      Verilated::traceEverOn(true);
-      trace_ = current_trace().lock();
-      if (!trace_) {
-        trace_ = std::make_shared<SharedTrace>();
-        trace_->path_ = r.vcd_path_;
-        trace_->file_ = std::make_unique<VerilatedVcdSc>();
-        current_trace() = trace_;
-      }
-      trace_->blocks_.push_back(&parts_);
+      trace_ = join_trace(r.vcd_path_, [this](VerilatedVcdSc* file) {
+        for (auto& p : parts_) p->trace(file);
+      });
     }
     shape_.build_(*this, kind_, shape_);
   }
@@ -170,12 +152,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
 
  protected:
   void start_of_simulation() override {
-    if (!trace_ || trace_->opened_) return;
-    for (auto* parts : trace_->blocks_) {
-      for (auto& p : *parts) p->trace(trace_->file_.get());
-    }
-    trace_->file_->open(trace_->path_.c_str());
-    trace_->opened_ = true;
+    if (trace_) open_trace(*trace_);
   }
 
   bool tick(sim::Cycle now) override {
@@ -260,6 +237,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
     c.elements_ = static_cast<int32_t>(want());
     c.last_ = f.emitted_ + want() >= outputs_;
     if (kind_ == Kind::kFfnGateUp) write_gate_up(f, c.elements_);
+    if (kind_ == Kind::kOProj || kind_ == Kind::kFfnDown) add_residual(f, c.elements_);
     if (c.last_ && !f.written_back_) write_back(f);
     out_->write(c);
     f.emitted_ += c.elements_;
@@ -299,8 +277,9 @@ class RtlMatrixBlock : public sim::CycleProcess {
       Flight& f = flights_.back();
       const int64_t base = int64_t(c.index_) * chunk_elements_;
       if (input_from_rtl_ && golden() && f.token_->state_) {
-        // ffn_down behind the RTL activation: its chunks' values and the scale are in the
-        // token's state from when the activation's chunks left.
+        // Behind an RTL vector unit (qkv behind attn_norm, ffn_gate_up behind ffn_norm,
+        // ffn_down behind the activation): its chunks' values and the scale are in the token's
+        // state from when the unit's chunks left.
         const TokenState& s = *f.token_->state_;
         std::copy(s.x_q_.begin() + base,
                   s.x_q_.begin() + std::min<int64_t>(inputs_, base + c.elements_),
@@ -339,29 +318,13 @@ class RtlMatrixBlock : public sim::CycleProcess {
       const int af = p.activation_frac_bits_;
       const int32_t qmax = (int32_t{1} << (p.activation_bits_ - 1)) - 1;
       const QuantizedLayer& l = g->model().layers_[size_t(layer_)];
-      const int rf = p.residual_frac_bits_;
-      auto expect = [&](const QuantizedMatrix& w, int frac) {
-        for (int32_t v : project(w, s, frac)) f.expect_.push_back(v);
-      };
-      switch (kind_) {
-        case Kind::kQkv:
-          expect(l.wq_, af);
-          expect(l.wk_, af);
-          expect(l.wv_, af);
-          break;
-        case Kind::kOProj:
+      // Behind an RTL vector unit the input arrives chunk by chunk (input_side) and the
+      // scoreboard's products are formed at write-back (expect_from_state).
+      if (!input_from_rtl_) {
+        if (kind_ == Kind::kOProj) {
           s.x_scale_ = fx::quantize_dynamic(s.attn_.data(), shape_.q_, af, qmax, s.x_q_.data());
-          expect(l.wo_, rf);
-          break;
-        case Kind::kFfnGateUp:
-          expect(l.w_gate_, af);
-          expect(l.w_up_, af);
-          break;
-        case Kind::kFfnDown: {
-          // Behind the RTL activation the input arrives chunk by chunk (input_side) and the
-          // scoreboard's products are formed at write-back.
-          if (input_from_rtl_) break;
-          // Else the SystemC activation block (whose golden function is part of ffn_down's):
+        } else if (kind_ == Kind::kFfnDown) {
+          // Behind the SystemC activation block (whose golden function is part of ffn_down's):
           // silu(gate) * up, quantized, from the golden gate and up.
           const std::vector<int32_t> gate = project(l.w_gate_, s, af);
           const std::vector<int32_t> up = project(l.w_up_, s, af);
@@ -372,16 +335,33 @@ class RtlMatrixBlock : public sim::CycleProcess {
           }
           s.x_scale_ =
               fx::quantize_dynamic(s.hidden_.data(), shape_.ff_, af, qmax, s.x_q_.data());
-          expect(l.w_down_, rf);
-          break;
         }
-      }
-      if (!input_from_rtl_) {
+        f.expect_ = expect_from_state(s);
         std::copy(s.x_q_.begin(), s.x_q_.begin() + inputs_, f.x_.begin());
         f.scale_ = s.x_scale_;
       }
     }
     flights_.push_back(std::move(f));
+  }
+
+  // The golden products of the block's modules (in output order) from the input in the
+  // token's state (x_q_, x_scale_).
+  std::vector<int32_t> expect_from_state(const TokenState& s) const {
+    const GoldenModel& g = *golden();
+    const QuantizedLayer& l = g.model().layers_[size_t(layer_)];
+    const int af = g.profile().activation_frac_bits_;
+    std::vector<const QuantizedMatrix*> ws;
+    if (kind_ == Kind::kQkv) ws = {&l.wq_, &l.wk_, &l.wv_};
+    if (kind_ == Kind::kFfnGateUp) ws = {&l.w_gate_, &l.w_up_};
+    if (kind_ == Kind::kOProj) ws = {&l.wo_};
+    if (kind_ == Kind::kFfnDown) ws = {&l.w_down_};
+    const bool residual = kind_ == Kind::kOProj || kind_ == Kind::kFfnDown;
+    const int frac = residual ? g.profile().residual_frac_bits_ : af;
+    std::vector<int32_t> out;
+    for (const QuantizedMatrix* w : ws) {
+      for (int32_t v : project(*w, s, frac)) out.push_back(v);
+    }
+    return out;
   }
 
   std::vector<int32_t> project(const QuantizedMatrix& w, const TokenState& s, int frac) const {
@@ -409,6 +389,16 @@ class RtlMatrixBlock : public sim::CycleProcess {
     }
   }
 
+  // o_proj, ffn_down: the rows of the chunk about to leave added to the token's residual_, so
+  // that an RTL norm behind it (which takes its input chunk by chunk) reads the sums.
+  void add_residual(const Flight& f, int64_t elements) {
+    if (!golden() || !f.token_->state_) return;
+    TokenState& s = *f.token_->state_;
+    for (int64_t r = f.emitted_; r < f.emitted_ + elements; ++r) {
+      s.residual_[size_t(r)] = fx::add_saturate(s.residual_[size_t(r)], f.out_[size_t(r)]);
+    }
+  }
+
   // The RTL's outputs into the token's state (functional mode), before its last chunk leaves.
   void write_back(Flight& f) {
     f.written_back_ = true;
@@ -419,9 +409,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
     auto add_bias = [](int32_t* x, const std::vector<int32_t>& b) {
       for (size_t i = 0; i < b.size(); ++i) x[i] = fx::add_saturate(x[i], b[i]);
     };
-    if (input_from_rtl_) {
-      f.expect_ = project(l.w_down_, s, g->profile().residual_frac_bits_);
-    }
+    if (input_from_rtl_) f.expect_ = expect_from_state(s);
     // Scoreboard: a module whose constants are not this model's weights (or a datapath bug)
     // is an error naming the module and row, not a silently different token.
     for (size_t r = 0; r < f.out_.size(); ++r) {
@@ -448,10 +436,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
         break;
       case Kind::kOProj:
       case Kind::kFfnDown:
-        for (int64_t r = 0; r < shape_.d_; ++r) {
-          s.residual_[size_t(r)] = fx::add_saturate(s.residual_[size_t(r)], f.out_[size_t(r)]);
-        }
-        break;
+        break;  // added chunk by chunk (add_residual)
       case Kind::kFfnGateUp:
         break;  // written chunk by chunk (write_gate_up)
     }
@@ -560,7 +545,9 @@ std::string cosim_available() {
 }
 
 std::unique_ptr<sim::CycleProcess> make_rtl_block(const sim::RtlBlockRequest& r) {
-  if (r.block_ == "activation") return make_rtl_vector_block(r);  // cosim_vector.h
+  if (r.block_ == "activation" || r.block_ == "attn_norm" || r.block_ == "ffn_norm") {
+    return make_rtl_vector_block(r);  // cosim_vector.h; nullptr: the SystemC block
+  }
   Kind kind;
   const MatrixBlockConfig* m = nullptr;
   const ChipConfig& chip = r.mapping_->chip_;
@@ -638,6 +625,9 @@ std::unique_ptr<sim::CycleProcess> make_rtl_block(const sim::RtlBlockRequest& r)
   return std::make_unique<RtlMatrixBlock>(r.instance_.c_str(), r, kind, l);
 }
 
-void register_rtl_cosim() { sim::set_rtl_block_factory(&make_rtl_block); }
+void register_rtl_cosim() {
+  sim::set_rtl_block_factory(&make_rtl_block);
+  register_rtl_attention_cosim();  // cosim_attention.h: the layer's KV write and attention
+}
 
 }  // namespace hw::rtl

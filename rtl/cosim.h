@@ -48,8 +48,9 @@ std::vector<CosimLayerInfo> cosim_layers();
 // The same as text, for messages and docs: "tiny-mha w4a8 layer 0, tiny-gqa-s w4a8 layer 0, ...".
 std::string cosim_available();
 
-// Registers the co-simulation factory (sim::set_rtl_block_factory). Call once before building a
-// cycle-level chip with CycleChipOptions::rtl_layer_ set (the CLI does at start-up).
+// Registers the co-simulation factories (sim::set_rtl_block_factory, and the attention unit's,
+// cosim_attention.h). Call once before building a cycle-level chip with
+// CycleChipOptions::rtl_layer_ set (the CLI does at start-up).
 void register_rtl_cosim();
 
 // The factory itself (for tests that build single blocks): the replacement of

@@ -12,31 +12,41 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "Vhw_l0_activation.h"
+#include "Vhw_l0_attn_norm.h"
+#include "Vhw_l0_ffn_norm.h"
+#include "verilated_vcd_sc.h"
 #pragma GCC diagnostic pop
 #include "common/error.h"
+#include "rtl/cosim_trace.h"
 #include "model/fixed_point.h"
 #include "model/golden_model.h"
 
 namespace hw::rtl {
 namespace {
 
-// The Verilated activation: tiny-mha (d_ff 172) at w4a8, 16 lanes, DEPTH 4
-// (rtl/gen/tiny-mha-w4a8-l0/hw_l0_activation.sv).
+// The Verilated vector units: tiny-mha (d 64, d_ff 172) at w4a8, layer 0, 16 lanes, DEPTH 4
+// (rtl/gen/tiny-mha-w4a8-l0/hw_l0_{attn_norm,ffn_norm,activation}.sv).
 constexpr const char* kModel = "tiny-mha";
 constexpr const char* kNumerics = "w4a8";
-constexpr int64_t kLanes = 16, kDepth = 4, kFf = 172;
+constexpr int64_t kLanes = 16, kDepth = 4, kD = 64, kFf = 172;
 
 using Clock = sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>;
 
-class RtlActivationBlock : public sim::CycleProcess {
+enum class Kind { kAttnNorm, kFfnNorm, kActivation };
+
+// One Verilated vector unit (16 int32 lanes in, 16 int8 lanes + scale out) as a cycle-level
+// block process.
+template <typename V>
+class RtlVectorBlock : public sim::CycleProcess {
  public:
-  SC_HAS_PROCESS(RtlActivationBlock);
-  RtlActivationBlock(sc_core::sc_module_name name, const sim::RtlBlockRequest& r)
+  SC_HAS_PROCESS(RtlVectorBlock);
+  RtlVectorBlock(sc_core::sc_module_name name, const sim::RtlBlockRequest& r, Kind kind)
       : sim::CycleProcess(name, *r.clock_, r.chunk_elements_), clk_("clk"), rst_("rst"),
         in_valid_pin_("in_valid"), in_ready_pin_("in_ready"), in_last_pin_("in_last"),
         out_valid_pin_("out_valid"), out_ready_pin_("out_ready"), out_last_pin_("out_last"),
         in_data_("in_data"), out_data_("out_data"), scale_m_("scale_m"), scale_e_("scale_e"),
-        v_("activation"), block_(r.block_), layer_(r.layer_), functional_(r.functional_) {
+        v_(r.block_.c_str()), kind_(kind), outputs_(kind == Kind::kActivation ? kFf : kD),
+        block_(r.block_), layer_(r.layer_), functional_(r.functional_) {
     v_.clk(clk_);
     v_.rst(rst_);
     v_.in_valid(in_valid_pin_);
@@ -56,12 +66,19 @@ class RtlActivationBlock : public sim::CycleProcess {
     sensitive << fall_ev_;
     dont_initialize();
     SC_THREAD(reset);
+    if (!r.vcd_path_.empty()) {
+      trace_ = join_trace(r.vcd_path_, [this](VerilatedVcdSc* file) { v_.trace(file, 99); });
+    }
   }
 
   const std::string& block_name() const override { return block_; }
   int64_t layer() const override { return layer_; }
 
  protected:
+  void start_of_simulation() override {
+    if (trace_) open_trace(*trace_);
+  }
+
   bool tick(sim::Cycle now) override {
     now_ = now;
     // What the channel held at this cycle's edge (a chunk written during this cycle is not
@@ -111,7 +128,7 @@ class RtlActivationBlock : public sim::CycleProcess {
                        "the RTL emitted a chunk with no vector in flight");
     }
     Flight& f = flights_.front();
-    const int64_t n = std::min(kLanes, kFf - f.emitted_);
+    const int64_t n = std::min(kLanes, outputs_ - f.emitted_);
     if (TokenState* s = state(f.token_)) {
       const sc_dt::sc_bv<128> data = out_data_.read();
       for (int64_t i = 0; i < n; ++i) {
@@ -127,7 +144,7 @@ class RtlActivationBlock : public sim::CycleProcess {
     c.token_ = f.token_;
     c.index_ = static_cast<int32_t>(f.emitted_ / chunk_elements_);
     c.elements_ = static_cast<int32_t>(n);
-    c.last_ = f.emitted_ + n >= kFf;
+    c.last_ = f.emitted_ + n >= outputs_;
     if (c.last_ != out_last_pin_.read()) {
       throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
                        "out_last of output chunk " + std::to_string(c.index_) + " is " +
@@ -175,7 +192,9 @@ class RtlActivationBlock : public sim::CycleProcess {
         const int64_t base = int64_t(c.index_) * chunk_elements_;
         for (int64_t i = 0; i < c.elements_; ++i) {
           const int64_t e = base + i;
-          const int32_t v = e < kFf ? s->gate_[size_t(e)] : s->up_[size_t(e - kFf)];
+          const int32_t v = kind_ != Kind::kActivation ? s->residual_[size_t(e)]
+                            : e < kFf                  ? s->gate_[size_t(e)]
+                                                       : s->up_[size_t(e - kFf)];
           data.range(int(i) * 32 + 31, int(i) * 32) =
               static_cast<uint64_t>(static_cast<uint32_t>(v));
         }
@@ -187,34 +206,43 @@ class RtlActivationBlock : public sim::CycleProcess {
     in_valid_pin_.write(valid);
   }
 
-  // At the last chunk (its values written): the RTL's x_q_ and scale against the golden model's silu(gate) * up and
-  // QUANT of the same gate and up; then the block hook (as the SystemC block's golden apply).
+  // At the last chunk (its values written): the RTL's x_q_ and scale against the golden model's
+  // function of the same input (the norm of residual_, or silu(gate) * up and QUANT); then the
+  // block hook, as the SystemC block's golden apply calls it.
   void check_and_hook(sim::Token* t) {
     TokenState* s = state(t);
     if (!s) return;
     const GoldenModel& g = functional_->golden();
-    const NumericsProfile& p = g.profile();
-    const int af = p.activation_frac_bits_;
-    const int32_t qmax = (int32_t{1} << (p.activation_bits_ - 1)) - 1;
-    for (int64_t i = 0; i < kFf; ++i) {
-      s->hidden_[size_t(i)] = fx::swiglu_fixed(s->gate_[size_t(i)], s->up_[size_t(i)], af,
-                                               g.tables().sigmoid_.data(), p.silu_table_bits_);
+    TokenState want = *s;
+    if (kind_ == Kind::kAttnNorm) {
+      g.attn_norm(layer_, want);
+    } else if (kind_ == Kind::kFfnNorm) {
+      g.ffn_norm(layer_, want);
+    } else {
+      const NumericsProfile& p = g.profile();
+      const int af = p.activation_frac_bits_;
+      const int32_t qmax = (int32_t{1} << (p.activation_bits_ - 1)) - 1;
+      for (int64_t i = 0; i < kFf; ++i) {
+        want.hidden_[size_t(i)] = fx::swiglu_fixed(s->gate_[size_t(i)], s->up_[size_t(i)], af,
+                                                   g.tables().sigmoid_.data(), p.silu_table_bits_);
+      }
+      want.x_scale_ = fx::quantize_dynamic(want.hidden_.data(), kFf, af, qmax, want.x_q_.data());
+      s->hidden_ = want.hidden_;
     }
-    std::vector<int8_t> want(static_cast<size_t>(kFf));
-    const fx::Dyadic ws = fx::quantize_dynamic(s->hidden_.data(), kFf, af, qmax, want.data());
-    for (int64_t i = 0; i < kFf; ++i) {
-      if (s->x_q_[size_t(i)] != want[size_t(i)]) {
+    for (int64_t i = 0; i < outputs_; ++i) {
+      if (s->x_q_[size_t(i)] != want.x_q_[size_t(i)]) {
         throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
                          "RTL output " + std::to_string(i) + " is " +
                              std::to_string(s->x_q_[size_t(i)]) + ", the golden model's " +
-                             std::to_string(want[size_t(i)]));
+                             std::to_string(want.x_q_[size_t(i)]));
       }
     }
-    if (s->x_scale_.m_ != ws.m_ || s->x_scale_.e_ != ws.e_) {
+    if (s->x_scale_.m_ != want.x_scale_.m_ || s->x_scale_.e_ != want.x_scale_.e_) {
       throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
                        "RTL scale (" + std::to_string(s->x_scale_.m_) + ", " +
                            std::to_string(s->x_scale_.e_) + "), the golden model's (" +
-                           std::to_string(ws.m_) + ", " + std::to_string(ws.e_) + ")");
+                           std::to_string(want.x_scale_.m_) + ", " +
+                           std::to_string(want.x_scale_.e_) + ")");
     }
     const sim::BlockHook* hook = functional_->block_hook();
     if (hook && *hook) (*hook)(*t, block_, layer_);
@@ -227,7 +255,10 @@ class RtlActivationBlock : public sim::CycleProcess {
   sc_core::sc_signal<sc_dt::sc_bv<512>> in_data_;
   sc_core::sc_signal<sc_dt::sc_bv<128>> out_data_;
   sc_core::sc_signal<uint32_t> scale_m_, scale_e_;
-  Vhw_l0_activation v_;
+  V v_;
+  std::shared_ptr<SharedTrace> trace_;  // the run's VCD (cosim_trace.h), if any
+  Kind kind_;
+  int64_t outputs_;
   std::string block_;
   int64_t layer_;
   const sim::FunctionalData* functional_;
@@ -251,22 +282,32 @@ void need(const std::string& key, int64_t have, int64_t want) {
 
 bool has_rtl_vector_block(const sim::RtlBlockRequest& r, const std::string& block) {
   const ModelConfig& mc = r.mapping_->model_;
-  return block == "activation" && mc.name_ == kModel && mc.d_ff_ == kFf && r.layer_ == 0;
+  return (block == "activation" || block == "attn_norm" || block == "ffn_norm") &&
+         mc.name_ == kModel && mc.d_model_ == kD && mc.d_ff_ == kFf && r.layer_ == 0;
 }
 
 std::unique_ptr<sim::CycleProcess> make_rtl_vector_block(const sim::RtlBlockRequest& r) {
   if (!has_rtl_vector_block(r, r.block_)) return nullptr;
   if (r.functional_ && r.functional_->golden().profile().name_ != kNumerics) {
     throw make_error("--rtl layer=" + std::to_string(r.layer_),
-                     "the Verilated activation block holds the " + std::string(kNumerics) +
-                         " sigmoid table, the run uses numerics " +
+                     "the Verilated " + r.block_ + " block holds the " + std::string(kNumerics) +
+                         " constants, the run uses numerics " +
                          r.functional_->golden().profile().name_);
   }
-  const VectorUnitConfig& u = r.mapping_->chip_.activation_;
+  const bool norm = r.block_ != "activation";
+  const VectorUnitConfig& u = norm ? r.mapping_->chip_.norm_ : r.mapping_->chip_.activation_;
+  const std::string key = norm ? "chip.norm." : "chip.activation.";
   need("chip.buffers.chunk_elements", r.chunk_elements_, kLanes);
-  need("chip.activation.elements_per_cycle", u.elements_per_cycle_, kLanes);
-  need("chip.activation.pipeline_depth", u.pipeline_depth_cycles_, kDepth);
-  return std::make_unique<RtlActivationBlock>(r.instance_.c_str(), r);
+  need(key + "elements_per_cycle", u.elements_per_cycle_, kLanes);
+  need(key + "pipeline_depth", u.pipeline_depth_cycles_, kDepth);
+  const char* n = r.instance_.c_str();
+  if (r.block_ == "attn_norm") {
+    return std::make_unique<RtlVectorBlock<Vhw_l0_attn_norm>>(n, r, Kind::kAttnNorm);
+  }
+  if (r.block_ == "ffn_norm") {
+    return std::make_unique<RtlVectorBlock<Vhw_l0_ffn_norm>>(n, r, Kind::kFfnNorm);
+  }
+  return std::make_unique<RtlVectorBlock<Vhw_l0_activation>>(n, r, Kind::kActivation);
 }
 
 }  // namespace hw::rtl

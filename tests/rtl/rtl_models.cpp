@@ -25,4 +25,20 @@ const LoadedModel* oracle_model(const std::string& name, const std::string& nume
   return out;
 }
 
+ChipConfig cosim_chip(const std::vector<std::string>& extra) {
+  std::vector<std::string> sets = {"chip.buffers.chunk_elements=16",
+                                   "chip.norm.elements_per_cycle=16",
+                                   "chip.activation.elements_per_cycle=16"};
+  for (const char* b : {"qkv", "o_proj", "ffn_gate_up", "ffn_down"}) {
+    const std::string k = std::string("chip.") + b + ".";
+    for (const char* kv : {"input_lanes=16", "output_lanes=4", "output_mux=1",
+                           "adder_levels_per_register=0", "accumulate_stages=1",
+                           "requant_stages=2"}) {
+      sets.push_back(k + kv);
+    }
+  }
+  sets.insert(sets.end(), extra.begin(), extra.end());
+  return load_chip_config("hc1-like", sets);
+}
+
 }  // namespace hw::rtltest

@@ -3,7 +3,9 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "chip/chip_config.h"
 #include "model/golden_model.h"
 #include "model/numerics_profile.h"
 #include "model/quantizer.h"
@@ -27,5 +29,12 @@ const LoadedModel* tiny_mha(const std::string& numerics);
 // Any oracle model by name ("tiny-gqa-s", "tiny-trained-a"; rtl/gen/<name>-<numerics>-l0);
 // nullptr when its GGUF is not there.
 const LoadedModel* oracle_model(const std::string& name, const std::string& numerics);
+
+// hc1-like with the structure the Verilated layer-0 blocks were built for (docs/rtl.md
+// "Co-simulation"): 16-element chunks, matrix blocks of 16 input lanes, 4 output lanes,
+// output_mux 1, one tree register, 1 accumulate and 2 requant stages, vector units (norms,
+// activation) of 16 lanes; hc1-like's pipeline depth 4 and attention engine are the RTL's.
+// `extra` are further --set overrides.
+ChipConfig cosim_chip(const std::vector<std::string>& extra = {});
 
 }  // namespace hw::rtltest

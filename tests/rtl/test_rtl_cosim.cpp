@@ -32,27 +32,10 @@
 namespace hw {
 namespace {
 
+using rtltest::cosim_chip;
 using rtltest::oracle_path;
 using test::run_in_child;
 using test::same_requests;
-
-// hc1-like with the matrix structure and chunk width the Verilated blocks were generated with
-// (16 input lanes, 4 output lanes; docs/rtl.md "Co-simulation"), and the vector units' lanes
-// (16 = the chunk; hc1-like's pipeline_depth 4 is the RTL's).
-ChipConfig cosim_chip(std::vector<std::string> extra = {}) {
-  std::vector<std::string> sets = {"chip.buffers.chunk_elements=16",
-                                   "chip.activation.elements_per_cycle=16"};
-  for (const char* b : {"qkv", "o_proj", "ffn_gate_up", "ffn_down"}) {
-    const std::string k = std::string("chip.") + b + ".";
-    for (const char* kv : {"input_lanes=16", "output_lanes=4", "output_mux=1",
-                           "adder_levels_per_register=0", "accumulate_stages=1",
-                           "requant_stages=2"}) {
-      sets.push_back(k + kv);
-    }
-  }
-  for (auto& e : extra) sets.push_back(e);
-  return load_chip_config("hc1-like", sets);
-}
 
 struct Fixture {
   ModelWeights weights;
@@ -193,6 +176,37 @@ TEST(RtlCosim, VcdOfTheCosimulatedLayerIsWellFormed) {
   const nlohmann::json r = run_in_child(m->weights.config_, cosim_chip(), same_requests(1, 3, 2), o);
   ASSERT_FALSE(r.contains("error")) << r.dump();
   test::expect_well_formed_vcd(path, {"in_valid", "in_ready", "out_valid", "out_ready", "clk"});
+  std::filesystem::remove(path);
+}
+
+// tiny-mha's layer 0 is all RTL but RoPE: the VCD has a scope for each of its RTL blocks.
+TEST(RtlCosim, VcdHoldsEveryRtlBlockOfTheLayer) {
+  NEED_ORACLE(m, "tiny-mha");
+  rtl::register_rtl_cosim();
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("hw_cosim_mha_" + std::to_string(getpid()) + ".vcd"))
+                               .string();
+  sim::SimOptions o = functional_options(m->qm, {{1, 5, 9}});
+  o.rtl_layer_ = 0;
+  o.rtl_vcd_path_ = path;
+  const nlohmann::json r = run_in_child(m->weights.config_, cosim_chip(), same_requests(1, 3, 2), o);
+  ASSERT_FALSE(r.contains("error")) << r.dump();
+  test::expect_well_formed_vcd(path, {"in_valid", "out_ready", "kw_in_valid", "at_out_valid"});
+  std::ifstream in(path);
+  std::set<std::string> scopes;
+  for (std::string line; std::getline(in, line) && line.find("$enddefinitions") == std::string::npos;) {
+    std::istringstream ls(line);
+    std::string tok, kind, name;
+    ls >> tok >> kind >> name;
+    if (tok == "$scope" && name.rfind("chip.", 0) == 0) scopes.insert(name);
+  }
+  EXPECT_EQ(scopes, (std::set<std::string>{
+                        "chip.L00_attn_norm.attn_norm", "chip.L00_qkv.attn_q",
+                        "chip.L00_qkv.attn_k", "chip.L00_qkv.attn_v",
+                        "chip.L00_attention_unit_rtl", "chip.L00_o_proj.attn_output",
+                        "chip.L00_ffn_norm.ffn_norm", "chip.L00_ffn_gate_up.ffn_gate",
+                        "chip.L00_ffn_gate_up.ffn_up", "chip.L00_activation.activation",
+                        "chip.L00_ffn_down.ffn_down"}));
   std::filesystem::remove(path);
 }
 

@@ -1,8 +1,8 @@
 // Timing of the Verilated matrix blocks against the cycle-level SystemC matrix block
 // (sim/cycle_block.h) for the same configuration: tiny-mha layer 0's matrices (16 input
 // lanes, 4 output lanes, output_mux 1, one tree register, 1 accumulate stage, 2 requant
-// stages, 16-element chunks), and of the SwiGLU activation against the cycle-level activation
-// block (16 lanes, pipeline_depth 4). Both sit between identical producers and consumers on chunk
+// stages, 16-element chunks), and of the RMSNorms and the SwiGLU activation against the
+// cycle-level vector blocks (16 lanes, pipeline_depth 4). Both sit between identical producers and consumers on chunk
 // channels (sc_fifo, sim/chunk.h) in one SystemC run; every input chunk's write cycle and every
 // output chunk's read cycle must be the same, so latency and initiation interval are equal, with
 // the consumer always ready and under back-pressure. The RTL side is the co-simulation adapter
@@ -94,6 +94,8 @@ ChipMapping rtl_mapping() {
   // The vector units of the RTL (rtl/activation.sv: 16 lanes, 4 output registers).
   m.chip_.activation_.elements_per_cycle_ = 16;
   m.chip_.activation_.pipeline_depth_cycles_ = 4;
+  m.chip_.norm_.elements_per_cycle_ = 16;
+  m.chip_.norm_.pipeline_depth_cycles_ = 4;
   return m;
 }
 
@@ -186,6 +188,8 @@ nlohmann::json compare(const Scenario& s) {
   if (s.block == "ffn_gate_up") outputs = 2 * f, mb = &m.chip_.ffn_gate_up_;
   if (s.block == "ffn_down") inputs = f, outputs = d, mb = &m.chip_.ffn_down_;
   if (s.block == "activation") inputs = 2 * f, outputs = f;
+  const bool norm = s.block == "attn_norm" || s.block == "ffn_norm";
+  if (norm) outputs = d;
   std::vector<sim::Token> tokens(size_t(s.vectors));
   for (size_t i = 0; i < tokens.size(); ++i) tokens[i].seq_ = int64_t(i);
   auto ready = [e = s.ready_every](Cycle c) { return c % e == 0; };
@@ -194,8 +198,9 @@ nlohmann::json compare(const Scenario& s) {
   Producer sc_prod("sc_prod", clock, sc_in, tokens, inputs, s.gap);
   Producer rtl_prod("rtl_prod", clock, rtl_in, tokens, inputs, s.gap);
   const sim::CycleBlockSpec spec =
-      mb ? sim::matrix_block_spec(s.block, 0, inputs, outputs, *mb)
-         : sim::activation_block_spec(0, f, m.chip_.activation_, 16);
+      mb     ? sim::matrix_block_spec(s.block, 0, inputs, outputs, *mb)
+      : norm ? sim::norm_block_spec(s.block, 0, d, m.chip_.norm_, 16)
+             : sim::activation_block_spec(0, f, m.chip_.activation_, 16);
   std::unique_ptr<sim::CycleProcess> sc_block =
       sim::make_cycle_block("sc_block", clock, 16, spec, nullptr, false, nullptr);
   sc_block->in_(sc_in);
@@ -279,6 +284,32 @@ TEST(RtlTiming, MatrixBlocksEqualSystemCUnderBackPressure) {
   for (const char* b : {"qkv", "o_proj", "ffn_gate_up", "ffn_down"}) {
     SCOPED_TRACE(b);
     expect_same_timing({b, 3, 300, 3});
+  }
+}
+
+// The RMSNorms (rtl/rms_norm.sv: 64 values, 4 chunks in and out) against the cycle-level norm
+// (two passes, output registers and buffer), both norms of layer 0.
+TEST(RtlTiming, NormsEqualSystemC) {
+  NEED_FRESH_KERNEL();
+  for (const char* b : {"attn_norm", "ffn_norm"}) {
+    SCOPED_TRACE(b);
+    expect_same_timing({b, 4, 100, 1});
+  }
+}
+
+TEST(RtlTiming, NormsEqualSystemCBackToBack) {
+  NEED_FRESH_KERNEL();
+  for (const char* b : {"attn_norm", "ffn_norm"}) {
+    SCOPED_TRACE(b);
+    expect_same_timing({b, 4, 0, 1});
+  }
+}
+
+TEST(RtlTiming, NormsEqualSystemCBackToBackUnderBackPressure) {
+  NEED_FRESH_KERNEL();
+  for (const char* b : {"attn_norm", "ffn_norm"}) {
+    SCOPED_TRACE(b);
+    expect_same_timing({b, 4, 0, 3});
   }
 }
 

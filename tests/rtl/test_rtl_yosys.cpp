@@ -1,6 +1,7 @@
 // yosys 0.23 accepts every RTL block (the Verilator tests show Verilator does): each generated
-// top of tiny-mha's layer 0 elaborates with its cores (`hierarchy -check`), and `rtl synth`
-// turns a small generated weight fabric into a CMOS netlist with a positive transistor count.
+// top of tiny-mha's layer 0 elaborates with its cores (`hierarchy -check`), so does the
+// attention unit, and `rtl synth` turns a small generated weight fabric into a CMOS netlist with
+// a positive transistor count.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -22,13 +23,14 @@ TEST(RtlYosys, EveryGeneratedTopElaborates) {
   const std::string gen = kRtl + "gen/tiny-mha-w4a8-l0/";
   const std::string work = (std::filesystem::temp_directory_path() / "hardwire-yosys-accept").string();
   std::filesystem::create_directories(work);
-  for (const char* top : {"hw_l0_attn_norm", "hw_l0_rope", "hw_l0_attention", "hw_mv_l0_attn_q_r0_63"}) {
+  for (const char* top : {"hw_l0_attn_norm", "hw_l0_ffn_norm", "hw_l0_rope", "hw_l0_attention",
+                          "hw_l0_activation", "hw_mv_l0_attn_q_r0_63"}) {
     const std::string script = work + "/" + top + ".ys";
     {
       std::ofstream s(script);
       s << "read_verilog -sv -defer -I" << kRtl;
       for (const char* f : {"requant.sv", "matvec_core.sv", "quantize.sv", "rms_norm.sv", "rope.sv",
-                            "softmax.sv", "attention.sv", "kv_sram.sv"}) {
+                            "softmax.sv", "attention.sv", "kv_sram.sv", "activation.sv"}) {
         s << " " << kRtl << f;
       }
       s << " " << gen << top << ".sv\nhierarchy -check -top " << top << "\n";
@@ -36,6 +38,29 @@ TEST(RtlYosys, EveryGeneratedTopElaborates) {
     const std::string cmd = "yosys -q -s " + script + " > " + work + "/" + top + ".log 2>&1";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << top << ": see " << work << "/" << top << ".log";
   }
+}
+
+// The attention unit (KV write path, KV SRAM banks, engine) at small parameters: its loops
+// unroll per head, position and lane, so the co-simulated sizes take minutes in yosys.
+TEST(RtlYosys, AttentionUnitElaborates) {
+  if (!have_yosys()) GTEST_SKIP() << "yosys not installed (apt-get install yosys)";
+  const std::string work =
+      (std::filesystem::temp_directory_path() / "hardwire-yosys-attention-unit").string();
+  std::filesystem::create_directories(work);
+  {
+    std::ofstream s(work + "/hw_t.sv");
+    s << "module hw_t (input logic clk, input logic rst);\n"
+         "  hw_attention_unit #(.H(2), .HKV(1), .HD(4), .LANES(4), .B(4), .ROWS(4), .MAXK(4),\n"
+         "                      .MACS(16), .EXPS(4)) u (.clk(clk), .rst(rst));\n"
+         "endmodule\n";
+  }
+  {
+    std::ofstream s(work + "/hw_t.ys");
+    s << "read_verilog -sv -defer -I" << kRtl << " " << kRtl << "kv_sram.sv " << kRtl
+      << "attention_unit.sv " << work << "/hw_t.sv\nhierarchy -check -top hw_t\n";
+  }
+  const std::string cmd = "yosys -q -s " + work + "/hw_t.ys > " + work + "/hw_t.log 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << "see " << work << "/hw_t.log";
 }
 
 TEST(RtlYosys, SynthesizesAGeneratedFabric) {

@@ -36,6 +36,7 @@
 #pragma GCC diagnostic pop
 #include "common/error.h"
 #include "rtl/cosim_attention.h"
+#include "rtl/cosim_clock.h"
 #include "rtl/cosim_trace.h"
 #include "rtl/cosim_attention.h"
 #include "rtl/cosim_vector.h"
@@ -53,8 +54,7 @@ using Bv128 = sc_dt::sc_bv<128>;
 
 struct Part;
 
-// The modules' clock: the reset thread, the rising edge (phase) and the falling edge (fall)
-// drive it, one at a time.
+// The modules' clock (cosim_clock.h).
 using Clock = sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>;
 
 // The pins of one Verilated matrix module (16 int8 lanes in, 4 int32 lanes out).
@@ -119,20 +119,14 @@ class RtlMatrixBlock : public sim::CycleProcess {
   // their pins are its children ("chip.L00_qkv.attn_q").
   RtlMatrixBlock(sc_core::sc_module_name name, const sim::RtlBlockRequest& r, Kind kind,
                  const CosimLayer& shape)
-      : sim::CycleProcess(name, *r.clock_, r.chunk_elements_), clk_("clk"), rst_("rst"),
+      : sim::CycleProcess(name, *r.clock_, r.chunk_elements_),
+        rtl_clock_("rtl_clock", *r.clock_, [this] { input_side(); }),
         kind_(kind), shape_(shape), block_(r.block_), layer_(r.layer_),
         inputs_(kind == Kind::kOProj ? shape.q_ : kind == Kind::kFfnDown ? shape.ff_ : shape.d_),
         functional_(r.functional_),
         input_from_rtl_((kind == Kind::kFfnDown && has_rtl_vector_block(r, "activation")) ||
                         (kind == Kind::kQkv && has_rtl_vector_block(r, "attn_norm")) ||
                         (kind == Kind::kFfnGateUp && has_rtl_vector_block(r, "ffn_norm"))) {
-    SC_METHOD(phase);
-    sensitive << phase_ev_;
-    dont_initialize();
-    SC_METHOD(fall);
-    sensitive << fall_ev_;
-    dont_initialize();
-    SC_THREAD(reset);
     if (!r.vcd_path_.empty()) {
       trace_ = join_trace(r.vcd_path_, [this](VerilatedVcdSc* file) {
         for (auto& p : parts_) p->trace(file);
@@ -143,7 +137,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
 
   template <typename V>
   void add_part(const std::string& tensor, int64_t rows) {
-    parts_.push_back(std::make_unique<PartOf<V>>(tensor, rows, clk_, rst_));
+    parts_.push_back(std::make_unique<PartOf<V>>(tensor, rows, rtl_clock_.clk_, rtl_clock_.rst_));
     outputs_ += rows;
   }
 
@@ -161,8 +155,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
     // to the later deltas where the input side runs) is not there until the next edge.
     available_at_edge_ = in_->num_available();
     output_side();
-    phase_step_ = 0;
-    phase_ev_.notify(sc_core::SC_ZERO_TIME);
+    rtl_clock_.start(now);
     const bool more = !flights_.empty() || in_valid_ || in_->num_available() > 0;
     if (!flights_.empty()) ++stats_.busy_cycles_;
     return more;
@@ -180,18 +173,6 @@ class RtlMatrixBlock : public sim::CycleProcess {
     int64_t emitted_ = 0;          // outputs written into the channel
   };
 
-  // Reset of the modules in zero time at the start (delta-cycle clock edges).
-  void reset() {
-    rst_.write(true);
-    for (int i = 0; i < 3; ++i) {
-      clk_.write(false);
-      for (int d = 0; d < 3; ++d) wait(sc_core::SC_ZERO_TIME);
-      clk_.write(true);
-      for (int d = 0; d < 3; ++d) wait(sc_core::SC_ZERO_TIME);
-    }
-    clk_.write(false);
-    rst_.write(false);
-  }
 
   int64_t want() const {
     const Flight& f = flights_.front();
@@ -247,24 +228,6 @@ class RtlMatrixBlock : public sim::CycleProcess {
     }
   }
 
-  // Deltas 1..3 of cycle t: wait for in_ready, drive the input side, then the clock edge.
-  void phase() {
-    ++phase_step_;
-    if (phase_step_ < 2) {
-      phase_ev_.notify(sc_core::SC_ZERO_TIME);
-      return;
-    }
-    if (phase_step_ == 2) {
-      input_side();
-      phase_ev_.notify(sc_core::SC_ZERO_TIME);
-      return;
-    }
-    clk_.write(true);
-    const sc_core::sc_time period = clock_.time_of(now_ + 1) - clock_.time_of(now_);
-    fall_ev_.notify(period / 2);
-  }
-
-  void fall() { clk_.write(false); }
 
   void input_side() {
     bool ready = true;
@@ -444,8 +407,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
     if (hook && *hook) (*hook)(*f.token_, block_, layer_);
   }
 
-  Clock clk_;
-  sc_core::sc_signal<bool> rst_;
+  RtlClock rtl_clock_;
   Kind kind_;
   const CosimLayer& shape_;
   std::string block_;
@@ -458,8 +420,6 @@ class RtlMatrixBlock : public sim::CycleProcess {
   std::deque<Flight> flights_;
   sim::Cycle now_ = 0;
   int64_t available_at_edge_ = 0;
-  int phase_step_ = 0;
-  sc_core::sc_event phase_ev_, fall_ev_;
   std::shared_ptr<SharedTrace> trace_;
 };
 

@@ -17,6 +17,7 @@
 #include "verilated_vcd_sc.h"
 #pragma GCC diagnostic pop
 #include "common/error.h"
+#include "rtl/cosim_clock.h"
 #include "rtl/cosim_trace.h"
 #include "model/golden_model.h"
 
@@ -88,7 +89,9 @@ class Unit : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(Unit);
   Unit(sc_core::sc_module_name name, const RtlAttentionRequest& r, const UnitParams& p)
-      : sc_core::sc_module(name), clk_("clk"), rst_("rst"), kw_in_valid_("kw_in_valid"),
+      : sc_core::sc_module(name),
+        rtl_clock_("rtl_clock", *r.clock_, [this] { input_side(); }),
+        kw_in_valid_("kw_in_valid"),
         kw_in_ready_("kw_in_ready"), kw_out_valid_("kw_out_valid"), at_in_valid_("at_in_valid"),
         at_in_ready_("at_in_ready"), at_out_valid_("at_out_valid"), at_busy_("at_busy"),
         kw_out_ready_("kw_out_ready"), at_out_ready_("at_out_ready"),
@@ -97,13 +100,6 @@ class Unit : public sc_core::sc_module {
         at_in_n_("at_in_n"), score_m_("score_m"), score_e_("score_e"), tab_("tab"), p_(p),
         clock_(*r.clock_), layer_(r.layer_), functional_(r.functional_), address_(r.address_),
         vcd_path_(r.vcd_path_) {
-    SC_METHOD(phase);
-    sensitive << phase_ev_;
-    dont_initialize();
-    SC_METHOD(fall);
-    sensitive << fall_ev_;
-    dont_initialize();
-    SC_THREAD(reset);
     const int64_t q = p.heads_ * p.head_dim_, kv = p.kv_heads_ * p.head_dim_;
     q_chunks_ = q / p.lanes_;
     kv_chunks_ = kv / p.lanes_;
@@ -126,8 +122,8 @@ class Unit : public sc_core::sc_module {
   void bind() {
     // Built after this module (a sibling in the chip): "<chip>.L<ll>_attention_unit_rtl".
     auto v = std::make_unique<V>((std::string(basename()) + "_rtl").c_str());
-    v->clk(clk_);
-    v->rst(rst_);
+    v->clk(rtl_clock_.clk_);
+    v->rst(rtl_clock_.rst_);
     v->kw_in_valid(kw_in_valid_);
     v->kw_in_ready(kw_in_ready_);
     v->kw_in_data(kw_in_data_);
@@ -163,8 +159,7 @@ class Unit : public sc_core::sc_module {
       avail_kv_ = kv_->in_->num_available();
       avail_at_ = at_->in_->num_available();
       output_side(now);
-      phase_step_ = 0;
-      phase_ev_.notify(sc_core::SC_ZERO_TIME);
+      rtl_clock_.start(now);
     }
     return !kv_q_.empty() || !at_tokens_.empty() || now < kv_settle_ || avail_kv_ > 0 ||
            avail_at_ > 0 || kv_->holds_input() || at_->holds_input() || kv_chunk_ != 0;
@@ -186,17 +181,6 @@ class Unit : public sc_core::sc_module {
     int32_t emitted_ = 0;
   };
 
-  void reset() {
-    rst_.write(true);
-    for (int i = 0; i < 3; ++i) {
-      clk_.write(false);
-      for (int d = 0; d < 3; ++d) wait(sc_core::SC_ZERO_TIME);
-      clk_.write(true);
-      for (int d = 0; d < 3; ++d) wait(sc_core::SC_ZERO_TIME);
-    }
-    clk_.write(false);
-    rst_.write(false);
-  }
 
   // Delta 0 of cycle `now`: the output transfers of edge `now`, written into the channels.
   void output_side(sim::Cycle now) {
@@ -246,22 +230,6 @@ class Unit : public sc_core::sc_module {
     }
   }
 
-  void phase() {
-    ++phase_step_;
-    if (phase_step_ < 2) {
-      phase_ev_.notify(sc_core::SC_ZERO_TIME);
-      return;
-    }
-    if (phase_step_ == 2) {
-      input_side();
-      phase_ev_.notify(sc_core::SC_ZERO_TIME);
-      return;
-    }
-    clk_.write(true);
-    const sc_core::sc_time period = clock_.time_of(last_ + 1) - clock_.time_of(last_);
-    fall_ev_.notify(period / 2);
-  }
-  void fall() { clk_.write(false); }
 
   // Word address of position `pos`'s K word (CycleKvWrite's map), checked against the banks.
   int64_t word_address(const sim::Token& t, int64_t pos) const {
@@ -380,8 +348,8 @@ class Unit : public sc_core::sc_module {
   }
 
  public:
-  Clock clk_;
-  sc_core::sc_signal<bool> rst_, kw_in_valid_, kw_in_ready_, kw_out_valid_, at_in_valid_,
+  RtlClock rtl_clock_;
+  sc_core::sc_signal<bool> kw_in_valid_, kw_in_ready_, kw_out_valid_, at_in_valid_,
       at_in_ready_, at_out_valid_, at_busy_;
   // Written by whichever face's process runs the cycle first.
   Clock kw_out_ready_, at_out_ready_;
@@ -406,8 +374,6 @@ class Unit : public sc_core::sc_module {
   sim::Cycle kv_settle_ = 0;        // the last K/V word is written and readable before this
   sim::Cycle last_ = -1;
   int64_t avail_kv_ = 0, avail_at_ = 0;
-  int phase_step_ = 0;
-  sc_core::sc_event phase_ev_, fall_ev_;
 };
 
 bool Face::tick(sim::Cycle now) { return unit_->tick(now); }

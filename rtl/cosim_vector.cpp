@@ -17,6 +17,7 @@
 #include "verilated_vcd_sc.h"
 #pragma GCC diagnostic pop
 #include "common/error.h"
+#include "rtl/cosim_clock.h"
 #include "rtl/cosim_trace.h"
 #include "model/fixed_point.h"
 #include "model/golden_model.h"
@@ -30,8 +31,6 @@ constexpr const char* kModel = "tiny-mha";
 constexpr const char* kNumerics = "w4a8";
 constexpr int64_t kLanes = 16, kDepth = 4, kD = 64, kFf = 172;
 
-using Clock = sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS>;
-
 enum class Kind { kAttnNorm, kFfnNorm, kActivation };
 
 // One Verilated vector unit (16 int32 lanes in, 16 int8 lanes + scale out) as a cycle-level
@@ -41,14 +40,15 @@ class RtlVectorBlock : public sim::CycleProcess {
  public:
   SC_HAS_PROCESS(RtlVectorBlock);
   RtlVectorBlock(sc_core::sc_module_name name, const sim::RtlBlockRequest& r, Kind kind)
-      : sim::CycleProcess(name, *r.clock_, r.chunk_elements_), clk_("clk"), rst_("rst"),
+      : sim::CycleProcess(name, *r.clock_, r.chunk_elements_),
+        rtl_clock_("rtl_clock", *r.clock_, [this] { input_side(); }),
         in_valid_pin_("in_valid"), in_ready_pin_("in_ready"), in_last_pin_("in_last"),
         out_valid_pin_("out_valid"), out_ready_pin_("out_ready"), out_last_pin_("out_last"),
         in_data_("in_data"), out_data_("out_data"), scale_m_("scale_m"), scale_e_("scale_e"),
         v_(r.block_.c_str()), kind_(kind), outputs_(kind == Kind::kActivation ? kFf : kD),
         block_(r.block_), layer_(r.layer_), functional_(r.functional_) {
-    v_.clk(clk_);
-    v_.rst(rst_);
+    v_.clk(rtl_clock_.clk_);
+    v_.rst(rtl_clock_.rst_);
     v_.in_valid(in_valid_pin_);
     v_.in_ready(in_ready_pin_);
     v_.in_last(in_last_pin_);
@@ -59,13 +59,6 @@ class RtlVectorBlock : public sim::CycleProcess {
     v_.out_scale_m(scale_m_);
     v_.out_scale_e(scale_e_);
     v_.out_last(out_last_pin_);
-    SC_METHOD(phase);
-    sensitive << phase_ev_;
-    dont_initialize();
-    SC_METHOD(fall);
-    sensitive << fall_ev_;
-    dont_initialize();
-    SC_THREAD(reset);
     if (!r.vcd_path_.empty()) {
       trace_ = join_trace(r.vcd_path_, [this](VerilatedVcdSc* file) { v_.trace(file, 99); });
     }
@@ -85,8 +78,7 @@ class RtlVectorBlock : public sim::CycleProcess {
     // there until the next edge).
     available_at_edge_ = in_->num_available();
     output_side();
-    phase_step_ = 0;
-    phase_ev_.notify(sc_core::SC_ZERO_TIME);
+    rtl_clock_.start(now);
     if (!flights_.empty()) ++stats_.busy_cycles_;
     return !flights_.empty() || in_valid_ || in_->num_available() > 0;
   }
@@ -97,17 +89,6 @@ class RtlVectorBlock : public sim::CycleProcess {
     int64_t emitted_ = 0;  // output values written into the channel
   };
 
-  void reset() {
-    rst_.write(true);
-    for (int i = 0; i < 3; ++i) {
-      clk_.write(false);
-      for (int d = 0; d < 3; ++d) wait(sc_core::SC_ZERO_TIME);
-      clk_.write(true);
-      for (int d = 0; d < 3; ++d) wait(sc_core::SC_ZERO_TIME);
-    }
-    clk_.write(false);
-    rst_.write(false);
-  }
 
   TokenState* state(const sim::Token* t) const {
     return functional_ && t->state_ ? t->state_ : nullptr;
@@ -159,24 +140,6 @@ class RtlVectorBlock : public sim::CycleProcess {
     }
   }
 
-  // Deltas 1..3 of cycle t: the input side, then the clock edge.
-  void phase() {
-    ++phase_step_;
-    if (phase_step_ < 2) {
-      phase_ev_.notify(sc_core::SC_ZERO_TIME);
-      return;
-    }
-    if (phase_step_ == 2) {
-      input_side();
-      phase_ev_.notify(sc_core::SC_ZERO_TIME);
-      return;
-    }
-    clk_.write(true);
-    const sc_core::sc_time period = clock_.time_of(now_ + 1) - clock_.time_of(now_);
-    fall_ev_.notify(period / 2);
-  }
-
-  void fall() { clk_.write(false); }
 
   void input_side() {
     bool valid = false;
@@ -248,8 +211,7 @@ class RtlVectorBlock : public sim::CycleProcess {
     if (hook && *hook) (*hook)(*t, block_, layer_);
   }
 
-  Clock clk_;
-  sc_core::sc_signal<bool> rst_;
+  RtlClock rtl_clock_;
   sc_core::sc_signal<bool> in_valid_pin_, in_ready_pin_, in_last_pin_;
   sc_core::sc_signal<bool> out_valid_pin_, out_ready_pin_, out_last_pin_;
   sc_core::sc_signal<sc_dt::sc_bv<512>> in_data_;
@@ -265,8 +227,6 @@ class RtlVectorBlock : public sim::CycleProcess {
   std::deque<Flight> flights_;
   sim::Cycle now_ = 0;
   int64_t available_at_edge_ = 0;
-  int phase_step_ = 0;
-  sc_core::sc_event phase_ev_, fall_ev_;
 };
 
 void need(const std::string& key, int64_t have, int64_t want) {

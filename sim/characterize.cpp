@@ -58,9 +58,7 @@ nlohmann::json error_pct(const nlohmann::json& a, const nlohmann::json& ref) {
 
 }  // namespace
 
-nlohmann::json run_simulation_in_child(const ModelConfig& model, const ChipConfig& chip,
-                                       const std::vector<UserRequest>& requests,
-                                       const SimOptions& options) {
+nlohmann::json json_from_child(const std::function<nlohmann::json()>& fn) {
   int fds[2];
   if (pipe(fds) != 0) return {{"error", "pipe failed"}};
   const pid_t pid = fork();
@@ -73,7 +71,7 @@ nlohmann::json run_simulation_in_child(const ModelConfig& model, const ChipConfi
     close(fds[0]);
     std::string text;
     try {
-      text = run_simulation(model, chip, requests, options).to_json().dump();
+      text = fn().dump();
     } catch (const std::exception& e) {
       text = nlohmann::json{{"error", e.what()}}.dump();
     }
@@ -95,9 +93,16 @@ nlohmann::json run_simulation_in_child(const ModelConfig& model, const ChipConfi
   int status = 0;
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || text.empty()) {
-    return {{"error", "simulation child crashed"}};
+    return {{"error", "child crashed (status " + std::to_string(status) + ")"}};
   }
   return nlohmann::json::parse(text);
+}
+
+nlohmann::json run_simulation_in_child(const ModelConfig& model, const ChipConfig& chip,
+                                       const std::vector<UserRequest>& requests,
+                                       const SimOptions& options) {
+  return json_from_child(
+      [&] { return run_simulation(model, chip, requests, options).to_json(); });
 }
 
 std::string characterize_key(const ModelConfig& model, const ChipConfig& chip,

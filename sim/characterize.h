@@ -24,8 +24,11 @@
 
 namespace hw::sim {
 
-// run_simulation in a forked child (SystemC elaborates once per process); its JSON, or
-// {"error": message} when it threw or the child crashed.
+// `fn` in a forked child (SystemC elaborates once per process: one child per elaboration);
+// the JSON it returned, or {"error": message} when it threw or the child crashed.
+nlohmann::json json_from_child(const std::function<nlohmann::json()>& fn);
+
+// run_simulation in a forked child (json_from_child).
 nlohmann::json run_simulation_in_child(const ModelConfig& model, const ChipConfig& chip,
                                        const std::vector<UserRequest>& requests,
                                        const SimOptions& options);

@@ -16,8 +16,6 @@
 //
 // Each run is in a forked child (SystemC elaborates once per process).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -40,7 +38,9 @@
 #include "model/numerics_profile.h"
 #include "model/quantizer.h"
 #include "model/weights.h"
+#include "chunk_consumer.h"
 #include "rtl_models.h"
+#include "sim/characterize.h"
 #include "sim/cycle_block.h"
 #include "sim/functional.h"
 
@@ -51,39 +51,6 @@ using rtltest::cosim_chip;
 using sim::Chunk;
 using sim::ChunkChannel;
 using sim::Cycle;
-
-nlohmann::json in_child(const std::function<nlohmann::json()>& fn) {
-  int fd[2];
-  if (pipe(fd) != 0) return {{"error", "pipe"}};
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fd[0]);
-    std::string out;
-    try {
-      out = fn().dump();
-    } catch (const std::exception& e) {
-      out = nlohmann::json{{"error", e.what()}}.dump();
-    }
-    size_t off = 0;
-    while (off < out.size()) {
-      const ssize_t n = write(fd[1], out.data() + off, out.size() - off);
-      if (n <= 0) break;
-      off += size_t(n);
-    }
-    close(fd[1]);
-    _exit(0);
-  }
-  close(fd[1]);
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd[0], buf, sizeof buf)) > 0) text.append(buf, size_t(n));
-  close(fd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (text.empty()) return {{"error", "child produced nothing (status " + std::to_string(status) + ")"}};
-  return nlohmann::json::parse(text);
-}
 
 enum class Engine { kTinyMhaHc1, kGqaSlow };
 
@@ -200,34 +167,6 @@ class Producer : public sc_core::sc_module {
   int64_t chunks_;
 };
 
-class Consumer : public sc_core::sc_module {
- public:
-  SC_HAS_PROCESS(Consumer);
-  Consumer(sc_core::sc_module_name n, const sim::ClockBase& clock, ChunkChannel& in,
-           std::function<bool(Cycle)> ready)
-      : sc_core::sc_module(n), clock_(clock), in_(in), ready_(std::move(ready)) {
-    SC_THREAD(run);
-  }
-  std::vector<Cycle> reads_;
-  std::vector<const sim::Token*> tokens_;
-
- private:
-  void run() {
-    for (;;) {
-      wait(clock_.delay_until(clock_.cycle_now() + 1));
-      const Cycle now = clock_.cycle_now();
-      if (ready_(now) && in_.num_available() > 0) {
-        const Chunk c = in_.read();
-        reads_.push_back(now);
-        tokens_.push_back(c.token_);
-      }
-    }
-  }
-  const sim::ClockBase& clock_;
-  ChunkChannel& in_;
-  std::function<bool(Cycle)> ready_;
-};
-
 struct Scenario {
   Engine engine = Engine::kTinyMhaHc1;
   std::vector<TokenSpec> tokens;
@@ -291,8 +230,8 @@ nlohmann::json compare(const Scenario& s) {
   p.kv_write_->out_(rtl_q);
   p.attention_->in_(rtl_q);
   p.attention_->out_(rtl_out);
-  Consumer sc_cons("sc_cons", clock, sc_out, ready);
-  Consumer rtl_cons("rtl_cons", clock, rtl_out, ready);
+  rtltest::ChunkConsumer sc_cons("sc_cons", clock, sc_out, ready);
+  rtltest::ChunkConsumer rtl_cons("rtl_cons", clock, rtl_out, ready);
   sc_core::sc_start(clock.time_of(int64_t(s.tokens.size()) * 400 + 2000));
   std::vector<int64_t> sc_seq, rtl_seq;
   for (const sim::Token* t : sc_cons.tokens_) sc_seq.push_back(t->seq_);
@@ -305,7 +244,7 @@ nlohmann::json compare(const Scenario& s) {
 }
 
 void expect_same_timing(const Scenario& s) {
-  const nlohmann::json j = in_child([&] { return compare(s); });
+  const nlohmann::json j = sim::json_from_child([&] { return compare(s); });
   ASSERT_FALSE(j.contains("error")) << j.dump();
   const auto sc_in = j["sc_in"].get<std::vector<Cycle>>();
   const auto sc_out = j["sc_out"].get<std::vector<Cycle>>();
@@ -478,7 +417,7 @@ nlohmann::json run_bits(Engine e, const QuantizedModel& qm, const std::vector<To
   p.kv_write_->out_(qch);
   p.attention_->in_(qch);
   p.attention_->out_(out);
-  Consumer cons("cons", clock, out, [](Cycle) { return true; });
+  rtltest::ChunkConsumer cons("cons", clock, out, [](Cycle) { return true; });
   sc_core::sc_start(clock.time_of(int64_t(specs.size()) * 400 + 2000));
   // A second golden pass, token by token in order, over fresh caches.
   std::map<int64_t, KvCache> caches;
@@ -505,7 +444,7 @@ void expect_bits(Engine e, const std::string& model, const std::vector<TokenSpec
   if (!qm) {
     GTEST_SKIP() << "oracle model " << model << " missing";
   }
-  const nlohmann::json j = in_child([&] { return run_bits(e, *qm, specs, data); });
+  const nlohmann::json j = sim::json_from_child([&] { return run_bits(e, *qm, specs, data); });
   ASSERT_FALSE(j.contains("error")) << j.dump();
   EXPECT_EQ(j["outputs"], j["expected"]);
   EXPECT_GT(j["compared"].get<int64_t>(), 0);
@@ -552,7 +491,7 @@ TEST(RtlAttentionBits, GqaEqualsGoldenAttention) {
 // A configuration no Verilated unit has is an error naming the key.
 TEST(RtlAttentionTiming, UnbuiltConfigurationIsAnErrorNamingTheKey) {
   NEED_FRESH_KERNEL();
-  const nlohmann::json j = in_child([] {
+  const nlohmann::json j = sim::json_from_child([] {
     ChipMapping m = unit_mapping(Engine::kTinyMhaHc1);
     m.chip_.attention_.macs_per_cycle_ = 4096;
     const sim::ClockBase clock(1e9);

@@ -11,8 +11,6 @@
 // Each comparison runs in a forked child (SystemC elaborates once per process; the parent's
 // kernel stays unused, so the Bench tests of this binary still run after these).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <functional>
@@ -24,8 +22,10 @@
 
 #include "chip/mapping.h"
 #include "rtl/cosim.h"
+#include "sim/characterize.h"
 #include "sim/cycle_block.h"
 #include "sim/cycle_chip.h"
+#include "chunk_consumer.h"
 
 namespace hw {
 namespace {
@@ -33,40 +33,6 @@ namespace {
 using sim::Chunk;
 using sim::ChunkChannel;
 using sim::Cycle;
-
-// Runs `fn` in a child process and returns the JSON it produced ({"error": ...} on failure).
-nlohmann::json in_child(const std::function<nlohmann::json()>& fn) {
-  int fd[2];
-  if (pipe(fd) != 0) return {{"error", "pipe"}};
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fd[0]);
-    std::string out;
-    try {
-      out = fn().dump();
-    } catch (const std::exception& e) {
-      out = nlohmann::json{{"error", e.what()}}.dump();
-    }
-    size_t off = 0;
-    while (off < out.size()) {
-      const ssize_t n = write(fd[1], out.data() + off, out.size() - off);
-      if (n <= 0) break;
-      off += size_t(n);
-    }
-    close(fd[1]);
-    _exit(0);
-  }
-  close(fd[1]);
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd[0], buf, sizeof buf)) > 0) text.append(buf, size_t(n));
-  close(fd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (text.empty()) return {{"error", "child produced nothing (status " + std::to_string(status) + ")"}};
-  return nlohmann::json::parse(text);
-}
 
 // The tiny-mha shape (rtl/gen/tiny-mha-w4a8-l0) on a chip of the RTL's matrix structure.
 ChipMapping rtl_mapping() {
@@ -140,35 +106,6 @@ class Producer : public sc_core::sc_module {
   int64_t elements_, gap_;
 };
 
-// Reads a chunk in every cycle where ready(cycle) holds and one is there.
-class Consumer : public sc_core::sc_module {
- public:
-  SC_HAS_PROCESS(Consumer);
-  Consumer(sc_core::sc_module_name n, const sim::ClockBase& clock, ChunkChannel& in,
-           std::function<bool(Cycle)> ready)
-      : sc_core::sc_module(n), clock_(clock), in_(in), ready_(std::move(ready)) {
-    SC_THREAD(run);
-  }
-  std::vector<Cycle> reads_;
-  std::vector<int64_t> elements_;
-
- private:
-  void run() {
-    for (;;) {
-      wait(clock_.delay_until(clock_.cycle_now() + 1));
-      const Cycle now = clock_.cycle_now();
-      if (ready_(now) && in_.num_available() > 0) {
-        const Chunk c = in_.read();
-        reads_.push_back(now);
-        elements_.push_back(c.elements_);
-      }
-    }
-  }
-  const sim::ClockBase& clock_;
-  ChunkChannel& in_;
-  std::function<bool(Cycle)> ready_;
-};
-
 struct Scenario {
   std::string block;
   int64_t vectors = 4;
@@ -215,8 +152,8 @@ nlohmann::json compare(const Scenario& s) {
   std::unique_ptr<sim::CycleProcess> rtl_block = rtl::make_rtl_block(r);
   rtl_block->in_(rtl_in);
   rtl_block->out_(rtl_out);
-  Consumer sc_cons("sc_cons", clock, sc_out, ready);
-  Consumer rtl_cons("rtl_cons", clock, rtl_out, ready);
+  rtltest::ChunkConsumer sc_cons("sc_cons", clock, sc_out, ready);
+  rtltest::ChunkConsumer rtl_cons("rtl_cons", clock, rtl_out, ready);
   sc_core::sc_start(clock.time_of(4000));
   return {{"sc_in", sc_prod.writes_}, {"rtl_in", rtl_prod.writes_},
           {"sc_out", sc_cons.reads_}, {"rtl_out", rtl_cons.reads_},
@@ -225,7 +162,7 @@ nlohmann::json compare(const Scenario& s) {
 }
 
 void expect_same_timing(const Scenario& s) {
-  const nlohmann::json j = in_child([&] { return compare(s); });
+  const nlohmann::json j = sim::json_from_child([&] { return compare(s); });
   ASSERT_FALSE(j.contains("error")) << j.dump();
   const auto sc_in = j["sc_in"].get<std::vector<Cycle>>();
   const auto rtl_in = j["rtl_in"].get<std::vector<Cycle>>();

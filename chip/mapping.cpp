@@ -152,10 +152,18 @@ namespace {
 struct EmitPass {
   int64_t done_ = 0, first_ = 0, last_ = 0;
 };
+// Its output buffer in elements (cycle_chip.cpp two_pass_spec; the CycleBlock constructor raises
+// it to hold the largest step beside a chunk).
+int64_t emit_buffer(const StreamBlock& b) {
+  const int64_t N = b.chunk_, lam = b.lanes_, n2 = ceil_div(b.emit_work(), lam);
+  const int64_t rest = b.outputs_ - (n2 - 1) * lam;
+  return std::max({2 * N, lam, std::max(lam, rest) + N});
+}
+
 EmitPass emit_pass(const StreamBlock& b) {
   const int64_t N = b.chunk_, lam = b.lanes_, n2 = ceil_div(b.emit_work(), lam);
   const int64_t rest = b.outputs_ - (n2 - 1) * lam;
-  const int64_t buffer = std::max({2 * N, lam, std::max(lam, rest) + N});
+  const int64_t buffer = emit_buffer(b);
   std::deque<std::pair<int64_t, int64_t>> runs;  // (visible from, elements)
   int64_t pending = 0, emitted = 0, k = 0;
   EmitPass e;
@@ -192,6 +200,22 @@ EmitPass emit_pass(const StreamBlock& b) {
 }
 
 }  // namespace
+
+FinalStepWait stream_final_step_wait(const StreamBlock& b) {
+  FinalStepWait w;
+  if (b.kind_ != StreamKind::kNorm) return w;
+  // Step k goes once its outputs fit beside those not yet left: the first P_k - buffer elements
+  // (P_k: outputs through step k) must have left, as whole chunks.
+  const int64_t N = b.chunk_, lam = b.lanes_, n2 = ceil_div(b.emit_work(), lam);
+  const int64_t buffer = emit_buffer(b);
+  auto chunks = [&](int64_t k) {
+    const int64_t produced = k == n2 ? b.outputs_ : k * lam;
+    return ceil_div(produced - buffer, N);
+  };
+  w.chunks_ = chunks(n2);
+  while (w.chunks_ > 0 && w.steps_ + 1 < n2 && chunks(n2 - w.steps_ - 1) == w.chunks_) ++w.steps_;
+  return w;
+}
 
 int64_t stream_pace(const StreamBlock& b, int64_t j, bool drop) {
   const int64_t N = b.chunk_;

@@ -216,6 +216,14 @@ StreamTimes stream_step(const StreamPlan& p, const StreamInput& in);
 
 // Cycles after its start at which the block takes input chunk j when its input is ahead of it.
 int64_t stream_pace(const StreamBlock& b, int64_t chunk, bool drop = false);
+// kNorm, pass 2 under back-pressure: the output chunks of a token that must have left before
+// its last step can go (its output buffer holds the rest), and the steps before it that wait for
+// the same chunk (then one per cycle); zeros for other kinds.
+struct FinalStepWait {
+  int64_t chunks_ = 0;
+  int64_t steps_ = 0;
+};
+FinalStepWait stream_final_step_wait(const StreamBlock& b);
 // Write cycle of output chunk j of a token whose first and last chunks are written at `first`
 // and `last` (evenly spread between them).
 int64_t stream_chunk_cycle(int64_t first, int64_t last, int64_t chunks, int64_t j);

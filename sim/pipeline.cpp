@@ -52,6 +52,18 @@ Pipeline::Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64
       if (vectors > 1) st.written_.assign(static_cast<size_t>(vectors), 0);
     }
   }
+  for (size_t i = 1; i < stages_.size(); ++i) {
+    Stage& st = stages_[i];
+    const FinalStepWait w = stream_final_step_wait(stages_[i - 1].stream_);
+    const int64_t g = w.chunks_ - channel_depth_ - 2;
+    if (w.chunks_ == 0 || g < 0 || g >= st.plan_.m_) continue;
+    // The slot is written a cycle after this block's input register took chunk g + 1 from the
+    // channel: a vector unit's register does so in the cycle its step took chunk g, a matrix
+    // block's a cycle later (cycle_block.cpp). Then the waiting steps go, one per cycle, and the
+    // next token a cycle after the last.
+    const int64_t refill = st.stream_.kind_ == StreamKind::kMatrix ? 1 : 0;
+    st.feeder_free_after_ = stream_pace(st.stream_, g) + refill + 1 + w.steps_ + 1;
+  }
   body_end_ = stages_.size();
   while (body_end_ > 0 && stages_[body_end_ - 1].head_) --body_end_;
   for (size_t i = 0; i < body_end_; ++i) {
@@ -150,7 +162,9 @@ Cycle Pipeline::run(Cursor& c) {
         // A feeder with a small output buffer stalls its steps; one that holds a whole vector
         // (matrix, embedding, attention) makes its next token wait instead (out_clear_).
         if (!prev->stream_.holds_output_ && prev->stream_.kind_ != StreamKind::kKvWrite) {
-          if (prev->written_.empty()) {
+          if (!drop && st.feeder_free_after_ >= 0) {
+            prev->free_ = std::max(prev->free_, start + st.feeder_free_after_);
+          } else if (prev->written_.empty()) {
             prev->free_ += delay;
           } else if (full_at > prev->produced_) {
             prev->free_ += full_at - prev->produced_;

@@ -17,7 +17,9 @@
 //     vectors of at most depth + 1 chunks it is an earlier token's chunk), which may delay the
 //     feeder's last chunk, hold its output buffer (the next token waits) or stall its steps
 //     (a one-chunk output buffer of K vectors: once K wait). A matrix whose outputs wait for
-//     the previous token's holds up the next token's steps as long. So the embedding's input
+//     the previous token's holds up the next token's steps as long; a block that holds its
+//     vector (norms, activation) starts its next token once its last step found room in its
+//     output buffer, its last chunks still queued there. So the embedding's input
 //     channel fills when the blocks downstream are full, as at the cycle level, and the
 //     scheduler's policy decides which token takes a contested slot;
 //   done / first / last / free: stream_step of the block's kind.
@@ -79,6 +81,14 @@ struct Stage {
   std::vector<Cycle> written_;
   size_t written_head_ = 0;
   Cycle produced_ = 0;
+  // A feeder that holds its vector (kNorm) starts its next token's pass 1 while its last chunks
+  // still wait in its output buffer: under back-pressure its next token can start this many
+  // cycles after this block started the token (the last step waits for its chunk c - 1 to leave,
+  // stream_final_step_wait; its channel slot frees when this block takes its own chunk
+  // c - depth - 2 of the same token), not once its last chunk left. -1: that slot is freed by
+  // an earlier token's chunk (or the head's drop), where the feeder's next token waits as long
+  // as its last chunk.
+  Cycle feeder_free_after_ = -1;
   // Attention: read sweeps [start, end) of earlier tokens that may still be running when a
   // later token's KV write lands (pruned as writes advance).
   std::deque<std::pair<Cycle, Cycle>> sweeps_;

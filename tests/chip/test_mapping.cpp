@@ -354,6 +354,26 @@ TEST(Mapping, Hc1LikeLandsAtThePublishedRate) {
   EXPECT_EQ(m.to_json()["kv_bytes_per_token"], 65536);
 }
 
+// Under back-pressure a two-pass block's pass-2 steps wait for room in its output buffer; the
+// token level starts its next token when its last step can go (sim/pipeline.h), not when its
+// last chunk has left. Llama 3.2 1B on hc1-like, 512-element chunks.
+TEST(Mapping, TwoPassLastStepWaitsForItsOutputBufferByHand) {
+  const ChipMapping m =
+      map_model(load_model_config("llama-3.2-1b"), load_chip_config("hc1-like", {}), 4.0, 8);
+  // Activation: 32 steps of 256 of its f = 8192 outputs into a buffer of 1024; steps 31 and
+  // 32 (7936 and 8192 outputs) wait for 7168 to have left (14 chunks), step 30 for 13.
+  const FinalStepWait a = stream_final_step_wait(m.activation_.stream_);
+  EXPECT_EQ(a.chunks_, 14);
+  EXPECT_EQ(a.steps_, 1);
+  // A norm over d = 2048, 8 steps of 256: steps 7 and 8 wait for 1024 (2 chunks).
+  const FinalStepWait n = stream_final_step_wait(m.attn_norm_.stream_);
+  EXPECT_EQ(n.chunks_, 2);
+  EXPECT_EQ(n.steps_, 1);
+  const FinalStepWait q = stream_final_step_wait(m.qkv_.stream_);
+  EXPECT_EQ(q.chunks_, 0);
+  EXPECT_EQ(q.steps_, 0);
+}
+
 TEST(Mapping, ContrastingDesignsMapTheirModels) {
   const ChipMapping dram =
       map_model(load_model_config("llama-3.1-8b"), load_chip_config("kv-in-dram", {}), 3.64, 8);

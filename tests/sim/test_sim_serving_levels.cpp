@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,11 @@ double rel(double a, double b) { return std::abs(a - b) / std::abs(b); }
 void expect_close(const Figures& token, const Figures& cycle, double bound,
                   const std::string& what) {
   SCOPED_TRACE(what);
+  std::printf("%-24s token / cycle level: late TTFT %.2f / %.2f us, ITL mean %.2f / %.2f us, "
+              "ITL p99 %.2f / %.2f us, %.0f / %.0f tokens/s\n",
+              what.c_str(), token.late_ttft_s_ * 1e6, cycle.late_ttft_s_ * 1e6,
+              token.itl_mean_s_ * 1e6, cycle.itl_mean_s_ * 1e6, token.itl_p99_s_ * 1e6,
+              cycle.itl_p99_s_ * 1e6, token.tokens_per_s_, cycle.tokens_per_s_);
   EXPECT_LE(rel(token.late_ttft_s_, cycle.late_ttft_s_), bound) << "late user's TTFT";
   EXPECT_LE(rel(token.itl_mean_s_, cycle.itl_mean_s_), bound) << "ITL mean";
   EXPECT_LE(rel(token.itl_p99_s_, cycle.itl_p99_s_), bound) << "ITL p99";
@@ -58,12 +64,13 @@ void expect_close(const Figures& token, const Figures& cycle, double bound,
 
 // The tiny chip (every vector one chunk, so the back-pressure runs across tokens), 64 users
 // decoding 32 tokens from 8-token prompts and a 200-token prompt arriving at 2 us that competes
-// with their decode tokens for the entrance. Measured, token vs cycle level (late user's TTFT,
-// ITL p99, us): decode_first 536.10 / 536.36, 432.16 / 430.88; interleaved 535.84 / 535.82,
-// 432.16 / 432.16; prefill_first 515.42 / 515.42, 485.28 / 485.28; prefill_first with chunks
-// of 16 535.54 / 535.54, 432.16 / 432.16. Largest gap 0.30% (decode_first ITL p99); before the
-// entrance saw the back-pressure, the token level took the prompt at the embedding's rate and
-// gave decode_first 516.88 us (-3.6%) and ITL p99 476.96 us (+10.7%), interleaved the same.
+// with their decode tokens for the entrance. Measured with the two-pass activation, token vs
+// cycle level (late user's TTFT, ITL p99, us): decode_first 536.02 / 536.00, 432.16 / 432.16;
+// interleaved 535.84 / 536.08, 431.84 / 432.16; prefill_first 515.58 / 515.58, 485.28 / 485.28;
+// prefill_first with chunks of 16 535.72 / 535.70, 430.88 / 430.88. Largest gap 0.07%
+// (interleaved ITL p99); before the entrance saw the back-pressure, the token level took the
+// prompt at the embedding's rate and gave decode_first 516.88 us (-3.6%) and ITL p99 476.96 us
+// (+10.7%), interleaved the same. Every test chip vector is one chunk here.
 TEST(SimServingLevels, TinyChipPoliciesAgreeBetweenLevels) {
   std::vector<UserRequest> requests = same_requests(64, 8, 32);
   UserRequest late;
@@ -92,13 +99,14 @@ TEST(SimServingLevels, TinyChipPoliciesAgreeBetweenLevels) {
     const auto& fair = at[level][1];
     const auto& prefill = at[level][2];
     const auto& chunked = at[level][3];
-    // The late prompt: prefill_first first, interleaved between, decode_first last.
-    EXPECT_LT(prefill.late_ttft_s_, fair.late_ttft_s_);
-    EXPECT_LT(fair.late_ttft_s_, decode.late_ttft_s_);
-    // The decoding users: the reverse (p99: interleaved equals decode_first at the token level).
+    // The late prompt: prefill_first first, interleaved next to decode_first (within 0.1%:
+    // few contested slots, test_sim_serving.cpp), both clearly behind.
+    EXPECT_LT(1.02 * prefill.late_ttft_s_, fair.late_ttft_s_);
+    EXPECT_LE(fair.late_ttft_s_, 1.001 * decode.late_ttft_s_);
+    // The decoding users: the reverse.
     EXPECT_LT(decode.itl_mean_s_, fair.itl_mean_s_);
     EXPECT_LT(fair.itl_mean_s_, prefill.itl_mean_s_);
-    EXPECT_LE(decode.itl_p99_s_, fair.itl_p99_s_);
+    EXPECT_LE(0.999 * decode.itl_p99_s_, fair.itl_p99_s_);
     EXPECT_LT(fair.itl_p99_s_, prefill.itl_p99_s_);
     // Chunks let decode tokens in between: the long stall goes, the prompt pays.
     EXPECT_LT(chunked.itl_p99_s_, 0.95 * prefill.itl_p99_s_);
@@ -108,10 +116,13 @@ TEST(SimServingLevels, TinyChipPoliciesAgreeBetweenLevels) {
 
 // Llama 3.2 1B on hc1-like (vectors of 4 chunks and more): 6 users decode 24 tokens from
 // 16-token prompts and a 300-token prompt arrives at 25 us (tests/sim/test_sim_serving.cpp).
-// Measured, token vs cycle level (late user's TTFT, ITL p99, us): decode_first 71.15 / 71.18,
-// 20.25 / 20.42; interleaved 71.15 / 71.18, 20.60 / 20.78; prefill_first 68.07 / 68.10,
-// 61.39 / 61.39; prefill_first with chunks of 64 70.12 / 70.15, 23.40 / 23.40. Largest gap
-// 0.87% (interleaved ITL p99).
+// Measured, token vs cycle level (late user's TTFT, ITL p99, us): decode_first 74.98 / 75.01,
+// 24.55 / 24.73; interleaved 74.98 / 75.01, 24.94 / 25.10; prefill_first 72.08 / 72.12,
+// 63.44 / 63.44; prefill_first with chunks of 64 74.26 / 74.29, 25.14 / 25.14. Largest gap
+// 0.73% (decode_first ITL p99). With the two-pass activation the token level once let ffn_down's
+// hold on the activation's last chunk delay the activation's next token, where the cycle
+// level's last step only waits for room in its output buffer: TTFT +5.7%, ITL p99 +19%
+// (Pipeline::run, Stage::feeder_free_after_).
 TEST(SimServingLevels, Llama1bPoliciesAgreeBetweenLevels) {
   std::vector<UserRequest> requests = same_requests(6, 16, 24);
   UserRequest late;

@@ -119,6 +119,25 @@ inline sim::SimOptions timing_options() {
   return o;
 }
 
+// Serving tests (test_sim_serving*.cpp): the tiny chip made entrance-bound (an embedding lookup
+// of 200 cycles: every token waits at the entrance), 16 users decoding 32 tokens from 8-token
+// prompts and a 100-token prompt arriving at 2 us (user 16): decode and prompt tokens want
+// nearly every slot, so the serving policies part widely.
+inline std::vector<UserRequest> entrance_bound_requests() {
+  std::vector<UserRequest> requests = same_requests(16, 8, 32);
+  UserRequest late;
+  late.id_ = 16;
+  late.arrival_s_ = 2e-6;
+  late.prompt_tokens_ = 100;
+  late.output_tokens_ = 2;
+  requests.push_back(late);
+  return requests;
+}
+inline ChipConfig entrance_bound_chip() {
+  return sim_tiny_chip(
+      {"chip.attention.kv_sram.capacity=1 MiB", "chip.embedding.lookup_cycles=200"});
+}
+
 // Runs run_simulation in a forked child and returns its JSON; {"error": message} when it threw.
 inline nlohmann::json run_in_child(const ModelConfig& model, const ChipConfig& chip,
                                    const std::vector<UserRequest>& requests,

@@ -89,30 +89,22 @@ TEST(SimServing, PoliciesTradeTimeToFirstTokenAgainstInterTokenLatency) {
   }
 }
 
-TEST(SimServing, InterleavedLiesBetweenDecodeFirstAndPrefillFirst) {
-  // 64 users decoding on the tiny chip and a late 200-token prompt: decode_first gives every
-  // slot both want to decode, prefill_first to the prompt, interleaved alternates over them.
-  // The contested slots are few here (the prompt is bound by the pipeline, not the entrance),
-  // so interleaved sits next to decode_first. Measured (us): late TTFT 536.00 / 536.08 /
-  // 515.58, ITL p99 432.16 / 432.16 / 485.28 (decode_first / interleaved / prefill_first;
-  // before the activation became a two-pass block interleaved's TTFT was 0.1% below
-  // decode_first's, now 0.015% above: the alternation moves it by a few cycles either way).
-  std::vector<UserRequest> requests = same_requests(64, 8, 32);
-  UserRequest late;
-  late.id_ = 64;
-  late.arrival_s_ = 2e-6;
-  late.prompt_tokens_ = 200;
-  late.output_tokens_ = 2;
-  requests.push_back(late);
-  const ChipConfig chip = sim_tiny_chip({"chip.attention.kv_sram.capacity=1 MiB"});
+TEST(SimServing, InterleavedAlternatesWhereDecodeAndPromptTokensMeet) {
+  // decode_first gives every contested slot to decode, prefill_first to the prompt, interleaved
+  // alternates: measured late TTFT 1454.63 / 870.61 / 462.63 us and ITL p99 14.04 / 64.66 /
+  // 386.08 us (decode_first / interleaved / prefill_first). Counting any prompt entry as the
+  // prompt's turn made interleaved equal decode_first to the cycle.
+  const auto requests = entrance_bound_requests();
+  const ChipConfig chip = entrance_bound_chip();
   const auto decode = run_policy(ServingPolicy::kDecodeFirst, 0, requests, chip);
   const auto prefill = run_policy(ServingPolicy::kPrefillFirst, 0, requests, chip);
   const auto fair = run_policy(ServingPolicy::kInterleaved, 0, requests, chip);
-  // Within 0.1% of decode_first, and clearly not prefill_first (at least 2% either way).
-  EXPECT_LE(ttft_of(fair, 64), 1.001 * ttft_of(decode, 64));
-  EXPECT_GT(ttft_of(fair, 64), 1.02 * ttft_of(prefill, 64));
-  EXPECT_GE(itl_of(fair, "p99"), 0.999 * itl_of(decode, "p99"));
-  EXPECT_LT(1.02 * itl_of(fair, "p99"), itl_of(prefill, "p99"));
+  EXPECT_LT(ttft_of(fair, 16), 0.75 * ttft_of(decode, 16));
+  EXPECT_GT(ttft_of(fair, 16), 1.5 * ttft_of(prefill, 16));
+  EXPECT_GT(itl_of(fair, "p99"), 2.0 * itl_of(decode, "p99"));
+  EXPECT_LT(itl_of(fair, "p99"), 0.5 * itl_of(prefill, "p99"));
+  EXPECT_LT(itl_of(decode, "mean"), itl_of(fair, "mean"));
+  EXPECT_LT(itl_of(fair, "mean"), itl_of(prefill, "mean"));
 }
 
 TEST(SimServing, ChunkedPrefillLetsDecodeInBetweenChunks) {

@@ -114,6 +114,36 @@ TEST(SimServingLevels, TinyChipPoliciesAgreeBetweenLevels) {
   }
 }
 
+// The entrance-bound tiny chip (sim_test_util.h): the policies part widely (late TTFT 1454.63 /
+// 870.61 / 462.63 us, ITL p99 14.04 / 64.66 / 386.08 us for decode_first / interleaved /
+// prefill_first) and the token level gives the cycle level's figures to the cycle.
+TEST(SimServingLevels, EntranceBoundPoliciesAgreeBetweenLevels) {
+  const std::vector<UserRequest> requests = entrance_bound_requests();
+  const ChipConfig chip = entrance_bound_chip();
+  const std::vector<Serving> servings = {{ServingPolicy::kDecodeFirst, 0},
+                                         {ServingPolicy::kInterleaved, 0},
+                                         {ServingPolicy::kPrefillFirst, 0}};
+  const char* names[] = {"decode_first", "interleaved", "prefill_first"};
+  std::vector<Figures> at[2];
+  for (size_t i = 0; i < servings.size(); ++i) {
+    for (int level = 0; level < 2; ++level) {
+      at[level].push_back(run_at(level == 0 ? sim::SimLevel::kToken : sim::SimLevel::kCycle,
+                                 servings[i], sim_tiny_model(), chip, requests, 16));
+    }
+    expect_close(at[0][i], at[1][i], 0.01, names[i]);
+  }
+  for (int level = 0; level < 2; ++level) {
+    SCOPED_TRACE(level == 0 ? "token level" : "cycle level");
+    const auto& decode = at[level][0];
+    const auto& fair = at[level][1];
+    const auto& prefill = at[level][2];
+    EXPECT_LT(1.5 * prefill.late_ttft_s_, fair.late_ttft_s_);
+    EXPECT_LT(fair.late_ttft_s_, 0.75 * decode.late_ttft_s_);
+    EXPECT_LT(2.0 * decode.itl_p99_s_, fair.itl_p99_s_);
+    EXPECT_LT(fair.itl_p99_s_, 0.5 * prefill.itl_p99_s_);
+  }
+}
+
 // Llama 3.2 1B on hc1-like (vectors of 4 chunks and more): 6 users decode 24 tokens from
 // 16-token prompts and a 300-token prompt arrives at 25 us (tests/sim/test_sim_serving.cpp).
 // Measured, token vs cycle level (late user's TTFT, ITL p99, us): decode_first 74.98 / 75.01,

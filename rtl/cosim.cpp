@@ -218,6 +218,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
     c.elements_ = static_cast<int32_t>(want());
     c.last_ = f.emitted_ + want() >= outputs_;
     if (kind_ == Kind::kFfnGateUp) write_gate_up(f, c.elements_);
+    if (kind_ == Kind::kQkv) write_qkv(f, c.elements_);
     if (kind_ == Kind::kOProj || kind_ == Kind::kFfnDown) add_residual(f, c.elements_);
     if (c.last_ && !f.written_back_) write_back(f);
     out_->write(c);
@@ -352,6 +353,28 @@ class RtlMatrixBlock : public sim::CycleProcess {
     }
   }
 
+  // qkv: the rows of the chunk about to leave into the token's q_, k_, v_ (plus their biases),
+  // so that an RTL rope behind it (which takes its input chunk by chunk) reads them.
+  void write_qkv(const Flight& f, int64_t elements) {
+    if (!golden() || !f.token_->state_) return;
+    TokenState& s = *f.token_->state_;
+    const QuantizedLayer& l = golden()->model().layers_[size_t(layer_)];
+    const int64_t q = shape_.q_, kv = shape_.kv_;
+    auto put = [](std::vector<int32_t>& x, const std::vector<int32_t>& bias, int64_t i, int32_t v) {
+      x[size_t(i)] = bias.empty() ? v : fx::add_saturate(v, bias[size_t(i)]);
+    };
+    for (int64_t r = f.emitted_; r < f.emitted_ + elements; ++r) {
+      const int32_t v = f.out_[size_t(r)];
+      if (r < q) {
+        put(s.q_, l.bq_, r, v);
+      } else if (r < q + kv) {
+        put(s.k_, l.bk_, r - q, v);
+      } else {
+        put(s.v_, l.bv_, r - q - kv, v);
+      }
+    }
+  }
+
   // o_proj, ffn_down: the rows of the chunk about to leave added to the token's residual_, so
   // that an RTL norm behind it (which takes its input chunk by chunk) reads the sums.
   void add_residual(const Flight& f, int64_t elements) {
@@ -387,16 +410,9 @@ class RtlMatrixBlock : public sim::CycleProcess {
                              "): regenerate them if the weights or numerics changed");
       }
     }
-    const int64_t q = shape_.q_, kv = shape_.kv_;
     switch (kind_) {
       case Kind::kQkv:
-        std::copy(f.out_.begin(), f.out_.begin() + q, s.q_.begin());
-        std::copy(f.out_.begin() + q, f.out_.begin() + q + kv, s.k_.begin());
-        std::copy(f.out_.begin() + q + kv, f.out_.end(), s.v_.begin());
-        add_bias(s.q_.data(), l.bq_);
-        add_bias(s.k_.data(), l.bk_);
-        add_bias(s.v_.data(), l.bv_);
-        break;
+        break;  // written chunk by chunk (write_qkv)
       case Kind::kOProj:
       case Kind::kFfnDown:
         break;  // added chunk by chunk (add_residual)
@@ -505,7 +521,8 @@ std::string cosim_available() {
 }
 
 std::unique_ptr<sim::CycleProcess> make_rtl_block(const sim::RtlBlockRequest& r) {
-  if (r.block_ == "activation" || r.block_ == "attn_norm" || r.block_ == "ffn_norm") {
+  if (r.block_ == "activation" || r.block_ == "attn_norm" || r.block_ == "ffn_norm" ||
+      r.block_ == "rope") {
     return make_rtl_vector_block(r);  // cosim_vector.h; nullptr: the SystemC block
   }
   Kind kind;

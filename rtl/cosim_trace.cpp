@@ -3,7 +3,11 @@
 
 #include <vector>
 
+// Verilator's headers have unused parameters: keep the project's warning flags quiet on them.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "verilated_vcd_sc.h"
+#pragma GCC diagnostic pop
 
 namespace hw::rtl {
 

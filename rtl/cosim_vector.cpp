@@ -14,6 +14,7 @@
 #include "Vhw_l0_activation.h"
 #include "Vhw_l0_attn_norm.h"
 #include "Vhw_l0_ffn_norm.h"
+#include "Vhw_l0_rope_unit.h"
 #include "verilated_vcd_sc.h"
 #pragma GCC diagnostic pop
 #include "common/error.h"
@@ -25,18 +26,21 @@
 namespace hw::rtl {
 namespace {
 
-// The Verilated vector units: tiny-mha (d 64, d_ff 172) at w4a8, layer 0, 16 lanes, DEPTH 4
-// (rtl/gen/tiny-mha-w4a8-l0/hw_l0_{attn_norm,ffn_norm,activation}.sv).
+// The Verilated vector units: tiny-mha (d 64, q 64, k and v 64, d_ff 172) at w4a8, layer 0, 16
+// lanes, DEPTH 4 (rtl/gen/tiny-mha-w4a8-l0/hw_l0_{attn_norm,ffn_norm,rope_unit,activation}.sv).
 constexpr const char* kModel = "tiny-mha";
 constexpr const char* kNumerics = "w4a8";
-constexpr int64_t kLanes = 16, kDepth = 4, kD = 64, kFf = 172;
+constexpr int64_t kLanes = 16, kDepth = 4, kD = 64, kQ = 64, kKv = 64, kFf = 172;
 
-enum class Kind { kAttnNorm, kFfnNorm, kActivation };
+enum class Kind { kAttnNorm, kFfnNorm, kRope, kActivation };
 
-// One Verilated vector unit (16 int32 lanes in, 16 int8 lanes + scale out) as a cycle-level
-// block process.
-template <typename V>
+// One Verilated vector unit (16 int32 lanes in; out 16 int8 lanes + scale, kOutBits 128, or
+// for the rope unit 16 int32 lanes, kOutBits 512, with the token's position in) as a
+// cycle-level block process.
+template <typename V, int kOutBits>
 class RtlVectorBlock : public sim::CycleProcess {
+  static constexpr bool kRopeUnit = kOutBits == 512;
+
  public:
   SC_HAS_PROCESS(RtlVectorBlock);
   RtlVectorBlock(sc_core::sc_module_name name, const sim::RtlBlockRequest& r, Kind kind)
@@ -45,7 +49,8 @@ class RtlVectorBlock : public sim::CycleProcess {
         in_valid_pin_("in_valid"), in_ready_pin_("in_ready"), in_last_pin_("in_last"),
         out_valid_pin_("out_valid"), out_ready_pin_("out_ready"), out_last_pin_("out_last"),
         in_data_("in_data"), out_data_("out_data"), scale_m_("scale_m"), scale_e_("scale_e"),
-        v_(r.block_.c_str()), kind_(kind), outputs_(kind == Kind::kActivation ? kFf : kD),
+        pos_("in_pos"), v_(r.block_.c_str()), kind_(kind),
+        outputs_(kind == Kind::kActivation ? kFf : kind == Kind::kRope ? kQ + 2 * kKv : kD),
         block_(r.block_), layer_(r.layer_), functional_(r.functional_) {
     v_.clk(rtl_clock_.clk_);
     v_.rst(rtl_clock_.rst_);
@@ -56,8 +61,12 @@ class RtlVectorBlock : public sim::CycleProcess {
     v_.out_valid(out_valid_pin_);
     v_.out_ready(out_ready_pin_);
     v_.out_data(out_data_);
-    v_.out_scale_m(scale_m_);
-    v_.out_scale_e(scale_e_);
+    if constexpr (kRopeUnit) {
+      v_.in_pos(pos_);
+    } else {
+      v_.out_scale_m(scale_m_);
+      v_.out_scale_e(scale_e_);
+    }
     v_.out_last(out_last_pin_);
     if (!r.vcd_path_.empty()) {
       trace_ = join_trace(r.vcd_path_, [this](VerilatedVcdSc* file) { v_.trace(file, 99); });
@@ -86,7 +95,8 @@ class RtlVectorBlock : public sim::CycleProcess {
  private:
   struct Flight {
     sim::Token* token_ = nullptr;
-    int64_t emitted_ = 0;  // output values written into the channel
+    int64_t emitted_ = 0;       // output values written into the channel
+    std::vector<int32_t> in_;   // rope unit: the values driven in (q, k, v), for the check
   };
 
 
@@ -110,8 +120,10 @@ class RtlVectorBlock : public sim::CycleProcess {
     }
     Flight& f = flights_.front();
     const int64_t n = std::min(kLanes, outputs_ - f.emitted_);
-    if (TokenState* s = state(f.token_)) {
-      const sc_dt::sc_bv<128> data = out_data_.read();
+    if (TokenState* s = state(f.token_); s && kRopeUnit) {
+      write_rope_outputs(f, *s, n);
+    } else if (s) {
+      const sc_dt::sc_bv<kOutBits> data = out_data_.read();
       for (int64_t i = 0; i < n; ++i) {
         s->x_q_[size_t(f.emitted_ + i)] =
             static_cast<int8_t>(data.range(int(i) * 8 + 7, int(i) * 8).to_uint64());
@@ -148,21 +160,29 @@ class RtlVectorBlock : public sim::CycleProcess {
       in_valid_ = false;
       if (c.index_ == 0) {
         ++stats_.tokens_;
-        flights_.push_back({c.token_, 0});
+        flights_.push_back({c.token_, 0, {}});
       }
       sc_dt::sc_bv<512> data(0);
       if (const TokenState* s = state(c.token_)) {
         const int64_t base = int64_t(c.index_) * chunk_elements_;
         for (int64_t i = 0; i < c.elements_; ++i) {
           const int64_t e = base + i;
-          const int32_t v = kind_ != Kind::kActivation ? s->residual_[size_t(e)]
-                            : e < kFf                  ? s->gate_[size_t(e)]
-                                                       : s->up_[size_t(e - kFf)];
+          int32_t v = 0;
+          if (kind_ == Kind::kRope) {
+            v = e < kQ ? s->q_[size_t(e)] : e < kQ + kKv ? s->k_[size_t(e - kQ)]
+                                                          : s->v_[size_t(e - kQ - kKv)];
+            flights_.back().in_.push_back(v);
+          } else if (kind_ == Kind::kActivation) {
+            v = e < kFf ? s->gate_[size_t(e)] : s->up_[size_t(e - kFf)];
+          } else {
+            v = s->residual_[size_t(e)];
+          }
           data.range(int(i) * 32 + 31, int(i) * 32) =
               static_cast<uint64_t>(static_cast<uint32_t>(v));
         }
       }
       in_data_.write(data);
+      pos_.write(static_cast<uint32_t>(c.token_->position_));
       in_last_pin_.write(c.last_);
       valid = true;
     }
@@ -176,6 +196,56 @@ class RtlVectorBlock : public sim::CycleProcess {
     TokenState* s = state(t);
     if (!s) return;
     const GoldenModel& g = functional_->golden();
+    if (kind_ == Kind::kRope) {
+      check_rope(*s, g);
+    } else {
+      check_quantized(*s, g);
+    }
+    const sim::BlockHook* hook = functional_->block_hook();
+    if (hook && *hook) (*hook)(*t, block_, layer_);
+  }
+
+  // The rope unit's outputs of chunk [emitted, emitted + n) into q_ and k_ (their inputs were
+  // all driven before: a chunk leaves after it went in); v must leave as it went in.
+  void write_rope_outputs(const Flight& f, TokenState& s, int64_t n) {
+    const sc_dt::sc_bv<kOutBits> data = out_data_.read();
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t e = f.emitted_ + i;
+      const int32_t v = static_cast<int32_t>(data.range(int(i) * 32 + 31, int(i) * 32).to_uint64());
+      if (e < kQ) {
+        s.q_[size_t(e)] = v;
+      } else if (e < kQ + kKv) {
+        s.k_[size_t(e - kQ)] = v;
+      } else if (v != f.in_[size_t(e)]) {
+        throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
+                         "RTL v output " + std::to_string(e - kQ - kKv) + " is " +
+                             std::to_string(v) + ", its input " + std::to_string(f.in_[size_t(e)]));
+      }
+    }
+  }
+
+  // The RTL's rotated q and k against the golden model's RoPE of the same input.
+  void check_rope(const TokenState& s, const GoldenModel& g) {
+    const Flight& f = flights_.front();
+    TokenState want = s;
+    std::copy(f.in_.begin(), f.in_.begin() + kQ, want.q_.begin());
+    std::copy(f.in_.begin() + kQ, f.in_.begin() + kQ + kKv, want.k_.begin());
+    g.rope(layer_, want);
+    for (int64_t e = 0; e < kQ + kKv; ++e) {
+      const int32_t got = e < kQ ? s.q_[size_t(e)] : s.k_[size_t(e - kQ)];
+      const int32_t exp = e < kQ ? want.q_[size_t(e)] : want.k_[size_t(e - kQ)];
+      if (got != exp) {
+        throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
+                         "RTL output " + std::to_string(e) + " is " + std::to_string(got) +
+                             ", the golden model's " + std::to_string(exp));
+      }
+    }
+  }
+
+  // The norms' and activation's x_q_ and scale against the golden model's function of the
+  // same input.
+  void check_quantized(TokenState& s_ref, const GoldenModel& g) {
+    TokenState* s = &s_ref;
     TokenState want = *s;
     if (kind_ == Kind::kAttnNorm) {
       g.attn_norm(layer_, want);
@@ -207,16 +277,14 @@ class RtlVectorBlock : public sim::CycleProcess {
                            std::to_string(want.x_scale_.m_) + ", " +
                            std::to_string(want.x_scale_.e_) + ")");
     }
-    const sim::BlockHook* hook = functional_->block_hook();
-    if (hook && *hook) (*hook)(*t, block_, layer_);
   }
 
   RtlClock rtl_clock_;
   sc_core::sc_signal<bool> in_valid_pin_, in_ready_pin_, in_last_pin_;
   sc_core::sc_signal<bool> out_valid_pin_, out_ready_pin_, out_last_pin_;
   sc_core::sc_signal<sc_dt::sc_bv<512>> in_data_;
-  sc_core::sc_signal<sc_dt::sc_bv<128>> out_data_;
-  sc_core::sc_signal<uint32_t> scale_m_, scale_e_;
+  sc_core::sc_signal<sc_dt::sc_bv<kOutBits>> out_data_;
+  sc_core::sc_signal<uint32_t> scale_m_, scale_e_, pos_;
   V v_;
   std::shared_ptr<SharedTrace> trace_;  // the run's VCD (cosim_trace.h), if any
   Kind kind_;
@@ -242,8 +310,10 @@ void need(const std::string& key, int64_t have, int64_t want) {
 
 bool has_rtl_vector_block(const sim::RtlBlockRequest& r, const std::string& block) {
   const ModelConfig& mc = r.mapping_->model_;
-  return (block == "activation" || block == "attn_norm" || block == "ffn_norm") &&
-         mc.name_ == kModel && mc.d_model_ == kD && mc.d_ff_ == kFf && r.layer_ == 0;
+  return (block == "activation" || block == "attn_norm" || block == "ffn_norm" ||
+          block == "rope") &&
+         mc.name_ == kModel && mc.d_model_ == kD && mc.q_dim() == kQ && mc.kv_dim() == kKv &&
+         mc.d_ff_ == kFf && r.layer_ == 0;
 }
 
 std::unique_ptr<sim::CycleProcess> make_rtl_vector_block(const sim::RtlBlockRequest& r) {
@@ -254,20 +324,26 @@ std::unique_ptr<sim::CycleProcess> make_rtl_vector_block(const sim::RtlBlockRequ
                          " constants, the run uses numerics " +
                          r.functional_->golden().profile().name_);
   }
-  const bool norm = r.block_ != "activation";
-  const VectorUnitConfig& u = norm ? r.mapping_->chip_.norm_ : r.mapping_->chip_.activation_;
-  const std::string key = norm ? "chip.norm." : "chip.activation.";
+  const ChipConfig& chip = r.mapping_->chip_;
+  const bool norm = r.block_ == "attn_norm" || r.block_ == "ffn_norm";
+  const VectorUnitConfig& u = norm                   ? chip.norm_
+                              : r.block_ == "rope"   ? chip.rope_
+                                                     : chip.activation_;
+  const std::string key = "chip." + std::string(norm ? "norm" : r.block_) + ".";
   need("chip.buffers.chunk_elements", r.chunk_elements_, kLanes);
   need(key + "elements_per_cycle", u.elements_per_cycle_, kLanes);
   need(key + "pipeline_depth", u.pipeline_depth_cycles_, kDepth);
   const char* n = r.instance_.c_str();
   if (r.block_ == "attn_norm") {
-    return std::make_unique<RtlVectorBlock<Vhw_l0_attn_norm>>(n, r, Kind::kAttnNorm);
+    return std::make_unique<RtlVectorBlock<Vhw_l0_attn_norm, 128>>(n, r, Kind::kAttnNorm);
   }
   if (r.block_ == "ffn_norm") {
-    return std::make_unique<RtlVectorBlock<Vhw_l0_ffn_norm>>(n, r, Kind::kFfnNorm);
+    return std::make_unique<RtlVectorBlock<Vhw_l0_ffn_norm, 128>>(n, r, Kind::kFfnNorm);
   }
-  return std::make_unique<RtlVectorBlock<Vhw_l0_activation>>(n, r, Kind::kActivation);
+  if (r.block_ == "rope") {
+    return std::make_unique<RtlVectorBlock<Vhw_l0_rope_unit, 512>>(n, r, Kind::kRope);
+  }
+  return std::make_unique<RtlVectorBlock<Vhw_l0_activation, 128>>(n, r, Kind::kActivation);
 }
 
 }  // namespace hw::rtl

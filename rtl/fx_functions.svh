@@ -143,3 +143,15 @@ function automatic logic signed [7:0] fx_quant_one(input logic signed [63:0] v,
   q = fx_saturate(q, 64'(qmax));
   fx_quant_one = q[7:0];
 endfunction
+
+// The sine table (2^T + 1 entries, Q30) interpolated between entries s0 and s1 with the 16
+// phase bits below the table index (fx::sin_q30 before its int32 cast).
+function automatic logic signed [63:0] fx_sine_interp(input logic signed [31:0] s0,
+                                                      input logic signed [31:0] s1,
+                                                      input logic [31:0] phase, input int t);
+  logic signed [63:0] r;
+  logic [31:0] frac;
+  frac = (phase >> (16 - t)) & 32'h0000FFFF;
+  r = 64'(frac);
+  fx_sine_interp = 64'(s0) + fx_round_shift((64'(s1) - 64'(s0)) * r, 16);
+endfunction

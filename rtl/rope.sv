@@ -47,54 +47,10 @@ module hw_rope_core #(
   wire a_free = !a_valid || b_free;
   assign in_ready = a_free;
 
-  // pair indices of stage A's chunk, phases, table indices
-  logic [NP*32-1:0] sin_phase, cos_phase;
-  always_comb begin
-    for (int p = 0; p < NP; p++) begin
-      int e;
-      e = 32'(a_ch) * LANES + 2 * p;
-      rom_pair[p*PW +: PW] = PW'((e % HD) / 2);
-    end
-  end
-  always_comb begin
-    for (int p = 0; p < NP; p++) begin
-      logic [31:0] ph, phc;
-      ph = a_pos * rom_step[p*32 +: 32];
-      phc = ph + 32'h4000_0000;
-      sin_phase[p*32 +: 32] = ph;
-      cos_phase[p*32 +: 32] = phc;
-      rom_sin_idx[(p*4+0)*(T+1) +: T+1] = (T+1)'(ph >> (32 - T));
-      rom_sin_idx[(p*4+1)*(T+1) +: T+1] = (T+1)'(ph >> (32 - T)) + 1'b1;
-      rom_sin_idx[(p*4+2)*(T+1) +: T+1] = (T+1)'(phc >> (32 - T));
-      rom_sin_idx[(p*4+3)*(T+1) +: T+1] = (T+1)'(phc >> (32 - T)) + 1'b1;
-    end
-  end
-
-  function automatic logic signed [63:0] interp(input logic signed [31:0] s0,
-                                                input logic signed [31:0] s1,
-                                                input logic [31:0] phase);
-    logic signed [63:0] r;
-    logic [31:0] frac;
-    frac = (phase >> (16 - T)) & 32'h0000FFFF;
-    r = 64'(frac);
-    interp = 64'(s0) + fx_round_shift((64'(s1) - 64'(s0)) * r, 16);
-  endfunction
-
   logic [LANES*32-1:0] rot;
-  always_comb begin
-    for (int p = 0; p < NP; p++) begin
-      logic signed [63:0] s, c, x0, x1;
-      s = interp(rom_sin[(p*4+0)*32 +: 32], rom_sin[(p*4+1)*32 +: 32], sin_phase[p*32 +: 32]);
-      c = interp(rom_sin[(p*4+2)*32 +: 32], rom_sin[(p*4+3)*32 +: 32], cos_phase[p*32 +: 32]);
-      // sin_q30 returns int32: truncate as the C cast does
-      s = 64'($signed(s[31:0]));
-      c = 64'($signed(c[31:0]));
-      x0 = 64'($signed(a_x[(2*p)*32 +: 32]));
-      x1 = 64'($signed(a_x[(2*p+1)*32 +: 32]));
-      rot[(2*p)*32 +: 32] = fx_sat32(fx_round_shift(x0 * c - x1 * s, 30));
-      rot[(2*p+1)*32 +: 32] = fx_sat32(fx_round_shift(x0 * s + x1 * c, 30));
-    end
-  end
+  hw_rope_rotate #(.HD(HD), .LANES(LANES), .T(T)) u_rotate (
+      .ch(32'(a_ch)), .pos(a_pos), .chunk(a_x), .rot(rot), .rom_pair(rom_pair), .rom_step(rom_step),
+      .rom_sin_idx(rom_sin_idx), .rom_sin(rom_sin));
 
   always_ff @(posedge clk) begin
     if (rst) begin
@@ -119,6 +75,67 @@ module hw_rope_core #(
           in_ch <= (in_ch == CHW'(NCH - 1)) ? '0 : in_ch + 1'b1;
         end
       end
+    end
+  end
+endmodule
+
+// hw_rope_rotate: the rotation of one chunk (`chunk`, number `ch` of a q or k vector, LANES
+// values, at position `pos`), combinational: pair index of each lane, phases, sine-table
+// indices out on rom_pair / rom_sin_idx, then the interpolated sine and cosine and the rotated
+// pairs.
+module hw_rope_rotate #(
+    parameter int HD = 16,
+    parameter int LANES = 8,
+    parameter int T = 10,
+    localparam int NP = LANES / 2,
+    localparam int PW = HD > 2 ? $clog2(HD / 2) : 1
+) (
+    input  logic [31:0]           ch,
+    input  logic [31:0]           pos,
+    input  logic [LANES*32-1:0]   chunk,
+    output logic [LANES*32-1:0]   rot,
+    output logic [NP*PW-1:0]      rom_pair,
+    input  logic [NP*32-1:0]      rom_step,
+    output logic [NP*4*(T+1)-1:0] rom_sin_idx,
+    input  logic [NP*4*32-1:0]    rom_sin
+);
+  `include "fx_functions.svh"
+
+  logic [NP*32-1:0] sin_phase, cos_phase;
+  always_comb begin
+    for (int p = 0; p < NP; p++) begin
+      int e;
+      e = 32'(ch) * LANES + 2 * p;
+      rom_pair[p*PW +: PW] = PW'((e % HD) / 2);
+    end
+  end
+  always_comb begin
+    for (int p = 0; p < NP; p++) begin
+      logic [31:0] ph, phc;
+      ph = pos * rom_step[p*32 +: 32];
+      phc = ph + 32'h4000_0000;
+      sin_phase[p*32 +: 32] = ph;
+      cos_phase[p*32 +: 32] = phc;
+      rom_sin_idx[(p*4+0)*(T+1) +: T+1] = (T+1)'(ph >> (32 - T));
+      rom_sin_idx[(p*4+1)*(T+1) +: T+1] = (T+1)'(ph >> (32 - T)) + 1'b1;
+      rom_sin_idx[(p*4+2)*(T+1) +: T+1] = (T+1)'(phc >> (32 - T));
+      rom_sin_idx[(p*4+3)*(T+1) +: T+1] = (T+1)'(phc >> (32 - T)) + 1'b1;
+    end
+  end
+  always_comb begin
+    for (int p = 0; p < NP; p++) begin
+      logic signed [63:0] s, c, x0, x1;
+      s = fx_sine_interp(rom_sin[(p*4+0)*32 +: 32], rom_sin[(p*4+1)*32 +: 32],
+                         sin_phase[p*32 +: 32], T);
+      c = fx_sine_interp(rom_sin[(p*4+2)*32 +: 32], rom_sin[(p*4+3)*32 +: 32],
+                         cos_phase[p*32 +: 32], T);
+      // sin_q30 returns int32: truncate as the C cast does
+      s = 64'($signed(s[31:0]));
+      c = 64'($signed(c[31:0]));
+      x0 = 64'($signed(chunk[(2*p)*32 +: 32]));
+      x1 = 64'($signed(chunk[(2*p+1)*32 +: 32]));
+      rot[(2*p)*32 +: 32] = fx_sat32(fx_round_shift(x0 * c - x1 * s, 30));
+      rot[(2*p+1)*32 +: 32] = fx_sat32(fx_round_shift(x0 * s + x1 * c, 30));
     end
   end
 endmodule

@@ -153,6 +153,13 @@ CycleBlockSpec activation_spec(int64_t layer, int64_t die, int64_t f, const Vect
   return two_pass_spec("activation", layer, die, 2 * f, f, 2 * f, f, u, chunk);
 }
 
+// RoPE: q and k through the lanes, v passed by the last step (rtl/rope_unit.sv).
+CycleBlockSpec rope_spec(int64_t layer, int64_t die, int64_t q, int64_t kv,
+                         const VectorUnitConfig& u, int64_t chunk) {
+  return vector_spec("rope", layer, die, q + 2 * kv, q + 2 * kv, q + kv, u.elements_per_cycle_, 1,
+                     u.pipeline_depth_cycles_, chunk);
+}
+
 // C inputs, R outputs on the block's structure (chip_config.h MatrixBlockConfig).
 CycleBlockSpec matrix_spec(const std::string& name, int64_t layer, int64_t die, int64_t inputs,
                            int64_t outputs, const MatrixBlockConfig& m) {
@@ -182,6 +189,11 @@ CycleBlockSpec matrix_spec(const std::string& name, int64_t layer, int64_t die, 
 CycleBlockSpec matrix_block_spec(const std::string& name, int64_t layer, int64_t inputs,
                                  int64_t outputs, const MatrixBlockConfig& m) {
   return matrix_spec(name, layer, 0, inputs, outputs, m);
+}
+
+CycleBlockSpec rope_block_spec(int64_t layer, int64_t q, int64_t kv, const VectorUnitConfig& u,
+                               int64_t chunk) {
+  return rope_spec(layer, 0, q, kv, u, chunk);
 }
 
 CycleBlockSpec norm_block_spec(const std::string& name, int64_t layer, int64_t n,
@@ -347,9 +359,7 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
       block(norm_spec("attn_norm", l, di, d, d, c.norm_, N), g_attn_norm_.get());
       block(matrix_spec("qkv", l, di, d, q + 2 * kv, m.chip_.qkv_), g_qkv_.get());
       if (mc.qk_norm_) block(norm_spec("qk_norm", l, di, q + 2 * kv, q + kv, c.norm_, N), g_qk_norm_.get());
-      block(vector_spec("rope", l, di, q + 2 * kv, q + 2 * kv, q + kv, c.rope_.elements_per_cycle_,
-                        1, c.rope_.pipeline_depth_cycles_, N),
-            g_rope_.get());
+      block(rope_spec(l, di, q, kv, c.rope_, N), g_rope_.get());
       if (!g.dram_ && a.kv_sram_.shared_across_layers_) {
         // One pool of banks x layers-on-die banks for the die; layer-major word addresses.
         if (l == die.first_layer_) {

@@ -53,6 +53,10 @@ CycleBlockSpec norm_block_spec(const std::string& name, int64_t layer, int64_t n
                                const VectorUnitConfig& u, int64_t chunk);
 CycleBlockSpec activation_block_spec(int64_t layer, int64_t f, const VectorUnitConfig& u,
                                      int64_t chunk);
+// The rope block's spec: q (q values) and k (kv) through its lanes, v (kv) passed by its last
+// step (what the chip runs; tests/rtl compares it with rtl/rope_unit.sv).
+CycleBlockSpec rope_block_spec(int64_t layer, int64_t q, int64_t kv, const VectorUnitConfig& u,
+                               int64_t chunk);
 
 // The block process of `s`: CycleMatrixBlock for a matrix block's spec, else CycleBlock.
 std::unique_ptr<CycleProcess> make_cycle_block(const std::string& name, const ClockBase& clock,

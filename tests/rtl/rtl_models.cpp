@@ -28,6 +28,7 @@ const LoadedModel* oracle_model(const std::string& name, const std::string& nume
 ChipConfig cosim_chip(const std::vector<std::string>& extra) {
   std::vector<std::string> sets = {"chip.buffers.chunk_elements=16",
                                    "chip.norm.elements_per_cycle=16",
+                                   "chip.rope.elements_per_cycle=16",
                                    "chip.activation.elements_per_cycle=16"};
   for (const char* b : {"qkv", "o_proj", "ffn_gate_up", "ffn_down"}) {
     const std::string k = std::string("chip.") + b + ".";

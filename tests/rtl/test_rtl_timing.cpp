@@ -62,6 +62,8 @@ ChipMapping rtl_mapping() {
   m.chip_.activation_.pipeline_depth_cycles_ = 4;
   m.chip_.norm_.elements_per_cycle_ = 16;
   m.chip_.norm_.pipeline_depth_cycles_ = 4;
+  m.chip_.rope_.elements_per_cycle_ = 16;
+  m.chip_.rope_.pipeline_depth_cycles_ = 4;
   return m;
 }
 
@@ -127,6 +129,8 @@ nlohmann::json compare(const Scenario& s) {
   if (s.block == "activation") inputs = 2 * f, outputs = f;
   const bool norm = s.block == "attn_norm" || s.block == "ffn_norm";
   if (norm) outputs = d;
+  const bool rope = s.block == "rope";
+  if (rope) inputs = outputs = q + 2 * kv;
   std::vector<sim::Token> tokens(size_t(s.vectors));
   for (size_t i = 0; i < tokens.size(); ++i) tokens[i].seq_ = int64_t(i);
   auto ready = [e = s.ready_every](Cycle c) { return c % e == 0; };
@@ -137,6 +141,7 @@ nlohmann::json compare(const Scenario& s) {
   const sim::CycleBlockSpec spec =
       mb     ? sim::matrix_block_spec(s.block, 0, inputs, outputs, *mb)
       : norm ? sim::norm_block_spec(s.block, 0, d, m.chip_.norm_, 16)
+      : rope ? sim::rope_block_spec(0, q, kv, m.chip_.rope_, 16)
              : sim::activation_block_spec(0, f, m.chip_.activation_, 16);
   std::unique_ptr<sim::CycleProcess> sc_block =
       sim::make_cycle_block("sc_block", clock, 16, spec, nullptr, false, nullptr);
@@ -248,6 +253,23 @@ TEST(RtlTiming, NormsEqualSystemCBackToBackUnderBackPressure) {
     SCOPED_TRACE(b);
     expect_same_timing({b, 4, 0, 3});
   }
+}
+
+// The rope unit (rtl/rope_unit.sv: q, k and v, 192 values in and out as 12 chunks; the last
+// step takes v whole) against the cycle-level rope block.
+TEST(RtlTiming, RopeEqualsSystemC) {
+  NEED_FRESH_KERNEL();
+  expect_same_timing({"rope", 4, 100, 1});
+}
+
+TEST(RtlTiming, RopeEqualsSystemCBackToBack) {
+  NEED_FRESH_KERNEL();
+  expect_same_timing({"rope", 4, 0, 1});
+}
+
+TEST(RtlTiming, RopeEqualsSystemCBackToBackUnderBackPressure) {
+  NEED_FRESH_KERNEL();
+  expect_same_timing({"rope", 4, 0, 3});
 }
 
 // The SwiGLU activation (rtl/activation.sv, 344 values in as 22 chunks, 172 out as 11, the

@@ -14,7 +14,7 @@
 #include "Vhw_l0_activation.h"
 #include "Vhw_l0_attn_norm.h"
 #include "Vhw_l0_ffn_norm.h"
-#include "Vhw_l0_rope_unit.h"
+#include "Vhw_l0_rope.h"
 #include "verilated_vcd_sc.h"
 #pragma GCC diagnostic pop
 #include "common/error.h"
@@ -27,7 +27,7 @@ namespace hw::rtl {
 namespace {
 
 // The Verilated vector units: tiny-mha (d 64, q 64, k and v 64, d_ff 172) at w4a8, layer 0, 16
-// lanes, DEPTH 4 (rtl/gen/tiny-mha-w4a8-l0/hw_l0_{attn_norm,ffn_norm,rope_unit,activation}.sv).
+// lanes, DEPTH 4 (rtl/gen/tiny-mha-w4a8-l0/hw_l0_{attn_norm,ffn_norm,rope,activation}.sv).
 constexpr const char* kModel = "tiny-mha";
 constexpr const char* kNumerics = "w4a8";
 constexpr int64_t kLanes = 16, kDepth = 4, kD = 64, kQ = 64, kKv = 64, kFf = 172;
@@ -341,7 +341,7 @@ std::unique_ptr<sim::CycleProcess> make_rtl_vector_block(const sim::RtlBlockRequ
     return std::make_unique<RtlVectorBlock<Vhw_l0_ffn_norm, 128>>(n, r, Kind::kFfnNorm);
   }
   if (r.block_ == "rope") {
-    return std::make_unique<RtlVectorBlock<Vhw_l0_rope_unit, 512>>(n, r, Kind::kRope);
+    return std::make_unique<RtlVectorBlock<Vhw_l0_rope, 512>>(n, r, Kind::kRope);
   }
   return std::make_unique<RtlVectorBlock<Vhw_l0_activation, 128>>(n, r, Kind::kActivation);
 }

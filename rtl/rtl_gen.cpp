@@ -395,11 +395,7 @@ std::string generate_rms_norm(const QuantizedModel& model, const GoldenModel& go
   return o.str();
 }
 
-// The RoPE wrappers: the sine table and per-pair steps as constant functions behind the rom_*
-// ports of rtl/rope.sv's hw_rope_core (`unit` false: one q or k vector) or rtl/rope_unit.sv's
-// hw_rope_unit (`unit` true: the chip's rope block, q and k rotated, v passed).
-static std::string rope_wrapper(const GoldenModel& golden, int lanes_pairs,
-                                const std::string& module, bool unit) {
+std::string generate_rope(const GoldenModel& golden, int lanes_pairs, const std::string& module) {
   const ModelConfig& c = golden.config();
   const NumericsTables& t = golden.tables();
   const int T = golden.profile().rope_table_bits_;
@@ -409,31 +405,21 @@ static std::string rope_wrapper(const GoldenModel& golden, int lanes_pairs,
     throw make_error("rope lanes", std::to_string(lanes) + " lanes do not tile head_dim " +
                                        std::to_string(HD));
   }
-  const int64_t NV = c.q_dim(), KV = c.kv_dim();
-  if (unit && (NV % lanes != 0 || KV % lanes != 0)) {
+  const int64_t Q = c.q_dim(), KV = c.kv_dim();
+  if (Q % lanes != 0 || KV % lanes != 0) {
     throw make_error("rope lanes", std::to_string(lanes) + " lanes do not tile q (" +
-                                       std::to_string(NV) + ") and k, v (" + std::to_string(KV) +
+                                       std::to_string(Q) + ") and k, v (" + std::to_string(KV) +
                                        ")");
   }
   const int PW = HD > 2 ? clog2(HD / 2) : 1;
   std::ostringstream o;
-  if (unit) {
-    o << header("RoPE unit " + module + ": the chip's rope block, q (" + std::to_string(NV) +
-                    ") and k (" + std::to_string(KV) + ") rotated, v (" + std::to_string(KV) +
-                    ") passed, head_dim " + std::to_string(HD) + ", " + std::to_string(lanes) +
-                    " lanes.",
-                {"Model " + c.name_ + ", numerics " + golden.profile().name_ +
-                 ". Datapath: rtl/rope_unit.sv (DEPTH output registers, default 4)."});
-    o << "module " << module << " #(parameter int DEPTH = 4) (\n";
-  } else {
-    o << header("RoPE block " + module + ": " + std::to_string(NV) + " values (q; k uses the same "
-                    "block over its kv heads), head_dim " + std::to_string(HD) + ", " +
-                    std::to_string(lanes) + " lanes.",
-                {"Model " + c.name_ + ", numerics " + golden.profile().name_ +
-                     ". Datapath: rtl/rope.sv. Latency 2 cycles, 1 chunk per cycle."});
-    o << "module " << module << " (\n";
-  }
-  o << kChunkPorts
+  o << header("RoPE block " + module + ": q (" + std::to_string(Q) + ") and k (" +
+                  std::to_string(KV) + ") rotated, v (" + std::to_string(KV) +
+                  ") passed, head_dim " + std::to_string(HD) + ", " + std::to_string(lanes) +
+                  " lanes.",
+              {"Model " + c.name_ + ", numerics " + golden.profile().name_ +
+               ". Datapath: rtl/rope.sv (DEPTH output registers, default 4)."});
+  o << "module " << module << " #(parameter int DEPTH = 4) (\n" << kChunkPorts
     << "    input  logic in_valid,\n    output logic in_ready,\n"
     << "    input  logic [" << lanes * 32 - 1 << ":0] in_data,\n    input  logic [31:0] in_pos,\n"
     << "    input  logic in_last,\n    output logic out_valid,\n    input  logic out_ready,\n"
@@ -452,27 +438,13 @@ static std::string rope_wrapper(const GoldenModel& golden, int lanes_pairs,
     << "; p++) begin\n"
     << "      for (int k = 0; k < 4; k++) rom_sin[(p*4+k)*32 +: 32] = sine(rom_sin_idx[(p*4+k)*"
     << T + 1 << " +: " << T + 1 << "]);\n    end\n  end\n";
-  if (unit) {
-    o << "  hw_rope_unit #(.Q(" << NV << "), .KV(" << KV << "), .HD(" << HD << "), .LANES("
-      << lanes << "), .T(" << T << "), .DEPTH(DEPTH)) u_unit (\n";
-  } else {
-    o << "  hw_rope_core #(.HD(" << HD << "), .LANES(" << lanes << "), .NV(" << NV << "), .T("
-      << T << ")) u_core (\n";
-  }
-  o << "      .clk(clk), .rst(rst), .in_valid(in_valid), .in_ready(in_ready), .in_data(in_data),\n"
+  o << "  hw_rope_unit #(.Q(" << Q << "), .KV(" << KV << "), .HD(" << HD << "), .LANES(" << lanes
+    << "), .T(" << T << "), .DEPTH(DEPTH)) u_unit (\n"
+    << "      .clk(clk), .rst(rst), .in_valid(in_valid), .in_ready(in_ready), .in_data(in_data),\n"
     << "      .in_pos(in_pos), .in_last(in_last), .out_valid(out_valid), .out_ready(out_ready),\n"
     << "      .out_data(out_data), .out_last(out_last), .rom_pair(rom_pair), .rom_step(rom_step),\n"
     << "      .rom_sin_idx(rom_sin_idx), .rom_sin(rom_sin));\nendmodule\n";
   return o.str();
-}
-
-std::string generate_rope(const GoldenModel& golden, int lanes_pairs, const std::string& module) {
-  return rope_wrapper(golden, lanes_pairs, module, false);
-}
-
-std::string generate_rope_unit(const GoldenModel& golden, int lanes_pairs,
-                               const std::string& module) {
-  return rope_wrapper(golden, lanes_pairs, module, true);
 }
 
 std::string generate_activation(const GoldenModel& golden, int lanes, const std::string& module) {
@@ -611,8 +583,6 @@ std::vector<GeneratedFile> generate_layer(const QuantizedModel& model, const Gol
   const int pairs = static_cast<int>(std::min<int64_t>(hd / 2, std::max(1, lanes_in / 2)));
   add(px + l + "_rope", generate_rope(golden, pairs, px + l + "_rope"),
       "{\"module\": \"" + px + l + "_rope\", \"block\": \"rope\"}");
-  add(px + l + "_rope_unit", generate_rope_unit(golden, pairs, px + l + "_rope_unit"),
-      "{\"module\": \"" + px + l + "_rope_unit\", \"block\": \"rope\"}");
   add(px + l + "_attention", generate_attention(golden, px + l + "_attention"),
       "{\"module\": \"" + px + l + "_attention\", \"block\": \"attention\"}");
   add(px + l + "_activation", generate_activation(golden, lanes_in, px + l + "_activation"),

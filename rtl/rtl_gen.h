@@ -70,12 +70,9 @@ std::string generate_matvec(const QuantizedMatrix& w, const std::string& model_n
 std::string generate_rms_norm(const QuantizedModel& model, const GoldenModel& golden,
                               const std::string& norm, int64_t layer, int lanes,
                               const std::string& module);
-// RoPE wrapper (rtl/rope.sv) for one head: the sine table and per-pair phase steps.
+// RoPE wrapper (rtl/rope.sv hw_rope_unit, the chip's rope block: q and k rotated, v passed;
+// module parameter DEPTH, output registers): the sine table and per-pair phase steps.
 std::string generate_rope(const GoldenModel& golden, int lanes_pairs, const std::string& module);
-// The chip's whole rope block (rtl/rope_unit.sv): q and k rotated, v passed, with the cycle-level
-// block's timing (DEPTH output registers, default 4).
-std::string generate_rope_unit(const GoldenModel& golden, int lanes_pairs,
-                               const std::string& module);
 // Attention unit (rtl/attention.sv + rtl/softmax.sv + rtl/kv_sram.sv) for one query head over
 // up to max_positions keys of one kv head, with the exp2 table as constants.
 std::string generate_attention(const GoldenModel& golden, const std::string& module);

@@ -444,7 +444,9 @@ TEST(RtlActivation, SwigluQuantizeEqualsGolden) {
 
 // ---- RoPE
 
-TEST(RtlRope, QVectorEqualsGoldenRope) {
+// The rope block (hw_l0_rope: q 64, k 64, v 64 as 12 chunks): q and k rotated as the golden
+// model's rope, v unchanged, at positions up to 2^31 - 1, with int32 extremes (saturation).
+TEST(RtlRope, QkvEqualsGoldenRope) {
   NEED_MODEL(m, "w4a8");
   Bench& b = bench();
   b.reset();
@@ -452,29 +454,41 @@ TEST(RtlRope, QVectorEqualsGoldenRope) {
   const vector<int64_t> positions = {0, 1, 2, 7, 100, 127, 4095, 65537, 2147483647};
   for (size_t t = 0; t < positions.size() * 3; ++t) {
     TokenState s = m->golden->make_state();
-    for (int32_t& x : s.q_) {
-      x = t % 3 == 2 ? (rng() & 1 ? fx::kInt32Max : -fx::kInt32Max)
-                     : static_cast<int32_t>(rand_in(rng, -(1 << 24), 1 << 24));
-    }
+    auto fill = [&](std::vector<int32_t>& x) {
+      for (int32_t& v : x) {
+        v = t % 3 == 2 ? (rng() & 1 ? fx::kInt32Max : -fx::kInt32Max)
+                       : static_cast<int32_t>(rand_in(rng, -(1 << 24), 1 << 24));
+      }
+    };
+    fill(s.q_);
+    fill(s.k_);
+    fill(s.v_);
     s.position_ = positions[t % positions.size()];
-    const vector<int64_t> in(s.q_.begin(), s.q_.end());
+    vector<int64_t> in(s.q_.begin(), s.q_.end());
+    in.insert(in.end(), s.k_.begin(), s.k_.end());
+    in.insert(in.end(), s.v_.begin(), s.v_.end());
+    ASSERT_EQ(in.size(), 192u);
     m->golden->rope(0, s);
+    vector<int32_t> want(s.q_.begin(), s.q_.end());
+    want.insert(want.end(), s.k_.begin(), s.k_.end());
+    want.insert(want.end(), s.v_.begin(), s.v_.end());
     vector<int32_t> got;
     const StreamLog log = run_stream(
-        b, b.rope_p, 4,
+        b, b.rope_p, 12,
         [&](int64_t k) {
           b.rope_p.in_data.write(pack<512>(vector<int64_t>(in.begin() + 16 * k, in.begin() + 16 * k + 16), 32));
-          b.rope_p.in_last.write(k == 3);
+          b.rope_p.in_last.write(k == 11);
           b.rope_pos.write(static_cast<uint32_t>(positions[t % positions.size()]));
         },
-        4,
+        12,
         [&](int64_t) {
           for (int l = 0; l < 16; ++l) got.push_back(static_cast<int32_t>(lane(b.rope_p.out_data.read(), l, 32, true)));
         });
-    for (int i = 0; i < 64; ++i) ASSERT_EQ(got[i], s.q_[i]) << "case " << t << " element " << i;
-    // rtl/rope.sv: latency 2 cycles, one chunk per cycle.
-    EXPECT_EQ(log.out_cycles.back() - log.in_cycles.back(), 2);
-    EXPECT_EQ(log.in_cycles.back() - log.in_cycles.front(), 3);
+    for (int i = 0; i < 192; ++i) ASSERT_EQ(got[i], want[size_t(i)]) << "case " << t << " element " << i;
+    // rtl/rope.sv, DEPTH 4, 16 lanes, KV 64: latency DEPTH + 1 + KV / LANES = 9 cycles; one
+    // chunk per cycle in.
+    EXPECT_EQ(log.out_cycles.back() - log.in_cycles.back(), 9);
+    EXPECT_EQ(log.in_cycles.back() - log.in_cycles.front(), 11);
   }
 }
 

@@ -6,6 +6,7 @@
 // bound of the cycle level's. Every run is a child process (SystemC elaborates once).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -62,6 +63,29 @@ void expect_close(const Figures& token, const Figures& cycle, double bound,
   EXPECT_LE(rel(token.tokens_per_s_, cycle.tokens_per_s_), bound) << "tokens/s";
 }
 
+// Each serving at both levels (token, cycle), each pair's figures within `bound` of the cycle
+// level's; the figures by level, then serving.
+struct Run {
+  Serving serving_;
+  const char* name_;
+};
+std::array<std::vector<Figures>, 2> run_both_levels(const std::vector<Run>& runs,
+                                                    const ModelConfig& model,
+                                                    const ChipConfig& chip,
+                                                    const std::vector<UserRequest>& requests,
+                                                    size_t late_user, double bound) {
+  std::array<std::vector<Figures>, 2> at;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    for (int level = 0; level < 2; ++level) {
+      at[size_t(level)].push_back(run_at(level == 0 ? sim::SimLevel::kToken
+                                                    : sim::SimLevel::kCycle,
+                                         runs[i].serving_, model, chip, requests, late_user));
+    }
+    expect_close(at[0][i], at[1][i], bound, runs[i].name_);
+  }
+  return at;
+}
+
 // The tiny chip (every vector one chunk, so the back-pressure runs across tokens), 64 users
 // decoding 32 tokens from 8-token prompts and a 200-token prompt arriving at 2 us that competes
 // with their decode tokens for the entrance. Measured with the two-pass activation, token vs
@@ -80,19 +104,11 @@ TEST(SimServingLevels, TinyChipPoliciesAgreeBetweenLevels) {
   late.output_tokens_ = 2;
   requests.push_back(late);
   const ChipConfig chip = sim_tiny_chip({"chip.attention.kv_sram.capacity=1 MiB"});
-  const std::vector<Serving> servings = {{ServingPolicy::kDecodeFirst, 0},
-                                         {ServingPolicy::kInterleaved, 0},
-                                         {ServingPolicy::kPrefillFirst, 0},
-                                         {ServingPolicy::kPrefillFirst, 16}};
-  const char* names[] = {"decode_first", "interleaved", "prefill_first", "prefill_first, chunk 16"};
-  std::vector<Figures> at[2];
-  for (size_t i = 0; i < servings.size(); ++i) {
-    for (int level = 0; level < 2; ++level) {
-      at[level].push_back(run_at(level == 0 ? sim::SimLevel::kToken : sim::SimLevel::kCycle,
-                                 servings[i], sim_tiny_model(), chip, requests, 64));
-    }
-    expect_close(at[0][i], at[1][i], 0.01, names[i]);
-  }
+  const auto at = run_both_levels({{{ServingPolicy::kDecodeFirst, 0}, "decode_first"},
+                                   {{ServingPolicy::kInterleaved, 0}, "interleaved"},
+                                   {{ServingPolicy::kPrefillFirst, 0}, "prefill_first"},
+                                   {{ServingPolicy::kPrefillFirst, 16}, "prefill_first, chunk 16"}},
+                                  sim_tiny_model(), chip, requests, 64, 0.01);
   for (int level = 0; level < 2; ++level) {
     SCOPED_TRACE(level == 0 ? "token level" : "cycle level");
     const auto& decode = at[level][0];
@@ -120,18 +136,10 @@ TEST(SimServingLevels, TinyChipPoliciesAgreeBetweenLevels) {
 TEST(SimServingLevels, EntranceBoundPoliciesAgreeBetweenLevels) {
   const std::vector<UserRequest> requests = entrance_bound_requests();
   const ChipConfig chip = entrance_bound_chip();
-  const std::vector<Serving> servings = {{ServingPolicy::kDecodeFirst, 0},
-                                         {ServingPolicy::kInterleaved, 0},
-                                         {ServingPolicy::kPrefillFirst, 0}};
-  const char* names[] = {"decode_first", "interleaved", "prefill_first"};
-  std::vector<Figures> at[2];
-  for (size_t i = 0; i < servings.size(); ++i) {
-    for (int level = 0; level < 2; ++level) {
-      at[level].push_back(run_at(level == 0 ? sim::SimLevel::kToken : sim::SimLevel::kCycle,
-                                 servings[i], sim_tiny_model(), chip, requests, 16));
-    }
-    expect_close(at[0][i], at[1][i], 0.01, names[i]);
-  }
+  const auto at = run_both_levels({{{ServingPolicy::kDecodeFirst, 0}, "decode_first"},
+                                   {{ServingPolicy::kInterleaved, 0}, "interleaved"},
+                                   {{ServingPolicy::kPrefillFirst, 0}, "prefill_first"}},
+                                  sim_tiny_model(), chip, requests, 16, 0.01);
   for (int level = 0; level < 2; ++level) {
     SCOPED_TRACE(level == 0 ? "token level" : "cycle level");
     const auto& decode = at[level][0];
@@ -163,19 +171,11 @@ TEST(SimServingLevels, Llama1bPoliciesAgreeBetweenLevels) {
   requests.push_back(late);
   const ModelConfig model = load_model_config("llama-3.2-1b");
   const ChipConfig chip = load_chip_config("hc1-like", {});
-  const std::vector<Serving> servings = {{ServingPolicy::kDecodeFirst, 0},
-                                         {ServingPolicy::kInterleaved, 0},
-                                         {ServingPolicy::kPrefillFirst, 0},
-                                         {ServingPolicy::kPrefillFirst, 64}};
-  const char* names[] = {"decode_first", "interleaved", "prefill_first", "prefill_first, chunk 64"};
-  std::vector<Figures> at[2];
-  for (size_t i = 0; i < servings.size(); ++i) {
-    for (int level = 0; level < 2; ++level) {
-      at[level].push_back(run_at(level == 0 ? sim::SimLevel::kToken : sim::SimLevel::kCycle,
-                                 servings[i], model, chip, requests, 6));
-    }
-    expect_close(at[0][i], at[1][i], 0.015, names[i]);
-  }
+  const auto at = run_both_levels({{{ServingPolicy::kDecodeFirst, 0}, "decode_first"},
+                                   {{ServingPolicy::kInterleaved, 0}, "interleaved"},
+                                   {{ServingPolicy::kPrefillFirst, 0}, "prefill_first"},
+                                   {{ServingPolicy::kPrefillFirst, 64}, "prefill_first, chunk 64"}},
+                                  model, chip, requests, 6, 0.015);
   for (int level = 0; level < 2; ++level) {
     SCOPED_TRACE(level == 0 ? "token level" : "cycle level");
     const auto& decode = at[level][0];

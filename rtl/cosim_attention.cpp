@@ -13,7 +13,9 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "Vhw_attention_unit_gqa_slow.h"
+#include "Vhw_attention_unit_tiny_gqa_s.h"
 #include "Vhw_attention_unit_tiny_mha.h"
+#include "Vhw_attention_unit_tiny_trained_a.h"
 #include "verilated_vcd_sc.h"
 #pragma GCC diagnostic pop
 #include "common/error.h"
@@ -39,12 +41,16 @@ constexpr int kTabBits = ((1 << kTableBits) + 1) * 32;
 using BvChunk = sc_dt::sc_bv<kLaneBits>;
 using BvTab = sc_dt::sc_bv<kTabBits>;
 
-// tiny-mha on hc1-like's attention engine with 16-element chunks (the co-simulation chip), and
-// tiny-gqa-s's shape (8 heads, 2 kv heads) on a slow engine (8 banks, MACs for 2.5 positions and
-// exponentials for 3 per cycle, read latency 3, write latency 2, up to 32 positions) whose sweeps
-// are bound by each rate in turn.
+// Each oracle model on hc1-like's attention engine with 16-element chunks (the co-simulation
+// chip), and tiny-gqa-s's shape (8 heads, 2 kv heads) on a slow engine (8 banks, MACs for 2.5
+// positions and exponentials for 3 per cycle, read latency 3, write latency 2, up to 32
+// positions) whose sweeps are bound by each rate in turn.
 constexpr UnitParams kTinyMha{"tiny-mha on hc1-like (16-element chunks)", 4, 4, 16, 16, 128, 16,
                               2, 1, 32768, 128, 18, 128};
+constexpr UnitParams kTinyGqaS{"tiny-gqa-s on hc1-like (16-element chunks)", 8, 2, 16, 16, 128,
+                               16, 2, 1, 32768, 128, 18, 128};
+constexpr UnitParams kTinyTrainedA{"tiny-trained-a on hc1-like (16-element chunks, 128 B bank "
+                                   "words)", 4, 4, 32, 16, 128, 16, 2, 1, 32768, 128, 18, 128};
 constexpr UnitParams kGqaSlow{"8 heads / 2 kv heads x 16 on a slow engine (8 banks, 640 MACs, "
                               "24 exps per cycle, read 3, write 2, depth 40, 32 positions)",
                               8, 2, 16, 16, 8, 64, 3, 2, 640, 24, 40, 32};
@@ -433,10 +439,31 @@ RtlAttentionProcesses build(const RtlAttentionRequest& r, const UnitParams& p) {
   return out;
 }
 
+// The units this build verilates (rtl/CMakeLists.txt hw_attention_unit), first match serves.
+struct BuiltUnit {
+  const UnitParams* params_;
+  RtlAttentionProcesses (*build_)(const RtlAttentionRequest& r, const UnitParams& p);
+};
+const BuiltUnit kUnits[] = {
+    {&kTinyMha, &build<Vhw_attention_unit_tiny_mha>},
+    {&kTinyGqaS, &build<Vhw_attention_unit_tiny_gqa_s>},
+    {&kTinyTrainedA, &build<Vhw_attention_unit_tiny_trained_a>},
+    {&kGqaSlow, &build<Vhw_attention_unit_gqa_slow>},
+};
+
+const BuiltUnit* unit_for(const RtlAttentionRequest& r) {
+  for (const BuiltUnit& u : kUnits) {
+    if (mismatch(r, *u.params_).empty()) return &u;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::string attention_units_available() {
-  return describe(kTinyMha) + "; " + describe(kGqaSlow);
+  std::string s;
+  for (const BuiltUnit& u : kUnits) s += (s.empty() ? "" : "; ") + describe(*u.params_);
+  return s;
 }
 
 RtlAttentionProcesses make_rtl_attention(const RtlAttentionRequest& r) {
@@ -451,12 +478,10 @@ RtlAttentionProcesses make_rtl_attention(const RtlAttentionRequest& r) {
                        "a numerics profile with kv bits 8 (w4a8, w8a8)");
     }
   }
-  const std::string a = mismatch(r, kTinyMha);
-  if (a.empty()) return build<Vhw_attention_unit_tiny_mha>(r, kTinyMha);
-  const std::string b = mismatch(r, kGqaSlow);
-  if (b.empty()) return build<Vhw_attention_unit_gqa_slow>(r, kGqaSlow);
+  if (const BuiltUnit* u = unit_for(r)) return u->build_(r, *u->params_);
   throw make_error("RTL attention unit, layer " + std::to_string(r.layer_),
-                   "no Verilated attention unit for this model and chip (" + a + ")",
+                   "no Verilated attention unit for this model and chip (" +
+                       mismatch(r, kTinyMha) + ")",
                    "this build has " + attention_units_available() +
                        "; set the chip keys to a unit's values (docs/rtl.md \"Attention unit\") "
                        "or add a verilate() of rtl/attention_unit.sv with your parameters to "
@@ -464,7 +489,7 @@ RtlAttentionProcesses make_rtl_attention(const RtlAttentionRequest& r) {
 }
 
 RtlAttentionProcesses make_rtl_attention_if_built(const RtlAttentionRequest& r) {
-  if (!mismatch(r, kTinyMha).empty() && !mismatch(r, kGqaSlow).empty()) return {};
+  if (!unit_for(r)) return {};
   return make_rtl_attention(r);
 }
 

@@ -12,6 +12,14 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "Vhw_l0_activation.h"
+#include "Vhw_tiny_gqa_s_l0_activation.h"
+#include "Vhw_tiny_gqa_s_l0_attn_norm.h"
+#include "Vhw_tiny_gqa_s_l0_ffn_norm.h"
+#include "Vhw_tiny_gqa_s_l0_rope.h"
+#include "Vhw_tiny_trained_a_l0_activation.h"
+#include "Vhw_tiny_trained_a_l0_attn_norm.h"
+#include "Vhw_tiny_trained_a_l0_ffn_norm.h"
+#include "Vhw_tiny_trained_a_l0_rope.h"
 #include "Vhw_l0_attn_norm.h"
 #include "Vhw_l0_ffn_norm.h"
 #include "Vhw_l0_rope.h"
@@ -26,13 +34,22 @@
 namespace hw::rtl {
 namespace {
 
-// The Verilated vector units: tiny-mha (d 64, q 64, k and v 64, d_ff 172) at w4a8, layer 0, 16
-// lanes, DEPTH 4 (rtl/gen/tiny-mha-w4a8-l0/hw_l0_{attn_norm,ffn_norm,rope,activation}.sv).
-constexpr const char* kModel = "tiny-mha";
+// The Verilated vector units of layer 0 of each oracle model at w4a8, 16 lanes, DEPTH 4
+// (rtl/gen/<model>-w4a8-l0/<prefix>l0_{attn_norm,ffn_norm,rope,activation}.sv).
 constexpr const char* kNumerics = "w4a8";
-constexpr int64_t kLanes = 16, kDepth = 4, kD = 64, kQ = 64, kKv = 64, kFf = 172;
+constexpr int64_t kLanes = 16, kDepth = 4;
 
 enum class Kind { kAttnNorm, kFfnNorm, kRope, kActivation };
+
+struct VectorLayer;
+using MakeVectorBlock = std::unique_ptr<sim::CycleProcess> (*)(const sim::RtlBlockRequest& r,
+                                                               Kind kind, const VectorLayer& l);
+// One model's layer 0: its shapes and its Verilated units.
+struct VectorLayer {
+  const char* model_;
+  int64_t d_, q_, kv_, ff_;
+  MakeVectorBlock make_;
+};
 
 // One Verilated vector unit (16 int32 lanes in; out 16 int8 lanes + scale, kOutBits 128, or
 // for the rope unit 16 int32 lanes, kOutBits 512, with the token's position in) as a
@@ -43,14 +60,16 @@ class RtlVectorBlock : public sim::CycleProcess {
 
  public:
   SC_HAS_PROCESS(RtlVectorBlock);
-  RtlVectorBlock(sc_core::sc_module_name name, const sim::RtlBlockRequest& r, Kind kind)
+  RtlVectorBlock(sc_core::sc_module_name name, const sim::RtlBlockRequest& r, Kind kind,
+                 const VectorLayer& l)
       : sim::CycleProcess(name, *r.clock_, r.chunk_elements_),
         rtl_clock_("rtl_clock", *r.clock_, [this] { input_side(); }),
         in_valid_pin_("in_valid"), in_ready_pin_("in_ready"), in_last_pin_("in_last"),
         out_valid_pin_("out_valid"), out_ready_pin_("out_ready"), out_last_pin_("out_last"),
         in_data_("in_data"), out_data_("out_data"), scale_m_("scale_m"), scale_e_("scale_e"),
-        pos_("in_pos"), v_(r.block_.c_str()), kind_(kind),
-        outputs_(kind == Kind::kActivation ? kFf : kind == Kind::kRope ? kQ + 2 * kKv : kD),
+        pos_("in_pos"), v_(r.block_.c_str()), kind_(kind), d_(l.d_), q_(l.q_), kv_(l.kv_),
+        ff_(l.ff_),
+        outputs_(kind == Kind::kActivation ? ff_ : kind == Kind::kRope ? q_ + 2 * kv_ : d_),
         block_(r.block_), layer_(r.layer_), functional_(r.functional_) {
     v_.clk(rtl_clock_.clk_);
     v_.rst(rtl_clock_.rst_);
@@ -169,11 +188,11 @@ class RtlVectorBlock : public sim::CycleProcess {
           const int64_t e = base + i;
           int32_t v = 0;
           if (kind_ == Kind::kRope) {
-            v = e < kQ ? s->q_[size_t(e)] : e < kQ + kKv ? s->k_[size_t(e - kQ)]
-                                                          : s->v_[size_t(e - kQ - kKv)];
+            v = e < q_ ? s->q_[size_t(e)] : e < q_ + kv_ ? s->k_[size_t(e - q_)]
+                                                          : s->v_[size_t(e - q_ - kv_)];
             flights_.back().in_.push_back(v);
           } else if (kind_ == Kind::kActivation) {
-            v = e < kFf ? s->gate_[size_t(e)] : s->up_[size_t(e - kFf)];
+            v = e < ff_ ? s->gate_[size_t(e)] : s->up_[size_t(e - ff_)];
           } else {
             v = s->residual_[size_t(e)];
           }
@@ -212,13 +231,13 @@ class RtlVectorBlock : public sim::CycleProcess {
     for (int64_t i = 0; i < n; ++i) {
       const int64_t e = f.emitted_ + i;
       const int32_t v = static_cast<int32_t>(data.range(int(i) * 32 + 31, int(i) * 32).to_uint64());
-      if (e < kQ) {
+      if (e < q_) {
         s.q_[size_t(e)] = v;
-      } else if (e < kQ + kKv) {
-        s.k_[size_t(e - kQ)] = v;
+      } else if (e < q_ + kv_) {
+        s.k_[size_t(e - q_)] = v;
       } else if (v != f.in_[size_t(e)]) {
         throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
-                         "RTL v output " + std::to_string(e - kQ - kKv) + " is " +
+                         "RTL v output " + std::to_string(e - q_ - kv_) + " is " +
                              std::to_string(v) + ", its input " + std::to_string(f.in_[size_t(e)]));
       }
     }
@@ -228,12 +247,12 @@ class RtlVectorBlock : public sim::CycleProcess {
   void check_rope(const TokenState& s, const GoldenModel& g) {
     const Flight& f = flights_.front();
     TokenState want = s;
-    std::copy(f.in_.begin(), f.in_.begin() + kQ, want.q_.begin());
-    std::copy(f.in_.begin() + kQ, f.in_.begin() + kQ + kKv, want.k_.begin());
+    std::copy(f.in_.begin(), f.in_.begin() + q_, want.q_.begin());
+    std::copy(f.in_.begin() + q_, f.in_.begin() + q_ + kv_, want.k_.begin());
     g.rope(layer_, want);
-    for (int64_t e = 0; e < kQ + kKv; ++e) {
-      const int32_t got = e < kQ ? s.q_[size_t(e)] : s.k_[size_t(e - kQ)];
-      const int32_t exp = e < kQ ? want.q_[size_t(e)] : want.k_[size_t(e - kQ)];
+    for (int64_t e = 0; e < q_ + kv_; ++e) {
+      const int32_t got = e < q_ ? s.q_[size_t(e)] : s.k_[size_t(e - q_)];
+      const int32_t exp = e < q_ ? want.q_[size_t(e)] : want.k_[size_t(e - q_)];
       if (got != exp) {
         throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
                          "RTL output " + std::to_string(e) + " is " + std::to_string(got) +
@@ -255,11 +274,11 @@ class RtlVectorBlock : public sim::CycleProcess {
       const NumericsProfile& p = g.profile();
       const int af = p.activation_frac_bits_;
       const int32_t qmax = (int32_t{1} << (p.activation_bits_ - 1)) - 1;
-      for (int64_t i = 0; i < kFf; ++i) {
+      for (int64_t i = 0; i < ff_; ++i) {
         want.hidden_[size_t(i)] = fx::swiglu_fixed(s->gate_[size_t(i)], s->up_[size_t(i)], af,
                                                    g.tables().sigmoid_.data(), p.silu_table_bits_);
       }
-      want.x_scale_ = fx::quantize_dynamic(want.hidden_.data(), kFf, af, qmax, want.x_q_.data());
+      want.x_scale_ = fx::quantize_dynamic(want.hidden_.data(), ff_, af, qmax, want.x_q_.data());
       s->hidden_ = want.hidden_;
     }
     for (int64_t i = 0; i < outputs_; ++i) {
@@ -288,6 +307,7 @@ class RtlVectorBlock : public sim::CycleProcess {
   V v_;
   std::shared_ptr<SharedTrace> trace_;  // the run's VCD (cosim_trace.h), if any
   Kind kind_;
+  const int64_t d_, q_, kv_, ff_;  // the model's shapes (d_model, q, k and v, d_ff)
   int64_t outputs_;
   std::string block_;
   int64_t layer_;
@@ -306,23 +326,66 @@ void need(const std::string& key, int64_t have, int64_t want) {
   }
 }
 
+template <typename AttnNorm, typename FfnNorm, typename Rope, typename Activation>
+std::unique_ptr<sim::CycleProcess> make_units(const sim::RtlBlockRequest& r, Kind kind,
+                                              const VectorLayer& l) {
+  const char* n = r.instance_.c_str();
+  switch (kind) {
+    case Kind::kAttnNorm:
+      return std::make_unique<RtlVectorBlock<AttnNorm, 128>>(n, r, kind, l);
+    case Kind::kFfnNorm:
+      return std::make_unique<RtlVectorBlock<FfnNorm, 128>>(n, r, kind, l);
+    case Kind::kRope:
+      return std::make_unique<RtlVectorBlock<Rope, 512>>(n, r, kind, l);
+    case Kind::kActivation:
+      break;
+  }
+  return std::make_unique<RtlVectorBlock<Activation, 128>>(n, r, kind, l);
+}
+
+// rtl/CMakeLists.txt verilates these from rtl/gen (one row per model, as rtl/cosim.cpp's table).
+const VectorLayer kVectorLayers[] = {
+    {"tiny-mha", 64, 64, 64, 172,
+     &make_units<Vhw_l0_attn_norm, Vhw_l0_ffn_norm, Vhw_l0_rope, Vhw_l0_activation>},
+    {"tiny-gqa-s", 128, 128, 32, 128,
+     &make_units<Vhw_tiny_gqa_s_l0_attn_norm, Vhw_tiny_gqa_s_l0_ffn_norm, Vhw_tiny_gqa_s_l0_rope,
+                 Vhw_tiny_gqa_s_l0_activation>},
+    {"tiny-trained-a", 128, 128, 128, 384,
+     &make_units<Vhw_tiny_trained_a_l0_attn_norm, Vhw_tiny_trained_a_l0_ffn_norm,
+                 Vhw_tiny_trained_a_l0_rope, Vhw_tiny_trained_a_l0_activation>},
+};
+
+const VectorLayer* vector_layer(const sim::RtlBlockRequest& r) {
+  const ModelConfig& mc = r.mapping_->model_;
+  if (r.layer_ != 0) return nullptr;
+  for (const VectorLayer& l : kVectorLayers) {
+    if (mc.name_ == l.model_ && mc.d_model_ == l.d_ && mc.q_dim() == l.q_ &&
+        mc.kv_dim() == l.kv_ && mc.d_ff_ == l.ff_) {
+      return &l;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 bool has_rtl_vector_block(const sim::RtlBlockRequest& r, const std::string& block) {
-  const ModelConfig& mc = r.mapping_->model_;
   return (block == "activation" || block == "attn_norm" || block == "ffn_norm" ||
           block == "rope") &&
-         mc.name_ == kModel && mc.d_model_ == kD && mc.q_dim() == kQ && mc.kv_dim() == kKv &&
-         mc.d_ff_ == kFf && r.layer_ == 0;
+         vector_layer(r) != nullptr;
 }
 
 std::unique_ptr<sim::CycleProcess> make_rtl_vector_block(const sim::RtlBlockRequest& r) {
   if (!has_rtl_vector_block(r, r.block_)) return nullptr;
   if (r.functional_ && r.functional_->golden().profile().name_ != kNumerics) {
     throw make_error("--rtl layer=" + std::to_string(r.layer_),
-                     "the Verilated " + r.block_ + " block holds the " + std::string(kNumerics) +
-                         " constants, the run uses numerics " +
-                         r.functional_->golden().profile().name_);
+                     "no Verilated RTL of " + r.mapping_->model_.name_ + " layer " +
+                         std::to_string(r.layer_) + " at numerics " +
+                         r.functional_->golden().profile().name_ + " in this build (its " +
+                         r.block_ + " block holds the " + kNumerics + " constants)",
+                     "--numerics " + std::string(kNumerics) +
+                         ", or generate and verilate the layer at your numerics (docs/rtl.md "
+                         "\"Co-simulation\")");
   }
   const ChipConfig& chip = r.mapping_->chip_;
   const bool norm = r.block_ == "attn_norm" || r.block_ == "ffn_norm";
@@ -333,17 +396,12 @@ std::unique_ptr<sim::CycleProcess> make_rtl_vector_block(const sim::RtlBlockRequ
   need("chip.buffers.chunk_elements", r.chunk_elements_, kLanes);
   need(key + "elements_per_cycle", u.elements_per_cycle_, kLanes);
   need(key + "pipeline_depth", u.pipeline_depth_cycles_, kDepth);
-  const char* n = r.instance_.c_str();
-  if (r.block_ == "attn_norm") {
-    return std::make_unique<RtlVectorBlock<Vhw_l0_attn_norm, 128>>(n, r, Kind::kAttnNorm);
-  }
-  if (r.block_ == "ffn_norm") {
-    return std::make_unique<RtlVectorBlock<Vhw_l0_ffn_norm, 128>>(n, r, Kind::kFfnNorm);
-  }
-  if (r.block_ == "rope") {
-    return std::make_unique<RtlVectorBlock<Vhw_l0_rope, 512>>(n, r, Kind::kRope);
-  }
-  return std::make_unique<RtlVectorBlock<Vhw_l0_activation, 128>>(n, r, Kind::kActivation);
+  const Kind kind = r.block_ == "attn_norm" ? Kind::kAttnNorm
+                    : r.block_ == "ffn_norm" ? Kind::kFfnNorm
+                    : r.block_ == "rope"     ? Kind::kRope
+                                             : Kind::kActivation;
+  const VectorLayer& l = *vector_layer(r);
+  return l.make_(r, kind, l);
 }
 
 }  // namespace hw::rtl

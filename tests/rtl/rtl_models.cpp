@@ -29,7 +29,8 @@ ChipConfig cosim_chip(const std::vector<std::string>& extra) {
   std::vector<std::string> sets = {"chip.buffers.chunk_elements=16",
                                    "chip.norm.elements_per_cycle=16",
                                    "chip.rope.elements_per_cycle=16",
-                                   "chip.activation.elements_per_cycle=16"};
+                                   "chip.activation.elements_per_cycle=16",
+                                   "chip.attention.kv_sram.bank_width=128 B"};
   for (const char* b : {"qkv", "o_proj", "ffn_gate_up", "ffn_down"}) {
     const std::string k = std::string("chip.") + b + ".";
     for (const char* kv : {"input_lanes=16", "output_lanes=4", "output_mux=1",

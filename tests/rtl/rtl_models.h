@@ -33,7 +33,8 @@ const LoadedModel* oracle_model(const std::string& name, const std::string& nume
 // hc1-like with the structure the Verilated layer-0 blocks were built for (docs/rtl.md
 // "Co-simulation"): 16-element chunks, matrix blocks of 16 input lanes, 4 output lanes,
 // output_mux 1, one tree register, 1 accumulate and 2 requant stages, vector units (norms,
-// rope, activation) of 16 lanes; hc1-like's pipeline depth 4 and attention engine are the RTL's.
+// rope, activation) of 16 lanes, 128-byte KV bank words (one word per K or V row, as the
+// attention unit stores them); hc1-like's pipeline depth 4 and attention engine are the RTL's.
 // `extra` are further --set overrides.
 ChipConfig cosim_chip(const std::vector<std::string>& extra = {});
 

@@ -143,6 +143,38 @@ TEST_P(RtlCosimModel, PrefillTwoUsersEqualsThePureSystemCRun) {
   expect_cosim_equals_pure(GetParam(), {{3, 1, 4, 1, 5}, {9, 2, 6, 5, 3}}, 4);
 }
 
+// Layer 0 is all RTL: the VCD has a scope for each of its RTL blocks (so each block's Verilated
+// module, the attention unit included, did replace the SystemC one).
+TEST_P(RtlCosimModel, VcdHoldsEveryRtlBlockOfTheLayer) {
+  const Fixture* m = oracle(GetParam());
+  rtl::register_rtl_cosim();
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("hw_cosim_" + GetParam() + "_" + std::to_string(getpid()) + ".vcd"))
+                               .string();
+  sim::SimOptions o = functional_options(m->qm, {{1, 5, 9}});
+  o.rtl_layer_ = 0;
+  o.rtl_vcd_path_ = path;
+  const nlohmann::json r = run_in_child(m->weights.config_, cosim_chip(), same_requests(1, 3, 2), o);
+  ASSERT_FALSE(r.contains("error")) << r.dump();
+  test::expect_well_formed_vcd(path, {"in_valid", "out_ready", "kw_in_valid", "at_out_valid"});
+  std::ifstream in(path);
+  std::set<std::string> scopes;
+  for (std::string line; std::getline(in, line) && line.find("$enddefinitions") == std::string::npos;) {
+    std::istringstream ls(line);
+    std::string tok, kind, name;
+    ls >> tok >> kind >> name;
+    if (tok == "$scope" && name.rfind("chip.", 0) == 0) scopes.insert(name);
+  }
+  EXPECT_EQ(scopes, (std::set<std::string>{
+                        "chip.L00_attn_norm.attn_norm", "chip.L00_qkv.attn_q",
+                        "chip.L00_qkv.attn_k", "chip.L00_qkv.attn_v", "chip.L00_rope.rope",
+                        "chip.L00_attention_unit_rtl", "chip.L00_o_proj.attn_output",
+                        "chip.L00_ffn_norm.ffn_norm", "chip.L00_ffn_gate_up.ffn_gate",
+                        "chip.L00_ffn_gate_up.ffn_up", "chip.L00_activation.activation",
+                        "chip.L00_ffn_down.ffn_down"}));
+  std::filesystem::remove(path);
+}
+
 INSTANTIATE_TEST_SUITE_P(OracleModels, RtlCosimModel,
                          ::testing::Values("tiny-mha", "tiny-gqa-s", "tiny-trained-a"),
                          [](const ::testing::TestParamInfo<std::string>& i) {
@@ -179,36 +211,6 @@ TEST(RtlCosim, VcdOfTheCosimulatedLayerIsWellFormed) {
   std::filesystem::remove(path);
 }
 
-// tiny-mha's layer 0 is all RTL: the VCD has a scope for each of its RTL blocks.
-TEST(RtlCosim, VcdHoldsEveryRtlBlockOfTheLayer) {
-  NEED_ORACLE(m, "tiny-mha");
-  rtl::register_rtl_cosim();
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("hw_cosim_mha_" + std::to_string(getpid()) + ".vcd"))
-                               .string();
-  sim::SimOptions o = functional_options(m->qm, {{1, 5, 9}});
-  o.rtl_layer_ = 0;
-  o.rtl_vcd_path_ = path;
-  const nlohmann::json r = run_in_child(m->weights.config_, cosim_chip(), same_requests(1, 3, 2), o);
-  ASSERT_FALSE(r.contains("error")) << r.dump();
-  test::expect_well_formed_vcd(path, {"in_valid", "out_ready", "kw_in_valid", "at_out_valid"});
-  std::ifstream in(path);
-  std::set<std::string> scopes;
-  for (std::string line; std::getline(in, line) && line.find("$enddefinitions") == std::string::npos;) {
-    std::istringstream ls(line);
-    std::string tok, kind, name;
-    ls >> tok >> kind >> name;
-    if (tok == "$scope" && name.rfind("chip.", 0) == 0) scopes.insert(name);
-  }
-  EXPECT_EQ(scopes, (std::set<std::string>{
-                        "chip.L00_attn_norm.attn_norm", "chip.L00_qkv.attn_q",
-                        "chip.L00_qkv.attn_k", "chip.L00_qkv.attn_v", "chip.L00_rope.rope",
-                        "chip.L00_attention_unit_rtl", "chip.L00_o_proj.attn_output",
-                        "chip.L00_ffn_norm.ffn_norm", "chip.L00_ffn_gate_up.ffn_gate",
-                        "chip.L00_ffn_gate_up.ffn_up", "chip.L00_activation.activation",
-                        "chip.L00_ffn_down.ffn_down"}));
-  std::filesystem::remove(path);
-}
 
 TEST(RtlCosim, RequestsThisBuildCannotServeAreClearErrors) {
   NEED_ORACLE(m, "tiny-gqa-s");
@@ -271,7 +273,10 @@ TEST(RtlCosim, CliSimulateRtlLayerEqualsThePureRun) {
   NEED_ORACLE(m, "tiny-trained-a");
   std::string args = "simulate --model '" + oracle_path("tiny-trained-a.gguf") +
                      "' --numerics w4a8 --functional --tokens 65,110,32 --gen 3 --level cycle "
-                     "--set chip.buffers.chunk_elements=16";
+                     "--set chip.buffers.chunk_elements=16 --set chip.norm.elements_per_cycle=16 "
+                     "--set chip.rope.elements_per_cycle=16 "
+                     "--set chip.activation.elements_per_cycle=16 "
+                     "--set chip.attention.kv_sram.bank_width=128B";
   for (const char* b : {"qkv", "o_proj", "ffn_gate_up", "ffn_down"}) {
     args += std::string(" --set chip.") + b + ".input_lanes=16 --set chip." + b +
             ".output_lanes=4";

@@ -263,9 +263,8 @@ class RtlVectorBlock : public sim::CycleProcess {
 
   // The norms' and activation's x_q_ and scale against the golden model's function of the
   // same input.
-  void check_quantized(TokenState& s_ref, const GoldenModel& g) {
-    TokenState* s = &s_ref;
-    TokenState want = *s;
+  void check_quantized(TokenState& s, const GoldenModel& g) {
+    TokenState want = s;
     if (kind_ == Kind::kAttnNorm) {
       g.attn_norm(layer_, want);
     } else if (kind_ == Kind::kFfnNorm) {
@@ -275,24 +274,24 @@ class RtlVectorBlock : public sim::CycleProcess {
       const int af = p.activation_frac_bits_;
       const int32_t qmax = (int32_t{1} << (p.activation_bits_ - 1)) - 1;
       for (int64_t i = 0; i < ff_; ++i) {
-        want.hidden_[size_t(i)] = fx::swiglu_fixed(s->gate_[size_t(i)], s->up_[size_t(i)], af,
+        want.hidden_[size_t(i)] = fx::swiglu_fixed(s.gate_[size_t(i)], s.up_[size_t(i)], af,
                                                    g.tables().sigmoid_.data(), p.silu_table_bits_);
       }
       want.x_scale_ = fx::quantize_dynamic(want.hidden_.data(), ff_, af, qmax, want.x_q_.data());
-      s->hidden_ = want.hidden_;
+      s.hidden_ = want.hidden_;
     }
     for (int64_t i = 0; i < outputs_; ++i) {
-      if (s->x_q_[size_t(i)] != want.x_q_[size_t(i)]) {
+      if (s.x_q_[size_t(i)] != want.x_q_[size_t(i)]) {
         throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
                          "RTL output " + std::to_string(i) + " is " +
-                             std::to_string(s->x_q_[size_t(i)]) + ", the golden model's " +
+                             std::to_string(s.x_q_[size_t(i)]) + ", the golden model's " +
                              std::to_string(want.x_q_[size_t(i)]));
       }
     }
-    if (s->x_scale_.m_ != want.x_scale_.m_ || s->x_scale_.e_ != want.x_scale_.e_) {
+    if (s.x_scale_.m_ != want.x_scale_.m_ || s.x_scale_.e_ != want.x_scale_.e_) {
       throw make_error("RTL co-simulation, layer " + std::to_string(layer_) + " " + block_,
-                       "RTL scale (" + std::to_string(s->x_scale_.m_) + ", " +
-                           std::to_string(s->x_scale_.e_) + "), the golden model's (" +
+                       "RTL scale (" + std::to_string(s.x_scale_.m_) + ", " +
+                           std::to_string(s.x_scale_.e_) + "), the golden model's (" +
                            std::to_string(want.x_scale_.m_) + ", " +
                            std::to_string(want.x_scale_.e_) + ")");
     }

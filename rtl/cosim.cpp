@@ -168,7 +168,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
     fx::Dyadic scale_;
     std::vector<int32_t> out_;
     std::vector<int32_t> expect_;  // the golden model's products of the same input (scoreboard)
-    bool written_back_ = false;
+    bool checked_ = false;
     int64_t captured_ = 0;         // outputs taken from the modules
     int64_t emitted_ = 0;          // outputs written into the channel
   };
@@ -220,7 +220,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
     if (kind_ == Kind::kFfnGateUp) write_gate_up(f, c.elements_);
     if (kind_ == Kind::kQkv) write_qkv(f, c.elements_);
     if (kind_ == Kind::kOProj || kind_ == Kind::kFfnDown) add_residual(f, c.elements_);
-    if (c.last_ && !f.written_back_) write_back(f);
+    if (c.last_ && !f.checked_) check_outputs(f);
     out_->write(c);
     f.emitted_ += c.elements_;
     if (c.last_) {
@@ -283,7 +283,7 @@ class RtlMatrixBlock : public sim::CycleProcess {
       const int32_t qmax = (int32_t{1} << (p.activation_bits_ - 1)) - 1;
       const QuantizedLayer& l = g->model().layers_[size_t(layer_)];
       // Behind an RTL vector unit the input arrives chunk by chunk (input_side) and the
-      // scoreboard's products are formed at write-back (expect_from_state).
+      // scoreboard's products are formed at the last chunk (expect_from_state).
       if (!input_from_rtl_) {
         if (kind_ == Kind::kOProj) {
           s.x_scale_ = fx::quantize_dynamic(s.attn_.data(), shape_.q_, af, qmax, s.x_q_.data());
@@ -385,16 +385,13 @@ class RtlMatrixBlock : public sim::CycleProcess {
     }
   }
 
-  // The RTL's outputs into the token's state (functional mode), before its last chunk leaves.
-  void write_back(Flight& f) {
-    f.written_back_ = true;
+  // Functional mode, before the last chunk leaves: the scoreboard (the RTL's outputs against the
+  // golden model's products of the same input), then the block hook.
+  void check_outputs(Flight& f) {
+    f.checked_ = true;
     const GoldenModel* g = golden();
     if (!g || !f.token_->state_) return;
     TokenState& s = *f.token_->state_;
-    const QuantizedLayer& l = g->model().layers_[size_t(layer_)];
-    auto add_bias = [](int32_t* x, const std::vector<int32_t>& b) {
-      for (size_t i = 0; i < b.size(); ++i) x[i] = fx::add_saturate(x[i], b[i]);
-    };
     if (input_from_rtl_) f.expect_ = expect_from_state(s);
     // Scoreboard: a module whose constants are not this model's weights (or a datapath bug)
     // is an error naming the module and row, not a silently different token.
@@ -410,15 +407,8 @@ class RtlMatrixBlock : public sim::CycleProcess {
                              "): regenerate them if the weights or numerics changed");
       }
     }
-    switch (kind_) {
-      case Kind::kQkv:
-        break;  // written chunk by chunk (write_qkv)
-      case Kind::kOProj:
-      case Kind::kFfnDown:
-        break;  // added chunk by chunk (add_residual)
-      case Kind::kFfnGateUp:
-        break;  // written chunk by chunk (write_gate_up)
-    }
+    // The outputs are in the token's state already: written chunk by chunk as they left
+    // (write_qkv, add_residual, write_gate_up).
     const sim::BlockHook* hook = functional_->block_hook();
     if (hook && *hook) (*hook)(*f.token_, block_, layer_);
   }

@@ -479,9 +479,17 @@ RtlAttentionProcesses make_rtl_attention(const RtlAttentionRequest& r) {
     }
   }
   if (const BuiltUnit* u = unit_for(r)) return u->build_(r, *u->params_);
+  // Name the chip key that differs from a unit built for this model's shape, if there is one.
+  std::string why = mismatch(r, *kUnits[0].params_);
+  for (const BuiltUnit& u : kUnits) {
+    const std::string m = mismatch(r, *u.params_);
+    if (m.rfind("model ", 0) != 0) {
+      why = m;
+      break;
+    }
+  }
   throw make_error("RTL attention unit, layer " + std::to_string(r.layer_),
-                   "no Verilated attention unit for this model and chip (" +
-                       mismatch(r, kTinyMha) + ")",
+                   "no Verilated attention unit for this model and chip (" + why + ")",
                    "this build has " + attention_units_available() +
                        "; set the chip keys to a unit's values (docs/rtl.md \"Attention unit\") "
                        "or add a verilate() of rtl/attention_unit.sv with your parameters to "

@@ -509,6 +509,29 @@ TEST(RtlAttentionTiming, UnbuiltConfigurationIsAnErrorNamingTheKey) {
       << j["error"];
 }
 
+// The key named is the one that differs from a unit built for the model's shape: the slow
+// engine's 8 heads / 2 kv heads, not tiny-mha's unit (whose heads differ first).
+TEST(RtlAttentionTiming, UnbuiltConfigurationOfAnotherShapeNamesItsUnitsKey) {
+  NEED_FRESH_KERNEL();
+  const nlohmann::json j = sim::json_from_child([] {
+    ChipMapping m = unit_mapping(Engine::kGqaSlow);
+    m.chip_.attention_.macs_per_cycle_ = 4096;
+    const sim::ClockBase clock(1e9);
+    rtl::RtlAttentionRequest r;
+    r.mapping_ = &m;
+    r.clock_ = &clock;
+    r.chunk_elements_ = 16;
+    r.address_ = [](const sim::Token& t) { return address_of(t, 128); };
+    rtl::make_rtl_attention(r);
+    return nlohmann::json{{"built", true}};
+  });
+  ASSERT_TRUE(j.contains("error")) << j.dump();
+  // The first unit of this shape is tiny-gqa-s on hc1-like's engine: its banks differ first.
+  const std::string e = j["error"].get<std::string>();
+  EXPECT_NE(e.find("chip.attention.kv_sram.banks is 8, the unit's 128"), std::string::npos) << e;
+  EXPECT_EQ(e.find("model n_heads"), std::string::npos) << e;
+}
+
 // ---- co-simulation: layer 0's matrix blocks and its attention unit in RTL inside the chip
 
 // tiny-mha at w4a8: pure cycle-level SystemC, then layer 0 (matrices, KV write, attention) in

@@ -409,6 +409,14 @@ ChipConfig chip_config_from_yaml(const YAML::Node& root, const std::string& name
                        "bus_width x burst_length must be whole bytes",
                        "use a bus width that is a multiple of 8 bits");
     }
+    if (d.t_refi_s_ > 0 && d.t_rp_s_ + d.t_rfc_s_ + d.t_rcd_s_ >= d.t_refi_s_) {
+      throw make_error(where + ": chip.attention.kv_dram.t_refi",
+                       "a refresh holds the channels t_rp + t_rfc + t_rcd = " +
+                           std::to_string((d.t_rp_s_ + d.t_rfc_s_ + d.t_rcd_s_) * 1e9) +
+                           " ns, not less than t_refi = " + std::to_string(d.t_refi_s_ * 1e9) +
+                           " ns: no time left for data",
+                       "use a longer t_refi or a shorter t_rfc (t_refi = 0 turns refresh off)");
+    }
     const int64_t burst = d.burst_bytes();
     if (d.interleave_bytes_ % burst != 0 || d.row_bytes_ % d.interleave_bytes_ != 0) {
       throw make_error(where + ": chip.attention.kv_dram.interleave",

@@ -1360,6 +1360,16 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
     m.kv_dram_open_row_saving_cycles_ =
         m.kv_dram_access_cycles_ - (1 + ceil_cycles(n_tck(k.t_cl_s_) * tck_s * chip.clock_hz_));
     m.kv_dram_refresh_interval_cycles_ = n_refi * tck_s * chip.clock_hz_;
+    m.kv_dram_closed_bank_saving_cycles_ =
+        m.kv_dram_access_cycles_ -
+        (1 + ceil_cycles((n_tck(k.t_rcd_s_) + n_tck(k.t_cl_s_)) * tck_s * chip.clock_hz_));
+    m.kv_dram_burst_cycles_ = n_ccd * tck_s * chip.clock_hz_;
+    m.kv_dram_peak_bytes_per_cycle_ =
+        double(k.channels_ * k.burst_bytes()) / (n_ccd * tck_s) / chip.clock_hz_;
+    m.kv_dram_refresh_cycles_ =
+        n_refi > 0 ? (n_tck(k.t_rfc_s_) + n_tck(k.t_rp_s_)) * tck_s *
+                         chip.clock_hz_
+                   : 0.0;
   }
   const int64_t kv_capacity = sram ? a.kv_sram_.capacity_bytes_ : a.kv_dram_.capacity_bytes_;
   m.dies_used_ = static_cast<int64_t>(split.size());

@@ -70,12 +70,12 @@
 //   (a stream's first access opens its rows); Ld = ceil(kv_dram.latency*clock).
 //   kv_write S = ceil(2R/bpc), readable S + La + Ld after posting.
 //   attention sweep = ceil(p*2R/bpc) + ceil((L-p)*2R/bpc), no conflicts, posted once the
-//   position is readable, data La + Ld after the last byte. Streams are charged at the
-//   sustained rate of all channels, as the die's bandwidth calendar reserves them: a short
-//   stream that occupies a few channels leaves the others to other layers' streams. The token
-//   level (sim/pipeline.h) also saves tRP + tRCD on a sweep whose first rows are still open
-//   (the same user's previous sweep in that layer, no refresh since, no other layer of the
-//   die in those banks); these closed forms charge La on every stream.
+//   position is readable, data La + Ld after the last byte. These closed forms (the estimator's)
+//   charge every stream the sustained rate of all channels and La. The token level's calendar
+//   (sim/kv_sram.h, docs/simulate.md "KV in DRAM") keeps more of the cycle level: the peak
+//   rate with every refresh window (tRP + tRFC from k x tREFI) blocked, at least a transfer's
+//   busiest channel's bursts, and the row state (open rows save tRP + tRCD, banks a refresh
+//   closed save tRP).
 //   Shared-bandwidth stage bound: every token moves (L+1)*2R bytes per layer through its
 //   die's DRAM, so the stage time is at least ceil(layers_on_die*(L+1)*2R/bpc).
 // Links (dies_used > 1): after each die but the last the d-vector (d*activation_bits/8 bytes)
@@ -298,6 +298,18 @@ struct ChipMapping {
   // for all channels (refreshes at k x tREFI).
   int64_t kv_dram_open_row_saving_cycles_ = 0;
   double kv_dram_refresh_interval_cycles_ = 0.0;
+  // DRAM only: what a stream saves when its banks are closed (a refresh since the die's last
+  // access, or no access yet): no PRE, access - (1 + tRCD + CL).
+  int64_t kv_dram_closed_bank_saving_cycles_ = 0;
+  // DRAM only, for the token level's channel calendar (sim/kv_sram.h), which blocks every
+  // refresh explicitly instead of derating the rate: the peak bytes per chip cycle (bursts
+  // back to back, no refresh share) and how long each refresh holds the channels, tRP + tRFC +
+  // tRCD (close the open rows, refresh, open the next row) in chip cycles.
+  double kv_dram_peak_bytes_per_cycle_ = 0.0;
+  double kv_dram_refresh_cycles_ = 0.0;
+  // DRAM only: chip cycles one channel's bus is held per burst (tCCD >= BL/2 tCK), for the
+  // token level's bound that a transfer takes at least its busiest channel's bursts.
+  double kv_dram_burst_cycles_ = 0.0;
 
   // Static blocks of one decode token, one user.
   BlockTiming embedding_, attn_norm_, qkv_, qk_norm_, rope_, kv_write_, o_proj_, ffn_norm_,

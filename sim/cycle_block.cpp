@@ -410,7 +410,7 @@ bool CycleKvWrite::tick(Cycle now) {
       last_write_ = now + 1;
     }
     if (words_written_ == g_.words_per_position_ && received_ >= total) {
-      banks_->set_readable(layer_, cur_->user_, pos, last_write_ + g_.write_latency_);
+      banks_->set_readable(layer_, cur_->user_, pos, last_write_ + g_.write_latency_, now);
       cur_ = nullptr;
     }
   } else if (received_ >= total) {
@@ -425,7 +425,7 @@ bool CycleKvWrite::tick(Cycle now) {
     dram_->release(id);
     const Cycle before = pos > 0 ? banks_->readable_at(layer_, cur_->user_, pos - 1) : 0;
     if (before != INT64_MAX) ready = std::max(ready, before);
-    banks_->set_readable(layer_, cur_->user_, pos, ready);
+    banks_->set_readable(layer_, cur_->user_, pos, ready, now);
     worked = true;
     cur_ = nullptr;
   }

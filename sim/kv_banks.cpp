@@ -62,15 +62,25 @@ int64_t KvBankEngine::issue_reads(int64_t address, int64_t count, Cycle cycle, b
   return n;
 }
 
-void KvBankEngine::set_readable(int64_t layer, int64_t user, int64_t position, Cycle cycle) {
-  readable_[{user, layer}] = {position, cycle};
+void KvBankEngine::set_readable(int64_t layer, int64_t user, int64_t position, Cycle cycle,
+                                Cycle now) {
+  auto& set = readable_[{user, layer}];
+  set.emplace_back(position, cycle);
+  while (set.size() > 1 && set.front().second <= now) set.pop_front();
 }
 
 Cycle KvBankEngine::readable_at(int64_t layer, int64_t user, int64_t position) const {
   auto it = readable_.find({user, layer});
-  if (it == readable_.end() || it->second.first < position) return INT64_MAX;
-  // Earlier positions of the user were written before the one recorded.
-  return it->second.first == position ? it->second.second : 0;
+  if (it == readable_.end() || it->second.empty() || it->second.back().first < position) {
+    return INT64_MAX;
+  }
+  const auto& set = it->second;
+  // Positions before the first kept were readable when it was set.
+  if (position < set.front().first) return 0;
+  const auto at = std::lower_bound(
+      set.begin(), set.end(), position,
+      [](const std::pair<int64_t, Cycle>& e, int64_t p) { return e.first < p; });
+  return at->second;
 }
 
 void KvBankEngine::forget_user(int64_t user) {

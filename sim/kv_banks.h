@@ -19,6 +19,7 @@
 // position becomes readable.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <utility>
 #include <vector>
@@ -40,8 +41,10 @@ class KvBankEngine {
   // counts one conflict at that bank; `conflicted` tells whether that happened).
   int64_t issue_reads(int64_t address, int64_t count, Cycle cycle, bool* conflicted = nullptr);
 
-  // Position `position` of `user` at layer `layer` is readable from `cycle`.
-  void set_readable(int64_t layer, int64_t user, int64_t position, Cycle cycle);
+  // Position `position` of `user` at layer `layer` is readable from `cycle` (set at cycle `now`,
+  // positions in increasing order). Positions set earlier keep their own cycles until `now`
+  // passes them: a posted DRAM write may still be on its way when the next one is set.
+  void set_readable(int64_t layer, int64_t user, int64_t position, Cycle cycle, Cycle now);
   // Cycle from which (layer, user, position) is readable; INT64_MAX when not yet written.
   Cycle readable_at(int64_t layer, int64_t user, int64_t position) const;
   void forget_user(int64_t user);
@@ -60,7 +63,9 @@ class KvBankEngine {
   std::vector<Cycle> written_[2];
   std::vector<Cycle> read_cycle_;
   std::vector<int64_t> read_used_;
-  std::map<std::pair<int64_t, int64_t>, std::pair<int64_t, Cycle>> readable_;  // (user, layer)
+  // (user, layer): (position, readable cycle) of the positions set, in order, from the last one
+  // readable by the latest set_readable's now.
+  std::map<std::pair<int64_t, int64_t>, std::deque<std::pair<int64_t, Cycle>>> readable_;
   std::vector<int64_t> reads_, writes_, conflicts_, read_conflicts_;         // per bank
 };
 

@@ -26,14 +26,31 @@ KvSram::KvSram(sc_core::sc_module_name name, const ChipMapping& mapping)
   }
   dram_busy_.resize(static_cast<size_t>(mapping.dies_used_));
   open_row_saving_ = mapping.kv_dram_open_row_saving_cycles_;
+  closed_bank_saving_ = mapping.kv_dram_closed_bank_saving_cycles_;
+  dram_pruned_end_.assign(static_cast<size_t>(mapping.dies_used_), -1);
   refresh_interval_ = mapping.kv_dram_refresh_interval_cycles_;
+  refresh_cycles_ = mapping.kv_dram_refresh_cycles_;
+  peak_bytes_per_cycle_ = mapping.kv_dram_peak_bytes_per_cycle_;
+  access_latency_ = mapping.kv_dram_access_cycles_ + mapping.kv_dram_latency_cycles_;
+  position_bytes_ = mapping.kv_bytes_per_position_layer_;
+  burst_cycles_ = mapping.kv_dram_burst_cycles_;
+  channels_ = a.kv_dram_.channels_;
+  interleave_bytes_ = a.kv_dram_.interleave_bytes_;
+  burst_bytes_ = a.kv_dram_.burst_bytes();
+  if (refresh_interval_ > 0 && refresh_cycles_ >= refresh_interval_) {
+    throw make_error("chip.attention.kv_dram.t_refi",
+                     "each refresh (tRP + tRFC + tRCD, rounded to DRAM clocks) lasts as long as "
+                     "the refresh interval",
+                     "use a longer t_refi or a shorter t_rfc (t_refi = 0 turns refresh off)");
+  }
   if (dram_) {
     // The cycle level's address map (kv_dram.h): layer regions of kv_positions_ x 2R bytes from
     // the die's first layer; byte A -> channel (A / interleave) mod C, row index r = in-channel
     // address / row size, bank r mod banks, row r / banks.
     const KvDramConfig& k = a.kv_dram_;
     const int64_t C = k.channels_, il = k.interleave_bytes_;
-    rows_kept_.assign(static_cast<size_t>(n_layers), true);
+    row_rivals_.assign(static_cast<size_t>(n_layers), {});
+    layer_access_.assign(static_cast<size_t>(n_layers), {});
     for (const DieAssignment& die : mapping.dies_) {
       std::map<std::pair<int64_t, int64_t>, std::vector<std::pair<int64_t, int64_t>>> users;
       for (int64_t l = die.first_layer_; l < die.first_layer_ + die.layers_; ++l) {
@@ -49,11 +66,33 @@ KvSram::KvSram(sc_core::sc_module_name name, const ChipMapping& mapping)
       for (const auto& [where, list] : users) {
         for (const auto& [l, row] : list) {
           for (const auto& [l2, row2] : list) {
-            if (l2 != l && row2 != row) rows_kept_[size_t(l)] = false;
+            std::vector<int64_t>& rivals = row_rivals_[size_t(l)];
+            if (l2 != l && row2 != row && std::find(rivals.begin(), rivals.end(), l2) == rivals.end()) {
+              rivals.push_back(l2);
+            }
           }
         }
       }
     }
+  }
+}
+
+bool KvSram::dram_rows_kept(int64_t layer, Cycle from, Cycle to) const {
+  if (layer < 0 || size_t(layer) >= row_rivals_.size()) return false;
+  const std::vector<int64_t>& rivals = row_rivals_[size_t(layer)];
+  if (rivals.empty()) return true;
+  if (from < access_horizon_) return false;
+  for (const int64_t r : rivals) {
+    const std::set<Cycle>& at = layer_access_[size_t(r)];
+    const auto it = at.upper_bound(from);
+    if (it != at.end() && *it < to) return false;
+  }
+  return true;
+}
+
+void KvSram::dram_note_access(int64_t layer, Cycle begin) {
+  if (layer >= 0 && size_t(layer) < layer_access_.size() && !row_rivals_.empty()) {
+    layer_access_[size_t(layer)].insert(begin);
   }
 }
 
@@ -79,24 +118,69 @@ void KvSram::release(int64_t positions) {
   used_positions_ -= positions;
 }
 
-std::pair<Cycle, Cycle> KvSram::reserve_dram(int64_t die, Cycle earliest, Cycle duration) {
-  if (duration <= 0) return {earliest, earliest};
+Cycle KvSram::dram_transfer_cycles(int64_t bytes) const {
+  if (bytes <= 0 || !(peak_bytes_per_cycle_ > 0)) return 0;
+  return static_cast<Cycle>(std::ceil(double(bytes) / peak_bytes_per_cycle_ * (1.0 - 1e-12)));
+}
+
+Cycle KvSram::dram_channel_cycles(int64_t bytes) const {
+  if (bytes <= 0 || channels_ < 1 || burst_bytes_ < 1) return 0;
+  const int64_t round = interleave_bytes_ * channels_;
+  const int64_t rest = bytes % round;
+  const int64_t bursts = bytes / round * (interleave_bytes_ / burst_bytes_) +
+                         (std::min(rest, interleave_bytes_) + burst_bytes_ - 1) / burst_bytes_;
+  return static_cast<Cycle>(std::ceil(double(bursts) * burst_cycles_ * (1.0 - 1e-12)));
+}
+
+std::pair<Cycle, Cycle> KvSram::refresh_window_after(Cycle t) const {
+  // Window k = [ceil(k R), ceil(k R + W)): R = tREFI, W = tRP + tRFC + tRCD, both in chip cycles
+  // (the cycle level rounds tCK times up to chip cycles); W < R (chip_config checks tRFC + tRP
+  // < tREFI), so the window after t is k = floor(t / R) or the next.
+  const auto window = [this](int64_t k) {
+    const double at = double(k) * refresh_interval_;
+    return std::pair<Cycle, Cycle>(static_cast<Cycle>(std::ceil(at - 1e-9)),
+                                   static_cast<Cycle>(std::ceil(at + refresh_cycles_ - 1e-9)));
+  };
+  int64_t k = std::max<int64_t>(1, static_cast<int64_t>(std::floor(double(t) / refresh_interval_)));
+  if (window(k).second <= t) ++k;
+  return window(k);
+}
+
+KvSram::DramSlot KvSram::reserve_dram(int64_t die, Cycle earliest, Cycle duration) {
   std::map<Cycle, Cycle>& busy = dram_busy_.at(static_cast<size_t>(die));
-  // The free segments the transfer takes, in time order.
+  Cycle prev_end = dram_pruned_end_.at(static_cast<size_t>(die));
+  if (duration <= 0) return {earliest, earliest, prev_end};
+  const bool refresh = refresh_interval_ > 0 && refresh_cycles_ > 0;
+  // The free segments the transfer takes, in time order. Reservations never overlap a refresh
+  // window (they are built from free cycles), so the map holds transfers only.
   std::vector<std::pair<Cycle, Cycle>> taken;
   Cycle t = earliest;
   Cycle left = duration;
   auto it = busy.upper_bound(t);
   if (it != busy.begin()) {
     auto prev = std::prev(it);
+    prev_end = std::max(prev_end, prev->second);
     if (prev->second > t) t = prev->second;
   }
   while (left > 0) {
-    while (it != busy.end() && it->first <= t) {
-      t = std::max(t, it->second);
-      ++it;
+    // Past every reservation and refresh window that holds cycle t.
+    for (bool moved = true; moved;) {
+      moved = false;
+      while (it != busy.end() && it->first <= t) {
+        t = std::max(t, it->second);
+        if (taken.empty()) prev_end = std::max(prev_end, it->second);
+        ++it;
+      }
+      if (refresh) {
+        const auto [start, end] = refresh_window_after(t);
+        if (start <= t) {
+          t = end;
+          moved = true;
+        }
+      }
     }
-    const Cycle gap_end = it == busy.end() ? t + left : it->first;
+    Cycle gap_end = it == busy.end() ? t + left : it->first;
+    if (refresh) gap_end = std::min(gap_end, refresh_window_after(t).first);
     const Cycle take = std::min(left, gap_end - t);
     taken.emplace_back(t, t + take);
     left -= take;
@@ -122,12 +206,25 @@ std::pair<Cycle, Cycle> KvSram::reserve_dram(int64_t die, Cycle earliest, Cycle 
     busy.emplace(start, end);
   }
   dram_peak_intervals_ = std::max(dram_peak_intervals_, busy.size());
-  return {taken.front().first, taken.back().second};
+  return {taken.front().first, taken.back().second, prev_end};
 }
 
 void KvSram::prune_dram(Cycle now) {
-  for (auto& busy : dram_busy_) {
-    while (!busy.empty() && busy.begin()->second <= now) busy.erase(busy.begin());
+  // Rows open longer than a refresh interval were closed by it, so accesses older than two
+  // intervals are never asked about; without refresh keep a fixed window [choice].
+  constexpr Cycle kNoRefreshHorizonCycles = Cycle(1) << 20;
+  const Cycle horizon =
+      now - (refresh_interval_ > 0 ? Cycle(2 * refresh_interval_) + 1 : kNoRefreshHorizonCycles);
+  if (horizon > access_horizon_) {
+    access_horizon_ = horizon;
+    for (std::set<Cycle>& at : layer_access_) at.erase(at.begin(), at.lower_bound(horizon));
+  }
+  for (size_t d = 0; d < dram_busy_.size(); ++d) {
+    auto& busy = dram_busy_[d];
+    while (!busy.empty() && busy.begin()->second <= now) {
+      dram_pruned_end_[d] = std::max(dram_pruned_end_[d], busy.begin()->second);
+      busy.erase(busy.begin());
+    }
   }
 }
 

@@ -4,10 +4,14 @@
 // that will ever be written) on admission and frees it when the user leaves, so a running user
 // can never be evicted. With kv_memory = dram the same accounting holds for the DRAM, and each
 // die's channel is a shared resource: KV writes and attention sweeps of all the die's layers
-// reserve its cycles in token (age) order, filling gaps (stall reason dram_bandwidth).
+// reserve its cycles in token (age) order, filling gaps (stall reason dram_bandwidth), at the
+// DRAM's peak rate; every refresh holds the channel for its whole window (mapping.h
+// kv_dram_refresh_cycles_, from k x tREFI, the cycle level's one timer), so a transfer that
+// meets one waits as at the cycle level rather than running at a rate derated on average.
 #pragma once
 #include <cstdint>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -43,18 +47,50 @@ class KvSram : public sc_core::sc_module {
   // across gaps (work-conserving: the DRAM interleaves the bursts of concurrent requests, so a
   // transfer takes whatever bandwidth earlier reservations leave, not only a whole free window);
   // returns [first cycle used, last cycle used + 1).
-  std::pair<Cycle, Cycle> reserve_dram(int64_t die, Cycle earliest, Cycle duration);
+  // prev_end_: the end of the die's last reservation before begin_ (-1: none), from which the
+  // banks stay open until a refresh closes them.
+  struct DramSlot {
+    Cycle begin_ = 0, end_ = 0, prev_end_ = -1;
+  };
+  DramSlot reserve_dram(int64_t die, Cycle earliest, Cycle duration);
+  // DRAM: channel cycles a transfer of `bytes` holds at the peak rate (reserve_dram's duration),
+  // and the cycles from a transfer's last byte to its data being usable (posting, tRP + tRCD +
+  // CL, kv_dram.latency: mapping.h "KV DRAM rule").
+  Cycle dram_transfer_cycles(int64_t bytes) const;
+  // DRAM: cycles the busiest channel's bursts of a transfer of `bytes` take, from a channel
+  // boundary (interleave pieces dealt round the channels): a short transfer's bound, since a
+  // channel serves its own bursts one per tCCD however idle the others are.
+  Cycle dram_channel_cycles(int64_t bytes) const;
+  Cycle dram_access_latency() const { return access_latency_; }
+  // Bytes of one position's K and V in one layer (2R).
+  int64_t dram_position_bytes() const { return position_bytes_; }
+  // DRAM: whether the write of `position` (its 2R bytes from position x 2R of the user's run)
+  // starts an interleave piece in the run's first round over the channels: a channel (and
+  // bank) the user's sweeps have not opened a row in yet.
+  bool dram_write_opens_channel(int64_t position) const {
+    const int64_t a = position * position_bytes_;
+    return a < interleave_bytes_ * channels_ &&
+           (a % interleave_bytes_ == 0 || a % interleave_bytes_ + position_bytes_ > interleave_bytes_);
+  }
   // Forgets channel reservations that end by `now` (no later request can start before now).
   void prune_dram(Cycle now);
   // DRAM: cycles a stream saves when its first rows are open (mapping.h), and whether a refresh
   // (every tREFI from cycle 0, closing every row) lies in (from, to].
   Cycle dram_open_row_saving() const { return open_row_saving_; }
-  // DRAM: whether layer `layer`'s rows can stay open between its sweeps: no other layer of its
-  // die has the first rows of its region (one interleave piece per channel, from slot 0) in the
-  // same bank of the same channel in another row (those sweeps would close them).
-  bool dram_rows_kept(int64_t layer) const {
-    return layer >= 0 && size_t(layer) < rows_kept_.size() && rows_kept_[size_t(layer)];
+  // DRAM: cycles a stream of a layer whose rows are not kept saves (tRP: every bank closed) when
+  // a refresh lies between the die's previous access and its own, or nothing was accessed yet.
+  Cycle dram_closed_bank_saving(const DramSlot& slot) const {
+    return slot.prev_end_ < 0 || dram_refresh_between(slot.prev_end_, slot.begin_)
+               ? closed_bank_saving_
+               : 0;
   }
+  // DRAM: whether layer `layer`'s rows stayed open from cycle `from` to `to`: no rival layer
+  // accessed the DRAM in between. Rivals are the layers of its die whose regions' first rows
+  // (one interleave piece per channel, from slot 0) are other rows of the same bank of the same
+  // channel: their accesses close its rows. Accesses are those noted with dram_note_access (the
+  // first cycle of each reservation); ones older than the pruning horizon count as closing.
+  bool dram_rows_kept(int64_t layer, Cycle from, Cycle to) const;
+  void dram_note_access(int64_t layer, Cycle begin);
   bool dram_refresh_between(Cycle from, Cycle to) const;
   int64_t state_bytes() const;
 
@@ -71,8 +107,20 @@ class KvSram : public sc_core::sc_module {
   std::vector<std::map<Cycle, Cycle>> dram_busy_;  // per die: start -> end, disjoint
   size_t dram_peak_intervals_ = 0;
   Cycle open_row_saving_ = 0;
-  std::vector<bool> rows_kept_;  // per layer (DRAM)
+  Cycle closed_bank_saving_ = 0;
+  std::vector<Cycle> dram_pruned_end_;  // per die: the latest end prune_dram forgot (-1: none)
+  std::vector<std::vector<int64_t>> row_rivals_;  // per layer (DRAM)
+  std::vector<std::set<Cycle>> layer_access_;      // per layer: reservation starts (DRAM)
+  Cycle access_horizon_ = 0;                       // layer_access_ is complete from here on
   double refresh_interval_ = 0.0;
+  double refresh_cycles_ = 0.0;
+  double peak_bytes_per_cycle_ = 0.0;
+  double burst_cycles_ = 0.0;
+  int64_t channels_ = 0, interleave_bytes_ = 0, burst_bytes_ = 0;
+  Cycle access_latency_ = 0;
+  int64_t position_bytes_ = 0;
+  // The refresh window [start, end) that ends first after cycle t (k >= 1: none at cycle 0).
+  std::pair<Cycle, Cycle> refresh_window_after(Cycle t) const;
 };
 
 }  // namespace hw::sim

@@ -7,6 +7,15 @@
 #include "common/error.h"
 
 namespace hw::sim {
+namespace {
+
+// Cycles the attention engine computes `pairs` query-position pairs at its MAC and exp rates.
+Cycle compute_cycles(const StreamPlan& plan, int64_t pairs) {
+  return std::max((pairs * plan.macs_per_position_ + plan.macs_per_cycle_ - 1) / plan.macs_per_cycle_,
+                  (pairs * plan.exps_per_position_ + plan.exps_per_cycle_ - 1) / plan.exps_per_cycle_);
+}
+
+}  // namespace
 
 Stage::Stage(BlockModule* block, int64_t layer, int64_t die, StageKind kind, bool head,
              int64_t fifo_depth_tokens, const StreamBlock& stream)
@@ -64,6 +73,12 @@ Pipeline::Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64
     const int64_t refill = st.stream_.kind_ == StreamKind::kMatrix ? 1 : 0;
     st.feeder_free_after_ = stream_pace(st.stream_, g) + refill + 1 + w.steps_ + 1;
   }
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    if (stages_[i].kind_ == StageKind::kKvWrite &&
+        (i + 1 >= stages_.size() || stages_[i + 1].kind_ != StageKind::kAttention)) {
+      throw make_error("Pipeline", "a kv_write stage must be followed by its layer's attention");
+    }
+  }
   body_end_ = stages_.size();
   while (body_end_ > 0 && stages_[body_end_ - 1].head_) --body_end_;
   for (size_t i = 0; i < body_end_; ++i) {
@@ -120,20 +135,23 @@ Cycle Pipeline::run(Cursor& c) {
     const Cycle start = std::max(first + 1, free);
     // KV in DRAM: the die's channel, reserved in token order. kv_write posts its K and V once
     // its last chunk is in; the sweep's request waits for them to be in the DRAM.
-    // The transfer takes the channel's free cycles from its first one on (work-conserving), so
-    // it may span more than its own cycles: dram_extra.
-    Cycle dram_begin = -1;
-    Cycle dram_extra = 0;
+    // The transfer takes the channel's free cycles from its first one on (work-conserving,
+    // refreshes blocked), so it may span more than its own cycles: [dram_begin, dram_end).
+    Cycle dram_begin = -1, dram_end = -1;
+    KvSram::DramSlot slot;
     if (st.kind_ != StageKind::kPlain && dram && !parks) {
-      const Cycle service = attention ? t.attention_service_cycles_ : st.service_cycles_;
       const Cycle earliest =
           attention ? std::max(start + st.plan_.m_ - 1, kv_ready)
                     : std::max(start + st.plan_.m_ - 1, last + 1);
-      const auto [begin, end] = kv_.reserve_dram(st.die_, earliest, service);
-      dram_begin = begin;
-      dram_extra = end - begin - service;
+      const int64_t bytes = kv_.dram_position_bytes() * (attention ? t.position_ + 1 : 1);
+      const Cycle transfer = kv_.dram_transfer_cycles(bytes);
+      slot = kv_.reserve_dram(st.die_, earliest, transfer);
+      kv_.dram_note_access(st.layer_, slot.begin_);
+      dram_begin = slot.begin_;
+      dram_end = slot.end_;
       st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] +=
-          dram_begin - earliest + dram_extra;
+          dram_end - earliest - transfer;
+      dram_end = std::max(dram_end, dram_begin + kv_.dram_channel_cycles(bytes));
     }
     const StreamPlan& plan = st.plan_;
     if (prev) {
@@ -232,13 +250,15 @@ Cycle Pipeline::run(Cursor& c) {
           st.stall_cycles_[static_cast<int>(StallReason::kBankConflict)] += penalty;
         }
       }
-      in.sweep_cycles_ = t.attention_service_cycles_ + penalty + dram_extra;
+      in.sweep_cycles_ = dram_begin >= 0
+                             ? std::max(dram_end - dram_begin, compute_cycles(plan, t.position_ + 1))
+                             : t.attention_service_cycles_ + penalty;
       in.context_ = t.position_ + 1;
       in.kv_ready_ = dram_begin >= 0 ? dram_begin : kv_ready;
     }
     StreamTimes r = stream_step(plan, in);
     st.produced_ = r.last_;
-    if (attention && dram) open_rows(st, t.user_, dram_begin, r);
+    if (attention && dram) open_rows(st, t.user_, slot, r);
     if (r.first_ <= st.last_out_) {
       // A channel is in order: this token's chunks follow the previous token's last one.
       const Cycle shift = st.last_out_ + 1 - r.first_;
@@ -246,8 +266,16 @@ Cycle Pipeline::run(Cursor& c) {
       r.last_ += shift;
     }
     if (st.kind_ == StageKind::kKvWrite) {
-      kv_ready =
-          dram_begin >= 0 ? dram_begin + dram_extra + r.kv_ready_ - r.free_ + 1 : r.kv_ready_;
+      kv_ready = r.kv_ready_;
+      if (dram_begin >= 0) {
+        // The write goes to the row the user's previous sweep in this layer left open, when no
+        // refresh closed it since, and saves tRP + tRCD as that sweep's successor does; one
+        // that starts a channel the run has not reached yet opens its row there.
+        kv_ready = dram_end + kv_.dram_access_latency() + 1 -
+                   (kv_.dram_write_opens_channel(t.position_)
+                        ? kv_.dram_closed_bank_saving(slot)
+                        : row_saving(stages_[i + 1], t.user_, slot));
+      }
       t.kv_write_start_ = r.start_;
       t.kv_write_end_ = r.free_;
     } else if (attention && single_ported) {
@@ -277,11 +305,13 @@ Cycle Pipeline::run(Cursor& c) {
   return leave;
 }
 
-void Pipeline::open_rows(Stage& st, int64_t user, Cycle dram_begin, StreamTimes& r) {
+Cycle Pipeline::row_saving(Stage& st, int64_t user, const KvSram::DramSlot& slot) {
   // The cycle level keeps a bank's row open until another row of that bank or a refresh needs
-  // it: a sweep that follows the same user's previous sweep in this layer, with no refresh in
-  // between, finds its first rows open and saves tRP + tRCD (mapping.h). Users' runs are taken
-  // not to share banks (rows of other users and layers are not tracked).
+  // it: an access that follows the same user's previous sweep in this layer, with no refresh in
+  // between, finds its rows open and saves tRP + tRCD (mapping.h). Users' runs are taken not to
+  // share banks (rows of other users are not tracked; other layers' only by dram_rows_kept).
+  // Otherwise a refresh since the die's previous access closed every bank: no PRE (tRP saved).
+  const Cycle dram_begin = slot.begin_;
   bool open = false;
   auto& seen = st.dram_open_;
   for (size_t k = 0; k < seen.size();) {
@@ -290,16 +320,19 @@ void Pipeline::open_rows(Stage& st, int64_t user, Cycle dram_begin, StreamTimes&
       seen.pop_back();
       continue;
     }
-    if (seen[k].first == user) open = true;
+    if (seen[k].first == user) open = kv_.dram_rows_kept(st.layer_, seen[k].second, dram_begin);
     ++k;
   }
-  if (open && kv_.dram_rows_kept(st.layer_)) {
-    const Cycle saving = kv_.dram_open_row_saving();
-    r.done_ -= saving;
-    r.first_ -= saving;
-    r.last_ -= saving;
-    r.free_ -= saving;
-  }
+  return open ? kv_.dram_open_row_saving() : kv_.dram_closed_bank_saving(slot);
+}
+
+void Pipeline::open_rows(Stage& st, int64_t user, const KvSram::DramSlot& slot, StreamTimes& r) {
+  const Cycle saving = row_saving(st, user, slot);
+  r.done_ -= saving;
+  r.first_ -= saving;
+  r.last_ -= saving;
+  r.free_ -= saving;
+  auto& seen = st.dram_open_;
   auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& e) { return e.first == user; });
   if (it != seen.end()) {
     it->second = r.done_;
@@ -346,31 +379,33 @@ Cycle Pipeline::close_tile(size_t index) {
     }
   }
   Cycle kv_ready = lastq.kv_ready_;
-  Cycle dram_extra = 0;
+  KvSram::DramSlot slot;
+  Cycle sweep_cycles = lt.attention_service_cycles_ + penalty;
+  const StreamPlan& plan = st.plan_;
   if (kv_.dram()) {
     const Cycle earliest = std::max(lastq.q_taken_, lastq.kv_ready_);
-    const auto [begin, end] = kv_.reserve_dram(st.die_, earliest, lt.attention_service_cycles_);
+    const int64_t bytes = kv_.dram_position_bytes() * (lt.position_ + 1);
+    const Cycle transfer = kv_.dram_transfer_cycles(bytes);
+    slot = kv_.reserve_dram(st.die_, earliest, transfer);
+    kv_.dram_note_access(st.layer_, slot.begin_);
+    const Cycle begin = slot.begin_, end = slot.end_;
     kv_ready = begin;
-    dram_extra = end - begin - lt.attention_service_cycles_;
-    st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] +=
-        begin - earliest + dram_extra;
+    sweep_cycles = std::max({end - begin, kv_.dram_channel_cycles(bytes),
+                             compute_cycles(plan, lt.position_ + 1)});
+    st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] += end - earliest - transfer;
   }
   StreamInput in;
   in.first_in_ = lastq.first_;
   in.last_in_ = lastq.last_;
   in.free_ = lastq.start_;
   in.out_clear_ = st.out_clear_;
-  in.sweep_cycles_ = lt.attention_service_cycles_ + penalty + dram_extra;
+  in.sweep_cycles_ = sweep_cycles;
   in.context_ = pairs;
   in.kv_ready_ = kv_ready;
   StreamTimes sweep = stream_step(st.plan_, in);
-  if (kv_.dram()) open_rows(st, lt.user_, kv_ready, sweep);
+  if (kv_.dram()) open_rows(st, lt.user_, slot, sweep);
   if (kv_.single_ported()) st.sweeps_.emplace_back(sweep.start_, sweep.done_ + 1);
-  const StreamPlan& plan = st.plan_;
-  st.busy_cycles_ +=
-      std::max({lt.attention_service_cycles_,
-                (pairs * plan.macs_per_position_ + plan.macs_per_cycle_ - 1) / plan.macs_per_cycle_,
-                (pairs * plan.exps_per_position_ + plan.exps_per_cycle_ - 1) / plan.exps_per_cycle_});
+  st.busy_cycles_ += std::max(lt.attention_service_cycles_, compute_cycles(plan, pairs));
   Cycle leave = -1;
   for (size_t k = 0; k < tile.size(); ++k) {
     Cursor& q = tile[k];

@@ -166,8 +166,12 @@ class Pipeline : public TokenPath {
   // Sweeps the open tile of attention stage `index` and finishes its tokens' passages (each
   // until it finishes or waits at a later attention stage); returns run()'s result of the last.
   Cycle close_tile(size_t index);
-  // KV DRAM: a sweep of `user` posted at dram_begin that finds its rows open ends earlier.
-  void open_rows(Stage& st, int64_t user, Cycle dram_begin, StreamTimes& r);
+  // KV DRAM: the access cycles `user`'s transfer in slot saves in attention stage st's layer:
+  // tRP + tRCD when its rows are still open (its previous sweep there left them, no refresh
+  // since), tRP when a refresh closed the die's banks since its previous access, else 0;
+  // open_rows takes it off a sweep's times and records the sweep.
+  Cycle row_saving(Stage& st, int64_t user, const KvSram::DramSlot& slot);
+  void open_rows(Stage& st, int64_t user, const KvSram::DramSlot& slot, StreamTimes& r);
   // When stage st took each input chunk of a token (the ring of stages with short inputs).
   void record_taken(Stage& st, bool drop, Cycle start, Cycle first, Cycle last);
 

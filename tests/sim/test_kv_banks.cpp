@@ -51,12 +51,29 @@ TEST(KvBanks, SweepsOfTwoLayersInOneCycleConflictOnAPool) {
   EXPECT_TRUE(e.request_write(0, 3));
   EXPECT_EQ(e.issue_reads(0, 1, 3, &conflicted), 0);  // bank 0's read port already used
   // Readability is per (layer, user).
-  e.set_readable(0, 5, 7, 100);
+  e.set_readable(0, 5, 7, 100, 90);
   EXPECT_EQ(e.readable_at(0, 5, 7), 100);
   EXPECT_EQ(e.readable_at(0, 5, 6), 0);
   EXPECT_EQ(e.readable_at(1, 5, 7), INT64_MAX);
   e.forget_user(5);
   EXPECT_EQ(e.readable_at(0, 5, 7), INT64_MAX);
+}
+
+TEST(KvBanks, PostedWritesKeepTheirOwnReadyCycles) {
+  // KV in DRAM: kv_write posts position 0 at cycle 29 (in the DRAM at 160) and position 1 at 34
+  // (at 161) before attention asks for position 0: it must wait for 160, not take position 1's
+  // record as "earlier positions are in" (the sweep was posted 126 cycles early before).
+  KvBankEngine e(1, 1);
+  e.set_readable(3, 0, 0, 160, 29);
+  e.set_readable(3, 0, 1, 161, 34);
+  EXPECT_EQ(e.readable_at(3, 0, 0), 160);
+  EXPECT_EQ(e.readable_at(3, 0, 1), 161);
+  EXPECT_EQ(e.readable_at(3, 0, 2), INT64_MAX);
+  // Once a later set finds them readable they are forgotten (readable: 0).
+  e.set_readable(3, 0, 2, 170, 165);
+  EXPECT_EQ(e.readable_at(3, 0, 0), 0);
+  EXPECT_EQ(e.readable_at(3, 0, 1), 0);
+  EXPECT_EQ(e.readable_at(3, 0, 2), 170);
 }
 
 sim::SimOptions cycle_options() {

@@ -240,10 +240,10 @@ ParamSchema chip_schema() {
                 "back-to-back rate",
                 0.0, 1e-3)
       .add_int("attention.query_tile", 1, "",
-               "cycle level: prompt positions of one user whose queries share one sweep over "
-               "the KV context (causal mask per query); 1 = a sweep per token (default: on KV "
-               "SRAM a tile's bunched outputs delay the matrix blocks; kv-in-dram sets 8) "
-               "[choice]",
+               "prompt positions of one user whose queries share one sweep over the KV "
+               "context (causal mask per query), and the q vectors (plus a chunk) kv_write's "
+               "output buffer holds for them; 1 = a sweep per token (default: on KV SRAM a "
+               "tile's bunched outputs delay the matrix blocks; kv-in-dram sets 8) [choice]",
                1, 4096);
   add_matrix(s, "o_proj", "attention output projection");
   add_matrix(s, "ffn_gate_up", "FFN gate and up projections (computed side by side)");

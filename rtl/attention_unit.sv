@@ -13,10 +13,10 @@
 //
 // KV write path (kw_*): a token's q, k, v after RoPE, Q + 2 KV int32 values in LANES-wide
 // chunks through a one-chunk input register, kw_in_addr = word address of the position's K
-// word (sampled with chunk 0). The q chunks go through a queue of QVEC q vectors to kw_out from
-// the cycle after they are taken; a q chunk waits in the input register while the queue is full
-// (CycleKvWrite's q buffer has no bound: the two agree while the queue does not fill, which
-// the co-simulation adapter checks). When the last chunk of k (of v) is taken, the row
+// word (sampled with chunk 0). The q chunks go through a queue of QVEC q vectors plus a chunk
+// (CycleKvWrite's q buffer: QVEC = chip.attention.query_tile) to kw_out from the cycle after they
+// are taken; a q chunk waits in the input register while the queue is full. When the last chunk
+// of k (of v) is taken, the row
 // is quantized per kv head (QUANT, KVQMAX) and its word is written one cycle later (the bank
 // writes it WL cycles after that); the position is readable by the engine from WL + 1 cycles
 // after its last chunk was taken. One chunk per cycle.
@@ -60,13 +60,13 @@ module hw_attention_unit #(
     parameter int F = 16,
     parameter int QMAX = 127,
     parameter int KVQMAX = 127,
-    parameter int QVEC = 8,
+    parameter int QVEC = 1,
     localparam int Q = H * HD,
     localparam int KV = HKV * HD,
     localparam int QCH = Q / LANES,
     localparam int KVCH = KV / LANES,
     localparam int TCH = QCH + 2 * KVCH,
-    localparam int QFIFO = QVEC * QCH,
+    localparam int QFIFO = QVEC * QCH + 1,
     localparam int CW = LANES * 32,
     localparam int WBITS = KV * 8 + HKV * 32,
     localparam int AW = $clog2(B * ROWS),

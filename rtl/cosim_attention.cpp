@@ -36,7 +36,6 @@ struct UnitParams {
 constexpr int kTableBits = 7;  // EXP2 table: 2^7 + 1 entries (numerics exp2_table_bits)
 constexpr int kFracBits = 16;  // Q.16 q, k, v and attention output (numerics activation_frac_bits)
 constexpr int kLaneBits = 512;  // 16 int32 lanes
-constexpr int64_t kQueueVectors = 8;  // the unit's q queue (QVEC)
 constexpr int kTabBits = ((1 << kTableBits) + 1) * 32;
 using BvChunk = sc_dt::sc_bv<kLaneBits>;
 using BvTab = sc_dt::sc_bv<kTabBits>;
@@ -278,16 +277,7 @@ class Unit : public sc_core::sc_module {
         }
         kw_in_data_.write(data);
         if (c.index_ == 0) kw_in_addr_.write(uint32_t(word_address(*t, t->position_)));
-        if (c.index_ < q_chunks_) {
-          if (int64_t(kv_q_.size()) >= kQueueVectors * q_chunks_) {
-            throw make_error("RTL attention unit, layer " + std::to_string(layer_),
-                             "the KV write path's q queue (" + std::to_string(kQueueVectors) +
-                                 " q vectors) is full; CycleKvWrite buffers q without bound, "
-                                 "so from here the RTL's timing would part from the SystemC's",
-                             "a larger QVEC for hw_attention_unit in rtl/CMakeLists.txt");
-          }
-          kv_q_.push_back({t, c.index_});
-        }
+        if (c.index_ < q_chunks_) kv_q_.push_back({t, c.index_});
         kv_chunk_ = c.last_ ? 0 : c.index_ + 1;
         if (c.last_) {
           kv_settle_ = last_ + p_.write_latency_ + 2;

@@ -374,12 +374,21 @@ bool CycleKvWrite::tick(Cycle now) {
   if (!cur_) return more || in_valid_;
   const int64_t total = g_.q_ + 2 * g_.kv_;
   bool worked = false;
-  if (received_ < total && in_valid_ && in_reg_.token_ == cur_) {
-    const int64_t before = received_;
+  // q passes through to the attention block from an output buffer of query_tile q vectors
+  // plus a chunk of the next (what a tile of queries needs waiting at attention's input; the
+  // RTL unit's q queue, rtl/attention_unit.sv QVEC); k and v become KV writes. A chunk with q
+  // in it waits while that buffer is full.
+  const int64_t q_buffer =
+      std::max<int64_t>(1, g_.query_tile_) * g_.q_ + std::min(chunk_elements_, g_.q_);
+  const int64_t q_new = in_valid_ && in_reg_.token_ == cur_
+                            ? std::max<int64_t>(
+                                  0, std::min(received_ + in_reg_.elements_, g_.q_) - received_)
+                            : 0;
+  if (q_new > 0 && output_pending() + q_new > q_buffer) {
+    ++stats_.stall_cycles_[size_t(StallReason::kOutputFull)];
+  } else if (received_ < total && in_valid_ && in_reg_.token_ == cur_) {
     received_ += in_reg_.elements_;
     in_valid_ = false;
-    // q passes through to the attention block; k and v become KV writes.
-    const int64_t q_new = std::max<int64_t>(0, std::min(received_, g_.q_) - before);
     produce(cur_, q_new, g_.q_, now + 1);
     if (received_ >= total && functional_ && golden_) golden_->apply(*cur_, layer_);
   }

@@ -92,7 +92,9 @@ bool KvSram::dram_rows_kept(int64_t layer, Cycle from, Cycle to) const {
 
 void KvSram::dram_note_access(int64_t layer, Cycle begin) {
   if (layer >= 0 && size_t(layer) < layer_access_.size() && !row_rivals_.empty()) {
-    layer_access_[size_t(layer)].insert(begin);
+    std::set<Cycle>& at = layer_access_[size_t(layer)];
+    at.insert(begin);
+    access_peak_ = std::max(access_peak_, at.size());
   }
 }
 
@@ -231,8 +233,12 @@ void KvSram::prune_dram(Cycle now) {
 int64_t KvSram::state_bytes() const {
   // A std::map node holds the pair plus three pointers and a colour word.
   constexpr int64_t kNodeBytes = 2 * sizeof(Cycle) + 4 * sizeof(void*);
+  // The rows' access record: at most its busiest layer's peak per layer (a set node: the key
+  // plus three pointers and a colour word).
+  constexpr int64_t kSetNodeBytes = sizeof(Cycle) + 4 * sizeof(void*);
   return static_cast<int64_t>(dram_peak_intervals_) * kNodeBytes *
-         static_cast<int64_t>(dram_busy_.size());
+             static_cast<int64_t>(dram_busy_.size()) +
+         static_cast<int64_t>(access_peak_ * layer_access_.size()) * kSetNodeBytes;
 }
 
 }  // namespace hw::sim

@@ -112,6 +112,7 @@ class KvSram : public sc_core::sc_module {
   std::vector<std::vector<int64_t>> row_rivals_;  // per layer (DRAM)
   std::vector<std::set<Cycle>> layer_access_;      // per layer: reservation starts (DRAM)
   Cycle access_horizon_ = 0;                       // layer_access_ is complete from here on
+  size_t access_peak_ = 0;                         // most entries one layer held
   double refresh_interval_ = 0.0;
   double refresh_cycles_ = 0.0;
   double peak_bytes_per_cycle_ = 0.0;

@@ -74,10 +74,11 @@ Pipeline::Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64
     st.feeder_free_after_ = stream_pace(st.stream_, g) + refill + 1 + w.steps_ + 1;
   }
   for (size_t i = 0; i < stages_.size(); ++i) {
-    if (stages_[i].kind_ == StageKind::kKvWrite &&
-        (i + 1 >= stages_.size() || stages_[i + 1].kind_ != StageKind::kAttention)) {
+    if (stages_[i].kind_ != StageKind::kKvWrite) continue;
+    if (i + 1 >= stages_.size() || stages_[i + 1].kind_ != StageKind::kAttention) {
       throw make_error("Pipeline", "a kv_write stage must be followed by its layer's attention");
     }
+    stages_[i].q_out_.assign(static_cast<size_t>(query_tile_ + 1), -1);
   }
   body_end_ = stages_.size();
   while (body_end_ > 0 && stages_[body_end_ - 1].head_) --body_end_;
@@ -131,7 +132,8 @@ Cycle Pipeline::run(Cursor& c) {
       if (!joins) close_tile(i);
     }
     const bool parks = tiling && (joins || (t.prompt_ && !t.produces_output_));
-    const Cycle free = joins ? tiles_[i].back().q_taken_ + 1 : st.free_;
+    Cycle free = joins ? tiles_[i].back().q_taken_ + 1 : st.free_;
+    if (!st.q_out_.empty()) free = std::max(free, st.q_out_[st.q_out_head_]);
     const Cycle start = std::max(first + 1, free);
     // KV in DRAM: the die's channel, reserved in token order. kv_write posts its K and V once
     // its last chunk is in; the sweep's request waits for them to be in the DRAM.
@@ -165,6 +167,10 @@ Cycle Pipeline::run(Cursor& c) {
         last = std::max(last, st.taken_[(st.taken_head_ + size_t(m) - 1) % st.taken_.size()] + 1);
       }
       prev->last_out_ = last;
+      if (!prev->q_out_.empty()) {
+        prev->q_out_[prev->q_out_head_] = last;
+        prev->q_out_head_ = (prev->q_out_head_ + 1) % prev->q_out_.size();
+      }
       // A feeder's output buffer of K > 1 vectors: this token's output found it full until
       // the write K tokens back (full_at); the next one's waits for the write K - 1 back (room).
       Cycle room = last, full_at = -1;

@@ -89,6 +89,12 @@ struct Stage {
   // an earlier token's chunk (or the head's drop), where the feeder's next token waits as long
   // as its last chunk.
   Cycle feeder_free_after_ = -1;
+  // kv_write: its q output buffer holds query_tile q vectors plus a chunk (cycle_block.cpp
+  // CycleKvWrite), so a token's q enters it once the q query_tile + 1 tokens back has left:
+  // the cycles the last query_tile + 1 tokens' last q chunks were written onward (ring, oldest
+  // at q_out_head_).
+  std::vector<Cycle> q_out_;
+  size_t q_out_head_ = 0;
   // Attention: read sweeps [start, end) of earlier tokens that may still be running when a
   // later token's KV write lands (pruned as writes advance).
   std::deque<std::pair<Cycle, Cycle>> sweeps_;

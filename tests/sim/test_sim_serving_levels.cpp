@@ -49,7 +49,7 @@ Figures run_at(sim::SimLevel level, Serving s, const ModelConfig& model, const C
 
 double rel(double a, double b) { return std::abs(a - b) / std::abs(b); }
 
-void expect_close(const Figures& token, const Figures& cycle, double bound,
+void expect_close(const Figures& token, const Figures& cycle, double bound, double p99_bound,
                   const std::string& what) {
   SCOPED_TRACE(what);
   std::printf("%-24s token / cycle level: late TTFT %.2f / %.2f us, ITL mean %.2f / %.2f us, "
@@ -59,12 +59,12 @@ void expect_close(const Figures& token, const Figures& cycle, double bound,
               cycle.itl_p99_s_ * 1e6, token.tokens_per_s_, cycle.tokens_per_s_);
   EXPECT_LE(rel(token.late_ttft_s_, cycle.late_ttft_s_), bound) << "late user's TTFT";
   EXPECT_LE(rel(token.itl_mean_s_, cycle.itl_mean_s_), bound) << "ITL mean";
-  EXPECT_LE(rel(token.itl_p99_s_, cycle.itl_p99_s_), bound) << "ITL p99";
+  EXPECT_LE(rel(token.itl_p99_s_, cycle.itl_p99_s_), p99_bound) << "ITL p99";
   EXPECT_LE(rel(token.tokens_per_s_, cycle.tokens_per_s_), bound) << "tokens/s";
 }
 
 // Each serving at both levels (token, cycle), each pair's figures within `bound` of the cycle
-// level's; the figures by level, then serving.
+// level's (ITL p99 within `p99_bound`, by default the same); the figures by level, then serving.
 struct Run {
   Serving serving_;
   const char* name_;
@@ -73,7 +73,9 @@ std::array<std::vector<Figures>, 2> run_both_levels(const std::vector<Run>& runs
                                                     const ModelConfig& model,
                                                     const ChipConfig& chip,
                                                     const std::vector<UserRequest>& requests,
-                                                    size_t late_user, double bound) {
+                                                    size_t late_user, double bound,
+                                                    double p99_bound = -1) {
+  if (p99_bound < 0) p99_bound = bound;
   std::array<std::vector<Figures>, 2> at;
   for (size_t i = 0; i < runs.size(); ++i) {
     for (int level = 0; level < 2; ++level) {
@@ -81,20 +83,24 @@ std::array<std::vector<Figures>, 2> run_both_levels(const std::vector<Run>& runs
                                                     : sim::SimLevel::kCycle,
                                          runs[i].serving_, model, chip, requests, late_user));
     }
-    expect_close(at[0][i], at[1][i], bound, runs[i].name_);
+    expect_close(at[0][i], at[1][i], bound, p99_bound, runs[i].name_);
   }
   return at;
 }
 
 // The tiny chip (every vector one chunk, so the back-pressure runs across tokens), 64 users
 // decoding 32 tokens from 8-token prompts and a 200-token prompt arriving at 2 us that competes
-// with their decode tokens for the entrance. Measured with the two-pass activation, token vs
-// cycle level (late user's TTFT, ITL p99, us): decode_first 536.02 / 536.00, 432.16 / 432.16;
-// interleaved 535.84 / 536.08, 431.84 / 432.16; prefill_first 515.58 / 515.58, 485.28 / 485.28;
-// prefill_first with chunks of 16 535.72 / 535.70, 430.88 / 430.88. Largest gap 0.07%
-// (interleaved ITL p99); before the entrance saw the back-pressure, the token level took the
-// prompt at the embedding's rate and gave decode_first 516.88 us (-3.6%) and ITL p99 476.96 us
-// (+10.7%), interleaved the same. Every test chip vector is one chunk here.
+// with their decode tokens for the entrance. Attention is the slowest block here, so with
+// kv_write's bounded q buffer the back-pressure reaches the entrance and the slots are contested.
+// Measured, token vs cycle level (late user's TTFT, ITL mean, ITL p99, us): decode_first
+// 1434.28 / 1434.22, 28.45 / 28.53, 100.60 / 109.08; interleaved 644.34 / 644.32, 43.96 / 43.95,
+// 224.08 / 224.08; prefill_first 515.58 / 515.58, 47.43 / 47.43, 485.28 / 485.28; prefill_first
+// with chunks of 16 731.92 / 732.32, 44.26 / 44.25, 140.84 / 140.92. Everything within 0.3%
+// but decode_first's ITL p99 (7.8%): it falls where the decoding users' tail meets the late
+// prompt, and which of them takes a contested entrance slot differs now and then between the
+// levels (single tail ITLs differ by up to 50 us either way), so p99 is held to 10%. With
+// kv_write's q output unbounded (before), queries queued at attention, the entrance never
+// pushed back, and decode_first gave 536.02 / 536.00, 46.57 / 46.57, 432.16 / 432.16.
 TEST(SimServingLevels, TinyChipPoliciesAgreeBetweenLevels) {
   std::vector<UserRequest> requests = same_requests(64, 8, 32);
   UserRequest late;
@@ -108,17 +114,17 @@ TEST(SimServingLevels, TinyChipPoliciesAgreeBetweenLevels) {
                                    {{ServingPolicy::kInterleaved, 0}, "interleaved"},
                                    {{ServingPolicy::kPrefillFirst, 0}, "prefill_first"},
                                    {{ServingPolicy::kPrefillFirst, 16}, "prefill_first, chunk 16"}},
-                                  sim_tiny_model(), chip, requests, 64, 0.01);
+                                  sim_tiny_model(), chip, requests, 64, 0.01, 0.10);
   for (int level = 0; level < 2; ++level) {
     SCOPED_TRACE(level == 0 ? "token level" : "cycle level");
     const auto& decode = at[level][0];
     const auto& fair = at[level][1];
     const auto& prefill = at[level][2];
     const auto& chunked = at[level][3];
-    // The late prompt: prefill_first first, interleaved next to decode_first (within 0.1%:
-    // few contested slots, test_sim_serving.cpp), both clearly behind.
+    // The late prompt: prefill_first first, interleaved next, decode_first far behind (the
+    // entrance's slots are contested: measured 515.58, 644.34, 1434.28 us).
     EXPECT_LT(1.02 * prefill.late_ttft_s_, fair.late_ttft_s_);
-    EXPECT_LE(fair.late_ttft_s_, 1.001 * decode.late_ttft_s_);
+    EXPECT_LT(fair.late_ttft_s_, 0.6 * decode.late_ttft_s_);
     // The decoding users: the reverse.
     EXPECT_LT(decode.itl_mean_s_, fair.itl_mean_s_);
     EXPECT_LT(fair.itl_mean_s_, prefill.itl_mean_s_);

@@ -23,8 +23,15 @@ class CycleTrace : public CycleObserver {
       : timeline_(std::max<int64_t>(1, timeline_max_events)),
         record_timeline_(timeline_max_events > 0) {
     for (const CycleProcess* p : processes) {
+      // The token level's track names ("L03.qkv", pipeline.h Stage::label), so one timeline
+      // reader serves both levels.
       TimelineRecorder::Track t;
       t.label_ = p->basename();
+      if (p->layer() >= 0) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "L%02lld.", static_cast<long long>(p->layer()));
+        t.label_ = buf + p->block_name();
+      }
       tracks_.push_back(t);
     }
     if (vcd_path.empty()) return;

@@ -89,8 +89,8 @@ TEST(SimCycleTrace, VcdAndTimelineAtTheCycleLevel) {
     EXPECT_GE(e["dur"].get<double>(), 0.0);
   }
   // Every token passes each layer block once: 2 users x (4 prompt + 2 fed back) tokens.
-  EXPECT_EQ(slices["L00_qkv"], r["blocks"]["qkv"]["tokens"].get<int64_t>() / 2);
-  EXPECT_EQ(slices["L01_ffn_down"], 12);
+  EXPECT_EQ(slices["L00.qkv"], r["blocks"]["qkv"]["tokens"].get<int64_t>() / 2);
+  EXPECT_EQ(slices["L01.ffn_down"], 12);
   EXPECT_EQ(slices["host"], 6);
   EXPECT_EQ(t["otherData"]["level"], "cycle");
   std::filesystem::remove(vcd);

@@ -409,9 +409,10 @@ ChipConfig chip_config_from_yaml(const YAML::Node& root, const std::string& name
                        "bus_width x burst_length must be whole bytes",
                        "use a bus width that is a multiple of 8 bits");
     }
+    // The estimator's refresh share, (t_rp + t_rfc + t_rcd) / t_refi, must leave time for data.
     if (d.t_refi_s_ > 0 && d.t_rp_s_ + d.t_rfc_s_ + d.t_rcd_s_ >= d.t_refi_s_) {
       throw make_error(where + ": chip.attention.kv_dram.t_refi",
-                       "a refresh holds the channels t_rp + t_rfc + t_rcd = " +
+                       "a refresh costs each channel t_rp + t_rfc + t_rcd = " +
                            std::to_string((d.t_rp_s_ + d.t_rfc_s_ + d.t_rcd_s_) * 1e9) +
                            " ns, not less than t_refi = " + std::to_string(d.t_refi_s_ * 1e9) +
                            " ns: no time left for data",

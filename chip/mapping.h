@@ -303,8 +303,9 @@ struct ChipMapping {
   int64_t kv_dram_closed_bank_saving_cycles_ = 0;
   // DRAM only, for the token level's channel calendar (sim/kv_sram.h), which blocks every
   // refresh explicitly instead of derating the rate: the peak bytes per chip cycle (bursts
-  // back to back, no refresh share) and how long each refresh holds the channels, tRP + tRFC +
-  // tRCD (close the open rows, refresh, open the next row) in chip cycles.
+  // back to back, no refresh share) and how long each refresh holds the channels, tRP + tRFC
+  // (close the open rows, refresh) in chip cycles; the row opening after it is charged by the
+  // rows' state (banks closed: tRCD + CL).
   double kv_dram_peak_bytes_per_cycle_ = 0.0;
   double kv_dram_refresh_cycles_ = 0.0;
   // DRAM only: chip cycles one channel's bus is held per burst (tCCD >= BL/2 tCK), for the

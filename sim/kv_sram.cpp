@@ -39,7 +39,7 @@ KvSram::KvSram(sc_core::sc_module_name name, const ChipMapping& mapping)
   burst_bytes_ = a.kv_dram_.burst_bytes();
   if (refresh_interval_ > 0 && refresh_cycles_ >= refresh_interval_) {
     throw make_error("chip.attention.kv_dram.t_refi",
-                     "each refresh (tRP + tRFC + tRCD, rounded to DRAM clocks) lasts as long as "
+                     "each refresh (tRP + tRFC, rounded to DRAM clocks and chip cycles) lasts as long as "
                      "the refresh interval",
                      "use a longer t_refi or a shorter t_rfc (t_refi = 0 turns refresh off)");
   }
@@ -135,9 +135,10 @@ Cycle KvSram::dram_channel_cycles(int64_t bytes) const {
 }
 
 std::pair<Cycle, Cycle> KvSram::refresh_window_after(Cycle t) const {
-  // Window k = [ceil(k R), ceil(k R + W)): R = tREFI, W = tRP + tRFC + tRCD, both in chip cycles
-  // (the cycle level rounds tCK times up to chip cycles); W < R (chip_config checks tRFC + tRP
-  // < tREFI), so the window after t is k = floor(t / R) or the next.
+  // Window k = [ceil(k R), ceil(k R + W)): R = tREFI, W = tRP + tRFC, both in chip cycles (the
+  // cycle level rounds tCK times up to chip cycles); W < R (chip_config checks tRP + tRFC +
+  // tRCD < tREFI, the constructor the rounded W), so the window after t is k = floor(t / R) or
+  // the next.
   const auto window = [this](int64_t k) {
     const double at = double(k) * refresh_interval_;
     return std::pair<Cycle, Cycle>(static_cast<Cycle>(std::ceil(at - 1e-9)),

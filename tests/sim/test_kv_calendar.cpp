@@ -65,7 +65,7 @@ TEST(KvCalendar, RefreshWindowsHoldTheChannel) {
 TEST(KvCalendar, RefreshLongerThanItsIntervalIsRejected) {
   std::string msg = "no error";
   try {
-    dram_mapping({"chip.attention.kv_dram.t_refi=270 ns"});  // 14 + 260 + 14 ns of refresh
+    dram_mapping({"chip.attention.kv_dram.t_refi=270 ns"});  // t_rp + t_rfc + t_rcd: 288 ns
   } catch (const Error& e) {
     msg = e.what();
   }

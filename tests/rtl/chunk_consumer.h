@@ -1,6 +1,7 @@
 // The consumer side of the RTL-vs-SystemC timing benches (test_rtl_timing.cpp,
-// test_rtl_attention.cpp): reads a chunk from its channel in every chip cycle where ready(cycle)
-// holds and one is there, and records the cycle, the chunk's elements and its token.
+// test_rtl_attention.cpp; chunk_producer.h is the other side): reads a chunk from its channel in
+// every chip cycle where ready(cycle) holds and one is there, and records the cycle, the chunk's
+// elements and its token.
 #pragma once
 #include <functional>
 #include <vector>

@@ -39,6 +39,7 @@
 #include "model/quantizer.h"
 #include "model/weights.h"
 #include "chunk_consumer.h"
+#include "chunk_producer.h"
 #include "rtl_models.h"
 #include "sim/characterize.h"
 #include "sim/cycle_block.h"
@@ -127,46 +128,6 @@ struct TokenSpec {
   bool prompt = false;  // an inner prompt token (no output at the head)
 };
 
-// Writes each token's chunks, one per cycle when the channel has room.
-class Producer : public sc_core::sc_module {
- public:
-  SC_HAS_PROCESS(Producer);
-  Producer(sc_core::sc_module_name n, const sim::ClockBase& clock, ChunkChannel& out,
-           std::vector<sim::Token>& tokens, const std::vector<TokenSpec>& specs, int64_t chunks)
-      : sc_core::sc_module(n), clock_(clock), out_(out), tokens_(tokens), specs_(specs),
-        chunks_(chunks) {
-    SC_THREAD(run);
-  }
-  std::vector<Cycle> writes_;
-
- private:
-  void run() {
-    Cycle next_ok = 1;
-    for (size_t v = 0; v < tokens_.size(); ++v) {
-      for (int64_t k = 0; k < chunks_; ++k) {
-        for (;;) {
-          const Cycle now = clock_.cycle_now();
-          if (now >= next_ok && out_.num_free() > 0) break;
-          wait(clock_.delay_until(std::max(now + 1, next_ok)));
-        }
-        Chunk c;
-        c.token_ = &tokens_[v];
-        c.index_ = int32_t(k);
-        c.elements_ = 16;
-        c.last_ = k + 1 == chunks_;
-        out_.write(c);
-        writes_.push_back(clock_.cycle_now());
-        next_ok = clock_.cycle_now() + 1 + (c.last_ ? specs_[v].gap : 0);
-      }
-    }
-  }
-  const sim::ClockBase& clock_;
-  ChunkChannel& out_;
-  std::vector<sim::Token>& tokens_;
-  const std::vector<TokenSpec>& specs_;
-  int64_t chunks_;
-};
-
 struct Scenario {
   Engine engine = Engine::kTinyMhaHc1;
   std::vector<TokenSpec> tokens;
@@ -207,8 +168,9 @@ nlohmann::json compare(const Scenario& s) {
   const int d = int(s.channel_depth);
   ChunkChannel sc_in("sc_in", d), sc_q("sc_q", d), sc_out("sc_out", d);
   ChunkChannel rtl_in("rtl_in", d), rtl_q("rtl_q", d), rtl_out("rtl_out", d);
-  Producer sc_prod("sc_prod", clock, sc_in, tokens, s.tokens, chunks);
-  Producer rtl_prod("rtl_prod", clock, rtl_in, tokens, s.tokens, chunks);
+  auto gap = [&specs = s.tokens](size_t v) { return specs[v].gap; };
+  rtltest::ChunkProducer sc_prod("sc_prod", clock, sc_in, tokens, chunks * 16, 16, gap);
+  rtltest::ChunkProducer rtl_prod("rtl_prod", clock, rtl_in, tokens, chunks * 16, 16, gap);
   sim::KvBankEngine banks(m.chip_.attention_.kv_sram_.banks_,
                           m.chip_.attention_.kv_sram_.ports_per_bank_);
   sim::CycleKvWrite sc_kv("sc_kv", clock, 16, 0, g, &banks, nullptr, nullptr, false, addr);
@@ -373,7 +335,6 @@ nlohmann::json run_bits(Engine e, const QuantizedModel& qm, const std::vector<To
   const ChipMapping m = unit_mapping(e);
   const sim::ClockBase clock(1e9);
   const int64_t q = m.model_.q_dim(), kv = m.model_.kv_dim();
-  const int64_t chunks = (q + 2 * kv) / 16;
   std::vector<sim::Token> tokens = make_tokens(specs);
   sim::FunctionalData fd(qm, {{1}}, m.model_.max_positions_);
   const GoldenModel& g = fd.golden();
@@ -404,7 +365,8 @@ nlohmann::json run_bits(Engine e, const QuantizedModel& qm, const std::vector<To
   const int64_t maxp = m.model_.max_positions_;
   auto addr = [maxp](const sim::Token& t) { return address_of(t, maxp); };
   ChunkChannel in("in", 2), qch("q", 2), out("out", 2);
-  Producer prod("prod", clock, in, tokens, specs, chunks);
+  rtltest::ChunkProducer prod("prod", clock, in, tokens, q + 2 * kv, 16,
+                             [&specs](size_t v) { return specs[v].gap; });
   rtl::RtlAttentionRequest r;
   r.mapping_ = &m;
   r.clock_ = &clock;

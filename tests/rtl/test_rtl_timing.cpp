@@ -26,6 +26,7 @@
 #include "sim/cycle_block.h"
 #include "sim/cycle_chip.h"
 #include "chunk_consumer.h"
+#include "chunk_producer.h"
 
 namespace hw {
 namespace {
@@ -67,47 +68,6 @@ ChipMapping rtl_mapping() {
   return m;
 }
 
-// Writes `vectors` vectors of `elements` as chunks, one per cycle when the channel has room;
-// `gap` idle cycles after each vector's last chunk.
-class Producer : public sc_core::sc_module {
- public:
-  SC_HAS_PROCESS(Producer);
-  Producer(sc_core::sc_module_name n, const sim::ClockBase& clock, ChunkChannel& out,
-           std::vector<sim::Token>& tokens, int64_t elements, int64_t gap)
-      : sc_core::sc_module(n), clock_(clock), out_(out), tokens_(tokens), elements_(elements),
-        gap_(gap) {
-    SC_THREAD(run);
-  }
-  std::vector<Cycle> writes_;
-
- private:
-  void run() {
-    const int64_t chunks = (elements_ + 15) / 16;
-    Cycle next_ok = 1;
-    for (size_t v = 0; v < tokens_.size(); ++v) {
-      for (int64_t k = 0; k < chunks; ++k) {
-        for (;;) {
-          const Cycle now = clock_.cycle_now();
-          if (now >= next_ok && out_.num_free() > 0) break;
-          wait(clock_.delay_until(std::max(now + 1, next_ok)));
-        }
-        Chunk c;
-        c.token_ = &tokens_[v];
-        c.index_ = int32_t(k);
-        c.elements_ = int32_t(std::min<int64_t>(16, elements_ - 16 * k));
-        c.last_ = k + 1 == chunks;
-        out_.write(c);
-        writes_.push_back(clock_.cycle_now());
-        next_ok = clock_.cycle_now() + 1 + (c.last_ ? gap_ : 0);
-      }
-    }
-  }
-  const sim::ClockBase& clock_;
-  ChunkChannel& out_;
-  std::vector<sim::Token>& tokens_;
-  int64_t elements_, gap_;
-};
-
 struct Scenario {
   std::string block;
   int64_t vectors = 4;
@@ -136,8 +96,9 @@ nlohmann::json compare(const Scenario& s) {
   auto ready = [e = s.ready_every](Cycle c) { return c % e == 0; };
 
   ChunkChannel sc_in("sc_in", 2), sc_out("sc_out", 2), rtl_in("rtl_in", 2), rtl_out("rtl_out", 2);
-  Producer sc_prod("sc_prod", clock, sc_in, tokens, inputs, s.gap);
-  Producer rtl_prod("rtl_prod", clock, rtl_in, tokens, inputs, s.gap);
+  auto gap = [g = s.gap](size_t) { return g; };
+  rtltest::ChunkProducer sc_prod("sc_prod", clock, sc_in, tokens, inputs, 16, gap);
+  rtltest::ChunkProducer rtl_prod("rtl_prod", clock, rtl_in, tokens, inputs, 16, gap);
   const sim::CycleBlockSpec spec =
       mb     ? sim::matrix_block_spec(s.block, 0, inputs, outputs, *mb)
       : norm ? sim::norm_block_spec(s.block, 0, d, m.chip_.norm_, 16)

@@ -183,11 +183,11 @@ TEST(SimServing, CachedPrefixesAreHitMissedAndEvictedLeastRecentlyUsedFirst) {
   EXPECT_EQ(j["users_admitted"], 6);
 }
 
-TEST(SimServing, PrefixInUseIsNeverEvicted) {
-  // Prefixes of 30, prompts of 36, 5 outputs: a miss needs 30 + 10 positions. Users of groups 0
-  // and 1 run together (80 of 100 positions); a user of group 2 arriving just after finds 20
-  // free and both prefixes in use, so it waits, and is admitted when user 0 leaves, by evicting
-  // group 0 (group 1's user still runs).
+// Prefixes of 30, prompts of 36, 5 outputs: a miss needs 30 + 10 positions. Users of groups 0
+// and 1 run together (80 of 100 positions); a user of group 2 arriving just after finds 20 free
+// and both prefixes in use, so it waits, and is admitted when user 0 leaves, by evicting group 0
+// (group 1's user still runs).
+std::vector<UserRequest> prefix_in_use_requests() {
   auto requests = prefix_requests({0, 1, 2});
   for (auto& r : requests) {
     r.prompt_tokens_ = 36;
@@ -195,6 +195,11 @@ TEST(SimServing, PrefixInUseIsNeverEvicted) {
   }
   requests[1].arrival_s_ = 0.0;
   requests[2].arrival_s_ = 1e-6;
+  return requests;
+}
+
+TEST(SimServing, PrefixInUseIsNeverEvicted) {
+  const auto requests = prefix_in_use_requests();
   const auto j = run_in_child(sim_tiny_model(), sim_tiny_chip(), requests, timing_options());
   ASSERT_FALSE(j.contains("error")) << j.dump();
   EXPECT_EQ(j["prefix_cache"]["misses"], 3);
@@ -271,13 +276,7 @@ TEST(SimServing, CachedPrefixesAreHitMissedAndEvictedAlikeAtBothLevels) {
 TEST(SimServing, PrefixInUseIsNeverEvictedCycleLevel) {
   // PrefixInUseIsNeverEvicted's workload at the cycle level: the third user waits for space
   // and is placed where group 0's evicted prefix and user 0's run were.
-  auto requests = prefix_requests({0, 1, 2});
-  for (auto& r : requests) {
-    r.prompt_tokens_ = 36;
-    r.shared_prefix_tokens_ = 30;
-  }
-  requests[1].arrival_s_ = 0.0;
-  requests[2].arrival_s_ = 1e-6;
+  const auto requests = prefix_in_use_requests();
   sim::SimOptions o = timing_options();
   o.level_ = sim::SimLevel::kCycle;
   const auto j = run_in_child(sim_tiny_model(), sim_tiny_chip(), requests, o);

@@ -360,7 +360,9 @@ CycleKvWrite::CycleKvWrite(sc_core::sc_module_name name, const ClockBase& clock,
                            KvBankEngine* banks, KvDram* dram, const BlockModule* golden,
                            bool functional, std::function<KvAddress(const Token&)> address)
     : CycleProcess(name, clock, chunk_elements), layer_(layer), g_(g), banks_(banks),
-      dram_(dram), golden_(golden), functional_(functional), address_(std::move(address)) {}
+      dram_(dram), golden_(golden), functional_(functional), address_(std::move(address)),
+      q_buffer_elements_(std::max<int64_t>(1, g.query_tile_) * g.q_ +
+                         std::min(chunk_elements, g.q_)) {}
 
 bool CycleKvWrite::tick(Cycle now) {
   bool more = emit(now, chunk_elements_);
@@ -374,17 +376,13 @@ bool CycleKvWrite::tick(Cycle now) {
   if (!cur_) return more || in_valid_;
   const int64_t total = g_.q_ + 2 * g_.kv_;
   bool worked = false;
-  // q passes through to the attention block from an output buffer of query_tile q vectors
-  // plus a chunk of the next (what a tile of queries needs waiting at attention's input; the
-  // RTL unit's q queue, rtl/attention_unit.sv QVEC); k and v become KV writes. A chunk with q
-  // in it waits while that buffer is full.
-  const int64_t q_buffer =
-      std::max<int64_t>(1, g_.query_tile_) * g_.q_ + std::min(chunk_elements_, g_.q_);
+  // q passes through to the attention block from its output buffer (q_buffer_elements_); k and
+  // v become KV writes. A chunk with q in it waits while that buffer is full.
   const int64_t q_new = in_valid_ && in_reg_.token_ == cur_
                             ? std::max<int64_t>(
                                   0, std::min(received_ + in_reg_.elements_, g_.q_) - received_)
                             : 0;
-  if (q_new > 0 && output_pending() + q_new > q_buffer) {
+  if (q_new > 0 && output_pending() + q_new > q_buffer_elements_) {
     ++stats_.stall_cycles_[size_t(StallReason::kOutputFull)];
   } else if (received_ < total && in_valid_ && in_reg_.token_ == cur_) {
     received_ += in_reg_.elements_;

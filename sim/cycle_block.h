@@ -294,6 +294,9 @@ class CycleKvWrite : public CycleProcess {
   const BlockModule* golden_;
   bool functional_;
   std::function<KvAddress(const Token&)> address_;
+  // q output buffer: query_tile q vectors plus a chunk of the next (what a tile of queries needs
+  // waiting at attention's input; the RTL unit's q queue, rtl/attention_unit.sv QVEC).
+  int64_t q_buffer_elements_;
   Token* cur_ = nullptr;
   int64_t received_ = 0;
   int64_t words_written_ = 0;

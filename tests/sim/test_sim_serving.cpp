@@ -187,7 +187,7 @@ TEST(SimServing, CachedPrefixesAreHitMissedAndEvictedLeastRecentlyUsedFirst) {
 // and 1 run together (80 of 100 positions); a user of group 2 arriving just after finds 20 free
 // and both prefixes in use, so it waits, and is admitted when user 0 leaves, by evicting group 0
 // (group 1's user still runs).
-std::vector<UserRequest> prefix_in_use_requests() {
+void expect_prefix_in_use_not_evicted(sim::SimLevel level) {
   auto requests = prefix_requests({0, 1, 2});
   for (auto& r : requests) {
     r.prompt_tokens_ = 36;
@@ -195,18 +195,19 @@ std::vector<UserRequest> prefix_in_use_requests() {
   }
   requests[1].arrival_s_ = 0.0;
   requests[2].arrival_s_ = 1e-6;
-  return requests;
-}
-
-TEST(SimServing, PrefixInUseIsNeverEvicted) {
-  const auto requests = prefix_in_use_requests();
-  const auto j = run_in_child(sim_tiny_model(), sim_tiny_chip(), requests, timing_options());
+  sim::SimOptions o = timing_options();
+  o.level_ = level;
+  const auto j = run_in_child(sim_tiny_model(), sim_tiny_chip(), requests, o);
   ASSERT_FALSE(j.contains("error")) << j.dump();
   EXPECT_EQ(j["prefix_cache"]["misses"], 3);
   EXPECT_EQ(j["prefix_cache"]["evicted_groups"], nlohmann::json({0}));
   const double admitted2 = j["users"][2]["admitted_s"].get<double>();
   EXPECT_GE(admitted2, j["users"][0]["finished_s"].get<double>());
   EXPECT_LT(admitted2, j["users"][1]["finished_s"].get<double>());
+}
+
+TEST(SimServing, PrefixInUseIsNeverEvicted) {
+  expect_prefix_in_use_not_evicted(sim::SimLevel::kToken);
 }
 
 // Chunked prefill can put a user that reuses the shared prefix ahead of the prefix's owner in
@@ -274,18 +275,9 @@ TEST(SimServing, CachedPrefixesAreHitMissedAndEvictedAlikeAtBothLevels) {
 }
 
 TEST(SimServing, PrefixInUseIsNeverEvictedCycleLevel) {
-  // PrefixInUseIsNeverEvicted's workload at the cycle level: the third user waits for space
-  // and is placed where group 0's evicted prefix and user 0's run were.
-  const auto requests = prefix_in_use_requests();
-  sim::SimOptions o = timing_options();
-  o.level_ = sim::SimLevel::kCycle;
-  const auto j = run_in_child(sim_tiny_model(), sim_tiny_chip(), requests, o);
-  ASSERT_FALSE(j.contains("error")) << j.dump();
-  EXPECT_EQ(j["prefix_cache"]["misses"], 3);
-  EXPECT_EQ(j["prefix_cache"]["evicted_groups"], nlohmann::json({0}));
-  const double admitted2 = j["users"][2]["admitted_s"].get<double>();
-  EXPECT_GE(admitted2, j["users"][0]["finished_s"].get<double>());
-  EXPECT_LT(admitted2, j["users"][1]["finished_s"].get<double>());
+  // The same at the cycle level: the third user waits for space and is placed where group 0's
+  // evicted prefix and user 0's run were.
+  expect_prefix_in_use_not_evicted(sim::SimLevel::kCycle);
 }
 
 }  // namespace

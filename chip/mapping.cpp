@@ -1364,6 +1364,7 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
         m.kv_dram_access_cycles_ -
         (1 + ceil_cycles((n_tck(k.t_rcd_s_) + n_tck(k.t_cl_s_)) * tck_s * chip.clock_hz_));
     m.kv_dram_burst_cycles_ = n_ccd * tck_s * chip.clock_hz_;
+    m.kv_dram_ras_cycles_ = ceil_cycles(n_tck(k.t_ras_s_) * tck_s * chip.clock_hz_);
     m.kv_dram_peak_bytes_per_cycle_ =
         double(k.channels_ * k.burst_bytes()) / (n_ccd * tck_s) / chip.clock_hz_;
     m.kv_dram_refresh_cycles_ =

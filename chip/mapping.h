@@ -311,6 +311,10 @@ struct ChipMapping {
   // DRAM only: chip cycles one channel's bus is held per burst (tCCD >= BL/2 tCK), for the
   // token level's bound that a transfer takes at least its busiest channel's bursts.
   double kv_dram_burst_cycles_ = 0.0;
+  // DRAM only: tRAS in chip cycles, how long a row must stay open before a PRE may close it:
+  // an access whose bank holds another layer's row (a row miss) cannot precharge before that
+  // row's ACT + tRAS (the token level's row rule, sim/kv_sram.h).
+  int64_t kv_dram_ras_cycles_ = 0;
 
   // Static blocks of one decode token, one user.
   BlockTiming embedding_, attn_norm_, qkv_, qk_norm_, rope_, kv_write_, o_proj_, ffn_norm_,

@@ -32,6 +32,7 @@ KvSram::KvSram(sc_core::sc_module_name name, const ChipMapping& mapping)
   refresh_cycles_ = mapping.kv_dram_refresh_cycles_;
   peak_bytes_per_cycle_ = mapping.kv_dram_peak_bytes_per_cycle_;
   access_latency_ = mapping.kv_dram_access_cycles_ + mapping.kv_dram_latency_cycles_;
+  ras_cycles_ = mapping.kv_dram_ras_cycles_;
   position_bytes_ = mapping.kv_bytes_per_position_layer_;
   burst_cycles_ = mapping.kv_dram_burst_cycles_;
   channels_ = a.kv_dram_.channels_;
@@ -51,6 +52,7 @@ KvSram::KvSram(sc_core::sc_module_name name, const ChipMapping& mapping)
     const int64_t C = k.channels_, il = k.interleave_bytes_;
     row_rivals_.assign(static_cast<size_t>(n_layers), {});
     layer_access_.assign(static_cast<size_t>(n_layers), {});
+    layer_pre_ok_.assign(static_cast<size_t>(n_layers), {});
     for (const DieAssignment& die : mapping.dies_) {
       std::map<std::pair<int64_t, int64_t>, std::vector<std::pair<int64_t, int64_t>>> users;
       for (int64_t l = die.first_layer_; l < die.first_layer_ + die.layers_; ++l) {
@@ -95,6 +97,27 @@ void KvSram::dram_note_access(int64_t layer, Cycle begin) {
     std::set<Cycle>& at = layer_access_[size_t(layer)];
     at.insert(begin);
     access_peak_ = std::max(access_peak_, at.size());
+  }
+}
+
+Cycle KvSram::dram_row_miss_wait(int64_t layer, Cycle begin) const {
+  if (layer < 0 || size_t(layer) >= row_rivals_.size()) return 0;
+  Cycle wait = 0;
+  for (const int64_t r : row_rivals_[size_t(layer)]) {
+    const std::map<Cycle, Cycle>& rows = layer_pre_ok_[size_t(r)];
+    auto it = rows.upper_bound(begin);
+    if (it == rows.begin()) continue;
+    wait = std::max(wait, std::prev(it)->second - (begin + 1));
+  }
+  return wait;
+}
+
+void KvSram::dram_note_rows(int64_t layer, Cycle begin, Cycle pre_ok) {
+  if (layer >= 0 && size_t(layer) < layer_pre_ok_.size() && !row_rivals_[size_t(layer)].empty()) {
+    std::map<Cycle, Cycle>& rows = layer_pre_ok_[size_t(layer)];
+    Cycle& at = rows[begin];
+    at = std::max(at, pre_ok);
+    access_peak_ = std::max(access_peak_, rows.size());
   }
 }
 
@@ -221,6 +244,7 @@ void KvSram::prune_dram(Cycle now) {
   if (horizon > access_horizon_) {
     access_horizon_ = horizon;
     for (std::set<Cycle>& at : layer_access_) at.erase(at.begin(), at.lower_bound(horizon));
+    for (auto& rows : layer_pre_ok_) rows.erase(rows.begin(), rows.lower_bound(horizon));
   }
   for (size_t d = 0; d < dram_busy_.size(); ++d) {
     auto& busy = dram_busy_[d];
@@ -234,12 +258,12 @@ void KvSram::prune_dram(Cycle now) {
 int64_t KvSram::state_bytes() const {
   // A std::map node holds the pair plus three pointers and a colour word.
   constexpr int64_t kNodeBytes = 2 * sizeof(Cycle) + 4 * sizeof(void*);
-  // The rows' access record: at most its busiest layer's peak per layer (a set node: the key
-  // plus three pointers and a colour word).
+  // The rows' access and PRE records: at most the busiest layer's peak per layer (a set node:
+  // the key plus three pointers and a colour word; a map node one more word).
   constexpr int64_t kSetNodeBytes = sizeof(Cycle) + 4 * sizeof(void*);
   return static_cast<int64_t>(dram_peak_intervals_) * kNodeBytes *
              static_cast<int64_t>(dram_busy_.size()) +
-         static_cast<int64_t>(access_peak_ * layer_access_.size()) * kSetNodeBytes;
+         static_cast<int64_t>(access_peak_ * layer_access_.size()) * (kSetNodeBytes + kNodeBytes);
 }
 
 }  // namespace hw::sim

@@ -77,6 +77,7 @@ class KvSram : public sc_core::sc_module {
   // DRAM: cycles a stream saves when its first rows are open (mapping.h), and whether a refresh
   // (every tREFI from cycle 0, closing every row) lies in (from, to].
   Cycle dram_open_row_saving() const { return open_row_saving_; }
+  Cycle dram_precharge_cycles() const { return closed_bank_saving_; }  // tRP
   // DRAM: cycles a stream of a layer whose rows are not kept saves (tRP: every bank closed) when
   // a refresh lies between the die's previous access and its own, or nothing was accessed yet.
   Cycle dram_closed_bank_saving(const DramSlot& slot) const {
@@ -91,6 +92,13 @@ class KvSram : public sc_core::sc_module {
   // first cycle of each reservation); ones older than the pruning horizon count as closing.
   bool dram_rows_kept(int64_t layer, Cycle from, Cycle to) const;
   void dram_note_access(int64_t layer, Cycle begin);
+  // DRAM row miss (the layer's rows were closed by a rival's access): cycles its PRE, due a
+  // cycle after `begin`, waits for the rival row open in its banks: until that row's last burst
+  // is out and it has been open tRAS (its earliest PRE, noted by the latest rival access that
+  // began at or before `begin` with dram_note_rows).
+  Cycle dram_row_miss_wait(int64_t layer, Cycle begin) const;
+  void dram_note_rows(int64_t layer, Cycle begin, Cycle pre_ok);
+  Cycle dram_ras_cycles() const { return ras_cycles_; }
   bool dram_refresh_between(Cycle from, Cycle to) const;
   int64_t state_bytes() const;
 
@@ -111,6 +119,7 @@ class KvSram : public sc_core::sc_module {
   std::vector<Cycle> dram_pruned_end_;  // per die: the latest end prune_dram forgot (-1: none)
   std::vector<std::vector<int64_t>> row_rivals_;  // per layer (DRAM)
   std::vector<std::set<Cycle>> layer_access_;      // per layer: reservation starts (DRAM)
+  std::vector<std::map<Cycle, Cycle>> layer_pre_ok_;  // per layer: access start -> earliest PRE
   Cycle access_horizon_ = 0;                       // layer_access_ is complete from here on
   size_t access_peak_ = 0;                         // most entries one layer held
   double refresh_interval_ = 0.0;
@@ -119,6 +128,7 @@ class KvSram : public sc_core::sc_module {
   double burst_cycles_ = 0.0;
   int64_t channels_ = 0, interleave_bytes_ = 0, burst_bytes_ = 0;
   Cycle access_latency_ = 0;
+  Cycle ras_cycles_ = 0;
   int64_t position_bytes_ = 0;
   // The refresh window [start, end) that ends first after cycle t (k >= 1: none at cycle 0).
   std::pair<Cycle, Cycle> refresh_window_after(Cycle t) const;

@@ -278,9 +278,8 @@ Cycle Pipeline::run(Cursor& c) {
         // refresh closed it since, and saves tRP + tRCD as that sweep's successor does; one
         // that starts a channel the run has not reached yet opens its row there.
         kv_ready = dram_end + kv_.dram_access_latency() + 1 -
-                   (kv_.dram_write_opens_channel(t.position_)
-                        ? kv_.dram_closed_bank_saving(slot)
-                        : row_saving(stages_[i + 1], t.user_, slot));
+                   row_saving(stages_[i + 1], t.user_, slot,
+                              kv_.dram_write_opens_channel(t.position_));
       }
       t.kv_write_start_ = r.start_;
       t.kv_write_end_ = r.free_;
@@ -311,12 +310,16 @@ Cycle Pipeline::run(Cursor& c) {
   return leave;
 }
 
-Cycle Pipeline::row_saving(Stage& st, int64_t user, const KvSram::DramSlot& slot) {
+Cycle Pipeline::row_saving(Stage& st, int64_t user, const KvSram::DramSlot& slot,
+                           bool fresh_channel) {
   // The cycle level keeps a bank's row open until another row of that bank or a refresh needs
-  // it: an access that follows the same user's previous sweep in this layer, with no refresh in
-  // between, finds its rows open and saves tRP + tRCD (mapping.h). Users' runs are taken not to
-  // share banks (rows of other users are not tracked; other layers' only by dram_rows_kept).
-  // Otherwise a refresh since the die's previous access closed every bank: no PRE (tRP saved).
+  // it: an access that follows the same user's previous access in this layer, with no refresh
+  // and no rival layer's access in between, finds its rows open and saves tRP + tRCD
+  // (mapping.h). Users' runs are taken not to share banks (rows of other users are not
+  // tracked; other layers' by dram_rows_kept). Otherwise a refresh since the die's previous
+  // access closed every bank: no PRE (tRP saved). Else a rival's row is open in its banks: the
+  // PRE waits for that row's last burst and its ACT + tRAS (dram_row_miss_wait), a negative
+  // saving, as the cycle level's bank does (kv_dram.cpp: pre_ok_).
   const Cycle dram_begin = slot.begin_;
   bool open = false;
   auto& seen = st.dram_open_;
@@ -329,7 +332,25 @@ Cycle Pipeline::row_saving(Stage& st, int64_t user, const KvSram::DramSlot& slot
     if (seen[k].first == user) open = kv_.dram_rows_kept(st.layer_, seen[k].second, dram_begin);
     ++k;
   }
-  return open ? kv_.dram_open_row_saving() : kv_.dram_closed_bank_saving(slot);
+  Cycle saving = 0;
+  Cycle act = -1;  // this access's ACT, when it opens its rows
+  const Cycle closed = kv_.dram_closed_bank_saving(slot);
+  if (open && !fresh_channel) {
+    saving = kv_.dram_open_row_saving();
+  } else if (closed > 0) {
+    saving = closed;
+    act = dram_begin + 1;
+  } else {
+    const Cycle wait = kv_.dram_row_miss_wait(st.layer_, dram_begin);
+    saving = -wait;
+    act = dram_begin + 1 + wait + kv_.dram_precharge_cycles();
+  }
+  // Its last burst leaves tRP + tRCD - saving after the slot's end (the data CL later: the
+  // access latency of mapping.h); a rival's PRE waits for it and for this ACT + tRAS.
+  const Cycle last_burst = slot.end_ + kv_.dram_open_row_saving() - saving;
+  kv_.dram_note_rows(st.layer_, dram_begin,
+                     act < 0 ? last_burst : std::max(act + kv_.dram_ras_cycles(), last_burst));
+  return saving;
 }
 
 void Pipeline::open_rows(Stage& st, int64_t user, const KvSram::DramSlot& slot, StreamTimes& r) {
@@ -341,9 +362,9 @@ void Pipeline::open_rows(Stage& st, int64_t user, const KvSram::DramSlot& slot, 
   auto& seen = st.dram_open_;
   auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& e) { return e.first == user; });
   if (it != seen.end()) {
-    it->second = r.done_;
+    it->second = slot.begin_;
   } else {
-    seen.emplace_back(user, r.done_);
+    seen.emplace_back(user, slot.begin_);
   }
 }
 

@@ -173,10 +173,14 @@ class Pipeline : public TokenPath {
   // until it finishes or waits at a later attention stage); returns run()'s result of the last.
   Cycle close_tile(size_t index);
   // KV DRAM: the access cycles `user`'s transfer in slot saves in attention stage st's layer:
-  // tRP + tRCD when its rows are still open (its previous sweep there left them, no refresh
-  // since), tRP when a refresh closed the die's banks since its previous access, else 0;
-  // open_rows takes it off a sweep's times and records the sweep.
-  Cycle row_saving(Stage& st, int64_t user, const KvSram::DramSlot& slot);
+  // tRP + tRCD when its rows are still open (its previous access there, since whose start no
+  // refresh and no rival layer's access came), tRP when a refresh closed the die's banks since
+  // its previous access (or `fresh_channel`: a write opening a channel the run has not reached),
+  // else minus the cycles its PRE waits for a rival's row (last burst, ACT + tRAS); it records
+  // when the access's own row may be closed. open_rows takes it off a sweep's times and records
+  // the sweep's start.
+  Cycle row_saving(Stage& st, int64_t user, const KvSram::DramSlot& slot,
+                   bool fresh_channel = false);
   void open_rows(Stage& st, int64_t user, const KvSram::DramSlot& slot, StreamTimes& r);
   // When stage st took each input chunk of a token (the ring of stages with short inputs).
   void record_taken(Stage& st, bool drop, Cycle start, Cycle first, Cycle last);

@@ -7,7 +7,9 @@
 // context, several users with prefill). For every point the token level's tokens/s, TTFT and
 // inter-token latency must be within 2% of the cycle level's, and for one user the closed-form
 // token latency of the mapping (what the estimator reads) within 2% of the cycle level's
-// inter-token latency. The worst error of each figure is printed. Prefill query tiling
+// inter-token latency. KV in DRAM has its own grid (channels, bus width, data rate, rows and
+// banks, refresh, dies), held to the bounds measured for it (docs/simulate.md says why they
+// are above 2%). The worst error of each figure is printed. Prefill query tiling
 // (chip.attention.query_tile) is off here (test_characterize_end_to_end.cpp checks it).
 #include <gtest/gtest.h>
 
@@ -34,11 +36,20 @@ constexpr double kTolerance = 0.02;
 struct GridPoint {
   std::string name_;
   std::vector<std::string> set_;
-  // Single-ported banks: the token level charges a whole write wave (ceil(Wp/B) cycles) to the
-  // sweep a prompt token's KV write overlaps, the cycle level loses only the reads that meet a
-  // written bank; measured within 3% (TTFT with several users in prefill).
-  double tolerance_ = kTolerance;
+  double tolerance_ = kTolerance;         // token level against cycle level
+  double closed_tolerance_ = kTolerance;  // the mapping's closed form against the cycle level
 };
+
+// The tiny chip with its KV in DRAM: 1 GHz chip, 8 channels x 128 bit at 2 GT/s (256 B per
+// cycle at the peak), 100 ns controller latency, and `extra` on top.
+std::vector<std::string> dram(std::vector<std::string> extra) {
+  std::vector<std::string> v = {"chip.clock=1 GHz", "chip.attention.kv_memory=dram",
+                                "chip.attention.kv_dram.capacity=1 MiB",
+                                "chip.attention.kv_dram.data_rate=2 GHz",
+                                "chip.attention.kv_dram.latency=100 ns"};
+  v.insert(v.end(), extra.begin(), extra.end());
+  return v;
+}
 
 // Each point changes one or two structural keys of the tiny chip (sim_test_util.h).
 std::vector<GridPoint> grid() {
@@ -63,7 +74,7 @@ std::vector<GridPoint> grid() {
       {"2 banks", {"chip.attention.kv_sram.banks=2"}},
       {"16 banks, 3 ports", {"chip.attention.kv_sram.banks=16",
                              "chip.attention.kv_sram.ports_per_bank=3"}},
-      {"single-ported banks", {"chip.attention.kv_sram.ports_per_bank=1"}, 0.03},
+      {"single-ported banks", {"chip.attention.kv_sram.ports_per_bank=1"}},
       {"bank width 4 B", {"chip.attention.kv_sram.bank_width=4 B"}},
       {"bank width 32 B, read latency 4",
        {"chip.attention.kv_sram.bank_width=32 B", "chip.attention.kv_sram.read_latency=4"}},
@@ -74,6 +85,26 @@ std::vector<GridPoint> grid() {
        {"chip.sampler.elements_per_cycle=16", "chip.lm_head.input_lanes=3"}},
       {"two dies",
        {"chip.dies=2", "chip.link.bandwidth=400 MB/s", "chip.link.latency=50 ns"}},
+      // KV in DRAM. The two layers' regions share bank 0 of every channel (other rows), so
+      // their accesses close each other's rows; the token level books the DRAM in token order
+      // and does not see a younger token's access to the other layer that comes earlier in time
+      // (docs/simulate.md "Token level against cycle level"). Bounds: the measured worst of the
+      // three workloads, rounded up by at most half a point.
+      {"KV in DRAM", dram({}), 0.025, 0.065},
+      {"KV in DRAM, 1 channel x 64 bit",
+       dram({"chip.attention.kv_dram.channels=1", "chip.attention.kv_dram.bus_width=64 bit"}),
+       0.075, kTolerance},
+      {"KV in DRAM, 400 MT/s, 1 channel x 16 bit (bandwidth-bound)",
+       dram({"chip.attention.kv_dram.data_rate=400 MHz", "chip.attention.kv_dram.channels=1",
+             "chip.attention.kv_dram.bus_width=16 bit"}),
+       0.035, kTolerance},
+      {"KV in DRAM, rows 256 B, 2 banks",
+       dram({"chip.attention.kv_dram.row_size=256 B", "chip.attention.kv_dram.banks=2"}), 0.05,
+       0.11},
+      {"KV in DRAM, t_refi 1 us", dram({"chip.attention.kv_dram.t_refi=1 us"}), 0.04, 0.16},
+      {"KV in DRAM, two dies",
+       dram({"chip.dies=2", "chip.link.bandwidth=4 GB/s", "chip.link.latency=50 ns"}), 0.025,
+       0.07},
   };
 }
 
@@ -139,7 +170,7 @@ TEST(CharacterizeBlocks, TokenLevelMatchesCycleLevelOverTheStructureGrid) {
         }
         const double closed_s = sum / double(w.output_ - 1) / chip.clock_hz_;
         const double e = rel(closed_s, c["inter_token_latency_s"]["mean"].get<double>());
-        EXPECT_LE(e, g.tolerance_) << "mapping token latency";
+        EXPECT_LE(e, g.closed_tolerance_) << "mapping token latency";
         closed.note(e, what);
       }
       ++points;

@@ -41,6 +41,7 @@ TEST(KvCalendar, MappingTermsByHand) {
   EXPECT_EQ(m.kv_dram_access_cycles_, 43);             // 1 + tRP + tRCD + CL
   EXPECT_EQ(m.kv_dram_open_row_saving_cycles_, 28);    // tRP + tRCD
   EXPECT_EQ(m.kv_dram_closed_bank_saving_cycles_, 14);  // tRP
+  EXPECT_EQ(m.kv_dram_ras_cycles_, 34);                 // tRAS
 }
 
 TEST(KvCalendar, RefreshWindowsHoldTheChannel) {
@@ -137,6 +138,21 @@ TEST(KvCalendar, ARivalLayersAccessClosesTheRows) {
   kv.prune_dram(20000);
   EXPECT_FALSE(kv.dram_rows_kept(0, 600, 20100));
   EXPECT_TRUE(kv.dram_rows_kept(0, 19000, 20100));
+}
+
+TEST(KvCalendar, ARowMissWaitsForTheRivalsRow) {
+  // Layers 0 and 1 are rivals (previous test). Layer 1's access from cycle 100 left its row
+  // open in their banks, closable (last burst out, ACT + tRAS) from cycle 180.
+  KvSram kv("kv", dram_mapping());
+  kv.dram_note_rows(1, 100, 180);
+  EXPECT_EQ(kv.dram_row_miss_wait(0, 150), 29);  // its PRE, due at 151, waits until 180
+  EXPECT_EQ(kv.dram_row_miss_wait(0, 179), 0);
+  EXPECT_EQ(kv.dram_row_miss_wait(0, 99), 0);    // before that access: not its row
+  EXPECT_EQ(kv.dram_row_miss_wait(1, 150), 0);   // a layer's own row is no rival's
+  kv.dram_note_rows(1, 300, 420);                 // the latest access before it counts
+  EXPECT_EQ(kv.dram_row_miss_wait(0, 310), 109);
+  kv.prune_dram(20000);                           // older than the horizon: forgotten
+  EXPECT_EQ(kv.dram_row_miss_wait(0, 19990), 0);
 }
 
 }  // namespace

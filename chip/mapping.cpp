@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <deque>
+#include <map>
 #include <sstream>
 
 #include "common/error.h"
@@ -1179,6 +1180,39 @@ void set_streams(ChipMapping& m) {
   m.attention_stream_ = at;
 }
 
+// KV DRAM: each layer's row rivals, from the cycle level's address map (sim/kv_dram.h): layer
+// regions of kv_positions_ x 2R bytes from the die's first layer; byte A -> channel
+// (A / interleave) mod C, row index r = in-channel address / row size, bank r mod banks, row
+// r / banks. A rival is a layer of the same die whose region's first rows (one interleave piece
+// per channel, from slot 0) are other rows of the same bank of the same channel.
+void set_kv_dram_row_rivals(ChipMapping& m) {
+  const KvDramConfig& k = m.chip_.attention_.kv_dram_;
+  const int64_t C = k.channels_, il = k.interleave_bytes_;
+  m.kv_dram_row_rivals_.assign(static_cast<size_t>(m.model_.n_layers_), {});
+  for (const DieAssignment& die : m.dies_) {
+    std::map<std::pair<int64_t, int64_t>, std::vector<std::pair<int64_t, int64_t>>> users;
+    for (int64_t l = die.first_layer_; l < die.first_layer_ + die.layers_; ++l) {
+      const int64_t base = (l - die.first_layer_) * m.kv_positions_ * m.kv_bytes_per_position_layer_;
+      for (int64_t piece = 0; piece < C; ++piece) {
+        const int64_t A = base + piece * il;
+        const int64_t g = A / il;
+        const int64_t r = ((g / C) * il + A % il) / k.row_bytes_;
+        users[{g % C, r % k.banks_}].emplace_back(l, r / k.banks_);
+      }
+    }
+    for (const auto& [where, list] : users) {
+      for (const auto& [l, row] : list) {
+        std::vector<int64_t>& rivals = m.kv_dram_row_rivals_[size_t(l)];
+        for (const auto& [l2, row2] : list) {
+          if (l2 != l && row2 != row && std::find(rivals.begin(), rivals.end(), l2) == rivals.end()) {
+            rivals.push_back(l2);
+          }
+        }
+      }
+    }
+  }
+}
+
 // One token alone through the chip at the reference context (streaming rule): each block's
 // share of the latency is its last output chunk minus its feeder's, taken in a steady layer
 // (layer 1); the embedding's share is what makes the shares add up to the whole chain (it
@@ -1450,6 +1484,34 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
       chip.fifo_depth_tokens_ * layer_buffer_elements(model) * chip.activation_bits_, 8);
   set_streams(m);
   set_stream_latencies(m);
+  if (!sram) {
+    set_kv_dram_row_rivals(m);
+    // The closed form's rows and refresh (KV DRAM rule). A layer without row rivals finds the
+    // rows its previous access left open (tRP + tRCD saved), taken as the share of such layers.
+    // An access posted at a random phase of the refresh timer meets a window of W = tRP + tRFC
+    // with probability W / tREFI and then waits W / 2 on average: W^2 / (2 tREFI) per access
+    // (the token level blocks every window on its calendar; a long transfer's share of the
+    // windows is the bandwidth derating).
+    // A refresh between two accesses of a layer, a token's pass T apart, closes its banks
+    // (tRP still saved) with probability min(1, T / tREFI).
+    int64_t alone = 0;
+    for (const auto& rivals : m.kv_dram_row_rivals_) alone += rivals.empty() ? 1 : 0;
+    const double refi = m.kv_dram_refresh_interval_cycles_;
+    const double closed =
+        refi > 0 ? std::min(1.0, double(m.token_latency_cycles(kStreamReferenceContext)) / refi)
+                 : 0.0;
+    const int64_t saving = static_cast<int64_t>(std::llround(
+        (double(m.kv_dram_open_row_saving_cycles_) * (1.0 - closed) +
+         double(m.kv_dram_closed_bank_saving_cycles_) * closed) *
+        double(alone) / double(std::max<int64_t>(1, n))));
+    const double w = m.kv_dram_refresh_cycles_;
+    m.kv_dram_refresh_wait_cycles_ =
+        m.kv_dram_refresh_interval_cycles_ > 0
+            ? ceil_cycles(w * w / (2.0 * m.kv_dram_refresh_interval_cycles_))
+            : 0;
+    m.kv_write_.latency_cycles_ += m.kv_dram_refresh_wait_cycles_ - saving;
+    m.attention_extra_latency_cycles_ += m.kv_dram_refresh_wait_cycles_ - saving;
+  }
   return m;
 }
 

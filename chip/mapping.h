@@ -71,7 +71,12 @@
 //   kv_write S = ceil(2R/bpc), readable S + La + Ld after posting.
 //   attention sweep = ceil(p*2R/bpc) + ceil((L-p)*2R/bpc), no conflicts, posted once the
 //   position is readable, data La + Ld after the last byte. These closed forms (the estimator's)
-//   charge every stream the sustained rate of all channels and La. The token level's calendar
+//   charge every stream the sustained rate of all channels and La, plus two expected terms on
+//   kv_write's and attention's latencies: the refresh wait W^2 / (2 tREFI) (an access at a
+//   random phase meets a window W = tRP + tRFC with probability W / tREFI and waits W / 2), and
+//   minus the open-row saving of the layers without row rivals (share of such layers; a refresh
+//   between a layer's accesses, probability min(1, token latency / tREFI), leaves only tRP
+//   saved). The token level's calendar
 //   (sim/kv_sram.h, docs/simulate.md "KV in DRAM") keeps more of the cycle level: the peak
 //   rate with every refresh window (tRP + tRFC from k x tREFI) blocked, at least a transfer's
 //   busiest channel's bursts, and the row state (open rows save tRP + tRCD, banks a refresh
@@ -315,6 +320,13 @@ struct ChipMapping {
   // an access whose bank holds another layer's row (a row miss) cannot precharge before that
   // row's ACT + tRAS (the token level's row rule, sim/kv_sram.h).
   int64_t kv_dram_ras_cycles_ = 0;
+  // DRAM only: the closed form's expected refresh wait per access, W^2 / (2 tREFI) for refresh
+  // windows of W = tRP + tRFC (added to kv_write's and attention's latencies; the token level
+  // blocks every window on its calendar instead).
+  int64_t kv_dram_refresh_wait_cycles_ = 0;
+  // DRAM only: per layer, the layers of its die whose accesses close its rows (their regions'
+  // first rows are other rows of the same banks: the cycle level's address map, sim/kv_dram.h).
+  std::vector<std::vector<int64_t>> kv_dram_row_rivals_;
 
   // Static blocks of one decode token, one user.
   BlockTiming embedding_, attn_norm_, qkv_, qk_norm_, rope_, kv_write_, o_proj_, ffn_norm_,

@@ -45,37 +45,9 @@ KvSram::KvSram(sc_core::sc_module_name name, const ChipMapping& mapping)
                      "use a longer t_refi or a shorter t_rfc (t_refi = 0 turns refresh off)");
   }
   if (dram_) {
-    // The cycle level's address map (kv_dram.h): layer regions of kv_positions_ x 2R bytes from
-    // the die's first layer; byte A -> channel (A / interleave) mod C, row index r = in-channel
-    // address / row size, bank r mod banks, row r / banks.
-    const KvDramConfig& k = a.kv_dram_;
-    const int64_t C = k.channels_, il = k.interleave_bytes_;
-    row_rivals_.assign(static_cast<size_t>(n_layers), {});
+    row_rivals_ = mapping.kv_dram_row_rivals_;
     layer_access_.assign(static_cast<size_t>(n_layers), {});
     layer_pre_ok_.assign(static_cast<size_t>(n_layers), {});
-    for (const DieAssignment& die : mapping.dies_) {
-      std::map<std::pair<int64_t, int64_t>, std::vector<std::pair<int64_t, int64_t>>> users;
-      for (int64_t l = die.first_layer_; l < die.first_layer_ + die.layers_; ++l) {
-        const int64_t base =
-            (l - die.first_layer_) * mapping.kv_positions_ * mapping.kv_bytes_per_position_layer_;
-        for (int64_t piece = 0; piece < C; ++piece) {
-          const int64_t A = base + piece * il;
-          const int64_t g = A / il;
-          const int64_t r = ((g / C) * il + A % il) / k.row_bytes_;
-          users[{g % C, r % k.banks_}].emplace_back(l, r / k.banks_);
-        }
-      }
-      for (const auto& [where, list] : users) {
-        for (const auto& [l, row] : list) {
-          for (const auto& [l2, row2] : list) {
-            std::vector<int64_t>& rivals = row_rivals_[size_t(l)];
-            if (l2 != l && row2 != row && std::find(rivals.begin(), rivals.end(), l2) == rivals.end()) {
-              rivals.push_back(l2);
-            }
-          }
-        }
-      }
-    }
   }
 }
 

@@ -88,23 +88,25 @@ std::vector<GridPoint> grid() {
       // KV in DRAM. The two layers' regions share bank 0 of every channel (other rows), so
       // their accesses close each other's rows; the token level books the DRAM in token order
       // and does not see a younger token's access to the other layer that comes earlier in time
-      // (docs/simulate.md "Token level against cycle level"). Bounds: the measured worst of the
-      // three workloads, rounded up by at most half a point.
-      {"KV in DRAM", dram({}), 0.025, 0.065},
+      // (docs/simulate.md "Token level against cycle level"). The closed form (chip/mapping.h
+      // "KV DRAM rule") takes expected refresh waits and open-row savings; it misses where the
+      // rows' real state matters (2 banks: -6.2%) and on one narrow channel (+3.7%). Bounds: the
+      // measured worst of the three workloads, rounded up by at most half a point.
+      {"KV in DRAM", dram({}), 0.025, kTolerance},
       {"KV in DRAM, 1 channel x 64 bit",
        dram({"chip.attention.kv_dram.channels=1", "chip.attention.kv_dram.bus_width=64 bit"}),
-       0.075, kTolerance},
+       0.075, 0.04},
       {"KV in DRAM, 400 MT/s, 1 channel x 16 bit (bandwidth-bound)",
        dram({"chip.attention.kv_dram.data_rate=400 MHz", "chip.attention.kv_dram.channels=1",
              "chip.attention.kv_dram.bus_width=16 bit"}),
        0.035, kTolerance},
       {"KV in DRAM, rows 256 B, 2 banks",
        dram({"chip.attention.kv_dram.row_size=256 B", "chip.attention.kv_dram.banks=2"}), 0.05,
-       0.11},
-      {"KV in DRAM, t_refi 1 us", dram({"chip.attention.kv_dram.t_refi=1 us"}), 0.04, 0.16},
+       0.065},
+      {"KV in DRAM, t_refi 1 us", dram({"chip.attention.kv_dram.t_refi=1 us"}), 0.04, kTolerance},
       {"KV in DRAM, two dies",
        dram({"chip.dies=2", "chip.link.bandwidth=4 GB/s", "chip.link.latency=50 ns"}), 0.025,
-       0.07},
+       0.035},
   };
 }
 

@@ -239,6 +239,11 @@ ParamSchema chip_schema() {
                 "tCCD, column command to column command; 0 = the burst (BL/2 clocks), the "
                 "back-to-back rate",
                 0.0, 1e-3)
+      .add_int("attention.kv_dram.queue_depth", 32, "",
+               "bursts each channel's controller looks ahead: a row's PRE and ACT may issue "
+               "once the burst this many places ahead of its first burst has issued its "
+               "column command (default DRAMsim3's cmd_queue_size) [choice]",
+               1, 1 << 16)
       .add_int("attention.query_tile", 1, "",
                "prompt positions of one user whose queries share one sweep over the KV "
                "context (causal mask per query), and the q vectors (plus a chunk) kv_write's "
@@ -343,6 +348,7 @@ ChipConfig chip_config_from_yaml(const YAML::Node& root, const std::string& name
   a.kv_dram_.t_rfc_s_ = v.get_real("attention.kv_dram.t_rfc");
   a.kv_dram_.t_refi_s_ = v.get_real("attention.kv_dram.t_refi");
   a.kv_dram_.t_ccd_s_ = v.get_real("attention.kv_dram.t_ccd");
+  a.kv_dram_.queue_depth_bursts_ = v.get_int("attention.kv_dram.queue_depth");
   a.query_tile_ = v.get_int("attention.query_tile");
   c.fifo_depth_tokens_ = v.get_int("buffers.fifo_depth");
   c.chunk_elements_ = v.get_int("buffers.chunk_elements");

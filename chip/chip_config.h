@@ -113,6 +113,7 @@ struct KvDramConfig {
   double t_rfc_s_ = 0.0;                 // all-bank refresh
   double t_refi_s_ = 0.0;                // refresh interval (0: no refresh)
   double t_ccd_s_ = 0.0;                 // column -> column (0: the burst, BL/2 clocks)
+  int64_t queue_depth_bursts_ = 32;      // controller look-ahead for row commands
   int64_t burst_bytes() const { return bus_width_bits_ * burst_length_ / 8; }
 };
 

@@ -1375,7 +1375,8 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
     // bus_width/8 x burst_length bytes holds a channel's bus n_ccd = max(BL/2, n_ccd) clocks;
     // refresh takes f = (n_rfc + n_rp + n_rcd) / n_refi of every channel's time; a stream's
     // first access opens its rows (n_rp + n_rcd + n_cl). Sustained bytes per chip cycle =
-    // channels x burst bytes / (n_ccd tCK) x (1 - f) / clock.
+    // channels x row_size / (row period) x (1 - f) / clock, the row period (below) being the
+    // row's bursts, B n_ccd tCK, unless the stream is row-bound.
     const KvDramConfig& k = a.kv_dram_;
     const double tck_s = 2.0 / k.data_rate_hz_;
     const auto n_tck = [tck_s](double t_s) {
@@ -1385,7 +1386,19 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
     const double n_refi = n_tck(k.t_refi_s_);
     const double refresh_share =
         n_refi > 0 ? (n_tck(k.t_rfc_s_) + n_tck(k.t_rp_s_) + n_tck(k.t_rcd_s_)) / n_refi : 0.0;
-    m.kv_dram_bytes_per_cycle_ = double(k.channels_ * k.burst_bytes()) / (n_ccd * tck_s) *
+    // A long stream's rows on one channel, each B = row_size / burst bursts: a row's PRE waits
+    // for the column command of the burst queue_depth Q places ahead, m = ceil(Q / B) rows back
+    // (m P >= (m B - Q) n_ccd + n_rp + n_rcd), and for its bank's previous row's ACT + tRAS,
+    // `banks` rows back (banks P >= n_ras + n_rp); and a row's bursts take B n_ccd.
+    const double row_bursts = double(k.row_bytes_ / k.burst_bytes());
+    const double q = double(k.queue_depth_bursts_);
+    const double m_rows = std::max(1.0, std::ceil(q / row_bursts));
+    const double look_ahead =
+        ((m_rows * row_bursts - q) * n_ccd + n_tck(k.t_rp_s_) + n_tck(k.t_rcd_s_)) / m_rows;
+    const double bank_cycle = (n_tck(k.t_ras_s_) + n_tck(k.t_rp_s_)) / double(k.banks_);
+    const double row_tck = std::max({row_bursts * n_ccd, look_ahead, bank_cycle});
+    m.kv_dram_row_cycles_ = row_tck * tck_s * chip.clock_hz_;
+    m.kv_dram_bytes_per_cycle_ = double(k.channels_ * k.row_bytes_) / (row_tck * tck_s) *
                                  (1.0 - refresh_share) / chip.clock_hz_;
     m.kv_dram_latency_cycles_ = ceil_cycles(k.latency_s_ * chip.clock_hz_);
     m.kv_dram_access_cycles_ =

@@ -65,9 +65,10 @@
 //   write_conflict means another token's kv_write hits this engine during the sweep: true in
 //   prefill (back-to-back tokens) and in decode with more than one user in the pipeline.
 // KV DRAM rule (attention.kv_memory = dram): per die one JEDEC-style DRAM (sim/kv_dram.h)
-//   shared by the layers on the die; sustained bytes per cycle bpc = channels x burst bytes /
-//   (n_ccd tCK) x (1 - refresh share) / clock; access La = 1 + ceil((tRP + tRCD + CL) x clock)
-//   (a stream's first access opens its rows); Ld = ceil(kv_dram.latency*clock).
+//   shared by the layers on the die; sustained bytes per cycle bpc = channels x row_size /
+//   (row period) x (1 - refresh share) / clock, the row period being the row's bursts
+//   (B n_ccd tCK) unless row-bound (kv_dram_row_cycles_); access La = 1 + ceil((tRP + tRCD +
+//   CL) x clock) (a stream's first access opens its rows); Ld = ceil(kv_dram.latency*clock).
 //   kv_write S = ceil(2R/bpc), readable S + La + Ld after posting.
 //   attention sweep = ceil(p*2R/bpc) + ceil((L-p)*2R/bpc), no conflicts, posted once the
 //   position is readable, data La + Ld after the last byte. These closed forms (the estimator's)
@@ -316,6 +317,11 @@ struct ChipMapping {
   // DRAM only: chip cycles one channel's bus is held per burst (tCCD >= BL/2 tCK), for the
   // token level's bound that a transfer takes at least its busiest channel's bursts.
   double kv_dram_burst_cycles_ = 0.0;
+  // DRAM only: a long stream's period per row on one channel, in chip cycles: the most of a
+  // row's bursts, the row commands' wait for the controller's look-ahead (kv_dram.queue_depth)
+  // and tRAS + tRP per bank over the banks (mapping.cpp derives it from the cycle level's
+  // rules). Above the bursts' time a stream is row-bound (few banks, short rows, a fast bus).
+  double kv_dram_row_cycles_ = 0.0;
   // DRAM only: tRAS in chip cycles, how long a row must stay open before a PRE may close it:
   // an access whose bank holds another layer's row (a row miss) cannot precharge before that
   // row's ACT + tRAS (the token level's row rule, sim/kv_sram.h).

@@ -17,8 +17,10 @@ constexpr double kEps = 1e-9;
 
 KvDram::KvDram(const KvDramConfig& c, double clock_hz, int64_t latency_cycles)
     : clock_hz_(clock_hz), latency_(latency_cycles), burst_bytes_(c.burst_bytes()),
-      interleave_(c.interleave_bytes_), row_bytes_(c.row_bytes_), banks_(c.banks_) {
+      interleave_(c.interleave_bytes_), row_bytes_(c.row_bytes_), banks_(c.banks_),
+      queue_depth_(c.queue_depth_bursts_) {
   if (!(c.data_rate_hz_ > 0) || !(clock_hz > 0) || c.channels_ < 1 || banks_ < 1 ||
+      queue_depth_ < 1 ||
       burst_bytes_ < 1 || interleave_ % burst_bytes_ != 0 || row_bytes_ % interleave_ != 0) {
     throw make_error("KvDram", "inconsistent DRAM geometry (chip_config validates it)");
   }
@@ -41,7 +43,7 @@ KvDram::KvDram(const KvDramConfig& c, double clock_hz, int64_t latency_cycles)
   channels_.resize(size_t(c.channels_));
   for (Channel& ch : channels_) {
     ch.banks_.resize(size_t(banks_));
-    ch.col_ring_.assign(size_t(kQueueDepthBursts), 0);
+    ch.col_ring_.assign(size_t(queue_depth_), 0);
     // One refresh timer for every channel: a sweep spread over all channels loses each
     // refresh once, not once per channel it touches.
     ch.next_refresh_ = n_refi_;
@@ -99,7 +101,7 @@ int64_t KvDram::schedule(Channel& ch, int64_t bank, int64_t row, int64_t bursts,
                          int64_t arrival) {
   const int64_t q = ch.bursts_;
   int64_t floor = arrival;
-  if (q >= kQueueDepthBursts) floor = std::max(floor, ch.col_ring_[size_t(q % kQueueDepthBursts)]);
+  if (q >= queue_depth_) floor = std::max(floor, ch.col_ring_[size_t(q % queue_depth_)]);
   Bank& k = ch.banks_[size_t(bank)];
   bool hit = false;
   int64_t act = 0, col = 0;
@@ -136,7 +138,7 @@ int64_t KvDram::schedule(Channel& ch, int64_t bank, int64_t row, int64_t bursts,
     ch.stats_.row_hits_ += bursts;
   }
   for (int64_t i = 0; i < bursts; ++i) {
-    ch.col_ring_[size_t((q + i) % kQueueDepthBursts)] = col + i * n_ccd_;
+    ch.col_ring_[size_t((q + i) % queue_depth_)] = col + i * n_ccd_;
   }
   ch.bursts_ += bursts;
   const int64_t last = col + (bursts - 1) * n_ccd_;

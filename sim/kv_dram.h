@@ -16,7 +16,7 @@
 // Controller (one per channel): FCFS. Requests are split at interleave boundaries into pieces
 // (runs of bursts in one row of one bank) queued per channel in posting order; column commands
 // issue in queue order, one every tCCD (>= the burst, BL/2 tCK), and a piece's PRE / ACT may be
-// issued as soon as the burst `queue_depth` places ahead of its first burst has issued its
+// issued as soon as the burst kv_dram.queue_depth places ahead of its first burst has issued its
 // column command (a command queue of that depth looks ahead; row commands of later pieces
 // overlap earlier pieces' data). A row miss pays PRE (no earlier than ACT + tRAS and the last
 // burst of the open row) + tRP, then ACT + tRCD; a row hit only waits for the bus. Every tREFI
@@ -100,7 +100,6 @@ class KvDram {
   int64_t n_refi() const { return n_refi_; }
   int64_t n_ccd() const { return n_ccd_; }
   int64_t n_burst() const { return n_burst_; }
-  static constexpr int64_t kQueueDepthBursts = 32;  // [choice] DRAMsim3's cmd_queue_size
 
   const KvDramChannelStats& channel_stats(int64_t channel) const {
     return channels_[size_t(channel)].stats_;
@@ -123,7 +122,7 @@ class KvDram {
     int64_t next_col_ = 0;      // earliest next column command
     int64_t next_refresh_ = 0;
     int64_t bursts_ = 0;        // bursts issued so far (queue positions)
-    std::vector<int64_t> col_ring_;  // column-command tCK of the last kQueueDepthBursts bursts
+    std::vector<int64_t> col_ring_;  // column-command tCK of the last queue_depth_ bursts
     KvDramChannelStats stats_;
   };
   struct Request {
@@ -140,7 +139,7 @@ class KvDram {
   double clock_hz_;
   double tck_s_;
   int64_t latency_;
-  int64_t burst_bytes_, interleave_, row_bytes_, banks_;
+  int64_t burst_bytes_, interleave_, row_bytes_, banks_, queue_depth_;
   int64_t n_rcd_, n_cl_, n_rp_, n_ras_, n_rfc_, n_refi_, n_ccd_, n_burst_;
   std::vector<Channel> channels_;
   std::map<int64_t, Request> requests_;

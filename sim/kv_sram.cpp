@@ -35,6 +35,9 @@ KvSram::KvSram(sc_core::sc_module_name name, const ChipMapping& mapping)
   ras_cycles_ = mapping.kv_dram_ras_cycles_;
   position_bytes_ = mapping.kv_bytes_per_position_layer_;
   burst_cycles_ = mapping.kv_dram_burst_cycles_;
+  row_cycles_ = mapping.kv_dram_row_cycles_;
+  row_bytes_ = a.kv_dram_.row_bytes_;
+  dram_banks_ = a.kv_dram_.banks_;
   channels_ = a.kv_dram_.channels_;
   interleave_bytes_ = a.kv_dram_.interleave_bytes_;
   burst_bytes_ = a.kv_dram_.burst_bytes();
@@ -117,16 +120,38 @@ void KvSram::release(int64_t positions) {
 
 Cycle KvSram::dram_transfer_cycles(int64_t bytes) const {
   if (bytes <= 0 || !(peak_bytes_per_cycle_ > 0)) return 0;
-  return static_cast<Cycle>(std::ceil(double(bytes) / peak_bytes_per_cycle_ * (1.0 - 1e-12)));
+  const Cycle at_peak =
+      static_cast<Cycle>(std::ceil(double(bytes) / peak_bytes_per_cycle_ * (1.0 - 1e-12)));
+  return std::max(at_peak, dram_row_bound_cycles(bytes));
+}
+
+int64_t KvSram::dram_channel_bursts(int64_t bytes) const {
+  const int64_t round = interleave_bytes_ * channels_;
+  const int64_t rest = bytes % round;
+  return bytes / round * (interleave_bytes_ / burst_bytes_) +
+         (std::min(rest, interleave_bytes_) + burst_bytes_ - 1) / burst_bytes_;
+}
+
+Cycle KvSram::dram_row_bound_cycles(int64_t bytes) const {
+  if (bytes <= 0 || channels_ < 1 || burst_bytes_ < 1 || !(row_cycles_ > 0)) return 0;
+  // The busiest channel's rows (consecutive there, from a row's start): the first `banks` open
+  // side by side (their opening is the access latency's); each further one waits a row period
+  // (kv_dram_row_cycles_), as the stream comes back to a bank it opened a row in.
+  const int64_t bursts = dram_channel_bursts(bytes);
+  const int64_t row_bursts = std::max<int64_t>(1, row_bytes_ / burst_bytes_);
+  const int64_t rows = (bursts + row_bursts - 1) / row_bursts;
+  const int64_t paced = rows - dram_banks_;
+  if (paced <= 0) return 0;
+  const double cycles =
+      double(paced) * row_cycles_ + double(bursts - paced * row_bursts) * burst_cycles_;
+  return static_cast<Cycle>(std::ceil(cycles * (1.0 - 1e-12)));
 }
 
 Cycle KvSram::dram_channel_cycles(int64_t bytes) const {
   if (bytes <= 0 || channels_ < 1 || burst_bytes_ < 1) return 0;
-  const int64_t round = interleave_bytes_ * channels_;
-  const int64_t rest = bytes % round;
-  const int64_t bursts = bytes / round * (interleave_bytes_ / burst_bytes_) +
-                         (std::min(rest, interleave_bytes_) + burst_bytes_ - 1) / burst_bytes_;
-  return static_cast<Cycle>(std::ceil(double(bursts) * burst_cycles_ * (1.0 - 1e-12)));
+  const Cycle by_bursts = static_cast<Cycle>(
+      std::ceil(double(dram_channel_bursts(bytes)) * burst_cycles_ * (1.0 - 1e-12)));
+  return std::max(by_bursts, dram_row_bound_cycles(bytes));
 }
 
 std::pair<Cycle, Cycle> KvSram::refresh_window_after(Cycle t) const {

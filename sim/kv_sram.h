@@ -53,14 +53,20 @@ class KvSram : public sc_core::sc_module {
     Cycle begin_ = 0, end_ = 0, prev_end_ = -1;
   };
   DramSlot reserve_dram(int64_t die, Cycle earliest, Cycle duration);
-  // DRAM: channel cycles a transfer of `bytes` holds at the peak rate (reserve_dram's duration),
+  // DRAM: channel cycles a transfer of `bytes` holds at the peak rate, or as a row-bound stream
+  // (dram_row_bound_cycles) where longer (reserve_dram's duration),
   // and the cycles from a transfer's last byte to its data being usable (posting, tRP + tRCD +
   // CL, kv_dram.latency: mapping.h "KV DRAM rule").
   Cycle dram_transfer_cycles(int64_t bytes) const;
   // DRAM: cycles the busiest channel's bursts of a transfer of `bytes` take, from a channel
   // boundary (interleave pieces dealt round the channels): a short transfer's bound, since a
-  // channel serves its own bursts one per tCCD however idle the others are.
+  // channel serves its own bursts one per tCCD however idle the others are; and at least
+  // dram_row_bound_cycles.
   Cycle dram_channel_cycles(int64_t bytes) const;
+  // DRAM: a stream with more rows on its busiest channel than the channel has banks comes back
+  // to banks it opened rows in: each row past the first `banks` takes the row period
+  // (mapping.h kv_dram_row_cycles_), the rest its bursts; 0 when it has no such rows.
+  Cycle dram_row_bound_cycles(int64_t bytes) const;
   Cycle dram_access_latency() const { return access_latency_; }
   // Bytes of one position's K and V in one layer (2R).
   int64_t dram_position_bytes() const { return position_bytes_; }
@@ -126,6 +132,10 @@ class KvSram : public sc_core::sc_module {
   double refresh_cycles_ = 0.0;
   double peak_bytes_per_cycle_ = 0.0;
   double burst_cycles_ = 0.0;
+  int64_t dram_channel_bursts(int64_t bytes) const;  // on the busiest channel
+  double row_cycles_ = 0.0;  // a long stream's period per row on one channel
+  int64_t row_bytes_ = 0;
+  int64_t dram_banks_ = 1;
   int64_t channels_ = 0, interleave_bytes_ = 0, burst_bytes_ = 0;
   Cycle access_latency_ = 0;
   Cycle ras_cycles_ = 0;

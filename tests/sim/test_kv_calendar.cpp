@@ -1,13 +1,16 @@
 // The token level's KV DRAM calendar (sim/kv_sram.h): transfers at the DRAM's peak rate fill
 // the die's free cycles, every refresh window [k tREFI, + tRP + tRFC) is blocked, a short
 // transfer lasts at least its busiest channel's bursts, a refresh since the die's last access
-// leaves the banks closed (no PRE), and a rival layer's access (same bank, other row, found
-// with the cycle level's address map) closes a layer's rows.
+// leaves the banks closed (no PRE), a rival layer's access (same bank, other row, found with
+// the cycle level's address map) closes a layer's rows, and a stream with more rows on a
+// channel than it has banks takes a row period per further row.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <set>
+#include <string>
 #include <tuple>
+#include <vector>
 
 #include "chip/mapping.h"
 #include "common/error.h"
@@ -108,6 +111,34 @@ TEST(KvCalendar, ShortTransfersTakeTheirBusiestChannelsBursts) {
   EXPECT_FALSE(kv.dram_write_opens_channel(1));
   EXPECT_TRUE(kv.dram_write_opens_channel(4));
   EXPECT_FALSE(kv.dram_write_opens_channel(32));  // second round: channel 0 again
+}
+
+TEST(KvCalendar, ARowBoundStreamTakesARowPeriodPerRow) {
+  // Default rows of 1 KiB = 16 bursts of 2 cycles in 16 banks: the bursts bind (32 cycles), the
+  // look-ahead of 32 bursts (m = 2 rows: 28 / 2) and the bank cycle ((34 + 14) / 16) do not.
+  const double refresh = 1.0 - 288.0 / 3900.0;  // (tRFC + tRP + tRCD) / tREFI
+  const ChipMapping base = dram_mapping();
+  EXPECT_DOUBLE_EQ(base.kv_dram_row_cycles_, 32.0);
+  EXPECT_DOUBLE_EQ(base.kv_dram_bytes_per_cycle_, 256.0 * refresh);
+  // 256 B rows (4 bursts, 8 cycles) in 2 banks: each bank's row cycle, (34 + 14) / 2.
+  const std::vector<std::string> rows = {"chip.attention.kv_dram.row_size=256 B",
+                                         "chip.attention.kv_dram.banks=2"};
+  const ChipMapping m = dram_mapping(rows);
+  EXPECT_DOUBLE_EQ(m.kv_dram_row_cycles_, 24.0);
+  EXPECT_DOUBLE_EQ(m.kv_dram_bytes_per_cycle_, 8.0 * 256.0 / 24.0 * refresh);
+  // A look-ahead of 4 bursts in 16-burst rows: (16 - 4) x 2 + tRP + tRCD.
+  EXPECT_DOUBLE_EQ(dram_mapping({"chip.attention.kv_dram.queue_depth=4"}).kv_dram_row_cycles_,
+                   52.0);
+  KvSram kv("kv", m);
+  EXPECT_EQ(kv.dram_channel_cycles(2048), 8);     // a row per channel: its bursts
+  EXPECT_EQ(kv.dram_row_bound_cycles(2048), 0);
+  // 10 KiB: 5 rows of 4 bursts on each channel, the 3 past the 2 banks a row period each.
+  EXPECT_EQ(kv.dram_row_bound_cycles(10240), 3 * 24 + 8 * 2);
+  EXPECT_EQ(kv.dram_channel_cycles(10240), 88);
+  EXPECT_EQ(kv.dram_transfer_cycles(10240), 88);  // above 10240 / 256 at the peak rate
+  KvSram wide("wide", base);
+  EXPECT_EQ(wide.dram_channel_cycles(10240), 40);  // 20 bursts, 2 rows in 16 banks
+  EXPECT_EQ(wide.dram_transfer_cycles(10240), 40);
 }
 
 TEST(KvCalendar, ARivalLayersAccessClosesTheRows) {

@@ -95,6 +95,14 @@ struct KvSramConfig {
 // clock is data_rate / 2), each with `banks_` banks of `row_bytes_` open-row pages, bursts of
 // `burst_length_` transfers, and the core timings below; peak bandwidth =
 // channels x bus_width / 8 x data_rate (= bandwidth_bytes_per_s_, derived from one another).
+// Where a byte of a die's KV DRAM region lives (KvDramConfig::locate).
+struct KvDramLocation {
+  int64_t channel_ = 0;
+  int64_t bank_ = 0;
+  int64_t row_ = 0;
+  int64_t column_ = 0;  // byte offset in the row
+};
+
 struct KvDramConfig {
   int64_t capacity_bytes_ = 0;           // per die
   double bandwidth_bytes_per_s_ = 0.0;   // per die, reads and writes together (peak)
@@ -115,6 +123,16 @@ struct KvDramConfig {
   double t_ccd_s_ = 0.0;                 // column -> column (0: the burst, BL/2 clocks)
   int64_t queue_depth_bursts_ = 32;      // controller look-ahead for row commands
   int64_t burst_bytes() const { return bus_width_bits_ * burst_length_ / 8; }
+  // The address map of the cycle level's DRAM (sim/kv_dram.h), which the mapping's closed
+  // forms read too: byte A -> piece g = A / interleave on channel g mod channels, in-channel
+  // a = (g / channels) x interleave + A mod interleave, row index r = a / row_size in bank
+  // r mod banks, row r / banks, column a mod row_size.
+  KvDramLocation locate(int64_t address) const {
+    const int64_t g = address / interleave_bytes_;
+    const int64_t in_channel = (g / channels_) * interleave_bytes_ + address % interleave_bytes_;
+    const int64_t r = in_channel / row_bytes_;
+    return {g % channels_, r % banks_, r / banks_, in_channel % row_bytes_};
+  }
 };
 
 struct AttentionConfig {

@@ -1180,24 +1180,20 @@ void set_streams(ChipMapping& m) {
   m.attention_stream_ = at;
 }
 
-// KV DRAM: each layer's row rivals, from the cycle level's address map (sim/kv_dram.h): layer
-// regions of kv_positions_ x 2R bytes from the die's first layer; byte A -> channel
-// (A / interleave) mod C, row index r = in-channel address / row size, bank r mod banks, row
-// r / banks. A rival is a layer of the same die whose region's first rows (one interleave piece
-// per channel, from slot 0) are other rows of the same bank of the same channel.
+// KV DRAM: each layer's row rivals, from the cycle level's address map (KvDramConfig::locate;
+// layer regions of kv_positions_ x 2R bytes from the die's first layer, sim/kv_dram.h). A rival
+// is a layer of the same die whose region's first rows (one interleave piece per channel, from
+// slot 0) are other rows of the same bank of the same channel.
 void set_kv_dram_row_rivals(ChipMapping& m) {
   const KvDramConfig& k = m.chip_.attention_.kv_dram_;
-  const int64_t C = k.channels_, il = k.interleave_bytes_;
   m.kv_dram_row_rivals_.assign(static_cast<size_t>(m.model_.n_layers_), {});
   for (const DieAssignment& die : m.dies_) {
     std::map<std::pair<int64_t, int64_t>, std::vector<std::pair<int64_t, int64_t>>> users;
     for (int64_t l = die.first_layer_; l < die.first_layer_ + die.layers_; ++l) {
       const int64_t base = (l - die.first_layer_) * m.kv_positions_ * m.kv_bytes_per_position_layer_;
-      for (int64_t piece = 0; piece < C; ++piece) {
-        const int64_t A = base + piece * il;
-        const int64_t g = A / il;
-        const int64_t r = ((g / C) * il + A % il) / k.row_bytes_;
-        users[{g % C, r % k.banks_}].emplace_back(l, r / k.banks_);
+      for (int64_t piece = 0; piece < k.channels_; ++piece) {
+        const KvDramLocation at = k.locate(base + piece * k.interleave_bytes_);
+        users[{at.channel_, at.bank_}].emplace_back(l, at.row_);
       }
     }
     for (const auto& [where, list] : users) {
@@ -1518,10 +1514,7 @@ ChipMapping map_model(const ModelConfig& model, const ChipConfig& chip, double w
          double(m.kv_dram_closed_bank_saving_cycles_) * closed) *
         double(alone) / double(std::max<int64_t>(1, n))));
     const double w = m.kv_dram_refresh_cycles_;
-    m.kv_dram_refresh_wait_cycles_ =
-        m.kv_dram_refresh_interval_cycles_ > 0
-            ? ceil_cycles(w * w / (2.0 * m.kv_dram_refresh_interval_cycles_))
-            : 0;
+    m.kv_dram_refresh_wait_cycles_ = refi > 0 ? ceil_cycles(w * w / (2.0 * refi)) : 0;
     m.kv_write_.latency_cycles_ += m.kv_dram_refresh_wait_cycles_ - saving;
     m.attention_extra_latency_cycles_ += m.kv_dram_refresh_wait_cycles_ - saving;
   }

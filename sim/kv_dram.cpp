@@ -16,12 +16,12 @@ constexpr double kEps = 1e-9;
 }  // namespace
 
 KvDram::KvDram(const KvDramConfig& c, double clock_hz, int64_t latency_cycles)
-    : clock_hz_(clock_hz), latency_(latency_cycles), burst_bytes_(c.burst_bytes()),
-      interleave_(c.interleave_bytes_), row_bytes_(c.row_bytes_), banks_(c.banks_),
+    : config_(c), clock_hz_(clock_hz), latency_(latency_cycles), burst_bytes_(c.burst_bytes()),
+      interleave_(c.interleave_bytes_), banks_(c.banks_),
       queue_depth_(c.queue_depth_bursts_) {
   if (!(c.data_rate_hz_ > 0) || !(clock_hz > 0) || c.channels_ < 1 || banks_ < 1 ||
       queue_depth_ < 1 ||
-      burst_bytes_ < 1 || interleave_ % burst_bytes_ != 0 || row_bytes_ % interleave_ != 0) {
+      burst_bytes_ < 1 || interleave_ % burst_bytes_ != 0 || c.row_bytes_ % interleave_ != 0) {
     throw make_error("KvDram", "inconsistent DRAM geometry (chip_config validates it)");
   }
   tck_s_ = 2.0 / c.data_rate_hz_;
@@ -61,19 +61,6 @@ Cycle KvDram::to_cycle(int64_t tck) const {
 
 double KvDram::busy_cycles(int64_t channel) const {
   return double(channels_[size_t(channel)].stats_.busy_tck_) * tck_s_ * clock_hz_;
-}
-
-KvDramLocation KvDram::locate(int64_t address) const {
-  const int64_t c = int64_t(channels_.size());
-  const int64_t g = address / interleave_;
-  const int64_t in_channel = (g / c) * interleave_ + address % interleave_;
-  const int64_t r = in_channel / row_bytes_;
-  KvDramLocation loc;
-  loc.channel_ = g % c;
-  loc.bank_ = r % banks_;
-  loc.row_ = r / banks_;
-  loc.column_ = in_channel % row_bytes_;
-  return loc;
 }
 
 void KvDram::refresh(Channel& ch) {

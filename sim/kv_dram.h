@@ -3,7 +3,8 @@
 // timings of chip.attention.kv_dram (tRCD, CL, tRP, tRAS, tRFC, tREFI, tCCD), in the DRAM's
 // command clock tCK = 2 / data_rate (DDR), every timing rounded up to whole tCK.
 //
-// Address map (byte address A of the die's KV region):
+// Address map (byte address A of the die's KV region; KvDramConfig::locate, which the mapping
+// reads too):
 //   KV layout  A = ((layer - first layer of the die) x positions + slot) x 2R
 //              + (V ? R : 0) + head x head_dim x kv_bytes; R = kv_heads x head_dim x kv_bytes,
 //              slot = the user's position slot (shared-prefix run, then its private run).
@@ -38,12 +39,7 @@
 
 namespace hw::sim {
 
-struct KvDramLocation {
-  int64_t channel_ = 0;
-  int64_t bank_ = 0;
-  int64_t row_ = 0;
-  int64_t column_ = 0;  // byte offset in the row
-};
+using hw::KvDramLocation;
 
 // The KV layout of one die's DRAM (first line of the address map above).
 struct KvDramLayout {
@@ -72,7 +68,7 @@ class KvDram {
   // `latency_cycles`: kv_dram.latency in chip cycles.
   KvDram(const KvDramConfig& c, double clock_hz, int64_t latency_cycles);
 
-  KvDramLocation locate(int64_t address) const;
+  KvDramLocation locate(int64_t address) const { return config_.locate(address); }
 
   // A request of byte ranges (address, bytes), read or write, posted at chip cycle `now` and
   // served from cycle now + 1 on; its bursts are scheduled at once (FCFS), so its timing is known
@@ -136,10 +132,11 @@ class KvDram {
   void catch_up(Channel& ch, int64_t t);  // the refreshes due at or before tCK t
   int64_t to_tck_ceil(double seconds) const;
 
+  KvDramConfig config_;
   double clock_hz_;
   double tck_s_;
   int64_t latency_;
-  int64_t burst_bytes_, interleave_, row_bytes_, banks_, queue_depth_;
+  int64_t burst_bytes_, interleave_, banks_, queue_depth_;
   int64_t n_rcd_, n_cl_, n_rp_, n_ras_, n_rfc_, n_refi_, n_ccd_, n_burst_;
   std::vector<Channel> channels_;
   std::map<int64_t, Request> requests_;

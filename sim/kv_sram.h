@@ -132,7 +132,6 @@ class KvSram : public sc_core::sc_module {
   double refresh_cycles_ = 0.0;
   double peak_bytes_per_cycle_ = 0.0;
   double burst_cycles_ = 0.0;
-  int64_t dram_channel_bursts(int64_t bytes) const;  // on the busiest channel
   double row_cycles_ = 0.0;  // a long stream's period per row on one channel
   int64_t row_bytes_ = 0;
   int64_t dram_banks_ = 1;
@@ -140,6 +139,8 @@ class KvSram : public sc_core::sc_module {
   Cycle access_latency_ = 0;
   Cycle ras_cycles_ = 0;
   int64_t position_bytes_ = 0;
+  // Bursts of a transfer of `bytes` on its busiest channel (interleave pieces dealt round).
+  int64_t dram_channel_bursts(int64_t bytes) const;
   // The refresh window [start, end) that ends first after cycle t (k >= 1: none at cycle 0).
   std::pair<Cycle, Cycle> refresh_window_after(Cycle t) const;
 };

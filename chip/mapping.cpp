@@ -902,12 +902,11 @@ ActivityCounts ChipMapping::decode_activity(int64_t context_tokens,
   a.activation_elements_ = N * f;
   a.residual_adds_ = N * 2 * d;
   a.sampler_elements_ = V;
+  set_kv_read_bits(a, N * L);
   if (chip_.attention_.kv_memory_ == KvMemory::kSram) {
     const double word_bits = 8.0 * double(chip_.attention_.kv_sram_.bank_width_bytes_);
-    a.kv_sram_read_bits_ = N * L * double(kv_words_per_position_) * word_bits;
     a.kv_sram_write_bits_ = N * double(kv_words_per_position_) * word_bits;
   } else {
-    a.kv_dram_read_bits_ = N * L * 8.0 * double(kv_bytes_per_position_layer_);
     a.kv_dram_write_bits_ = N * 8.0 * double(kv_bytes_per_position_layer_);
   }
   // Each FIFO vector is written once and read once; the head adds final norm, lm_head and
@@ -915,6 +914,15 @@ ActivityCounts ChipMapping::decode_activity(int64_t context_tokens,
   a.buffer_bits_ = 2.0 * ab * (N * double(layer_buffer_elements(m)) + 2 * d + V);
   if (dies_used_ > 1) a.link_bits_ = double(dies_used_ - 1) * d * ab + 32.0;
   return a;
+}
+
+void ChipMapping::set_kv_read_bits(ActivityCounts& a, double position_reads) const {
+  if (chip_.attention_.kv_memory_ == KvMemory::kSram) {
+    const double word_bits = 8.0 * double(chip_.attention_.kv_sram_.bank_width_bytes_);
+    a.kv_sram_read_bits_ = position_reads * double(kv_words_per_position_) * word_bits;
+  } else {
+    a.kv_dram_read_bits_ = position_reads * 8.0 * double(kv_bytes_per_position_layer_);
+  }
 }
 
 ActivityCounts ChipMapping::prefill_activity(int64_t prompt_tokens,

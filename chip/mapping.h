@@ -392,6 +392,11 @@ struct ChipMapping {
   // of positions p..P-1 (lm_head and sampler only for the last).
   ActivityCounts decode_activity(int64_t context_tokens, int64_t shared_prefix_tokens = 0) const;
   ActivityCounts prefill_activity(int64_t prompt_tokens, int64_t shared_prefix_tokens = 0) const;
+  // Sets a's KV read bits (kv_sram_read_bits_: whole bank words, or kv_dram_read_bits_: bytes,
+  // as chip.attention.kv_memory says) for `position_reads` (layer, position) K-and-V reads: N L
+  // for a decode step at context L; the simulator passes the reads its sweeps made (a tile of
+  // prompt queries reads its context once, which the formulas above do not know).
+  void set_kv_read_bits(ActivityCounts& a, double position_reads) const;
 
   // Human-readable: dies, ROM use, KV capacity, block table, headline rates.
   std::string fit_report() const;

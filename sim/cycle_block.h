@@ -74,6 +74,8 @@ struct CycleBlockStats {
   std::array<Cycle, kStallReasonCount> stall_cycles_{};
   int64_t tokens_ = 0;
   int64_t channel_peak_chunks_ = 0;
+  // Attention: the KV positions its sweeps read (a tile of queries reads its context once).
+  int64_t kv_positions_read_ = 0;
 };
 
 // Watches block instances at the cycle level (the chip's --vcd and --timeline): `index` is

@@ -630,6 +630,12 @@ KvAddress CycleChip::address_of(const Token& t) const {
   return a;
 }
 
+int64_t CycleChip::kv_positions_read() const {
+  int64_t n = 0;
+  for (const CycleProcess* p : processes_) n += p->stats().kv_positions_read_;
+  return n;
+}
+
 int64_t CycleChip::state_bytes() const {
   int64_t bytes = int64_t(tokens_.size() * sizeof(Token));
   for (const auto& e : engines_) bytes += int64_t(e->reads().size() * 3 * sizeof(int64_t));

@@ -100,6 +100,7 @@ class CycleChip : public sc_core::sc_module, public TokenPath {
   const std::vector<CycleProcess*>& processes() const { return processes_; }
   const std::vector<std::unique_ptr<KvBankEngine>>& kv_engines() const { return engines_; }
   const std::vector<std::unique_ptr<KvDram>>& dram_channels() const { return drams_; }
+  int64_t kv_positions_read() const override;
   int64_t tokens_in_flight() const { return int64_t(live_.size()); }
   int64_t peak_tokens_in_flight() const { return peak_live_; }
   int64_t state_bytes() const;

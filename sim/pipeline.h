@@ -144,6 +144,7 @@ class Pipeline : public TokenPath {
   void set_observer(VisitObserver* observer) { observer_ = observer; }
 
   const std::vector<Stage>& stages() const { return stages_; }
+  int64_t kv_positions_read() const override { return kv_positions_read_; }
   // Latest departure seen: the end of the simulated activity.
   Cycle last_cycle() const { return last_cycle_; }
   int64_t state_bytes() const;
@@ -195,6 +196,7 @@ class Pipeline : public TokenPath {
   Cycle last_cycle_ = 0;
   int64_t query_tile_ = 1;
   std::vector<std::vector<Cursor>> tiles_;  // per stage: the open tile (attention stages)
+  int64_t kv_positions_read_ = 0;  // TokenPath::kv_positions_read
   size_t parked_ = 0;  // tokens waiting in tiles
   size_t peak_parked_ = 0;
 };

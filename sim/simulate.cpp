@@ -112,12 +112,14 @@ void fill_power_cap(SimResult& res, const PowerCap* cap, const ChipConfig& chip)
 
 void fill_run_results(SimResult& res, const Scheduler& sched, const KvSram& kv,
                       const ChipMapping& mapping, const ChipConfig& chip,
-                      const std::vector<UserRequest>& requests) {
+                      const std::vector<UserRequest>& requests, const TokenPath& path) {
   res.tokens_generated_ = sched.tokens_generated();
   res.prompt_tokens_computed_ = sched.prompt_tokens_computed();
   res.users_requested_ = static_cast<int64_t>(requests.size());
   res.peak_concurrent_users_ = sched.peak_active_users();
   res.activity_ = sched.activity();
+  // The KV reads the sweeps made (query tiles read their context once), not one per token.
+  mapping.set_kv_read_bits(res.activity_, double(path.kv_positions_read()));
   res.shared_prefix_tokens_ = requests.front().shared_prefix_tokens_;
   res.prefix_cache_ = sched.prefix_cache();
 
@@ -298,7 +300,7 @@ SimResult run_cycle_level(const ModelConfig& model, const ChipConfig& chip,
   res.simulated_s_ = sched->seconds_at(res.cycles_);
   res.wall_s_ = wall_s;
   res.serving_ = options.serving_;
-  fill_run_results(res, *sched, *kv, mapping, chip, requests);
+  fill_run_results(res, *sched, *kv, mapping, chip, requests, *top);
   fill_power_cap(res, cap.get(), chip);
 
   const std::map<std::string, const BlockTiming*> fixed = {
@@ -607,7 +609,7 @@ SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
   res.simulated_s_ = sched.seconds_at(res.cycles_);
   res.wall_s_ = wall_s;
   res.serving_ = options.serving_;
-  fill_run_results(res, sched, kv, mapping, chip, requests);
+  fill_run_results(res, sched, kv, mapping, chip, requests, pipe);
   fill_power_cap(res, cap.get(), chip);
 
   std::map<const BlockModule*, size_t> index;

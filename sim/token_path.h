@@ -34,6 +34,10 @@ class TokenPath {
   // first user is admitted (a miss) and freed when the cache evicts it; false as place_user.
   virtual bool place_prefix(int64_t /*group*/, int64_t /*positions*/) { return true; }
   virtual void free_prefix(int64_t) {}
+  // KV (layer, position) reads of every attention sweep so far, all layers: a tile of prompt
+  // queries (chip.attention.query_tile) reads its context once, so the run's KV read energy
+  // comes from this count, not from one sweep per token.
+  virtual int64_t kv_positions_read() const = 0;
 };
 
 }  // namespace hw::sim

@@ -137,6 +137,51 @@ TEST(KvTiling, PrefillDramBytesDropByTheTileFactorAndChannelsAreCounted) {
   EXPECT_GT(k["busy_cycles"].get<double>(), 0.0);
 }
 
+// The run's activity (the power model's event counts) takes the KV reads the sweeps made, at
+// both levels: a tile reads its context once. Checked against counts nothing shares with it:
+// the closed form of one sweep per token (query_tile 1), the cycle level's bank engine (words
+// read) and DRAM channels (bursts), and the token level's tiles bounded by full and no tiles.
+TEST(KvTiling, ActivityTakesTheKvReadsTheSweepsMade) {
+  const int64_t prompt = 64;
+  const double word_bits = 8.0 * 8;  // the tiny chip's 8 B bank words
+  auto run = [&](sim::SimLevel level, int64_t tile, std::vector<std::string> sets) {
+    sim::SimOptions o = timing_options();
+    o.level_ = level;
+    sets.push_back("chip.attention.query_tile=" + std::to_string(tile));
+    const nlohmann::json r =
+        run_in_child(sim_tiny_model(), sim_tiny_chip(sets), same_requests(1, prompt, 1), o);
+    EXPECT_FALSE(r.contains("error")) << r.dump();
+    return r;
+  };
+  auto bits = [](const nlohmann::json& r, const char* key) {
+    return r["activity"][key].get<double>();
+  };
+  const double untiled_words = 2.0 * 8 * double(swept_positions(prompt, 1));
+  const double full_tile_words = 2.0 * 8 * double(swept_positions(prompt, 8));
+  for (const sim::SimLevel level : {sim::SimLevel::kToken, sim::SimLevel::kCycle}) {
+    const nlohmann::json one = run(level, 1, {}), eight = run(level, 8, {});
+    if (one.contains("error") || eight.contains("error")) return;
+    EXPECT_DOUBLE_EQ(bits(one, "kv_sram_read_bits"), untiled_words * word_bits);
+    EXPECT_DOUBLE_EQ(bits(one, "kv_dram_read_bits"), 0.0);
+    EXPECT_LT(bits(eight, "kv_sram_read_bits"), bits(one, "kv_sram_read_bits"));
+    EXPECT_GE(bits(eight, "kv_sram_read_bits"), full_tile_words * word_bits);
+    if (level == sim::SimLevel::kCycle) {
+      EXPECT_DOUBLE_EQ(bits(eight, "kv_sram_read_bits"),
+                       eight["kv_banks"]["reads"].get<double>() * word_bits);
+    }
+  }
+  // KV in DRAM: 64 B per position and layer, every position a whole burst.
+  const nlohmann::json dram = run(sim::SimLevel::kCycle, 6, kDram);
+  const nlohmann::json dram_token = run(sim::SimLevel::kToken, 1, kDram);
+  if (dram.contains("error") || dram_token.contains("error")) return;
+  EXPECT_DOUBLE_EQ(bits(dram, "kv_dram_read_bits"),
+                   dram["kv_dram"]["reads"].get<double>() * 64 * 8);
+  EXPECT_LT(bits(dram, "kv_dram_read_bits"), 2.0 * 64 * 8 * double(swept_positions(prompt, 1)));
+  EXPECT_DOUBLE_EQ(bits(dram_token, "kv_dram_read_bits"),
+                   2.0 * 64 * 8 * double(swept_positions(prompt, 1)));
+  EXPECT_DOUBLE_EQ(bits(dram_token, "kv_sram_read_bits"), 0.0);
+}
+
 std::string oracle(const std::string& file) {
   return std::string(HARDWIRE_SHARED_DIR) + "/oracle/" + file;
 }

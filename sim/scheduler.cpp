@@ -130,8 +130,19 @@ void Scheduler::flush_gaps() {
   }
 }
 
+void Scheduler::charge_kv_reads(Cycle from, Cycle to) {
+  const int64_t reads = path_.kv_positions_read() - kv_reads_charged_;
+  if (reads <= 0) return;
+  kv_reads_charged_ += reads;
+  ActivityCounts a;
+  mapping_.set_kv_read_bits(a, double(reads));
+  from = std::max(from, cap_->closed_until());
+  cap_->add(from, std::max(from, to), a, nullptr);
+}
+
 void Scheduler::finish(Cycle end) {
   if (!cap_) return;
+  charge_kv_reads(end, end);  // cycle level: the sweeps after the last token's entry
   cap_->finish(end);
   if (cap_->throttles()) flush_gaps();
 }
@@ -448,14 +459,22 @@ void Scheduler::inject(int64_t user, Cycle now) {
     // This token's activity over its passage (token level: entry to exit; cycle level: at
     // entry), from the mapping's formulas: a token that produces an output is a decode step at
     // its context; an inner prompt token is the first token of a two-token prefill at its
-    // position minus that prefill's last token.
+    // position minus that prefill's last token. The KV reads are the sweeps' own (a query tile
+    // reads its context once): those the path made since the previous entry (token level:
+    // this token's passage, and tiles it closed), over the same cycles.
     const Cycle until = std::max(now, leave);
     if (t.produces_output_) {
-      cap_->add(now, until, mapping_.decode_activity(context, t.prefix_), nullptr);
+      ActivityCounts a = mapping_.decode_activity(context, t.prefix_);
+      mapping_.set_kv_read_bits(a, 0.0);
+      cap_->add(now, until, a, nullptr);
     } else {
-      const ActivityCounts last = mapping_.decode_activity(t.position_ + 2, t.position_);
-      cap_->add(now, until, mapping_.prefill_activity(t.position_ + 2, t.position_), &last);
+      ActivityCounts last = mapping_.decode_activity(t.position_ + 2, t.position_);
+      ActivityCounts a = mapping_.prefill_activity(t.position_ + 2, t.position_);
+      mapping_.set_kv_read_bits(last, 0.0);
+      mapping_.set_kv_read_bits(a, 0.0);
+      cap_->add(now, until, a, &last);
     }
+    charge_kv_reads(now, until);
   }
   if (t.produces_output_) {
     if (leave >= 0) exits_.push({leave, t.seq_, user, t.output_id_});

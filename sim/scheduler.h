@@ -168,6 +168,9 @@ class Scheduler : public sc_core::sc_module {
   sc_core::sc_event_or_list wake_events_;  // wake_ or the chip's input freeing a slot
   ServingConfig serving_;
   PowerCap* cap_ = nullptr;
+  int64_t kv_reads_charged_ = 0;  // the path's KV position reads already put in cap_'s windows
+  // Puts the path's KV position reads since the last call into cap_'s windows over [from, to].
+  void charge_kv_reads(Cycle from, Cycle to);
   int64_t chunk_fed_ = 0;      // prompt tokens the head of the prefill queue fed in a row
   size_t decode_credit_ = 0;   // prefill_first: decode tokens let in at a chunk boundary
   bool last_contested_went_to_decode_ = false;  // interleaved: who won the last shared slot

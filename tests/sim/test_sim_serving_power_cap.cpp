@@ -133,5 +133,36 @@ TEST(SimPowerCap, CycleLevelThrottlesThroughTheSameScheduler) {
             free["inter_token_latency_s"]["mean"].get<double>());
 }
 
+TEST(SimPowerCap, WindowsTakeTheKvReadsOfTheTiledSweeps) {
+  // One bank makes the tiny chip's attention the bottleneck, so query tiles form in the
+  // prefill. The windows' dynamic energy of a tiled run falls short of the untiled run's by the
+  // energy of the KV reads the tiles saved (the runs' own activity counts), at both levels.
+  const ModelConfig model = sim_tiny_model();
+  for (const sim::SimLevel level : {sim::SimLevel::kToken, sim::SimLevel::kCycle}) {
+    auto run = [&](int64_t tile) {
+      const ChipConfig chip = sim_tiny_chip({"chip.attention.kv_sram.banks=1",
+                                             "chip.attention.query_tile=" + std::to_string(tile)});
+      sim::SimOptions o = power_options(model, chip);
+      o.level_ = level;
+      return std::make_pair(run_in_child(model, chip, same_requests(1, 64, 1), o), o);
+    };
+    const auto [one, o] = run(1);
+    const auto [eight, o8] = run(8);
+    ASSERT_FALSE(one.contains("error")) << one.dump();
+    ASSERT_FALSE(eight.contains("error")) << eight.dump();
+    auto dynamic_j = [&](const nlohmann::json& r) {
+      return cap_of(r)["energy_j"].get<double>() -
+             o.event_energies_->static_w() * r["simulated_s"].get<double>();
+    };
+    ActivityCounts saved;
+    saved.kv_sram_read_bits_ = one["activity"]["kv_sram_read_bits"].get<double>() -
+                               eight["activity"]["kv_sram_read_bits"].get<double>();
+    ASSERT_GT(saved.kv_sram_read_bits_, 0.0);
+    const double saved_j = energy_j(saved, *o.event_energies_, 0.0).total_j();
+    EXPECT_NEAR(dynamic_j(one) - dynamic_j(eight), saved_j, 1e-6 * dynamic_j(one))
+        << (level == sim::SimLevel::kToken ? "token level" : "cycle level");
+  }
+}
+
 }  // namespace
 }  // namespace hw::test

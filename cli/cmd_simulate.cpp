@@ -286,6 +286,13 @@ void print_result(std::ostream& out, const sim::SimResult& r, const nlohmann::js
                                : 0) +
                    " of channel time"});
   }
+  for (const sim::BlockResult& b : r.blocks_) {
+    if (b.name_ != "attention" || b.kv_sweeps_ == 0 || b.kv_sweeps_ == b.tokens_) continue;
+    t.add_row({"attention queries per KV sweep",
+               num(double(b.tokens_) / double(b.kv_sweeps_), "%.2f") + " (query tiles; " +
+                   with_commas(b.kv_sweeps_) + " sweeps for " + with_commas(b.tokens_) +
+                   " queries)"});
+  }
   t.add_row({"bottleneck block", r.bottleneck_block_});
   t.add_row({"simulator speed", num(r.wall_s_ > 0 ? r.tokens_generated_ / r.wall_s_ : 0, "%.0f") +
                                     " tokens/s, " +

@@ -301,7 +301,8 @@ class Unit : public sc_core::sc_module {
         q_data_.pop_front();
         if (c.index_ == 0) {
           ++at_->counters().tokens_;
-          at_->counters().kv_positions_read_ += t->position_ + 1;  // query_tile 1: a sweep each
+          ++at_->counters().kv_sweeps_;  // query_tile 1: a sweep per token
+          at_->counters().kv_positions_read_ += t->position_ + 1;
           if (t->position_ + 1 > p_.max_keys_) {
             throw make_error("RTL attention unit, layer " + std::to_string(layer_),
                              "position " + std::to_string(t->position_) +

@@ -215,6 +215,11 @@ nlohmann::json characterize(const ModelConfig& full_model, const ChipConfig& chi
       for (const auto& [name, b] : y["blocks"].items()) {
         const double tokens = std::max(1.0, b["tokens"].get<double>());
         nlohmann::json e = {{"service_cycles_per_token", b["busy_cycles"].get<double>() / tokens}};
+        if (b.contains("queries_per_sweep")) {
+          // Query tiles at both levels: fewer at the token level mean more KV traffic there.
+          e["queries_per_sweep"] = b["queries_per_sweep"];
+          e["token_queries_per_sweep"] = t["blocks"][name].value("queries_per_sweep", 1.0);
+        }
         for (const auto& [reason, cycles] : y["stall_cycles"][name].items()) {
           if (reason == "input_empty") continue;
           e[reason + "_cycles_per_token"] = cycles.get<double>() / tokens;

@@ -489,6 +489,7 @@ bool CycleAttention::tick(Cycle now) {
     addr_ = address_(last);
     first_query_ = tile_.front()->position_;
     positions_ = last.position_ + 1;
+    ++stats_.kv_sweeps_;
     stats_.kv_positions_read_ += positions_;
     words_total_ = positions_ * g_.words_per_position_;
     words_issued_ = 0;

@@ -74,7 +74,9 @@ struct CycleBlockStats {
   std::array<Cycle, kStallReasonCount> stall_cycles_{};
   int64_t tokens_ = 0;
   int64_t channel_peak_chunks_ = 0;
-  // Attention: the KV positions its sweeps read (a tile of queries reads its context once).
+  // Attention: its sweeps over the KV context (a tile of queries is one) and the positions they
+  // read (a tile reads its context once).
+  int64_t kv_sweeps_ = 0;
   int64_t kv_positions_read_ = 0;
 };
 

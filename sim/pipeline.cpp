@@ -261,6 +261,7 @@ Cycle Pipeline::run(Cursor& c) {
                              : t.attention_service_cycles_ + penalty;
       in.context_ = t.position_ + 1;
       kv_positions_read_ += t.position_ + 1;
+      ++st.kv_sweeps_;
       in.kv_ready_ = dram_begin >= 0 ? dram_begin : kv_ready;
     }
     StreamTimes r = stream_step(plan, in);
@@ -397,6 +398,7 @@ Cycle Pipeline::close_tile(size_t index) {
   const int64_t p0 = tile.front().t_.position_;
   const int64_t pairs = n * (p0 + 1) + n * (n - 1) / 2;
   kv_positions_read_ += lt.position_ + 1;
+  ++st.kv_sweeps_;
   Cycle penalty = 0;
   if (kv_.single_ported()) {
     while (!st.sweeps_.empty() && st.sweeps_.front().second <= lt.kv_write_start_) {

@@ -105,6 +105,7 @@ struct Stage {
   Cycle busy_cycles_ = 0;
   std::array<Cycle, kStallReasonCount> stall_cycles_{};
   int64_t tokens_ = 0;
+  int64_t kv_sweeps_ = 0;  // attention: sweeps over the KV context (a query tile is one)
 
   // "L03.qkv", "embedding", "link0", ...: the stage's name in timelines.
   std::string label() const;

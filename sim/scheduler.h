@@ -159,6 +159,8 @@ class Scheduler : public sc_core::sc_module {
   std::string reject_reason(const UserRun& u, int64_t context) const;
   void inject(int64_t user, Cycle now);
   void vcd_change(Cycle cycle, int signal, int delta);
+  // Puts the path's KV position reads since the last call into cap_'s windows over [from, to].
+  void charge_kv_reads(Cycle from, Cycle to);
 
   const ChipMapping& mapping_;
   const ClockBase& clock_;
@@ -169,8 +171,6 @@ class Scheduler : public sc_core::sc_module {
   ServingConfig serving_;
   PowerCap* cap_ = nullptr;
   int64_t kv_reads_charged_ = 0;  // the path's KV position reads already put in cap_'s windows
-  // Puts the path's KV position reads since the last call into cap_'s windows over [from, to].
-  void charge_kv_reads(Cycle from, Cycle to);
   int64_t chunk_fed_ = 0;      // prompt tokens the head of the prefill queue fed in a row
   size_t decode_credit_ = 0;   // prefill_first: decode tokens let in at a chunk boundary
   bool last_contested_went_to_decode_ = false;  // interleaved: who won the last shared slot

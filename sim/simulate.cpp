@@ -340,6 +340,7 @@ SimResult run_cycle_level(const ModelConfig& model, const ChipConfig& chip,
     }
     br.stall_cycles_[0] += std::max<Cycle>(0, res.cycles_ - st.busy_cycles_ - stalled);
     br.fifo_peak_tokens_ = std::max(br.fifo_peak_tokens_, st.channel_peak_chunks_);
+    br.kv_sweeps_ += st.kv_sweeps_;
   }
   fill_utilization(res);
   fill_analytic(res, mapping, model, requests);
@@ -417,6 +418,11 @@ nlohmann::json SimResult::to_json() const {
         {"tokens", b.tokens_},
         {"busy_cycles", b.busy_cycles_},
         {"fifo_peak_tokens", b.fifo_peak_tokens_}};
+    if (b.kv_sweeps_ > 0) {
+      // Query tiling's effect: prompt queries per KV sweep (1 untiled, up to query_tile).
+      blocks[b.name_]["kv_sweeps"] = b.kv_sweeps_;
+      blocks[b.name_]["queries_per_sweep"] = double(b.tokens_) / double(b.kv_sweeps_);
+    }
   }
   nlohmann::json users = nlohmann::json::array();
   for (const auto& u : users_) {
@@ -636,6 +642,7 @@ SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
     }
     br.stall_cycles_[0] += std::max<Cycle>(0, res.cycles_ - s.busy_cycles_ - stalled);
     br.fifo_peak_tokens_ = std::max(br.fifo_peak_tokens_, s.input_.peak_occupancy());
+    br.kv_sweeps_ += s.kv_sweeps_;
   }
   fill_utilization(res);
 

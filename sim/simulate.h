@@ -82,6 +82,7 @@ struct BlockResult {
   double utilization_ = 0.0;     // busy / (instances * cycles)
   std::array<Cycle, kStallReasonCount> stall_cycles_{};  // over all instances
   int64_t fifo_peak_tokens_ = 0;  // fullest input FIFO of any instance
+  int64_t kv_sweeps_ = 0;         // attention: KV sweeps over all instances (a query tile is one)
 };
 
 struct UserResult {

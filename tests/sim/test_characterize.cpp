@@ -50,6 +50,9 @@ TEST(Characterize, TableRowsErrorsAndBlocks) {
     // Per-block measured service: a matrix block busy its fold per token (ceil(64/7) = 10).
     EXPECT_NEAR(r["blocks"]["qkv"]["service_cycles_per_token"].get<double>(), 10.0, 1e-9);
     EXPECT_TRUE(r["blocks"]["attention"].contains("bank_conflict_cycles_per_token"));
+    // Untiled: a sweep per query at both levels.
+    EXPECT_DOUBLE_EQ(r["blocks"]["attention"]["queries_per_sweep"].get<double>(), 1.0);
+    EXPECT_DOUBLE_EQ(r["blocks"]["attention"]["token_queries_per_sweep"].get<double>(), 1.0);
   }
   EXPECT_LE(t["worst_abs_error_pct"]["token_vs_cycle"]["ttft_s"].get<double>(), 2.0);
 }

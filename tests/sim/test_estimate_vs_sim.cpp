@@ -25,7 +25,9 @@
 //   slots equally among all admitted users, the simulator's decode-first scheduler lets the
 //   users already decoding keep them and starves the waiting prompts).
 // In every regime the dynamic energy per token (activity x the same per-event energies) must
-// agree within 5%: the activity per token does not depend on queueing or scheduling.
+// agree within 5%: the activity per token does not depend on queueing or scheduling, but for
+// the prefill's KV reads where query tiles form (the simulator counts its sweeps' reads), a few
+// percent of these decode-heavy runs.
 //
 // Steady-state decode: prompts are short next to the outputs (prompt <= 1/32 of the context),
 // so prefill is a few percent of a run, and the user count is a multiple of the users the KV

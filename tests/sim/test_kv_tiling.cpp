@@ -141,7 +141,7 @@ TEST(KvTiling, PrefillDramBytesDropByTheTileFactorAndChannelsAreCounted) {
 // both levels: a tile reads its context once. Checked against counts nothing shares with it:
 // the closed form of one sweep per token (query_tile 1), the cycle level's bank engine (words
 // read) and DRAM channels (bursts), and the token level's tiles bounded by full and no tiles.
-TEST(KvTiling, ActivityTakesTheKvReadsTheSweepsMade) {
+TEST(KvTiling, SweepsAndActivityTakeTheKvReadsTheSweepsMade) {
   const int64_t prompt = 64;
   const double word_bits = 8.0 * 8;  // the tiny chip's 8 B bank words
   auto run = [&](sim::SimLevel level, int64_t tile, std::vector<std::string> sets) {
@@ -162,6 +162,15 @@ TEST(KvTiling, ActivityTakesTheKvReadsTheSweepsMade) {
     const nlohmann::json one = run(level, 1, {}), eight = run(level, 8, {});
     if (one.contains("error") || eight.contains("error")) return;
     EXPECT_DOUBLE_EQ(bits(one, "kv_sram_read_bits"), untiled_words * word_bits);
+    // The sweeps themselves: one per query untiled; tiles of 1 to 8 queries.
+    const nlohmann::json& a1 = one["blocks"]["attention"];
+    const nlohmann::json& a8 = eight["blocks"]["attention"];
+    EXPECT_EQ(a1["kv_sweeps"], a1["tokens"]);
+    EXPECT_EQ(a8["tokens"], a1["tokens"]);
+    EXPECT_GT(a8["queries_per_sweep"].get<double>(), 1.0);
+    EXPECT_LE(a8["queries_per_sweep"].get<double>(), 8.0);
+    EXPECT_DOUBLE_EQ(a8["queries_per_sweep"].get<double>(),
+                     a8["tokens"].get<double>() / a8["kv_sweeps"].get<double>());
     EXPECT_DOUBLE_EQ(bits(one, "kv_dram_read_bits"), 0.0);
     EXPECT_LT(bits(eight, "kv_sram_read_bits"), bits(one, "kv_sram_read_bits"));
     EXPECT_GE(bits(eight, "kv_sram_read_bits"), full_tile_words * word_bits);

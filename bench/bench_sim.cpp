@@ -2,7 +2,7 @@
 // level: Llama 3.1 8B on
 // hc1-like with the CLI's default numerics (hc1-mix), 64 users of 1k prompt / 1k output (the
 // target: more simulated tokens per wall second than the chip's ~17k tokens/s per user) and one
-// user, plus a memory check: the peak RSS and the model's own state for a growing number of
+// user, the token level on kv-in-dram (KV in DRAM: stages in time order), plus a memory check: the peak RSS and the model's own state for a growing number of
 // generated tokens. SystemC elaborates once per process, so every iteration simulates in a
 // forked child and reports its figures back through a pipe; the iteration time is the child's
 // CPU time for the whole run_simulation() (mapping, elaboration, kernel run), which on a shared
@@ -47,7 +47,8 @@ struct Run {
 };
 
 Run simulate_in_child(int64_t users, int64_t prompt, int64_t output,
-                      hw::sim::SimLevel level = hw::sim::SimLevel::kToken) {
+                      hw::sim::SimLevel level = hw::sim::SimLevel::kToken,
+                      const char* chip_name = "hc1-like") {
   int fds[2];
   Run run;
   if (pipe(fds) != 0) return run;
@@ -58,7 +59,7 @@ Run simulate_in_child(int64_t users, int64_t prompt, int64_t output,
     nlohmann::json j;
     try {
       const hw::ModelConfig model = hw::load_model_config("llama-3.1-8b");
-      const hw::ChipConfig chip = hw::load_chip_config("hc1-like", {});
+      const hw::ChipConfig chip = hw::load_chip_config(chip_name, {});
       const hw::NumericsProfile numerics = hw::load_numerics_profile("hc1-mix");
       std::vector<hw::UserRequest> requests;
       for (int64_t i = 0; i < users; ++i) {
@@ -152,6 +153,29 @@ void BM_SimLlama8bHc1(benchmark::State& state) {
 BENCHMARK(BM_SimLlama8bHc1)
     ->Args({64, 1024, 1024})
     ->Args({1, 1024, 1024})
+    ->UseManualTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+
+// KV in DRAM (kv-in-dram, query tiles of 8): the token level evaluates stages across tokens in
+// time order (sim/pipeline.h), which costs more per token than hc1-like's token order. Args:
+// users, prompt, output.
+void BM_SimLlama8bKvInDram(benchmark::State& state) {
+  Run last;
+  for (auto _ : state) {
+    last = simulate_in_child(state.range(0), state.range(1), state.range(2),
+                             hw::sim::SimLevel::kToken, "kv-in-dram");
+    if (!last.ok_) {
+      state.SkipWithError(last.error_.c_str());
+      return;
+    }
+    state.SetIterationTime(last.cpu_s_);
+  }
+  report(state, last);
+}
+BENCHMARK(BM_SimLlama8bKvInDram)
+    ->Args({64, 1024, 1024})
+    ->Args({1, 1024, 8})
     ->UseManualTime()
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);

@@ -4,7 +4,7 @@
 // that will ever be written) on admission and frees it when the user leaves, so a running user
 // can never be evicted. With kv_memory = dram the same accounting holds for the DRAM, and each
 // die's channel is a shared resource: KV writes and attention sweeps of all the die's layers
-// reserve its cycles in token (age) order, filling gaps (stall reason dram_bandwidth), at the
+// reserve its cycles in about posting order (the pipeline's time order), filling gaps (stall reason dram_bandwidth), at the
 // DRAM's peak rate; every refresh holds the channel for its whole window (mapping.h
 // kv_dram_refresh_cycles_, from k x tREFI, the cycle level's one timer), so a transfer that
 // meets one waits as at the cycle level rather than running at a rate derated on average.

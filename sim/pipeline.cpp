@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 
 #include "common/error.h"
 
@@ -42,6 +43,7 @@ Pipeline::Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64
       query_tile_(std::max<int64_t>(1, query_tile)) {
   if (stages_.empty()) throw make_error("Pipeline", "no stages");
   tiles_.resize(stages_.size());
+  ordered_ = kv_.dram();
   for (Stage& st : stages_) {
     st.plan_ = make_stream_plan(st.stream_, channel_depth_);
     if (st.plan_.m_ <= channel_depth_ + 1) {
@@ -99,16 +101,129 @@ Cycle Pipeline::pass(Token& t) {
       stages_[i].block_->apply(t, stages_[i].layer_);
     }
   }
-  Cursor c;
+  active_.emplace_back();
+  Cursor& c = active_.back();
+  c.entry_ = entries_++;
   c.t_ = t;
   c.end_ = end;
   c.first_ = c.last_ = t.time_;
-  return run(c);
+  if (!ordered_) {
+    run(c);
+  } else {
+    // Stage 0 now (the entry channel's state); an output token's whole passage now (the
+    // scheduler needs its exit); the rest as far as no younger token can come before it.
+    refresh(active_.size() - 1);
+    advance(&c, false, -1);
+    if (t.produces_output_) advance(&c, true, -1);
+    advance(nullptr, false, t.time_);
+  }
+  const Cycle leave = c.done_ ? c.leave_ : -1;
+  while (!active_.empty() && active_.front().done_) active_.pop_front();
+  peak_active_ = std::max(peak_active_, active_.size());
+  return leave;
 }
 
-Cycle Pipeline::run(Cursor& c) {
+void Pipeline::drain() {
+  if (ordered_) advance(nullptr, true, -1);
+  while (!active_.empty() && active_.front().done_) active_.pop_front();
+}
+
+Cycle Pipeline::unevaluated_from() const {
+  Cycle from = std::numeric_limits<Cycle>::max();
+  for (const Cursor& c : active_) {
+    if (!c.done_) from = std::min(from, c.first_);
+  }
+  return from;
+}
+
+bool Pipeline::took(const Cursor& p, size_t stage) {
+  return p.done_ || p.next_ > stage || (p.parked_ && p.next_ == stage);
+}
+
+const Pipeline::Cursor* Pipeline::previous_visitor(size_t k, size_t stage, size_t nth) const {
+  for (size_t m = k; m-- > 0;) {
+    const Cursor& p = active_[m];
+    if (stage < p.end_ && --nth == 0) return &p;
+  }
+  return nullptr;  // it left the active set: done
+}
+
+bool Pipeline::eligible(size_t k) const {
+  const Cursor& c = active_[k];
+  if (c.done_ || c.parked_) return false;
+  const size_t j = c.next_;
+  const Cursor* own = previous_visitor(k, j, 1);
+  const bool tile_open = own && own->parked_ && own->next_ == j;
+  // The stage's own state: its previous visitor is past it (or waits in its open tile).
+  if (own && !own->done_ && own->next_ <= j && !tile_open) return false;
+  if (stages_[j].kind_ == StageKind::kKvWrite) {
+    // The feeders' updates from the next stage: kv_write's only input from attention is its
+    // q buffer (q_out_: the intake query_tile + 1 tokens back); its outputs' channel order
+    // (last_out_) is applied when the token reaches attention.
+    const Cursor* q = previous_visitor(k, j + 1, size_t(query_tile_ + 1));
+    return !q || took(*q, j + 1);
+  }
+  if (j + 1 >= stages_.size() || tile_open) return true;
+  const Cursor* next = previous_visitor(k, j + 1, 1);
+  return !next || took(*next, j + 1);
+}
+
+void Pipeline::refresh(size_t k) {
+  if (k >= active_.size()) return;
+  Cursor& c = active_[k];
+  if (c.ready_) {
+    ready_.erase({c.ready_time_, c.entry_});
+    c.ready_ = false;
+  }
+  if (!eligible(k)) return;
+  c.ready_ = true;
+  c.ready_time_ = c.first_;
+  ready_.insert({c.ready_time_, c.entry_});
+}
+
+void Pipeline::refresh_after(const Cursor& m) {
+  const size_t k = index_of(m);
+  refresh(k);
+  refresh(k + 1);
+  refresh(k + size_t(query_tile_) + 1);
+  if (!m.t_.produces_output_) return;
+  for (size_t n = k + 2; n < active_.size(); ++n) {
+    refresh(n);
+    if (active_[n].t_.produces_output_) break;
+  }
+}
+
+void Pipeline::advance(const Cursor* target, bool until_done, Cycle horizon) {
+  for (;;) {
+    if (target && (until_done ? target->done_ : (target->done_ || target->next_ > 0))) return;
+    if (ready_.empty()) {
+      const bool pending = std::any_of(active_.begin(), active_.end(),
+                                       [](const Cursor& c) { return !c.done_; });
+      if (pending && (target || horizon < 0)) {
+        throw make_error("Pipeline", "no token can advance (time-ordered evaluation)");
+      }
+      return;
+    }
+    const auto [time, entry] = *ready_.begin();
+    if (!target && horizon >= 0 && time >= horizon) return;
+    Cursor& c = active_[size_t(entry - active_.front().entry_)];
+    ready_.erase(ready_.begin());
+    c.ready_ = false;
+    step(c);
+    refresh_after(c);
+  }
+}
+
+void Pipeline::finish_step(Cursor& c) {
+  ++c.next_;
+  if (c.next_ < c.end_) return;
+  c.done_ = true;
+  c.leave_ = c.last_ + 1;  // the host reads the token id a cycle after its write
+  last_cycle_ = std::max(last_cycle_, c.leave_);
+}
+
+__attribute__((always_inline)) inline void Pipeline::step(Cursor& c) {
   Token& t = c.t_;
-  const size_t end = c.end_;
   const bool dram = kv_.dram();
   const bool single_ported = kv_.single_ported();
   const int64_t depth = channel_depth_;
@@ -117,23 +232,64 @@ Cycle Pipeline::run(Cursor& c) {
   Cycle& kv_ready = c.kv_ready_;
   Stage*& prev = c.prev_;
   Cycle& prev_first = c.prev_first_;
-  for (size_t i = c.next_; i < end; ++i) {
-    Stage& st = stages_[i];
+  const size_t i = c.next_;
+  Stage& st = stages_[i];
+  if (c.swept_) {
+    // Its tile's sweep is done (close_tile): the outputs leave query after query (the channel
+    // keeps them in order, after the previous token's last chunk).
+    StreamTimes r = c.sweep_;
+    r.start_ = c.start_;
+    if (r.first_ <= st.last_out_) {
+      const Cycle shift = st.last_out_ + 1 - r.first_;
+      r.first_ += shift;
+      r.last_ += shift;
+    }
+    st.free_ = r.free_;
+    st.out_clear_ = r.last_;  // refined by the next block's intake
+    ++st.tokens_;
+    if (observer_) observer_->on_visit(i, t, first + 1, r.start_, r.free_, r.last_);
+    prev = &st;
+    prev_first = r.first_;
+    first = r.first_;
+    last = r.last_;
+    c.swept_ = false;
+    finish_step(c);
+    return;
+  }
+  if (c.kv_shift_pending_) {
+    // kv_write's outputs follow the previous token's last chunk into this stage, known once
+    // this stage took the previous token (its last_out_); its visit is recorded then.
+    Stage& w = stages_[i - 1];
+    if (first <= w.last_out_) {
+      const Cycle shift = w.last_out_ + 1 - first;
+      first += shift;
+      last += shift;
+    }
+    prev_first = first;
+    if (observer_) observer_->on_visit(i - 1, t, c.visit_arrive_, c.visit_start_, c.visit_free_, last);
+    c.kv_shift_pending_ = false;
+  }
+  {
     const bool drop = !t.produces_output_ && i >= body_end_;
     const bool attention = st.kind_ == StageKind::kAttention;
     // Query tiling: join the open tile, or close it (its sweep frees the engine) first.
     const bool tiling = attention && query_tile_ > 1;
     bool joins = false;
     if (tiling && !tiles_[i].empty()) {
-      const Cursor& q = tiles_[i].back();
+      const Cursor& q = *tiles_[i].back();
       joins = int64_t(tiles_[i].size()) < query_tile_ && q.t_.prompt_ &&
               !q.t_.produces_output_ && t.prompt_ && t.user_ == q.t_.user_ &&
               t.position_ == q.t_.position_ + 1 && first <= std::max(q.q_taken_, st.out_clear_);
-      if (!joins) close_tile(i);
+      if (!joins) {
+        close_tile(i);
+        // Time order: the tile's queries take the next stage first; this token comes back.
+        if (ordered_) return;
+      }
     }
     const bool parks = tiling && (joins || (t.prompt_ && !t.produces_output_));
-    Cycle free = joins ? tiles_[i].back().q_taken_ + 1 : st.free_;
-    if (!st.q_out_.empty()) free = std::max(free, st.q_out_[st.q_out_head_]);
+    Cycle free = joins ? tiles_[i].back()->q_taken_ + 1 : st.free_;
+    // kv_write's q buffer: this token's q enters once the q query_tile + 1 visits back left.
+    if (!st.q_out_.empty()) free = std::max(free, st.q_out_[size_t(st.tokens_) % st.q_out_.size()]);
     const Cycle start = std::max(first + 1, free);
     // KV in DRAM: the die's channel, reserved in token order. kv_write posts its K and V once
     // its last chunk is in; the sweep's request waits for them to be in the DRAM.
@@ -223,17 +379,14 @@ Cycle Pipeline::run(Cursor& c) {
       // Its whole q is in at q_taken_ (stream_step's taken(m - 1)); it waits in the tile.
       record_taken(st, drop, start, first, last);
       st.input_.record(first + 1, start);
-      Cursor held = c;
-      held.next_ = i;
-      held.start_ = start;
-      held.q_taken_ = std::max(start + st.plan_.m_ - 1, std::max(last, first) + 1);
-      std::vector<Cursor>& tile = tiles_[i];
-      tile.push_back(held);
+      c.start_ = start;
+      c.q_taken_ = std::max(start + st.plan_.m_ - 1, std::max(last, first) + 1);
+      c.parked_ = true;
+      std::vector<Cursor*>& tile = tiles_[i];
+      tile.push_back(&c);
       peak_parked_ = std::max(peak_parked_, ++parked_);
-      if (int64_t(tile.size()) >= query_tile_ || !t.prompt_ || t.produces_output_) {
-        return close_tile(i);
-      }
-      return -1;
+      if (int64_t(tile.size()) >= query_tile_ || !t.prompt_ || t.produces_output_) close_tile(i);
+      return;
     }
     StreamInput in;
     in.first_in_ = first;
@@ -267,7 +420,8 @@ Cycle Pipeline::run(Cursor& c) {
     StreamTimes r = stream_step(plan, in);
     st.produced_ = r.last_;
     if (attention && dram) open_rows(st, t.user_, slot, r);
-    if (r.first_ <= st.last_out_) {
+    const bool kv_write = st.kind_ == StageKind::kKvWrite;
+    if (!kv_write && r.first_ <= st.last_out_) {
       // A channel is in order: this token's chunks follow the previous token's last one.
       const Cycle shift = st.last_out_ + 1 - r.first_;
       r.first_ += shift;
@@ -300,16 +454,26 @@ Cycle Pipeline::run(Cursor& c) {
     st.input_.record(first + 1, r.start_);
     if (!drop) st.busy_cycles_ += attention ? t.attention_service_cycles_ : st.service_cycles_;
     ++st.tokens_;
-    if (observer_) observer_->on_visit(i, t, first + 1, r.start_, r.free_, r.last_);
+    if (kv_write) {
+      // Its outputs' channel order waits for attention's intake of the previous token (above).
+      c.kv_shift_pending_ = true;
+      c.visit_arrive_ = first + 1;
+      c.visit_start_ = r.start_;
+      c.visit_free_ = r.free_;
+    } else if (observer_) {
+      observer_->on_visit(i, t, first + 1, r.start_, r.free_, r.last_);
+    }
     if (i == 0) entry_.record(t.time_, r.start_);
     prev = &st;
     prev_first = r.first_;
     first = r.first_;
     last = r.last_;
   }
-  const Cycle leave = last + 1;  // the host reads the token id a cycle after its write
-  last_cycle_ = std::max(last_cycle_, leave);
-  return leave;
+  finish_step(c);
+}
+
+void Pipeline::run(Cursor& c) {
+  while (!c.done_ && !c.parked_) step(c);
 }
 
 Cycle Pipeline::row_saving(Stage& st, int64_t user, const KvSram::DramSlot& slot,
@@ -383,19 +547,19 @@ void Pipeline::record_taken(Stage& st, bool drop, Cycle start, Cycle first, Cycl
   }
 }
 
-Cycle Pipeline::close_tile(size_t index) {
-  std::vector<Cursor> tile = std::move(tiles_[index]);
+void Pipeline::close_tile(size_t index) {
+  std::vector<Cursor*> tile = std::move(tiles_[index]);
   tiles_[index].clear();
   parked_ -= tile.size();
   Stage& st = stages_[index];
-  const Cursor& lastq = tile.back();
+  const Cursor& lastq = *tile.back();
   const Token& lt = lastq.t_;
   // One sweep over positions 0..last of the tile once the last query is in (and, in DRAM, its
   // K and V); each query scores the positions up to its own: n (p0 + 1) + n (n - 1) / 2 query-
   // position pairs for n queries from position p0, at the engine's MAC and exp rates
   // (stream_step's compute term takes them as the context).
   const int64_t n = int64_t(tile.size());
-  const int64_t p0 = tile.front().t_.position_;
+  const int64_t p0 = tile.front()->t_.position_;
   const int64_t pairs = n * (p0 + 1) + n * (n - 1) / 2;
   kv_positions_read_ += lt.position_ + 1;
   ++st.kv_sweeps_;
@@ -437,29 +601,17 @@ Cycle Pipeline::close_tile(size_t index) {
   if (kv_.dram()) open_rows(st, lt.user_, slot, sweep);
   if (kv_.single_ported()) st.sweeps_.emplace_back(sweep.start_, sweep.done_ + 1);
   st.busy_cycles_ += std::max(lt.attention_service_cycles_, compute_cycles(plan, pairs));
-  Cycle leave = -1;
-  for (size_t k = 0; k < tile.size(); ++k) {
-    Cursor& q = tile[k];
-    // The tile's outputs leave query after query (the channel keeps them in order).
-    StreamTimes r = sweep;
-    r.start_ = q.start_;
-    if (r.first_ <= st.last_out_) {
-      const Cycle shift = st.last_out_ + 1 - r.first_;
-      r.first_ += shift;
-      r.last_ += shift;
-    }
-    st.free_ = r.free_;
-    st.out_clear_ = r.last_;  // refined by the next block's intake
-    ++st.tokens_;
-    if (observer_) observer_->on_visit(index, q.t_, q.first_ + 1, r.start_, r.free_, r.last_);
-    q.prev_ = &st;
-    q.prev_first_ = r.first_;
-    q.first_ = r.first_;
-    q.last_ = r.last_;
-    q.next_ = index + 1;
-    leave = run(q);
+  // Each query's outputs leave in its own step (step: swept_), query after query.
+  for (Cursor* q : tile) {
+    q->parked_ = false;
+    q->swept_ = true;
+    q->sweep_ = sweep;
   }
-  return leave;
+  if (!ordered_) {
+    for (Cursor* q : tile) run(*q);
+  } else {
+    for (Cursor* q : tile) refresh_after(*q);
+  }
 }
 
 int64_t Pipeline::state_bytes() const {
@@ -469,7 +621,8 @@ int64_t Pipeline::state_bytes() const {
              int64_t((s.taken_.size() + s.paces_.size() + s.drop_paces_.size() +
                       s.written_.size()) * 8);
   }
-  bytes += int64_t(tiles_.capacity() * sizeof(std::vector<Cursor>) + peak_parked_ * sizeof(Cursor));
+  bytes += int64_t(tiles_.capacity() * sizeof(std::vector<Cursor*>) +
+                   peak_parked_ * sizeof(Cursor*) + peak_active_ * sizeof(Cursor));
   return bytes;
 }
 

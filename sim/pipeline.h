@@ -26,6 +26,11 @@
 // Cycles a feeder's last chunk waits are its output_full stalls, extra attention cycles
 // bank_conflict, waiting for the DRAM channel dram_bandwidth, the rest of the idle time
 // input_empty.
+// With KV in DRAM the order of evaluation matters (the die's DRAM calendar is shared by all
+// layers, and the cycle level's channels serve requests in posting order), so there the steps of
+// all tokens in flight are evaluated in time order (advance: the step that comes first among
+// those whose inputs are final; docs/simulate.md "Time order"); every other state a step reads
+// is its block's and its feeder's, so on SRAM chips a token is evaluated whole at entry.
 // One exception to "at entry": prefill query tiling (chip.attention.query_tile > 1), where one
 // attention sweep serves the queries of consecutive prompt tokens that queue at the block, so a
 // token's sweep depends on whether the next token arrives in time. Such a token waits at the
@@ -35,6 +40,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -146,6 +152,10 @@ class Pipeline : public TokenPath {
 
   const std::vector<Stage>& stages() const { return stages_; }
   int64_t kv_positions_read() const override { return kv_positions_read_; }
+  // Time order (KV in DRAM): evaluates every stage still pending; the earliest cycle a pending
+  // stage may reserve the DRAM from (INT64_MAX: none), so pruning the calendar stops there.
+  void drain();
+  Cycle unevaluated_from() const override;
   // Latest departure seen: the end of the simulated activity.
   Cycle last_cycle() const { return last_cycle_; }
   int64_t state_bytes() const;
@@ -169,11 +179,47 @@ class Pipeline : public TokenPath {
     Cycle prev_first_ = 0;
     Cycle start_ = 0;             // parked: took its first q chunk
     Cycle q_taken_ = 0;           // parked: took its last q chunk
+    bool parked_ = false;         // waits in tiles_[next_]
+    bool swept_ = false;          // its tile's sweep (sweep_) is done; its outputs are next
+    StreamTimes sweep_;
+    // kv_write's outputs follow the previous token's in the channel to attention, whose intake
+    // of that token sets kv_write's last_out_: applied when this token reaches attention (with
+    // the kv_write visit's record), so kv_write's intake and DRAM write need not wait for it.
+    bool kv_shift_pending_ = false;
+    Cycle visit_arrive_ = 0, visit_start_ = 0, visit_free_ = 0;
+    bool done_ = false;
+    Cycle leave_ = -1;            // done: the cycle the host reads its output (or the drop)
+    int64_t entry_ = 0;           // entry number: its place in active_ is entry_ - front's
+    bool ready_ = false;          // time order: in ready_ at ready_time_ (eligible)
+    Cycle ready_time_ = 0;
   };
-  Cycle run(Cursor& c);
-  // Sweeps the open tile of attention stage `index` and finishes its tokens' passages (each
-  // until it finishes or waits at a later attention stage); returns run()'s result of the last.
-  Cycle close_tile(size_t index);
+  // Evaluates stage c.next_ of c's passage (or, at an attention stage whose tile is open and
+  // which this token does not join in time order, closes the tile and leaves c where it is).
+  void step(Cursor& c);
+  void finish_step(Cursor& c);
+  // Steps c until it is done or parked (token order).
+  void run(Cursor& c);
+  // Sweeps the open tile of attention stage `index`; its tokens' outputs follow in their own
+  // steps (in token order: run at once).
+  void close_tile(size_t index);
+  // Time order (KV in DRAM): whether active_[k]'s next stage has every input final: the stage's
+  // previous visitor is past it, and the next stage's previous visitor took its input there
+  // (the feeder's back-pressure state; for kv_write only its q buffer's, query_tile + 1 back).
+  bool eligible(size_t k) const;
+  static bool took(const Cursor& p, size_t stage);
+  // The nth token before active_[k] that visits `stage`; nullptr when it left the active set.
+  const Cursor* previous_visitor(size_t k, size_t stage, size_t nth) const;
+  // Steps the eligible token whose next stage comes first in time, until `target` took stage 0
+  // (until_done: is done), or with no target until every eligible stage is at or after
+  // `horizon` (-1: none left).
+  void advance(const Cursor* target, bool until_done, Cycle horizon);
+  // Time order: re-decides whether active_[k] is eligible (ready_); refresh_after(m) does so for
+  // every token whose eligibility m's progress may change: m, the next token, the token
+  // query_tile + 1 after it (kv_write's q buffer) and, for an output token, the tokens up to the
+  // next output token (whose head stages it is the previous visitor of).
+  void refresh(size_t k);
+  void refresh_after(const Cursor& m);
+  size_t index_of(const Cursor& c) const { return size_t(c.entry_ - active_.front().entry_); }
   // KV DRAM: the access cycles `user`'s transfer in slot saves in attention stage st's layer:
   // tRP + tRCD when its rows are still open (its previous access there, since whose start no
   // refresh and no rival layer's access came), tRP when a refresh closed the die's banks since
@@ -196,7 +242,15 @@ class Pipeline : public TokenPath {
   VisitObserver* observer_ = nullptr;
   Cycle last_cycle_ = 0;
   int64_t query_tile_ = 1;
-  std::vector<std::vector<Cursor>> tiles_;  // per stage: the open tile (attention stages)
+  std::vector<std::vector<Cursor*>> tiles_;  // per stage: the open tile (attention stages)
+  // Tokens whose passage is not finished, in entry order (references stay valid: deque ends).
+  std::deque<Cursor> active_;
+  size_t peak_active_ = 0;
+  int64_t entries_ = 0;
+  std::set<std::pair<Cycle, int64_t>> ready_;  // time order: (next stage's time, entry) eligible
+  // KV in DRAM: stages are evaluated across tokens in time order (each token's DRAM requests
+  // booked in about posting order, FCFS as the cycle level's channels), not token by token.
+  bool ordered_ = false;
   int64_t kv_positions_read_ = 0;  // TokenPath::kv_positions_read
   size_t parked_ = 0;  // tokens waiting in tiles
   size_t peak_parked_ = 0;

@@ -170,7 +170,7 @@ void Scheduler::step() {
     ++next_arrival_;
   }
   admit(now);
-  if (kv_.dram() && !cycle_level_) kv_.prune_dram(now);
+  if (kv_.dram() && !cycle_level_) kv_.prune_dram(std::min(now, path_.unevaluated_from()));
   feed(now);
   Cycle next = INT64_MAX;
   if (!exits_.empty()) next = std::min(next, exits_.top().cycle_);

@@ -3,6 +3,7 @@
 // (cycle_chip.h).
 #pragma once
 #include <cstdint>
+#include <limits>
 
 #include <systemc>
 
@@ -38,6 +39,9 @@ class TokenPath {
   // queries (chip.attention.query_tile) reads its context once, so the run's KV read energy
   // comes from this count, not from one sweep per token.
   virtual int64_t kv_positions_read() const = 0;
+  // The earliest cycle from which a part of a passage not evaluated yet may still reserve the
+  // KV DRAM (the token level in time order); the scheduler prunes the calendar only before it.
+  virtual Cycle unevaluated_from() const { return std::numeric_limits<Cycle>::max(); }
 };
 
 }  // namespace hw::sim

@@ -110,17 +110,34 @@ Cycle Pipeline::pass(Token& t) {
   if (!ordered_) {
     run(c);
   } else {
-    // Stage 0 now (the entry channel's state); an output token's whole passage now (the
-    // scheduler needs its exit); the rest as far as no younger token can come before it.
+    // Stage 0 now (the entry channel's state); the rest when the scheduler settles the time
+    // before its next event (settle), which also reports the exit.
     refresh(active_.size() - 1);
     advance(&c, false, -1);
-    if (t.produces_output_) advance(&c, true, -1);
-    advance(nullptr, false, t.time_);
   }
-  const Cycle leave = c.done_ ? c.leave_ : -1;
+  const Cycle leave = c.done_ && !ordered_ ? c.leave_ : -1;
   while (!active_.empty() && active_.front().done_) active_.pop_front();
   peak_active_ = std::max(peak_active_, active_.size());
   return leave;
+}
+
+void Pipeline::settle(Cycle& horizon, std::vector<Finished>& finished) {
+  if (!ordered_) return;
+  for (;;) {
+    for (const Finished& f : finished_) {
+      finished.push_back(f);
+      horizon = std::min(horizon, f.leave_);
+    }
+    finished_.clear();
+    if (ready_.empty() || ready_.begin()->first >= horizon) break;
+    const int64_t entry = ready_.begin()->second;
+    Cursor& c = active_[size_t(entry - active_.front().entry_)];
+    ready_.erase(ready_.begin());
+    c.ready_ = false;
+    step(c);
+    refresh_after(c);
+  }
+  while (!active_.empty() && active_.front().done_) active_.pop_front();
 }
 
 void Pipeline::drain() {
@@ -220,6 +237,7 @@ void Pipeline::finish_step(Cursor& c) {
   c.done_ = true;
   c.leave_ = c.last_ + 1;  // the host reads the token id a cycle after its write
   last_cycle_ = std::max(last_cycle_, c.leave_);
+  if (ordered_ && c.t_.produces_output_) finished_.push_back({c.t_, c.leave_});
 }
 
 __attribute__((always_inline)) inline void Pipeline::step(Cursor& c) {

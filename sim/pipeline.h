@@ -29,8 +29,10 @@
 // With KV in DRAM the order of evaluation matters (the die's DRAM calendar is shared by all
 // layers, and the cycle level's channels serve requests in posting order), so there the steps of
 // all tokens in flight are evaluated in time order (advance: the step that comes first among
-// those whose inputs are final; docs/simulate.md "Time order"); every other state a step reads
-// is its block's and its feeder's, so on SRAM chips a token is evaluated whole at entry.
+// those whose inputs are final; docs/simulate.md "Time order"): a token's first block at its
+// entry, the rest when the scheduler settles the time before its next event (settle), which
+// hands it the exits found. Every other state a step reads is its block's and its feeder's, so
+// on SRAM chips a token is evaluated whole at entry.
 // One exception to "at entry": prefill query tiling (chip.attention.query_tile > 1), where one
 // attention sweep serves the queries of consecutive prompt tokens that queue at the block, so a
 // token's sweep depends on whether the next token arrives in time. Such a token waits at the
@@ -146,7 +148,9 @@ class Pipeline : public TokenPath {
   // mode applies each block's golden function on the way. With query tiling an inner prompt
   // token may wait at an attention stage for the next token (its tile, below): its passage is
   // then finished when the tile closes, during a later token's pass, and pass returns -1.
-  // Tokens that produce output never wait there (a tile closes with them).
+  // Tokens that produce output never wait there (a tile closes with them). With KV in DRAM
+  // (time order) only the first stage is evaluated now and pass returns -1: the exit comes
+  // from settle.
   Cycle pass(Token& t);
   void set_observer(VisitObserver* observer) { observer_ = observer; }
 
@@ -156,6 +160,7 @@ class Pipeline : public TokenPath {
   // stage may reserve the DRAM from (INT64_MAX: none), so pruning the calendar stops there.
   void drain();
   Cycle unevaluated_from() const override;
+  void settle(Cycle& horizon, std::vector<Finished>& finished) override;
   // Latest departure seen: the end of the simulated activity.
   Cycle last_cycle() const { return last_cycle_; }
   int64_t state_bytes() const;
@@ -248,6 +253,7 @@ class Pipeline : public TokenPath {
   size_t peak_active_ = 0;
   int64_t entries_ = 0;
   std::set<std::pair<Cycle, int64_t>> ready_;  // time order: (next stage's time, entry) eligible
+  std::vector<Finished> finished_;  // time order: output tokens done since the last settle
   // KV in DRAM: stages are evaluated across tokens in time order (each token's DRAM requests
   // booked in about posting order, FCFS as the cycle level's channels), not token by token.
   bool ordered_ = false;

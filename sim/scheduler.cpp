@@ -182,6 +182,14 @@ void Scheduler::step() {
   if (!cycle_level_ && (!decode_ready_.empty() || prefill_ready())) {
     next = std::min(next, path_.input_space_at(now));
   }
+  if (!cycle_level_) {
+    // Time order (KV in DRAM): the passages up to the next event; their exits come back here.
+    settled_.clear();
+    path_.settle(next, settled_);
+    for (const TokenPath::Finished& f : settled_) {
+      exits_.push({std::max(f.leave_, now + 1), f.token_.seq_, f.token_.user_, f.token_.output_id_});
+    }
+  }
   if (cycle_level_) {
     const bool tokens_waiting = !decode_ready_.empty() || !prefill_.empty();
     const bool users_pending = next_arrival_ < users_.size() || !waiting_.empty() ||

@@ -171,6 +171,7 @@ class Scheduler : public sc_core::sc_module {
   ServingConfig serving_;
   PowerCap* cap_ = nullptr;
   int64_t kv_reads_charged_ = 0;  // the path's KV position reads already put in cap_'s windows
+  std::vector<TokenPath::Finished> settled_;  // TokenPath::settle's exits (reused)
   int64_t chunk_fed_ = 0;      // prompt tokens the head of the prefill queue fed in a row
   size_t decode_credit_ = 0;   // prefill_first: decode tokens let in at a chunk boundary
   bool last_contested_went_to_decode_ = false;  // interleaved: who won the last shared slot

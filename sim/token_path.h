@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include <systemc>
 
@@ -42,6 +43,16 @@ class TokenPath {
   // The earliest cycle from which a part of a passage not evaluated yet may still reserve the
   // KV DRAM (the token level in time order); the scheduler prunes the calendar only before it.
   virtual Cycle unevaluated_from() const { return std::numeric_limits<Cycle>::max(); }
+  // Token level in time order (KV in DRAM): the scheduler's next event is at `horizon` and no
+  // token enters before it, so the passages' parts before it can be evaluated; tokens that
+  // produce output and finish are appended to `finished` with the cycle their output is read,
+  // and an exit before `horizon` lowers it (what comes after the exit waits for the scheduler,
+  // which may put a token in then). enter() returns -1 for tokens whose exit comes here.
+  struct Finished {
+    Token token_;
+    Cycle leave_ = 0;
+  };
+  virtual void settle(Cycle& /*horizon*/, std::vector<Finished>& /*finished*/) {}
 };
 
 }  // namespace hw::sim

@@ -137,11 +137,11 @@ void report(benchmark::State& state, const Run& r) {
   state.counters["peak_rss_bytes"] = r.peak_rss_bytes_;
 }
 
-// Args: users, prompt, output.
-void BM_SimLlama8bHc1(benchmark::State& state) {
+// Times state.range(0..2) = users, prompt, output at `level` on `chip_name` (child CPU time).
+void time_runs(benchmark::State& state, hw::sim::SimLevel level, const char* chip_name) {
   Run last;
   for (auto _ : state) {
-    last = simulate_in_child(state.range(0), state.range(1), state.range(2));
+    last = simulate_in_child(state.range(0), state.range(1), state.range(2), level, chip_name);
     if (!last.ok_) {
       state.SkipWithError(last.error_.c_str());
       return;
@@ -149,6 +149,11 @@ void BM_SimLlama8bHc1(benchmark::State& state) {
     state.SetIterationTime(last.cpu_s_);
   }
   report(state, last);
+}
+
+// Args: users, prompt, output.
+void BM_SimLlama8bHc1(benchmark::State& state) {
+  time_runs(state, hw::sim::SimLevel::kToken, "hc1-like");
 }
 BENCHMARK(BM_SimLlama8bHc1)
     ->Args({64, 1024, 1024})
@@ -161,17 +166,7 @@ BENCHMARK(BM_SimLlama8bHc1)
 // time order (sim/pipeline.h), which costs more per token than hc1-like's token order. Args:
 // users, prompt, output.
 void BM_SimLlama8bKvInDram(benchmark::State& state) {
-  Run last;
-  for (auto _ : state) {
-    last = simulate_in_child(state.range(0), state.range(1), state.range(2),
-                             hw::sim::SimLevel::kToken, "kv-in-dram");
-    if (!last.ok_) {
-      state.SkipWithError(last.error_.c_str());
-      return;
-    }
-    state.SetIterationTime(last.cpu_s_);
-  }
-  report(state, last);
+  time_runs(state, hw::sim::SimLevel::kToken, "kv-in-dram");
 }
 BENCHMARK(BM_SimLlama8bKvInDram)
     ->Args({64, 1024, 1024})
@@ -183,17 +178,7 @@ BENCHMARK(BM_SimLlama8bKvInDram)
 // The cycle level (every block instance a clocked process): Llama 3.1 8B on hc1-like, one user,
 // 32-token prompt, 32 generated (target: under 5 minutes on one core).
 void BM_SimCycleLlama8bHc1(benchmark::State& state) {
-  Run last;
-  for (auto _ : state) {
-    last = simulate_in_child(state.range(0), state.range(1), state.range(2),
-                             hw::sim::SimLevel::kCycle);
-    if (!last.ok_) {
-      state.SkipWithError(last.error_.c_str());
-      return;
-    }
-    state.SetIterationTime(last.cpu_s_);
-  }
-  report(state, last);
+  time_runs(state, hw::sim::SimLevel::kCycle, "hc1-like");
 }
 BENCHMARK(BM_SimCycleLlama8bHc1)
     ->Args({1, 32, 32})

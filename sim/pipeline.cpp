@@ -10,6 +10,15 @@
 namespace hw::sim {
 namespace {
 
+// A channel is in order: chunks written from `first` to `last` follow the previous token's last
+// one (`last_out`), shifted as a whole.
+void follow_in_channel(Cycle last_out, Cycle& first, Cycle& last) {
+  if (first > last_out) return;
+  const Cycle shift = last_out + 1 - first;
+  first += shift;
+  last += shift;
+}
+
 // Cycles the attention engine computes `pairs` query-position pairs at its MAC and exp rates.
 Cycle compute_cycles(const StreamPlan& plan, int64_t pairs) {
   return std::max((pairs * plan.macs_per_position_ + plan.macs_per_cycle_ - 1) / plan.macs_per_cycle_,
@@ -113,12 +122,24 @@ Cycle Pipeline::pass(Token& t) {
     // Stage 0 now (the entry channel's state); the rest when the scheduler settles the time
     // before its next event (settle), which also reports the exit.
     refresh(active_.size() - 1);
-    advance(&c, false, -1);
+    enter_first_stage(c);
   }
   const Cycle leave = c.done_ && !ordered_ ? c.leave_ : -1;
-  while (!active_.empty() && active_.front().done_) active_.pop_front();
   peak_active_ = std::max(peak_active_, active_.size());
+  pop_done();
   return leave;
+}
+
+void Pipeline::pop_done() {
+  while (!active_.empty() && active_.front().done_) active_.pop_front();
+}
+
+void Pipeline::step_first_ready() {
+  Cursor& c = active_[size_t(ready_.begin()->second - active_.front().entry_)];
+  ready_.erase(ready_.begin());
+  c.ready_ = false;
+  step(c);
+  refresh_after(c);
 }
 
 void Pipeline::settle(Cycle& horizon, std::vector<Finished>& finished) {
@@ -130,19 +151,20 @@ void Pipeline::settle(Cycle& horizon, std::vector<Finished>& finished) {
     }
     finished_.clear();
     if (ready_.empty() || ready_.begin()->first >= horizon) break;
-    const int64_t entry = ready_.begin()->second;
-    Cursor& c = active_[size_t(entry - active_.front().entry_)];
-    ready_.erase(ready_.begin());
-    c.ready_ = false;
-    step(c);
-    refresh_after(c);
+    step_first_ready();
   }
-  while (!active_.empty() && active_.front().done_) active_.pop_front();
+  pop_done();
 }
 
-void Pipeline::drain() {
-  if (ordered_) advance(nullptr, true, -1);
-  while (!active_.empty() && active_.front().done_) active_.pop_front();
+void Pipeline::expect_drained() const {
+  // Every passage ends in an exit the scheduler waits for or in a tile that a later token of
+  // the same prompt closes, so a finished run leaves nothing unevaluated.
+  const auto pending = std::count_if(active_.begin(), active_.end(),
+                                     [](const Cursor& c) { return !c.done_; });
+  if (pending > 0) {
+    throw make_error("Pipeline", std::to_string(pending) +
+                                     " token passages left unevaluated at the end of the run");
+  }
 }
 
 Cycle Pipeline::unevaluated_from() const {
@@ -210,24 +232,14 @@ void Pipeline::refresh_after(const Cursor& m) {
   }
 }
 
-void Pipeline::advance(const Cursor* target, bool until_done, Cycle horizon) {
-  for (;;) {
-    if (target && (until_done ? target->done_ : (target->done_ || target->next_ > 0))) return;
+void Pipeline::enter_first_stage(const Cursor& c) {
+  while (c.next_ == 0) {
+    // The older tokens it waits for can always go: the oldest unfinished token's inputs are
+    // final unless it waits in a tile, which only a younger token (this one, at most) closes.
     if (ready_.empty()) {
-      const bool pending = std::any_of(active_.begin(), active_.end(),
-                                       [](const Cursor& c) { return !c.done_; });
-      if (pending && (target || horizon < 0)) {
-        throw make_error("Pipeline", "no token can advance (time-ordered evaluation)");
-      }
-      return;
+      throw make_error("Pipeline", "no token can advance (time-ordered evaluation)");
     }
-    const auto [time, entry] = *ready_.begin();
-    if (!target && horizon >= 0 && time >= horizon) return;
-    Cursor& c = active_[size_t(entry - active_.front().entry_)];
-    ready_.erase(ready_.begin());
-    c.ready_ = false;
-    step(c);
-    refresh_after(c);
+    step_first_ready();
   }
 }
 
@@ -257,11 +269,7 @@ __attribute__((always_inline)) inline void Pipeline::step(Cursor& c) {
     // keeps them in order, after the previous token's last chunk).
     StreamTimes r = c.sweep_;
     r.start_ = c.start_;
-    if (r.first_ <= st.last_out_) {
-      const Cycle shift = st.last_out_ + 1 - r.first_;
-      r.first_ += shift;
-      r.last_ += shift;
-    }
+    follow_in_channel(st.last_out_, r.first_, r.last_);
     st.free_ = r.free_;
     st.out_clear_ = r.last_;  // refined by the next block's intake
     ++st.tokens_;
@@ -277,12 +285,7 @@ __attribute__((always_inline)) inline void Pipeline::step(Cursor& c) {
   if (c.kv_shift_pending_) {
     // kv_write's outputs follow the previous token's last chunk into this stage, known once
     // this stage took the previous token (its last_out_); its visit is recorded then.
-    Stage& w = stages_[i - 1];
-    if (first <= w.last_out_) {
-      const Cycle shift = w.last_out_ + 1 - first;
-      first += shift;
-      last += shift;
-    }
+    follow_in_channel(stages_[i - 1].last_out_, first, last);
     prev_first = first;
     if (observer_) observer_->on_visit(i - 1, t, c.visit_arrive_, c.visit_start_, c.visit_free_, last);
     c.kv_shift_pending_ = false;
@@ -439,12 +442,7 @@ __attribute__((always_inline)) inline void Pipeline::step(Cursor& c) {
     st.produced_ = r.last_;
     if (attention && dram) open_rows(st, t.user_, slot, r);
     const bool kv_write = st.kind_ == StageKind::kKvWrite;
-    if (!kv_write && r.first_ <= st.last_out_) {
-      // A channel is in order: this token's chunks follow the previous token's last one.
-      const Cycle shift = st.last_out_ + 1 - r.first_;
-      r.first_ += shift;
-      r.last_ += shift;
-    }
+    if (!kv_write) follow_in_channel(st.last_out_, r.first_, r.last_);
     if (st.kind_ == StageKind::kKvWrite) {
       kv_ready = r.kv_ready_;
       if (dram_begin >= 0) {

@@ -28,8 +28,8 @@
 // input_empty.
 // With KV in DRAM the order of evaluation matters (the die's DRAM calendar is shared by all
 // layers, and the cycle level's channels serve requests in posting order), so there the steps of
-// all tokens in flight are evaluated in time order (advance: the step that comes first among
-// those whose inputs are final; docs/simulate.md "Time order"): a token's first block at its
+// all tokens in flight are evaluated in time order (step_first_ready: the step that comes first
+// among those whose inputs are final; docs/simulate.md "Time order"): a token's first block at its
 // entry, the rest when the scheduler settles the time before its next event (settle), which
 // hands it the exits found. Every other state a step reads is its block's and its feeder's, so
 // on SRAM chips a token is evaluated whole at entry.
@@ -156,9 +156,10 @@ class Pipeline : public TokenPath {
 
   const std::vector<Stage>& stages() const { return stages_; }
   int64_t kv_positions_read() const override { return kv_positions_read_; }
-  // Time order (KV in DRAM): evaluates every stage still pending; the earliest cycle a pending
-  // stage may reserve the DRAM from (INT64_MAX: none), so pruning the calendar stops there.
-  void drain();
+  // After the run: throws if a passage was left unevaluated (time order: each ends in an exit
+  // the scheduler waited for). unevaluated_from: the earliest cycle a pending stage may reserve
+  // the DRAM from (INT64_MAX: none), so pruning the calendar stops there.
+  void expect_drained() const;
   Cycle unevaluated_from() const override;
   void settle(Cycle& horizon, std::vector<Finished>& finished) override;
   // Latest departure seen: the end of the simulated activity.
@@ -214,10 +215,11 @@ class Pipeline : public TokenPath {
   static bool took(const Cursor& p, size_t stage);
   // The nth token before active_[k] that visits `stage`; nullptr when it left the active set.
   const Cursor* previous_visitor(size_t k, size_t stage, size_t nth) const;
-  // Steps the eligible token whose next stage comes first in time, until `target` took stage 0
-  // (until_done: is done), or with no target until every eligible stage is at or after
-  // `horizon` (-1: none left).
-  void advance(const Cursor* target, bool until_done, Cycle horizon);
+  // Time order: steps the eligible token whose next stage comes first in time (the front of
+  // ready_); enter_first_stage does so until c took its first stage (the entry channel's state).
+  void step_first_ready();
+  void enter_first_stage(const Cursor& c);
+  void pop_done();  // forgets the finished tokens at the front of active_
   // Time order: re-decides whether active_[k] is eligible (ready_); refresh_after(m) does so for
   // every token whose eligibility m's progress may change: m, the next token, the token
   // query_tile + 1 after it (kv_write's q buffer) and, for an output token, the tokens up to the

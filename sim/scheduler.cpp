@@ -187,6 +187,9 @@ void Scheduler::step() {
     settled_.clear();
     path_.settle(next, settled_);
     for (const TokenPath::Finished& f : settled_) {
+      // An exit settled now lies after now (its last steps were at or after this wake); the
+      // max only keeps the kernel's time order should one not (none in the structure grid's
+      // KV-in-DRAM runs).
       exits_.push({std::max(f.leave_, now + 1), f.token_.seq_, f.token_.user_, f.token_.output_id_});
     }
   }

@@ -591,9 +591,7 @@ SimResult run_simulation(const ModelConfig& model, const ChipConfig& chip,
     });
   }
   sc_core::sc_start();
-  // Every prompt ends with a token that produces output, whose passage finished every older
-  // token's: nothing is left in time order, but a run must not end with unevaluated stages.
-  top->pipeline().drain();
+  top->pipeline().expect_drained();
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (top->vcd()) {

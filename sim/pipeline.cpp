@@ -319,8 +319,11 @@ __attribute__((always_inline)) inline void Pipeline::step(Cursor& c) {
     Cycle dram_begin = -1, dram_end = -1;
     KvSram::DramSlot slot;
     if (st.kind_ != StageKind::kPlain && dram && !parks) {
+      // A sweep's request goes out once its q is in, the previous sweep's outputs have left
+      // (out_clear_: the sweep waits for them, and so does its request) and its own K and V
+      // are in the DRAM.
       const Cycle earliest =
-          attention ? std::max(start + st.plan_.m_ - 1, kv_ready)
+          attention ? std::max({start + st.plan_.m_ - 1, st.out_clear_, kv_ready})
                     : std::max(start + st.plan_.m_ - 1, last + 1);
       const int64_t bytes = kv_.dram_position_bytes() * (attention ? t.position_ + 1 : 1);
       const Cycle transfer = kv_.dram_transfer_cycles(bytes);
@@ -594,7 +597,7 @@ void Pipeline::close_tile(size_t index) {
   Cycle sweep_cycles = lt.attention_service_cycles_ + penalty;
   const StreamPlan& plan = st.plan_;
   if (kv_.dram()) {
-    const Cycle earliest = std::max(lastq.q_taken_, lastq.kv_ready_);
+    const Cycle earliest = std::max({lastq.q_taken_, st.out_clear_, lastq.kv_ready_});
     const int64_t bytes = kv_.dram_position_bytes() * (lt.position_ + 1);
     const Cycle transfer = kv_.dram_transfer_cycles(bytes);
     slot = kv_.reserve_dram(st.die_, earliest, transfer);

@@ -312,28 +312,20 @@ __attribute__((always_inline)) inline void Pipeline::step(Cursor& c) {
     // kv_write's q buffer: this token's q enters once the q query_tile + 1 visits back left.
     if (!st.q_out_.empty()) free = std::max(free, st.q_out_[size_t(st.tokens_) % st.q_out_.size()]);
     const Cycle start = std::max(first + 1, free);
-    // KV in DRAM: the die's channel, reserved in token order. kv_write posts its K and V once
-    // its last chunk is in; the sweep's request waits for them to be in the DRAM.
+    // KV in DRAM: the die's channel, reserved when the step is evaluated (time order). kv_write
+    // posts its K and V once its last chunk is in; the sweep's request waits for them to be in
+    // the DRAM (sweep_posted).
     // The transfer takes the channel's free cycles from its first one on (work-conserving,
     // refreshes blocked), so it may span more than its own cycles: [dram_begin, dram_end).
     Cycle dram_begin = -1, dram_end = -1;
     KvSram::DramSlot slot;
     if (st.kind_ != StageKind::kPlain && dram && !parks) {
-      // A sweep's request goes out once its q is in, the previous sweep's outputs have left
-      // (out_clear_: the sweep waits for them, and so does its request) and its own K and V
-      // are in the DRAM.
-      const Cycle earliest =
-          attention ? std::max({start + st.plan_.m_ - 1, st.out_clear_, kv_ready})
-                    : std::max(start + st.plan_.m_ - 1, last + 1);
+      const Cycle earliest = attention ? sweep_posted(st, start + st.plan_.m_ - 1, kv_ready)
+                                       : std::max(start + st.plan_.m_ - 1, last + 1);
       const int64_t bytes = kv_.dram_position_bytes() * (attention ? t.position_ + 1 : 1);
-      const Cycle transfer = kv_.dram_transfer_cycles(bytes);
-      slot = kv_.reserve_dram(st.die_, earliest, transfer);
-      kv_.dram_note_access(st.layer_, slot.begin_);
+      slot = book_dram(st, earliest, bytes);
       dram_begin = slot.begin_;
-      dram_end = slot.end_;
-      st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] +=
-          dram_end - earliest - transfer;
-      dram_end = std::max(dram_end, dram_begin + kv_.dram_channel_cycles(bytes));
+      dram_end = std::max(slot.end_, dram_begin + kv_.dram_channel_cycles(bytes));
     }
     const StreamPlan& plan = st.plan_;
     if (prev) {
@@ -538,6 +530,14 @@ Cycle Pipeline::row_saving(Stage& st, int64_t user, const KvSram::DramSlot& slot
   return saving;
 }
 
+KvSram::DramSlot Pipeline::book_dram(Stage& st, Cycle earliest, int64_t bytes) {
+  const Cycle transfer = kv_.dram_transfer_cycles(bytes);
+  const KvSram::DramSlot slot = kv_.reserve_dram(st.die_, earliest, transfer);
+  kv_.dram_note_access(st.layer_, slot.begin_);
+  st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] += slot.end_ - earliest - transfer;
+  return slot;
+}
+
 void Pipeline::open_rows(Stage& st, int64_t user, const KvSram::DramSlot& slot, StreamTimes& r) {
   const Cycle saving = row_saving(st, user, slot);
   r.done_ -= saving;
@@ -597,16 +597,11 @@ void Pipeline::close_tile(size_t index) {
   Cycle sweep_cycles = lt.attention_service_cycles_ + penalty;
   const StreamPlan& plan = st.plan_;
   if (kv_.dram()) {
-    const Cycle earliest = std::max({lastq.q_taken_, st.out_clear_, lastq.kv_ready_});
     const int64_t bytes = kv_.dram_position_bytes() * (lt.position_ + 1);
-    const Cycle transfer = kv_.dram_transfer_cycles(bytes);
-    slot = kv_.reserve_dram(st.die_, earliest, transfer);
-    kv_.dram_note_access(st.layer_, slot.begin_);
-    const Cycle begin = slot.begin_, end = slot.end_;
-    kv_ready = begin;
-    sweep_cycles = std::max({end - begin, kv_.dram_channel_cycles(bytes),
+    slot = book_dram(st, sweep_posted(st, lastq.q_taken_, lastq.kv_ready_), bytes);
+    kv_ready = slot.begin_;
+    sweep_cycles = std::max({slot.end_ - slot.begin_, kv_.dram_channel_cycles(bytes),
                              compute_cycles(plan, lt.position_ + 1)});
-    st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] += end - earliest - transfer;
   }
   StreamInput in;
   in.first_in_ = lastq.first_;

@@ -29,7 +29,9 @@
 // With KV in DRAM the order of evaluation matters (the die's DRAM calendar is shared by all
 // layers, and the cycle level's channels serve requests in posting order), so there the steps of
 // all tokens in flight are evaluated in time order (step_first_ready: the step that comes first
-// among those whose inputs are final; docs/simulate.md "Time order"): a token's first block at its
+// among those whose inputs are final, keyed by the cycle its token reaches the block, so a sweep
+// posted later than that is booked ahead of requests posted in between; docs/simulate.md "Time
+// order"): a token's first block at its
 // entry, the rest when the scheduler settles the time before its next event (settle), which
 // hands it the exits found. Every other state a step reads is its block's and its feeder's, so
 // on SRAM chips a token is evaluated whole at entry.
@@ -39,6 +41,7 @@
 // attention stage (Cursor, parked in the stage's tile) and its passage is finished when the tile
 // closes, during a later token's pass (close_tile); tokens that produce an output never wait.
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -237,6 +240,15 @@ class Pipeline : public TokenPath {
   Cycle row_saving(Stage& st, int64_t user, const KvSram::DramSlot& slot,
                    bool fresh_channel = false);
   void open_rows(Stage& st, int64_t user, const KvSram::DramSlot& slot, StreamTimes& r);
+  // KV in DRAM: books `bytes` of stage st's transfer on its die's calendar from `earliest` (the
+  // request's posting cycle), noting the access and charging the wait to dram_bandwidth.
+  KvSram::DramSlot book_dram(Stage& st, Cycle earliest, int64_t bytes);
+  // The cycle a sweep's request is posted: once its (last) query's q is in (`q_taken`), the
+  // previous sweep's outputs have left (out_clear_: the cycle level's engine starts a sweep only
+  // then) and its own K and V are readable (`kv_ready`).
+  static Cycle sweep_posted(const Stage& st, Cycle q_taken, Cycle kv_ready) {
+    return std::max({q_taken, st.out_clear_, kv_ready});
+  }
   // When stage st took each input chunk of a token (the ring of stages with short inputs).
   void record_taken(Stage& st, bool drop, Cycle start, Cycle first, Cycle last);
 
@@ -257,7 +269,7 @@ class Pipeline : public TokenPath {
   std::set<std::pair<Cycle, int64_t>> ready_;  // time order: (next stage's time, entry) eligible
   std::vector<Finished> finished_;  // time order: output tokens done since the last settle
   // KV in DRAM: stages are evaluated across tokens in time order (each token's DRAM requests
-  // booked in about posting order, FCFS as the cycle level's channels), not token by token.
+  // booked in about the order the cycle level's FCFS channels serve them), not token by token.
   bool ordered_ = false;
   int64_t kv_positions_read_ = 0;  // TokenPath::kv_positions_read
   size_t parked_ = 0;  // tokens waiting in tiles

@@ -87,8 +87,8 @@ std::vector<GridPoint> grid() {
        {"chip.dies=2", "chip.link.bandwidth=400 MB/s", "chip.link.latency=50 ns"}},
       // KV in DRAM. The two layers' regions share bank 0 of every channel (other rows), so
       // their accesses close each other's rows. The token level evaluates the blocks of all
-      // tokens in flight in time order, so the DRAM is booked in about posting order as the
-      // cycle level's FCFS channels serve it (docs/simulate.md "Time order"; booking each
+      // tokens in flight in time order, so the DRAM is booked in about the order the cycle
+      // level's FCFS channels serve it (docs/simulate.md "Time order"; booking each
       // token's whole passage at its entry, one 64-bit channel was 7.2% off on TTFT and several
       // users on 400 MT/s 4.2%). The closed form (chip/mapping.h
       // "KV DRAM rule") takes expected refresh waits, open-row savings and the row-bound rate;

@@ -44,7 +44,8 @@ struct SweepOptions {
   std::string command_;
 };
 
-std::string self_exe() {
+// Only the simulate engine (built with SystemC) runs the executable again.
+[[maybe_unused]] std::string self_exe() {
   char buf[PATH_MAX];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n <= 0) throw Error("sweep: cannot find the hardwire executable (/proc/self/exe)");

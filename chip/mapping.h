@@ -95,6 +95,7 @@
 //     prefill(P, p) = sum_{i=p}^{P-2} prefill_stage(i+1) + token_latency(P)
 //   Positions below the shared prefix p are not recomputed (their KV is stored once).
 #pragma once
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <string>
@@ -218,7 +219,84 @@ struct StreamPlan {
   int64_t bp_last_pace_ = -1, bp_clear_pace_ = -1;
 };
 StreamPlan make_stream_plan(const StreamBlock& b, int64_t channel_depth);
-StreamTimes stream_step(const StreamPlan& p, const StreamInput& in);
+// Defined here so that the token level's step function inlines it (it is most of the step).
+inline int64_t stream_ceil_div(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
+__attribute__((always_inline)) inline StreamTimes stream_step(const StreamPlan& p,
+                                                            const StreamInput& in) {
+  const int64_t m = p.m_;
+  const int64_t a = in.first_in_ + 1, bb = std::max(in.last_in_, in.first_in_) + 1;
+  StreamTimes t;
+  const int64_t s = std::max(a, in.free_);
+  t.start_ = s;
+  auto readable = [&](int64_t j) { return m <= 1 ? bb : a + (j * (bb - a)) / (m - 1); };
+  auto taken = [&](int64_t j, int64_t pace) { return std::max(s + pace, readable(j)); };
+  if (in.drop_) {
+    t.done_ = std::max(s + m - 1, bb);
+    t.free_ = t.done_ + 1;
+    t.first_ = t.last_ = t.done_;
+    return t;
+  }
+  switch (p.kind_) {
+    case StreamKind::kNone:
+      t.done_ = t.first_ = in.first_in_;
+      t.last_ = in.last_in_;
+      t.free_ = in.free_;
+      return t;
+    case StreamKind::kKvWrite: {
+      t.first_ = taken(0, 0) + 1;
+      t.last_ = taken(p.m_q_ - 1, p.m_q_ - 1) + 1;
+      int64_t last_write = taken(m - 1, m - 1) + p.kv_last_chunk_cycles_;
+      if (p.m_q_ < m) {
+        last_write = std::max(last_write, taken(p.m_q_, p.m_q_) + p.kv_all_words_cycles_);
+      }
+      t.done_ = last_write - 1;
+      t.free_ = last_write;
+      t.kv_ready_ = last_write + p.kv_write_latency_;
+      return t;
+    }
+    case StreamKind::kAttention: {
+      const int64_t L = std::max<int64_t>(1, in.context_);
+      int64_t sweep_start = std::max(taken(m - 1, m - 1), in.out_clear_);
+      if (p.dram_) sweep_start = std::max(sweep_start, in.kv_ready_);
+      const int64_t last_issue =
+          p.dram_ ? sweep_start + in.sweep_cycles_ - 1
+                  : std::max(sweep_start + in.sweep_cycles_ - 1,
+                             in.kv_ready_ + p.own_read_cycles_ - 1);
+      const int64_t compute =
+          std::max(stream_ceil_div((L - 1) * p.macs_per_position_, p.macs_per_cycle_),
+                   stream_ceil_div((L - 1) * p.exps_per_position_, p.exps_per_cycle_));
+      t.done_ = std::max(last_issue + p.read_latency_, sweep_start + p.read_latency_ + compute - 1);
+      t.first_ = t.done_ + p.out_first_;
+      t.last_ = t.done_ + p.out_last_;
+      t.free_ = t.done_ + 1;
+      return t;
+    }
+    default:
+      break;
+  }
+  int64_t done = s + p.done_ahead_;
+  if (p.done_chunk_ >= 0) {
+    done = std::max(done, taken(p.done_chunk_, p.done_chunk_pace_) + p.done_tail_);
+  }
+  if (p.done_last_ != StreamPlan::kNoTerm) done = std::max(done, bb + p.done_last_);
+  if (p.holds_output_) done = std::max(done, in.out_clear_);
+  t.done_ = done;
+  int64_t first = StreamPlan::kNoTerm;
+  if (p.first_ahead_ != StreamPlan::kNoTerm) first = s + p.first_ahead_;
+  if (p.first_chunk_ >= 0) {
+    first = std::max(first, taken(p.first_chunk_, p.first_chunk_pace_) + p.first_tail_);
+  }
+  if (p.first_done_ != StreamPlan::kNoTerm) first = std::max(first, done + p.first_done_);
+  t.last_ = done + p.last_done_;
+  if (p.outputs_follow_ && in.out_clear_ + 1 > first) {
+    t.last_ += in.out_clear_ + 1 - first;
+    first = in.out_clear_ + 1;
+  }
+  if (p.emission_limited_) t.last_ = std::max(t.last_, first + p.m_out_ - 1);
+  t.first_ = first;
+  t.free_ = done + p.free_done_;
+  return t;
+}
 
 // Cycles after its start at which the block takes input chunk j when its input is ahead of it.
 int64_t stream_pace(const StreamBlock& b, int64_t chunk, bool drop = false);

@@ -553,8 +553,7 @@ void Pipeline::open_rows(Stage& st, int64_t user, const KvSram::DramSlot& slot, 
   }
 }
 
-void Pipeline::record_taken(Stage& st, bool drop, Cycle start, Cycle first, Cycle last) {
-  if (st.taken_.empty()) return;
+void Pipeline::fill_taken(Stage& st, bool drop, Cycle start, Cycle first, Cycle last) {
   // When this block took each of this token's input chunks (ring for its feeder's next).
   const std::vector<int64_t>& pace = drop ? st.drop_paces_ : st.paces_;
   const int64_t m = st.plan_.m_;

@@ -249,8 +249,12 @@ class Pipeline : public TokenPath {
   static Cycle sweep_posted(const Stage& st, Cycle q_taken, Cycle kv_ready) {
     return std::max({q_taken, st.out_clear_, kv_ready});
   }
-  // When stage st took each input chunk of a token (the ring of stages with short inputs).
-  void record_taken(Stage& st, bool drop, Cycle start, Cycle first, Cycle last);
+  // When stage st took each input chunk of a token (the ring of stages with short inputs; most
+  // stages have none, so the check is inline).
+  void record_taken(Stage& st, bool drop, Cycle start, Cycle first, Cycle last) {
+    if (!st.taken_.empty()) fill_taken(st, drop, start, first, last);
+  }
+  void fill_taken(Stage& st, bool drop, Cycle start, Cycle first, Cycle last);
 
   std::vector<Stage> stages_;
   size_t body_end_ = 0;  // stages_[0, body_end_) are visited by every token

@@ -591,7 +591,7 @@ int64_t ChipMapping::kv_bank_of_word(int64_t word_index) const {
 }
 
 BlockTiming ChipMapping::attention(int64_t context_tokens, int64_t shared_prefix_tokens,
-                                   bool write_conflict) const {
+                                   bool write_conflict, int64_t queries_per_sweep) const {
   if (context_tokens < 1) {
     throw make_error("attention", "context must be at least 1 token, got " +
                                       std::to_string(context_tokens));
@@ -610,7 +610,7 @@ BlockTiming ChipMapping::attention(int64_t context_tokens, int64_t shared_prefix
   int64_t conflict = 0;
   if (a.kv_memory_ == KvMemory::kSram) {
     const int64_t B = a.kv_sram_.banks_;
-    const int64_t per_cycle = B * kv_read_ports_;
+    const int64_t per_cycle = B * kv_read_ports_ * std::max<int64_t>(1, queries_per_sweep);
     sweep = ceil_div(p * kv_words_per_position_, per_cycle) +
             ceil_div((L - p) * kv_words_per_position_, per_cycle);
     if (a.kv_sram_.ports_per_bank_ == 1 && write_conflict) {
@@ -619,8 +619,9 @@ BlockTiming ChipMapping::attention(int64_t context_tokens, int64_t shared_prefix
       conflict = ceil_div(kv_words_per_position_, B);
     }
   } else {
-    sweep = ceil_cycles(double(p * kv_bytes_per_position_layer_) / kv_dram_bytes_per_cycle_) +
-            ceil_cycles(double((L - p) * kv_bytes_per_position_layer_) / kv_dram_bytes_per_cycle_);
+    const double rate = kv_dram_bytes_per_cycle_ * double(std::max<int64_t>(1, queries_per_sweep));
+    sweep = ceil_cycles(double(p * kv_bytes_per_position_layer_) / rate) +
+            ceil_cycles(double((L - p) * kv_bytes_per_position_layer_) / rate);
   }
   const int64_t service = std::max({sweep, macs, softmax}) + conflict;
   return {"attention", service, service + attention_extra_latency_cycles_, attention_stream_};
@@ -628,12 +629,13 @@ BlockTiming ChipMapping::attention(int64_t context_tokens, int64_t shared_prefix
 
 std::vector<BlockTiming> ChipMapping::layer_blocks(int64_t context_tokens,
                                                    int64_t shared_prefix_tokens,
-                                                   bool write_conflict) const {
+                                                   bool write_conflict,
+                                                   int64_t queries_per_sweep) const {
   std::vector<BlockTiming> out = {attn_norm_, qkv_};
   if (model_.qk_norm_) out.push_back(qk_norm_);
   out.push_back(rope_);
   out.push_back(kv_write_);
-  out.push_back(attention(context_tokens, shared_prefix_tokens, write_conflict));
+  out.push_back(attention(context_tokens, shared_prefix_tokens, write_conflict, queries_per_sweep));
   for (const BlockTiming* b : {&o_proj_, &ffn_norm_, &ffn_gate_up_, &activation_, &ffn_down_}) {
     out.push_back(*b);
   }
@@ -702,8 +704,13 @@ int64_t ChipMapping::stage_service_cycles(int64_t context_tokens, int64_t shared
 
 int64_t ChipMapping::prefill_stage_cycles(int64_t context_tokens,
                                           int64_t shared_prefix_tokens) const {
+  // Prefill query tiles (chip.attention.query_tile T) taken full: every KV sweep of the prompt
+  // serves T queries, so a prompt position's share of the KV reads (per layer, and on the
+  // shared DRAM for all its layers) is 1/T. The least KV traffic the tiles allow, so this
+  // bounds the prefill from below where the reads are the bottleneck (docs/estimator.md).
+  const int64_t tile = std::max<int64_t>(1, chip_.attention_.query_tile_);
   int64_t s = std::max(embedding_.service_cycles_, link_forward_.service_cycles_);
-  for (const auto& b : layer_blocks(context_tokens, shared_prefix_tokens, true)) {
+  for (const auto& b : layer_blocks(context_tokens, shared_prefix_tokens, true, tile)) {
     s = std::max(s, b.service_cycles_);
   }
   if (chip_.attention_.kv_memory_ == KvMemory::kDram) {
@@ -711,7 +718,7 @@ int64_t ChipMapping::prefill_stage_cycles(int64_t context_tokens,
     for (const auto& d : dies_) max_layers = std::max(max_layers, d.layers_);
     const double bytes = double(max_layers) * double(context_tokens + 1) *
                          double(kv_bytes_per_position_layer_);
-    s = std::max(s, ceil_cycles(bytes / kv_dram_bytes_per_cycle_));
+    s = std::max(s, ceil_cycles(bytes / (kv_dram_bytes_per_cycle_ * double(tile))));
   }
   return s;
 }

@@ -93,7 +93,9 @@
 //   last skip the final norm, lm_head and sampler); the last prompt token's full latency,
 //   which produces the first output token, ends the prefill:
 //     prefill(P, p) = sum_{i=p}^{P-2} prefill_stage(i+1) + token_latency(P)
-//   Positions below the shared prefix p are not recomputed (their KV is stored once).
+//   Positions below the shared prefix p are not recomputed (their KV is stored once). With
+//   query tiles of T (attention.query_tile) the stage's KV reads (attention's sweep, the DRAM
+//   bound) are divided by T: full tiles, the least traffic, a lower bound where reads bind.
 #pragma once
 #include <algorithm>
 #include <climits>
@@ -423,12 +425,15 @@ struct ChipMapping {
 
   // Bank of global KV word index k (SRAM rule above).
   int64_t kv_bank_of_word(int64_t word_index) const;
-  // Attention block at context L, p shared-prefix positions (p < L).
+  // Attention block at context L, p shared-prefix positions (p < L). `queries_per_sweep` > 1:
+  // the block's share of a sweep that serves that many queries (prefill query tiles), whose KV
+  // reads are done once; scores and softmax stay per query.
   BlockTiming attention(int64_t context_tokens, int64_t shared_prefix_tokens = 0,
-                        bool write_conflict = false) const;
+                        bool write_conflict = false, int64_t queries_per_sweep = 1) const;
   // One layer's blocks in dataflow order (qk_norm only for models that have it).
   std::vector<BlockTiming> layer_blocks(int64_t context_tokens, int64_t shared_prefix_tokens = 0,
-                                        bool write_conflict = false) const;
+                                        bool write_conflict = false,
+                                        int64_t queries_per_sweep = 1) const;
   int64_t layer_latency_cycles(int64_t context_tokens, int64_t shared_prefix_tokens = 0,
                                bool write_conflict = false) const;
   // Critical path of one decode token: embedding + N layers + final norm + lm_head + sampler

@@ -148,6 +148,7 @@ EstimatorPlan make_plan(const ChipMapping& m, const TechTable& tech, const Desig
       std::max({m.embedding_.service_cycles_, m.link_forward_.service_cycles_, layer_stage});
 
   p.kv_sram_ = a.kv_memory_ == KvMemory::kSram;
+  p.query_tile_ = a.query_tile_;
   p.attention_macs_per_position_ = 2 * m.model_.q_dim();
   p.attention_macs_per_cycle_ = a.macs_per_cycle_;
   p.heads_ = m.model_.n_heads_;
@@ -242,15 +243,19 @@ double plan_prefill_cycles(const EstimatorPlan& p, int64_t prompt_tokens,
                     (p.kv_sram_ ? conflict : 0.0)};
   lines[n++] = {double(p.heads_) / double(p.softmax_per_cycle_),
                 mean_ceil_excess(p.heads_, p.softmax_per_cycle_) + (p.kv_sram_ ? conflict : 0.0)};
+  // KV reads at full query tiles (ChipMapping::prefill_stage_cycles): a position's share of a
+  // sweep is 1/T, as if the read rate were T times the memory's.
+  const int64_t tile = std::max<int64_t>(1, p.query_tile_);
   if (p.kv_sram_) {
-    const double s = double(p.kv_words_per_position_) / double(p.kv_words_per_cycle_);
+    const int64_t words_per_cycle = p.kv_words_per_cycle_ * tile;
+    const double s = double(p.kv_words_per_position_) / double(words_per_cycle);
     const double prefix_cycles =
-        double(ceil_div(prefix * p.kv_words_per_position_, p.kv_words_per_cycle_));
+        double(ceil_div(prefix * p.kv_words_per_position_, words_per_cycle));
     lines[n++] = {s, prefix_cycles - s * double(prefix) +
-                         mean_ceil_excess(p.kv_words_per_position_, p.kv_words_per_cycle_) +
-                         conflict};
+                         mean_ceil_excess(p.kv_words_per_position_, words_per_cycle) + conflict};
   } else {
-    const double s = double(p.kv_bytes_per_position_layer_) / p.kv_dram_bytes_per_cycle_;
+    const double s =
+        double(p.kv_bytes_per_position_layer_) / (p.kv_dram_bytes_per_cycle_ * double(tile));
     lines[n++] = {s, double(ceil_cycles(double(prefix) * s)) - s * double(prefix) +
                          kRealCeilExcess};
     const double sb = double(p.kv_dram_max_layers_) * s;

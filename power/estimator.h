@@ -57,6 +57,7 @@ struct EstimatorPlan {
   int64_t softmax_per_cycle_ = 1;
   int64_t kv_words_per_position_ = 0;        // Wp
   int64_t kv_words_per_cycle_ = 1;           // B * Pr
+  int64_t query_tile_ = 1;                   // prefill queries per KV sweep (taken full)
   int64_t conflict_cycles_ = 0;              // added when a write conflict applies
   int64_t attention_extra_latency_cycles_ = 0;  // access latency + pipeline depth
   int64_t kv_bytes_per_position_layer_ = 0;  // 2R

@@ -2,7 +2,8 @@
 // steady-state decode, over a matrix of 36 configurations: users 1..256, contexts 128..8k (4k
 // for Llama 3.1 8B on hc1-like, whose KV SRAM holds 4096 positions), two chips (KV in SRAM:
 // hc1-like; KV in DRAM: kv-in-dram), two models (Llama 3.1 8B, 3.2 1B). Every configuration is
-// checked against the bound of its regime; the worst case of each check is printed.
+// checked against the bound of its regime; the worst case of each check is printed. Also: the
+// TTFT of a prefill with query tiles lies between the estimate's full-tile and untiled figures.
 //
 // Each configuration's regime is decided from the estimate alone, before simulating:
 // - exact: the pipeline is latency-bound (the estimate's stage-slot load < 1) and no two users
@@ -293,6 +294,35 @@ TEST(EstimateVsSim, SteadyStateDecodeAgrees) {
   std::printf("shared DRAM channel: deepest into the bracket %.2f of the way to the lower bound "
               "(%s)\n",
               channel_low.err_, channel_low.what_.c_str());
+}
+
+// Prefill query tiles (kv-in-dram, T = 8): the estimate takes every prompt sweep's tile full,
+// the least KV traffic the tiles allow, and with query_tile = 1 sweeps every prompt token's
+// context. The simulated TTFT (token level), whose tiles hold only the queries already waiting,
+// lies between the two where the prefill's KV reads load the DRAM.
+TEST(EstimateVsSim, TiledPrefillLiesBetweenFullTilesAndUntiled) {
+  const TechTable tech = load_tech("n6", {});
+  for (const Case& c : {Case{"llama-3.1-8b", "kv-in-dram", 1, 256, 4},
+                        Case{"llama-3.1-8b", "kv-in-dram", 1, 1024, 4},
+                        Case{"llama-3.1-8b", "kv-in-dram", 4, 256, 4}}) {
+    SCOPED_TRACE(c.model_ + " on " + c.chip_ + ", " + std::to_string(c.users_) + " x " +
+                 std::to_string(c.prompt_));
+    const ModelConfig model = load_model_config(c.model_);
+    const WorkloadPoint w = workload_point(workload_of(c));
+    const auto ttft_p50_s = [&](const std::vector<std::string>& sets) {
+      const ChipMapping m = map_model(model, load_chip_config(c.chip_, sets), kWeightBits, kKvBits);
+      return estimate(m, tech, w).point_.ttft_p50_s_;
+    };
+    const double full = ttft_p50_s({});
+    const double untiled = ttft_p50_s({"chip.attention.query_tile=1"});
+    const nlohmann::json s = simulate_in_child(c, tech);
+    ASSERT_TRUE(s.is_object() && !s.contains("error")) << s.dump();
+    const double simulated = s["ttft_s"]["p50"].get<double>();
+    EXPECT_LT(full, simulated);
+    EXPECT_GT(untiled, simulated);
+    // Full tiles cut the DRAM-bound prefill by more than half here (T = 8).
+    EXPECT_LT(full, 0.5 * untiled);
+  }
 }
 
 }  // namespace

@@ -53,6 +53,7 @@ Pipeline::Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64
   if (stages_.empty()) throw make_error("Pipeline", "no stages");
   tiles_.resize(stages_.size());
   ordered_ = kv_.dram();
+  plain_ = !kv_.dram() && !kv_.single_ported() && query_tile_ == 1;
   for (Stage& st : stages_) {
     st.plan_ = make_stream_plan(st.stream_, channel_depth_);
     if (st.plan_.m_ <= channel_depth_ + 1) {
@@ -138,7 +139,11 @@ void Pipeline::step_first_ready() {
   Cursor& c = active_[size_t(ready_.begin()->second - active_.front().entry_)];
   ready_.erase(ready_.begin());
   c.ready_ = false;
-  step(c);
+  if (plain_) {
+    step<true>(c);
+  } else {
+    step<false>(c);
+  }
   refresh_after(c);
 }
 
@@ -252,10 +257,11 @@ void Pipeline::finish_step(Cursor& c) {
   if (ordered_ && c.t_.produces_output_) finished_.push_back({c.t_, c.leave_});
 }
 
+template <bool kPlain>
 __attribute__((always_inline)) inline void Pipeline::step(Cursor& c) {
   Token& t = c.t_;
-  const bool dram = kv_.dram();
-  const bool single_ported = kv_.single_ported();
+  const bool dram = !kPlain && kv_.dram();
+  const bool single_ported = !kPlain && kv_.single_ported();
   const int64_t depth = channel_depth_;
   Cycle& first = c.first_;  // write cycles of the token's first and last chunk
   Cycle& last = c.last_;
@@ -264,7 +270,7 @@ __attribute__((always_inline)) inline void Pipeline::step(Cursor& c) {
   Cycle& prev_first = c.prev_first_;
   const size_t i = c.next_;
   Stage& st = stages_[i];
-  if (c.swept_) {
+  if (!kPlain && c.swept_) {
     // Its tile's sweep is done (close_tile): the outputs leave query after query (the channel
     // keeps them in order, after the previous token's last chunk).
     StreamTimes r = c.sweep_;
@@ -294,7 +300,7 @@ __attribute__((always_inline)) inline void Pipeline::step(Cursor& c) {
     const bool drop = !t.produces_output_ && i >= body_end_;
     const bool attention = st.kind_ == StageKind::kAttention;
     // Query tiling: join the open tile, or close it (its sweep frees the engine) first.
-    const bool tiling = attention && query_tile_ > 1;
+    const bool tiling = !kPlain && attention && query_tile_ > 1;
     bool joins = false;
     if (tiling && !tiles_[i].empty()) {
       const Cursor& q = *tiles_[i].back();
@@ -484,7 +490,11 @@ __attribute__((always_inline)) inline void Pipeline::step(Cursor& c) {
 }
 
 void Pipeline::run(Cursor& c) {
-  while (!c.done_ && !c.parked_) step(c);
+  if (plain_) {
+    while (!c.done_ && !c.parked_) step<true>(c);
+  } else {
+    while (!c.done_ && !c.parked_) step<false>(c);
+  }
 }
 
 Cycle Pipeline::row_saving(Stage& st, int64_t user, const KvSram::DramSlot& slot,

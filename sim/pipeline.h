@@ -204,6 +204,9 @@ class Pipeline : public TokenPath {
   };
   // Evaluates stage c.next_ of c's passage (or, at an attention stage whose tile is open and
   // which this token does not join in time order, closes the tile and leaves c where it is).
+  // kPlain (plain_): KV in SRAM with more than one port per bank and no query tiles, as on
+  // hc1-like; its steps skip the DRAM, tile and port-conflict rules (one source, compiled twice).
+  template <bool kPlain>
   void step(Cursor& c);
   void finish_step(Cursor& c);
   // Steps c until it is done or parked (token order).
@@ -275,6 +278,7 @@ class Pipeline : public TokenPath {
   // KV in DRAM: stages are evaluated across tokens in time order (each token's DRAM requests
   // booked in about the order the cycle level's FCFS channels serve them), not token by token.
   bool ordered_ = false;
+  bool plain_ = false;
   int64_t kv_positions_read_ = 0;  // TokenPath::kv_positions_read
   size_t parked_ = 0;  // tokens waiting in tiles
   size_t peak_parked_ = 0;

@@ -94,8 +94,13 @@ void print_estimate(std::ostream& out, const Resolved& r, const Estimate& e) {
                                   num(p.token_latency_cycles_ / r.chip_.clock_hz_ * 1e6, "%.2f") +
                                   " us)"});
   t.add_row({"pipeline stage", num(p.stage_cycles_, "%.0f") + " cycles"});
-  t.add_row({"TTFT p50 / p99", num(p.ttft_p50_s_ * 1e3, "%.3f") + " / " +
-                                   num(p.ttft_p99_s_ * 1e3, "%.3f") + " ms"});
+  t.add_row({"TTFT p50 / p99",
+             num(p.ttft_p50_s_ * 1e3, "%.3f") + " / " + num(p.ttft_p99_s_ * 1e3, "%.3f") + " ms" +
+                 (e.plan_.query_tile_ > 1
+                      ? " (prefill query tiles taken full, " +
+                            std::to_string(e.plan_.query_tile_) +
+                            " queries per sweep: a lower bound; query_tile=1 the upper)"
+                      : "")});
   t.add_row({"inter-token p50 / p99", num(p.itl_p50_s_ * 1e6, "%.2f") + " / " +
                                           num(p.itl_p99_s_ * 1e6, "%.2f") + " us"});
   t.add_row({"max context per user", std::to_string(p.max_context_tokens_) + " tokens at " +

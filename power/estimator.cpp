@@ -484,6 +484,7 @@ nlohmann::json Estimate::to_json() const {
       {"inter_token_latency_s", {{"p50", r.itl_p50_s_}, {"p99", r.itl_p99_s_}}},
       {"cycles_per_token", r.token_latency_cycles_},
       {"stage_cycles", r.stage_cycles_},
+      {"prefill_queries_per_sweep", plan_.query_tile_},
       {"mean_context_tokens", r.mean_context_tokens_},
       {"users_requested", r.users_admitted_ + r.users_rejected_},
       {"users_admitted", r.users_admitted_},

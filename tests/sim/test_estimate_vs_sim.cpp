@@ -311,7 +311,10 @@ TEST(EstimateVsSim, TiledPrefillLiesBetweenFullTilesAndUntiled) {
     const WorkloadPoint w = workload_point(workload_of(c));
     const auto ttft_p50_s = [&](const std::vector<std::string>& sets) {
       const ChipMapping m = map_model(model, load_chip_config(c.chip_, sets), kWeightBits, kKvBits);
-      return estimate(m, tech, w).point_.ttft_p50_s_;
+      const Estimate e = estimate(m, tech, w);
+      EXPECT_EQ(e.to_json()["prefill_queries_per_sweep"].get<int64_t>(),
+                sets.empty() ? 8 : 1);
+      return e.point_.ttft_p50_s_;
     };
     const double full = ttft_p50_s({});
     const double untiled = ttft_p50_s({"chip.attention.query_tile=1"});

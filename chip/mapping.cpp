@@ -16,8 +16,6 @@
 namespace hw {
 namespace {
 
-int64_t ceil_div(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
-
 // Whole cycles covering `x` cycles of real time; the tolerance keeps 3.0000000000004 at 3.
 int64_t ceil_cycles(double x) {
   if (x <= 0) return 0;

@@ -221,8 +221,10 @@ struct StreamPlan {
   int64_t bp_last_pace_ = -1, bp_clear_pace_ = -1;
 };
 StreamPlan make_stream_plan(const StreamBlock& b, int64_t channel_depth);
+// ceil(a / b) for b > 0, and 0 for a <= 0 (the cycles of a non-positive amount of work); the
+// closed forms here, the estimator and the cycle level share it.
+inline int64_t ceil_div(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
 // Defined here so that the token level's step function inlines it (it is most of the step).
-inline int64_t stream_ceil_div(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
 __attribute__((always_inline)) inline StreamTimes stream_step(const StreamPlan& p,
                                                             const StreamInput& in) {
   const int64_t m = p.m_;
@@ -265,8 +267,8 @@ __attribute__((always_inline)) inline StreamTimes stream_step(const StreamPlan& 
                   : std::max(sweep_start + in.sweep_cycles_ - 1,
                              in.kv_ready_ + p.own_read_cycles_ - 1);
       const int64_t compute =
-          std::max(stream_ceil_div((L - 1) * p.macs_per_position_, p.macs_per_cycle_),
-                   stream_ceil_div((L - 1) * p.exps_per_position_, p.exps_per_cycle_));
+          std::max(ceil_div((L - 1) * p.macs_per_position_, p.macs_per_cycle_),
+                   ceil_div((L - 1) * p.exps_per_position_, p.exps_per_cycle_));
       t.done_ = std::max(last_issue + p.read_latency_, sweep_start + p.read_latency_ + compute - 1);
       t.first_ = t.done_ + p.out_first_;
       t.last_ = t.done_ + p.out_last_;

@@ -10,8 +10,6 @@
 namespace hw {
 namespace {
 
-int64_t ceil_div(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
-
 // As chip/mapping.cpp: whole cycles covering x, tolerant of rounding noise.
 int64_t ceil_cycles(double x) {
   if (x <= 0) return 0;

@@ -79,8 +79,6 @@ class CycleTrace : public CycleObserver {
 
 namespace {
 
-int64_t ceil_div(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
-
 int64_t ceil_cycles(double x) {
   if (x <= 0) return 0;
   return static_cast<int64_t>(std::ceil(x * (1.0 - 1e-12)));

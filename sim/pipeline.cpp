@@ -139,11 +139,7 @@ void Pipeline::step_first_ready() {
   Cursor& c = active_[size_t(ready_.begin()->second - active_.front().entry_)];
   ready_.erase(ready_.begin());
   c.ready_ = false;
-  if (plain_) {
-    step<true>(c);
-  } else {
-    step<false>(c);
-  }
+  step<false>(c);  // time order is KV in DRAM's, never a plain pipeline
   refresh_after(c);
 }
 

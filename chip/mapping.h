@@ -80,8 +80,10 @@
 //   saved). The token level's calendar
 //   (sim/kv_sram.h, docs/simulate.md "KV in DRAM") keeps more of the cycle level: the peak
 //   rate with every refresh window (tRP + tRFC from k x tREFI) blocked, at least a transfer's
-//   busiest channel's bursts, and the row state (open rows save tRP + tRCD, banks a refresh
-//   closed save tRP).
+//   busiest channel's bursts, the rows of a transfer that reaches every channel served row by
+//   row on one channel (bank waits: PRE after the bank's last burst and ACT + tRAS, tRP, tRCD,
+//   the controller's look-ahead), and for narrower ones the row state (open rows save tRP +
+//   tRCD, banks a refresh closed save tRP).
 //   Shared-bandwidth stage bound: every token moves (L+1)*2R bytes per layer through its
 //   die's DRAM, so the stage time is at least ceil(layers_on_die*(L+1)*2R/bpc).
 // Links (dies_used > 1): after each die but the last the d-vector (d*activation_bits/8 bytes)

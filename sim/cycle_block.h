@@ -37,6 +37,7 @@
 #include "sim/clock.h"
 #include "sim/kv_banks.h"
 #include "sim/kv_dram.h"
+#include "sim/kv_runs.h"
 #include "sim/token.h"
 
 namespace hw::sim {
@@ -260,21 +261,6 @@ struct KvLayerGeometry {
   int64_t macs_per_cycle_ = 0;
   int64_t exps_per_cycle_ = 0;
   int64_t out_depth_ = 0;              // attention pipeline + exp latency
-};
-
-// Where a token's KV lives in its layer engine's word address space: positions below the shared
-// prefix in the prefix run, the rest in the user's private run.
-struct KvAddress {
-  int64_t prefix_positions_ = 0;
-  int64_t prefix_base_words_ = 0;
-  int64_t prefix_base_positions_ = 0;  // the prefix run's first slot (one run per prefix group)
-  int64_t private_base_words_ = 0;  // address of position prefix_positions_
-  int64_t private_base_positions_ = 0;  // its slot (DRAM layout)
-  // Slot of position `pos` in the layer's position space.
-  int64_t slot(int64_t pos) const {
-    return pos < prefix_positions_ ? prefix_base_positions_ + pos
-                                   : private_base_positions_ + (pos - prefix_positions_);
-  }
 };
 
 class CycleKvWrite : public CycleProcess {

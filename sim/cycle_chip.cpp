@@ -291,9 +291,8 @@ CycleChip::CycleChip(sc_core::sc_module_name name, const ChipMapping& mapping,
     g.dram_layout_.bytes_per_position_ = m.kv_bytes_per_position_layer_;
     g.dram_layout_.head_bytes_ = m.kv_bytes_per_position_layer_ / 2 / std::max<int64_t>(1, mc.n_kv_heads_);
   }
-  capacity_positions_ = m.kv_positions_;
-  prefix_positions_ = shared_prefix_positions;
-  if (capacity_positions_ > 0) free_runs_[0] = capacity_positions_;
+  runs_ = std::make_unique<KvRuns>(m.kv_positions_, shared_prefix_positions,
+                                   m.kv_words_per_position_);
 
   auto drop = [this](Token* t, Cycle) {
     if (scheduler_) scheduler_->body_done(*t);
@@ -543,90 +542,22 @@ void CycleChip::finish(Token* t) {
   free_tokens_.push_back(t);
 }
 
-int64_t CycleChip::take_run(int64_t positions) {
-  if (positions == 0) return 0;
-  for (auto it = free_runs_.begin(); it != free_runs_.end(); ++it) {
-    if (it->second >= positions) {
-      const int64_t start = it->first;
-      const int64_t left = it->second - positions;
-      free_runs_.erase(it);
-      if (left > 0) free_runs_[start + positions] = left;
-      return start;
-    }
-  }
-  return -1;
-}
-
 bool CycleChip::place_user(int64_t user, int64_t positions, int64_t group) {
-  const int64_t start = take_run(positions);
-  if (start < 0) return false;
-  user_runs_[user] = {start, positions, group};
-  return true;
+  return runs_->place_user(user, positions, group);
 }
 
 bool CycleChip::place_prefix(int64_t group, int64_t positions) {
-  const int64_t start = take_run(positions);
-  if (start < 0) return false;
-  prefix_runs_[group] = start;
-  return true;
+  return runs_->place_prefix(group, positions);
 }
 
-void CycleChip::free_prefix(int64_t group) {
-  auto it = prefix_runs_.find(group);
-  if (it == prefix_runs_.end()) return;
-  const int64_t start = it->second;
-  prefix_runs_.erase(it);
-  release_run(start, prefix_positions_);
-}
+void CycleChip::free_prefix(int64_t group) { runs_->free_prefix(group); }
 
 void CycleChip::free_user(int64_t user) {
-  auto it = user_runs_.find(user);
-  if (it == user_runs_.end()) return;
-  const UserRun run = it->second;
-  user_runs_.erase(it);
   for (auto& e : engines_) e->forget_user(user);
-  release_run(run.start_, run.length_);
+  runs_->free_user(user);
 }
 
-void CycleChip::release_run(int64_t start, int64_t len) {
-  if (len == 0) return;
-  auto next = free_runs_.lower_bound(start);
-  if (next != free_runs_.end() && next->first == start + len) {
-    len += next->second;
-    free_runs_.erase(next);
-  }
-  auto after = free_runs_.lower_bound(start);
-  if (after != free_runs_.begin()) {
-    auto prev = std::prev(after);
-    if (prev->first + prev->second == start) {
-      start = prev->first;
-      len += prev->second;
-      free_runs_.erase(prev);
-    }
-  }
-  free_runs_[start] = len;
-}
-
-KvAddress CycleChip::address_of(const Token& t) const {
-  KvAddress a;
-  a.prefix_positions_ = prefix_positions_;
-  a.prefix_base_words_ = 0;
-  auto it = user_runs_.find(t.user_);
-  const int64_t start = it == user_runs_.end() ? 0 : it->second.start_;
-  // Positions below the shared prefix are the user's group's prefix run (owner included: its
-  // first positions are the prefix); the private run holds positions prefix.. at `start`.
-  const int64_t wp = std::max<int64_t>(1, mapping_.kv_words_per_position_);
-  if (it != user_runs_.end()) {
-    auto p = prefix_runs_.find(it->second.group_);
-    if (p != prefix_runs_.end()) {
-      a.prefix_base_positions_ = p->second;
-      a.prefix_base_words_ = p->second * wp;
-    }
-  }
-  a.private_base_words_ = start * wp;
-  a.private_base_positions_ = start;
-  return a;
-}
+KvAddress CycleChip::address_of(const Token& t) const { return runs_->address(t.user_); }
 
 int64_t CycleChip::kv_positions_read() const {
   int64_t n = 0;

@@ -155,20 +155,8 @@ class CycleChip : public sc_core::sc_module, public TokenPath {
   std::deque<TokenState> states_;
   std::vector<TokenState*> free_states_;
 
-  // KV address space per layer engine, in positions: each prefix group's stored prefix and each
-  // user's private run, first-fit (a group's prefix is placed before its first user's run).
-  // First fit: the start of a run of `positions` taken from the lowest free run that holds it,
-  // or -1 when none does.
-  int64_t take_run(int64_t positions);
-  void release_run(int64_t start, int64_t length);
-  struct UserRun {
-    int64_t start_ = 0, length_ = 0, group_ = 0;
-  };
-  int64_t prefix_positions_ = 0;
-  int64_t capacity_positions_ = 0;
-  std::map<int64_t, int64_t> free_runs_;      // start -> length
-  std::map<int64_t, UserRun> user_runs_;      // user -> its private run
-  std::map<int64_t, int64_t> prefix_runs_;    // group -> its prefix run's start
+  // KV address space per layer engine (kv_runs.h), built once the mapping is known.
+  std::unique_ptr<KvRuns> runs_;
 };
 
 }  // namespace hw::sim

@@ -35,7 +35,6 @@ KvSram::KvSram(sc_core::sc_module_name name, const ChipMapping& mapping)
   ras_cycles_ = mapping.kv_dram_ras_cycles_;
   position_bytes_ = mapping.kv_bytes_per_position_layer_;
   burst_cycles_ = mapping.kv_dram_burst_cycles_;
-  row_cycles_ = mapping.kv_dram_row_cycles_;
   row_bytes_ = a.kv_dram_.row_bytes_;
   dram_banks_ = a.kv_dram_.banks_;
   channels_ = a.kv_dram_.channels_;
@@ -51,7 +50,84 @@ KvSram::KvSram(sc_core::sc_module_name name, const ChipMapping& mapping)
     row_rivals_ = mapping.kv_dram_row_rivals_;
     layer_access_.assign(static_cast<size_t>(n_layers), {});
     layer_pre_ok_.assign(static_cast<size_t>(n_layers), {});
+    bank_uses_.assign(static_cast<size_t>(mapping.dies_used_),
+                      std::vector<std::deque<BankUse>>(static_cast<size_t>(dram_banks_)));
+    layer_base_bytes_.assign(static_cast<size_t>(n_layers), 0);
+    for (const DieAssignment& die : mapping.dies_) {
+      for (int64_t l = die.first_layer_; l < die.first_layer_ + die.layers_; ++l) {
+        layer_base_bytes_[size_t(l)] =
+            (l - die.first_layer_) * mapping.kv_positions_ * position_bytes_;
+      }
+    }
+    queue_depth_bursts_ = a.kv_dram_.queue_depth_bursts_;
+    rcd_cycles_ = open_row_saving_ - closed_bank_saving_;
   }
+}
+
+KvSram::DramRows KvSram::dram_rows(int64_t die, int64_t layer,
+                                   const std::vector<SlotRange>& ranges, Cycle earliest,
+                                   Cycle begin) {
+  DramRows out;
+  int64_t bytes = 0;
+  for (const SlotRange& r : ranges) bytes += r.positions_ * position_bytes_;
+  if (bytes <= 0 || ranges.empty()) return out;
+  const int64_t first_byte = layer_base_bytes_[size_t(layer)] + ranges.front().first_slot_ * position_bytes_;
+  if ((first_byte % interleave_bytes_ + bytes + interleave_bytes_ - 1) / interleave_bytes_ < channels_) {
+    return out;
+  }
+  out.modelled_ = true;
+  std::vector<std::deque<BankUse>>& banks = bank_uses_[size_t(die)];
+  const double look_ahead = double(queue_depth_bursts_) * burst_cycles_;
+  double t = double(begin);
+  bool first = true;
+  for (const SlotRange& range : ranges) {
+    if (range.positions_ <= 0) continue;
+    // The range on the channel of its first piece: from that piece's in-channel address, the
+    // busiest channel's share of its bytes.
+    const int64_t a = layer_base_bytes_[size_t(layer)] + range.first_slot_ * position_bytes_;
+    const int64_t in_channel =
+        a / interleave_bytes_ / channels_ * interleave_bytes_ + a % interleave_bytes_;
+    const int64_t end = in_channel + dram_channel_bursts(range.positions_ * position_bytes_) * burst_bytes_;
+    for (int64_t at = in_channel; at < end;) {
+      const int64_t r = at / row_bytes_;
+      const int64_t row_end = std::min(end, (r + 1) * row_bytes_);
+      const double bursts = double((row_end - at + burst_bytes_ - 1) / burst_bytes_);
+      std::deque<BankUse>& uses = banks[size_t(r % dram_banks_)];
+      const int64_t row = r / dram_banks_;
+      int64_t open = -1;  // the row open at t (-1: none, or a refresh closed it)
+      double last = 0.0, act = 0.0;
+      // The latest use ending by t (usually the last one).
+      auto next = !uses.empty() && uses.back().last_ <= t
+                      ? uses.end()
+                      : std::upper_bound(uses.begin(), uses.end(), t,
+                                         [](double x, const BankUse& u) { return x < u.last_; });
+      if (next != uses.begin()) {
+        const BankUse& prev = *std::prev(next);
+        last = prev.last_;
+        act = prev.act_;
+        if (!dram_refresh_between(Cycle(last), Cycle(t))) open = prev.row_;
+      }
+      double start = t;
+      if (open != row) {
+        const double ready = std::max(double(earliest), t - look_ahead);
+        act = open < 0 ? ready
+                       : std::max({ready, last, act + double(ras_cycles_)}) + double(closed_bank_saving_);
+        start = std::max(t, act + double(rcd_cycles_));
+      }
+      const Cycle wait = static_cast<Cycle>(std::ceil(start - t - 1e-9));
+      if (first) out.first_stall_ = wait;
+      first = false;
+      out.stall_ += wait;
+      t = start + bursts * burst_cycles_;
+      // It ends after the row began, so it goes at `next` or later.
+      auto at_end = std::upper_bound(next, uses.end(), t,
+                                     [](double x, const BankUse& u) { return x < u.last_; });
+      uses.insert(at_end, BankUse{t, row, act});
+      bank_uses_peak_ = std::max(bank_uses_peak_, uses.size());
+      at = row_end;
+    }
+  }
+  return out;
 }
 
 bool KvSram::dram_rows_kept(int64_t layer, Cycle from, Cycle to) const {
@@ -120,9 +196,7 @@ void KvSram::release(int64_t positions) {
 
 Cycle KvSram::dram_transfer_cycles(int64_t bytes) const {
   if (bytes <= 0 || !(peak_bytes_per_cycle_ > 0)) return 0;
-  const Cycle at_peak =
-      static_cast<Cycle>(std::ceil(double(bytes) / peak_bytes_per_cycle_ * (1.0 - 1e-12)));
-  return std::max(at_peak, dram_row_bound_cycles(bytes));
+  return static_cast<Cycle>(std::ceil(double(bytes) / peak_bytes_per_cycle_ * (1.0 - 1e-12)));
 }
 
 int64_t KvSram::dram_channel_bursts(int64_t bytes) const {
@@ -132,26 +206,10 @@ int64_t KvSram::dram_channel_bursts(int64_t bytes) const {
          (std::min(rest, interleave_bytes_) + burst_bytes_ - 1) / burst_bytes_;
 }
 
-Cycle KvSram::dram_row_bound_cycles(int64_t bytes) const {
-  if (bytes <= 0 || channels_ < 1 || burst_bytes_ < 1 || !(row_cycles_ > 0)) return 0;
-  // The busiest channel's rows (consecutive there, from a row's start): the first `banks` open
-  // side by side (their opening is the access latency's); each further one waits a row period
-  // (kv_dram_row_cycles_), as the stream comes back to a bank it opened a row in.
-  const int64_t bursts = dram_channel_bursts(bytes);
-  const int64_t row_bursts = std::max<int64_t>(1, row_bytes_ / burst_bytes_);
-  const int64_t rows = (bursts + row_bursts - 1) / row_bursts;
-  const int64_t paced = rows - dram_banks_;
-  if (paced <= 0) return 0;
-  const double cycles =
-      double(paced) * row_cycles_ + double(bursts - paced * row_bursts) * burst_cycles_;
-  return static_cast<Cycle>(std::ceil(cycles * (1.0 - 1e-12)));
-}
-
 Cycle KvSram::dram_channel_cycles(int64_t bytes) const {
   if (bytes <= 0 || channels_ < 1 || burst_bytes_ < 1) return 0;
-  const Cycle by_bursts = static_cast<Cycle>(
+  return static_cast<Cycle>(
       std::ceil(double(dram_channel_bursts(bytes)) * burst_cycles_ * (1.0 - 1e-12)));
-  return std::max(by_bursts, dram_row_bound_cycles(bytes));
 }
 
 std::pair<Cycle, Cycle> KvSram::refresh_window_after(Cycle t) const {
@@ -242,6 +300,12 @@ void KvSram::prune_dram(Cycle now) {
     access_horizon_ = horizon;
     for (std::set<Cycle>& at : layer_access_) at.erase(at.begin(), at.lower_bound(horizon));
     for (auto& rows : layer_pre_ok_) rows.erase(rows.begin(), rows.lower_bound(horizon));
+    // A bank's latest use before the horizon stays: it holds the bank's row from then on.
+    for (auto& die : bank_uses_) {
+      for (auto& uses : die) {
+        while (uses.size() > 1 && uses[1].last_ < double(horizon)) uses.pop_front();
+      }
+    }
   }
   for (size_t d = 0; d < dram_busy_.size(); ++d) {
     auto& busy = dram_busy_[d];
@@ -258,9 +322,13 @@ int64_t KvSram::state_bytes() const {
   // The rows' access and PRE records: at most the busiest layer's peak per layer (a set node:
   // the key plus three pointers and a colour word; a map node one more word).
   constexpr int64_t kSetNodeBytes = sizeof(Cycle) + 4 * sizeof(void*);
+  constexpr int64_t kUseNodeBytes = sizeof(BankUse);
+  int64_t banks = 0;
+  for (const auto& die : bank_uses_) banks += int64_t(die.size());
   return static_cast<int64_t>(dram_peak_intervals_) * kNodeBytes *
              static_cast<int64_t>(dram_busy_.size()) +
-         static_cast<int64_t>(access_peak_ * layer_access_.size()) * (kSetNodeBytes + kNodeBytes);
+         static_cast<int64_t>(access_peak_ * layer_access_.size()) * (kSetNodeBytes + kNodeBytes) +
+         static_cast<int64_t>(bank_uses_peak_) * banks * kUseNodeBytes;
 }
 
 }  // namespace hw::sim

@@ -7,9 +7,12 @@
 // reserve its cycles in about posting order (the pipeline's time order), filling gaps (stall reason dram_bandwidth), at the
 // DRAM's peak rate; every refresh holds the channel for its whole window (mapping.h
 // kv_dram_refresh_cycles_, from k x tREFI, the cycle level's one timer), so a transfer that
-// meets one waits as at the cycle level rather than running at a rate derated on average.
+// meets one waits as at the cycle level rather than running at a rate derated on average; and
+// a transfer that reaches every channel is served row by row on one channel that stands for
+// all (dram_rows), its banks' waits held on the calendar too.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <set>
 #include <utility>
@@ -53,20 +56,39 @@ class KvSram : public sc_core::sc_module {
     Cycle begin_ = 0, end_ = 0, prev_end_ = -1;
   };
   DramSlot reserve_dram(int64_t die, Cycle earliest, Cycle duration);
-  // DRAM: channel cycles a transfer of `bytes` holds at the peak rate, or as a row-bound stream
-  // (dram_row_bound_cycles) where longer (reserve_dram's duration),
-  // and the cycles from a transfer's last byte to its data being usable (posting, tRP + tRCD +
-  // CL, kv_dram.latency: mapping.h "KV DRAM rule").
+  // DRAM: channel cycles a transfer of `bytes` holds at the peak rate (reserve_dram's duration;
+  // its rows' waits come on top, dram_rows), and the cycles from a transfer's last byte to its
+  // data being usable (posting, tRP + tRCD + CL, kv_dram.latency: mapping.h "KV DRAM rule").
   Cycle dram_transfer_cycles(int64_t bytes) const;
   // DRAM: cycles the busiest channel's bursts of a transfer of `bytes` take, from a channel
   // boundary (interleave pieces dealt round the channels): a short transfer's bound, since a
-  // channel serves its own bursts one per tCCD however idle the others are; and at least
-  // dram_row_bound_cycles.
+  // channel serves its own bursts one per tCCD however idle the others are.
   Cycle dram_channel_cycles(int64_t bytes) const;
-  // DRAM: a stream with more rows on its busiest channel than the channel has banks comes back
-  // to banks it opened rows in: each row past the first `banks` takes the row period
-  // (mapping.h kv_dram_row_cycles_), the rest its bursts; 0 when it has no such rows.
-  Cycle dram_row_bound_cycles(int64_t bytes) const;
+  // DRAM rows of a transfer that reaches every channel (its interleave pieces cover them all),
+  // on one channel that stands for all: the one holding each range's first piece. The address
+  // map deals consecutive pieces round the channels, so every channel sees the same rows in the
+  // same order (up to a piece), and FCFS channels serve the die's requests in about the order
+  // the calendar books them. Ranges: (first slot, positions) of the layer's position space, in
+  // the order read (a shared prefix's run, then the private run). Each row the transfer visits
+  // on that channel is served from `begin` (its first cycle on the die's calendar), a burst per
+  // tCCD: a row its bank holds open at once; another one after the bank's PRE (no earlier than
+  // the bank's last burst, its ACT + tRAS, the posting cycle `earliest` and the controller's
+  // look-ahead, kv_dram.queue_depth bursts before the row's first one), tRP and tRCD; in a
+  // bank a refresh closed, tRCD after the look-ahead. The bank's state at a row is its latest
+  // use ending by then (the calendar books transfers in about, not exactly, time order).
+  // first_stall_: cycles the bus waits before the first row; stall_: all such waits, which the
+  // caller adds to the transfer's calendar time (the channel's later requests wait behind
+  // them). modelled_ false, nothing recorded, for a narrower transfer (it keeps the layer-level
+  // row rules below: dram_rows_kept, dram_row_miss_wait).
+  struct DramRows {
+    Cycle first_stall_ = 0, stall_ = 0;
+    bool modelled_ = false;
+  };
+  struct SlotRange {
+    int64_t first_slot_ = 0, positions_ = 0;
+  };
+  DramRows dram_rows(int64_t die, int64_t layer, const std::vector<SlotRange>& ranges,
+                     Cycle earliest, Cycle begin);
   Cycle dram_access_latency() const { return access_latency_; }
   // Bytes of one position's K and V in one layer (2R).
   int64_t dram_position_bytes() const { return position_bytes_; }
@@ -132,13 +154,25 @@ class KvSram : public sc_core::sc_module {
   double refresh_cycles_ = 0.0;
   double peak_bytes_per_cycle_ = 0.0;
   double burst_cycles_ = 0.0;
-  double row_cycles_ = 0.0;  // a long stream's period per row on one channel
   int64_t row_bytes_ = 0;
   int64_t dram_banks_ = 1;
   int64_t channels_ = 0, interleave_bytes_ = 0, burst_bytes_ = 0;
   Cycle access_latency_ = 0;
   Cycle ras_cycles_ = 0;
   int64_t position_bytes_ = 0;
+  // DRAM rows (dram_rows): per die, per bank of the channel that stands for all, its uses in
+  // order of the end of their last burst (mostly appended: transfers are booked in about time
+  // order).
+  struct BankUse {
+    double last_ = 0.0;  // end of the use's last burst
+    int64_t row_ = 0;
+    double act_ = 0.0;
+  };
+  std::vector<std::vector<std::deque<BankUse>>> bank_uses_;
+  size_t bank_uses_peak_ = 0;  // most uses one bank held
+  std::vector<int64_t> layer_base_bytes_;  // per layer: its region's first byte on its die
+  int64_t queue_depth_bursts_ = 0;
+  Cycle rcd_cycles_ = 0;
   // Bursts of a transfer of `bytes` on its busiest channel (interleave pieces dealt round).
   int64_t dram_channel_bursts(int64_t bytes) const;
   // The refresh window [start, end) that ends first after cycle t (k >= 1: none at cycle 0).

@@ -46,10 +46,11 @@ std::string Stage::label() const {
 }
 
 Pipeline::Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64_t channel_depth,
-                   int64_t query_tile)
+                   int64_t query_tile, int64_t shared_prefix_positions)
     : stages_(std::move(stages)), kv_(kv), functional_(functional),
       channel_depth_(channel_depth), entry_(channel_depth + 1),
-      query_tile_(std::max<int64_t>(1, query_tile)) {
+      query_tile_(std::max<int64_t>(1, query_tile)),
+      runs_(kv.capacity_positions(), shared_prefix_positions, 1) {
   if (stages_.empty()) throw make_error("Pipeline", "no stages");
   tiles_.resize(stages_.size());
   ordered_ = kv_.dram();
@@ -320,12 +321,15 @@ __attribute__((always_inline)) inline void Pipeline::step(Cursor& c) {
     // The transfer takes the channel's free cycles from its first one on (work-conserving,
     // refreshes blocked), so it may span more than its own cycles: [dram_begin, dram_end).
     Cycle dram_begin = -1, dram_end = -1;
+    bool rows_modelled = false;
     KvSram::DramSlot slot;
     if (st.kind_ != StageKind::kPlain && dram && !parks) {
       const Cycle earliest = attention ? sweep_posted(st, start + st.plan_.m_ - 1, kv_ready)
                                        : std::max(start + st.plan_.m_ - 1, last + 1);
       const int64_t bytes = kv_.dram_position_bytes() * (attention ? t.position_ + 1 : 1);
       slot = book_dram(st, earliest, bytes);
+      rows_modelled = book_rows(st, t.user_, attention ? 0 : t.position_,
+                                attention ? t.position_ + 1 : 1, earliest, slot);
       dram_begin = slot.begin_;
       dram_end = std::max(slot.end_, dram_begin + kv_.dram_channel_cycles(bytes));
     }
@@ -437,18 +441,20 @@ __attribute__((always_inline)) inline void Pipeline::step(Cursor& c) {
     }
     StreamTimes r = stream_step(plan, in);
     st.produced_ = r.last_;
-    if (attention && dram) open_rows(st, t.user_, slot, r);
+    if (attention && dram) open_rows(st, t.user_, slot, r, rows_modelled);
     const bool kv_write = st.kind_ == StageKind::kKvWrite;
     if (!kv_write) follow_in_channel(st.last_out_, r.first_, r.last_);
     if (st.kind_ == StageKind::kKvWrite) {
       kv_ready = r.kv_ready_;
       if (dram_begin >= 0) {
-        // The write goes to the row the user's previous sweep in this layer left open, when no
-        // refresh closed it since, and saves tRP + tRCD as that sweep's successor does; one
-        // that starts a channel the run has not reached yet opens its row there.
+        // Rows not modelled (a write narrower than the channels): it goes to the row the
+        // user's previous sweep in this layer left open, when no refresh closed it since, and
+        // saves tRP + tRCD as that sweep's successor does; one that starts a channel the run
+        // has not reached yet opens its row there.
         kv_ready = dram_end + kv_.dram_access_latency() + 1 -
-                   row_saving(stages_[i + 1], t.user_, slot,
-                              kv_.dram_write_opens_channel(t.position_));
+                   (rows_modelled ? kv_.dram_open_row_saving()
+                                  : row_saving(stages_[i + 1], t.user_, slot,
+                                               kv_.dram_write_opens_channel(t.position_)));
       }
       t.kv_write_start_ = r.start_;
       t.kv_write_end_ = r.free_;
@@ -544,8 +550,30 @@ KvSram::DramSlot Pipeline::book_dram(Stage& st, Cycle earliest, int64_t bytes) {
   return slot;
 }
 
-void Pipeline::open_rows(Stage& st, int64_t user, const KvSram::DramSlot& slot, StreamTimes& r) {
-  const Cycle saving = row_saving(st, user, slot);
+bool Pipeline::book_rows(Stage& st, int64_t user, int64_t first, int64_t positions,
+                         Cycle earliest, KvSram::DramSlot& slot) {
+  // The positions' slots: below the shared prefix its group's run, then the user's own.
+  const KvAddress a = runs_.address(user);
+  std::vector<KvSram::SlotRange> ranges;
+  const int64_t end = first + positions;
+  if (first < a.prefix_positions_) {
+    ranges.push_back({a.slot(first), std::min(end, a.prefix_positions_) - first});
+  }
+  if (end > a.prefix_positions_) {
+    const int64_t from = std::max(first, a.prefix_positions_);
+    ranges.push_back({a.slot(from), end - from});
+  }
+  const KvSram::DramRows rows = kv_.dram_rows(st.die_, st.layer_, ranges, earliest, slot.begin_);
+  if (!rows.modelled_) return false;
+  if (rows.stall_ > 0) slot.end_ = kv_.reserve_dram(st.die_, slot.end_, rows.stall_).end_;
+  slot.begin_ += rows.first_stall_;
+  st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] += rows.stall_;
+  return true;
+}
+
+void Pipeline::open_rows(Stage& st, int64_t user, const KvSram::DramSlot& slot, StreamTimes& r,
+                         bool rows_modelled) {
+  const Cycle saving = rows_modelled ? kv_.dram_open_row_saving() : row_saving(st, user, slot);
   r.done_ -= saving;
   r.first_ -= saving;
   r.last_ -= saving;
@@ -599,11 +627,14 @@ void Pipeline::close_tile(size_t index) {
   }
   Cycle kv_ready = lastq.kv_ready_;
   KvSram::DramSlot slot;
+  bool rows_modelled = false;
   Cycle sweep_cycles = lt.attention_service_cycles_ + penalty;
   const StreamPlan& plan = st.plan_;
   if (kv_.dram()) {
     const int64_t bytes = kv_.dram_position_bytes() * (lt.position_ + 1);
-    slot = book_dram(st, sweep_posted(st, lastq.q_taken_, lastq.kv_ready_), bytes);
+    const Cycle earliest = sweep_posted(st, lastq.q_taken_, lastq.kv_ready_);
+    slot = book_dram(st, earliest, bytes);
+    rows_modelled = book_rows(st, lt.user_, 0, lt.position_ + 1, earliest, slot);
     kv_ready = slot.begin_;
     sweep_cycles = std::max({slot.end_ - slot.begin_, kv_.dram_channel_cycles(bytes),
                              compute_cycles(plan, lt.position_ + 1)});
@@ -617,7 +648,7 @@ void Pipeline::close_tile(size_t index) {
   in.context_ = pairs;
   in.kv_ready_ = kv_ready;
   StreamTimes sweep = stream_step(st.plan_, in);
-  if (kv_.dram()) open_rows(st, lt.user_, slot, sweep);
+  if (kv_.dram()) open_rows(st, lt.user_, slot, sweep, rows_modelled);
   if (kv_.single_ported()) st.sweeps_.emplace_back(sweep.start_, sweep.done_ + 1);
   st.busy_cycles_ += std::max(lt.attention_service_cycles_, compute_cycles(plan, pairs));
   // Each query's outputs leave in its own step (step: swept_), query after query.

@@ -53,6 +53,7 @@
 #include "chip/mapping.h"
 #include "sim/block.h"
 #include "sim/fifo.h"
+#include "sim/kv_runs.h"
 #include "sim/kv_sram.h"
 #include "sim/token_path.h"
 #include "sim/token.h"
@@ -137,11 +138,21 @@ class Pipeline : public TokenPath {
   // `channel_depth`: chunks every block-to-block channel holds (chip.buffers.channel_depth);
   // `query_tile`: prompt queries one attention sweep may serve (chip.attention.query_tile).
   Pipeline(std::vector<Stage> stages, KvSram& kv, bool functional, int64_t channel_depth,
-           int64_t query_tile = 1);
+           int64_t query_tile = 1, int64_t shared_prefix_positions = 0);
 
   // TokenPath: the token level.
   Cycle input_space_at(Cycle) const override { return input_space_at(); }
   Cycle enter(Token& t, Cycle) override { return pass(t); }
+  // The users' KV runs, placed as the cycle level places them (kv_runs.h): a user whose run
+  // finds no contiguous free slots waits there too, and the DRAM rows a sweep visits follow.
+  bool place_user(int64_t user, int64_t positions, int64_t group) override {
+    return runs_.place_user(user, positions, group);
+  }
+  void free_user(int64_t user) override { runs_.free_user(user); }
+  bool place_prefix(int64_t group, int64_t positions) override {
+    return runs_.place_prefix(group, positions);
+  }
+  void free_prefix(int64_t group) override { runs_.free_prefix(group); }
 
   // Cycle from which the embedding's input channel can take one more token.
   Cycle input_space_at() const { return entry_.space_at(); }
@@ -238,14 +249,22 @@ class Pipeline : public TokenPath {
   // refresh and no rival layer's access came), tRP when a refresh closed the die's banks since
   // its previous access (or `fresh_channel`: a write opening a channel the run has not reached),
   // else minus the cycles its PRE waits for a rival's row (last burst, ACT + tRAS); it records
-  // when the access's own row may be closed. open_rows takes it off a sweep's times and records
-  // the sweep's start.
+  // when the access's own row may be closed (transfers whose rows are not modelled, book_rows).
+  // open_rows takes it off a sweep's times (tRP + tRCD where its rows are modelled: their waits
+  // are in the slot) and records the sweep's start.
   Cycle row_saving(Stage& st, int64_t user, const KvSram::DramSlot& slot,
                    bool fresh_channel = false);
-  void open_rows(Stage& st, int64_t user, const KvSram::DramSlot& slot, StreamTimes& r);
+  void open_rows(Stage& st, int64_t user, const KvSram::DramSlot& slot, StreamTimes& r,
+                 bool rows_modelled);
   // KV in DRAM: books `bytes` of stage st's transfer on its die's calendar from `earliest` (the
   // request's posting cycle), noting the access and charging the wait to dram_bandwidth.
   KvSram::DramSlot book_dram(Stage& st, Cycle earliest, int64_t bytes);
+  // KV in DRAM: the rows of a transfer of the user's positions [first, first + positions) in
+  // st's layer (KvSram::dram_rows, from the slot's first cycle): a transfer that reaches every
+  // channel holds the calendar through its rows' waits too, and its data start after the first
+  // row's (slot.begin_ moves there); false for a narrower one (layer-level row rules).
+  bool book_rows(Stage& st, int64_t user, int64_t first, int64_t positions, Cycle earliest,
+                 KvSram::DramSlot& slot);
   // The cycle a sweep's request is posted: once its (last) query's q is in (`q_taken`), the
   // previous sweep's outputs have left (out_clear_: the cycle level's engine starts a sweep only
   // then) and its own K and V are readable (`kv_ready`).
@@ -280,6 +299,7 @@ class Pipeline : public TokenPath {
   bool ordered_ = false;
   bool plain_ = false;
   int64_t kv_positions_read_ = 0;  // TokenPath::kv_positions_read
+  KvRuns runs_;
   size_t parked_ = 0;  // tokens waiting in tiles
   size_t peak_parked_ = 0;
 };

@@ -2,8 +2,9 @@
 // the die's free cycles, every refresh window [k tREFI, + tRP + tRFC) is blocked, a short
 // transfer lasts at least its busiest channel's bursts, a refresh since the die's last access
 // leaves the banks closed (no PRE), a rival layer's access (same bank, other row, found with
-// the cycle level's address map) closes a layer's rows, and a stream with more rows on a
-// channel than it has banks takes a row period per further row.
+// the cycle level's address map) closes a layer's rows, and a transfer that reaches every
+// channel is served row by row on the channel that stands for all (bank waits: PRE, tRAS, tRP,
+// tRCD, the controller's look-ahead), as the cycle level's channels serve it.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -129,16 +130,48 @@ TEST(KvCalendar, ARowBoundStreamTakesARowPeriodPerRow) {
   // A look-ahead of 4 bursts in 16-burst rows: (16 - 4) x 2 + tRP + tRCD.
   EXPECT_DOUBLE_EQ(dram_mapping({"chip.attention.kv_dram.queue_depth=4"}).kv_dram_row_cycles_,
                    52.0);
+  // The token level does not take that period as a rate: it serves the rows on one channel
+  // that stands for all (KvSram::dram_rows, next test); its calendar holds a transfer for its
+  // bytes at the peak rate and the rows' waits.
   KvSram kv("kv", m);
-  EXPECT_EQ(kv.dram_channel_cycles(2048), 8);     // a row per channel: its bursts
-  EXPECT_EQ(kv.dram_row_bound_cycles(2048), 0);
-  // 10 KiB: 5 rows of 4 bursts on each channel, the 3 past the 2 banks a row period each.
-  EXPECT_EQ(kv.dram_row_bound_cycles(10240), 3 * 24 + 8 * 2);
-  EXPECT_EQ(kv.dram_channel_cycles(10240), 88);
-  EXPECT_EQ(kv.dram_transfer_cycles(10240), 88);  // above 10240 / 256 at the peak rate
-  KvSram wide("wide", base);
-  EXPECT_EQ(wide.dram_channel_cycles(10240), 40);  // 20 bursts, 2 rows in 16 banks
-  EXPECT_EQ(wide.dram_transfer_cycles(10240), 40);
+  EXPECT_EQ(kv.dram_channel_cycles(10240), 40);  // 20 bursts on each channel
+  EXPECT_EQ(kv.dram_transfer_cycles(10240), 40);
+}
+
+TEST(KvCalendar, RowsOfAStreamOnTheChannelThatStandsForAll) {
+  // 256 B rows (4 bursts of 2 cycles) in 2 banks, 8 channels, tRP = tRCD = 14, tRAS = 34, a
+  // look-ahead of 32 bursts (64 cycles). 10 KiB of layer 0 from slot 0, posted at 0 on an idle
+  // DRAM: 20 bursts on each channel, rows 0..4 in banks 0, 1, 0, 1, 0.
+  const ChipMapping m = dram_mapping({"chip.attention.kv_dram.row_size=256 B",
+                                      "chip.attention.kv_dram.banks=2"});
+  KvSram kv("kv", m);
+  const std::vector<KvSram::SlotRange> stream = {{0, 160}};  // 160 positions of 64 B
+  const KvSram::DramRows rows = kv.dram_rows(0, 0, stream, 0, 0);
+  ASSERT_TRUE(rows.modelled_);
+  // Row 0: bank closed, ACT at 0, bursts from tRCD = 14 to 22. Row 1: its ACT at 0 too, bursts
+  // 22-30. Row 2 (bank 0 again): PRE once row 0 has been open tRAS (34), ACT 48, bursts from
+  // 62 (32 waited). Row 3: bank 1's PRE at 34 as well, ACT 48, ready by 70: no wait. Row 4:
+  // bank 0's PRE at 48 + 34 = 82, ACT 96, bursts from 110 (32 more).
+  EXPECT_EQ(rows.first_stall_, 14);
+  EXPECT_EQ(rows.stall_, 14 + 32 + 32);
+  // The cycle level's channels serve the same stream: its data end (CL + burst after the last
+  // column command, DRAM clock = chip clock here) a cycle later, the request's posting cycle.
+  sim::KvDram dram(m.chip_.attention_.kv_dram_, m.chip_.clock_hz_, 0);
+  const int64_t id = dram.post({{0, 10240}}, false, 0);
+  const sim::Cycle bus_end = 40 + rows.stall_;  // the calendar: bytes at the peak rate, then waits
+  EXPECT_EQ(dram.done_cycle(id), bus_end + 1 + 14);
+  // A second stream of layer 0 right after it finds rows 0-4's banks holding rows 2 and 1
+  // (bank 0: row 2, bank 1: row 1): its first row (bank 0, row 0) waits for bank 0's PRE,
+  // last burst 118 and ACT 96 + tRAS = 130, then tRP + tRCD.
+  const KvSram::DramRows again = kv.dram_rows(0, 0, stream, 118, 118);
+  EXPECT_EQ(again.first_stall_, 130 + 14 + 14 - 118);
+  // A transfer narrower than the channels is left to the layer-level rules.
+  EXPECT_FALSE(kv.dram_rows(0, 0, {{0, 4}}, 0, 200).modelled_);
+  // Booked out of time order: a stream at 0 on a fresh die finds the state as of cycle 0 (no
+  // use ends by then), not the later streams' rows.
+  KvSram other("other", m);
+  other.dram_rows(0, 0, stream, 500, 500);
+  EXPECT_EQ(other.dram_rows(0, 0, stream, 0, 0).first_stall_, 14);
 }
 
 TEST(KvCalendar, ARivalLayersAccessClosesTheRows) {

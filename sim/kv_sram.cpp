@@ -227,6 +227,29 @@ std::pair<Cycle, Cycle> KvSram::refresh_window_after(Cycle t) const {
   return window(k);
 }
 
+Cycle KvSram::dram_first_free(int64_t die, Cycle earliest) const {
+  const std::map<Cycle, Cycle>& busy = dram_busy_.at(static_cast<size_t>(die));
+  const bool refresh = refresh_interval_ > 0 && refresh_cycles_ > 0;
+  Cycle t = earliest;
+  auto it = busy.upper_bound(t);
+  if (it != busy.begin() && std::prev(it)->second > t) t = std::prev(it)->second;
+  for (bool moved = true; moved;) {
+    moved = false;
+    while (it != busy.end() && it->first <= t) {
+      t = std::max(t, it->second);
+      ++it;
+    }
+    if (refresh) {
+      const auto [start, end] = refresh_window_after(t);
+      if (start <= t) {
+        t = end;
+        moved = true;
+      }
+    }
+  }
+  return t;
+}
+
 KvSram::DramSlot KvSram::reserve_dram(int64_t die, Cycle earliest, Cycle duration) {
   std::map<Cycle, Cycle>& busy = dram_busy_.at(static_cast<size_t>(die));
   Cycle prev_end = dram_pruned_end_.at(static_cast<size_t>(die));

@@ -56,6 +56,8 @@ class KvSram : public sc_core::sc_module {
     Cycle begin_ = 0, end_ = 0, prev_end_ = -1;
   };
   DramSlot reserve_dram(int64_t die, Cycle earliest, Cycle duration);
+  // DRAM: the first cycle reserve_dram would give a transfer from `earliest` on.
+  Cycle dram_first_free(int64_t die, Cycle earliest) const;
   // DRAM: channel cycles a transfer of `bytes` holds at the peak rate (reserve_dram's duration;
   // its rows' waits come on top, dram_rows), and the cycles from a transfer's last byte to its
   // data being usable (posting, tRP + tRCD + CL, kv_dram.latency: mapping.h "KV DRAM rule").

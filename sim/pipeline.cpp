@@ -327,9 +327,8 @@ __attribute__((always_inline)) inline void Pipeline::step(Cursor& c) {
       const Cycle earliest = attention ? sweep_posted(st, start + st.plan_.m_ - 1, kv_ready)
                                        : std::max(start + st.plan_.m_ - 1, last + 1);
       const int64_t bytes = kv_.dram_position_bytes() * (attention ? t.position_ + 1 : 1);
-      slot = book_dram(st, earliest, bytes);
-      rows_modelled = book_rows(st, t.user_, attention ? 0 : t.position_,
-                                attention ? t.position_ + 1 : 1, earliest, slot);
+      slot = book_dram(st, t.user_, attention ? 0 : t.position_, attention ? t.position_ + 1 : 1,
+                       earliest, rows_modelled);
       dram_begin = slot.begin_;
       dram_end = std::max(slot.end_, dram_begin + kv_.dram_channel_cycles(bytes));
     }
@@ -542,16 +541,9 @@ Cycle Pipeline::row_saving(Stage& st, int64_t user, const KvSram::DramSlot& slot
   return saving;
 }
 
-KvSram::DramSlot Pipeline::book_dram(Stage& st, Cycle earliest, int64_t bytes) {
-  const Cycle transfer = kv_.dram_transfer_cycles(bytes);
-  const KvSram::DramSlot slot = kv_.reserve_dram(st.die_, earliest, transfer);
-  kv_.dram_note_access(st.layer_, slot.begin_);
-  st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] += slot.end_ - earliest - transfer;
-  return slot;
-}
-
-bool Pipeline::book_rows(Stage& st, int64_t user, int64_t first, int64_t positions,
-                         Cycle earliest, KvSram::DramSlot& slot) {
+KvSram::DramSlot Pipeline::book_dram(Stage& st, int64_t user, int64_t first, int64_t positions,
+                                     Cycle earliest, bool& rows_modelled) {
+  const Cycle transfer = kv_.dram_transfer_cycles(kv_.dram_position_bytes() * positions);
   // The positions' slots: below the shared prefix its group's run, then the user's own.
   const KvAddress a = runs_.address(user);
   std::vector<KvSram::SlotRange> ranges;
@@ -563,12 +555,16 @@ bool Pipeline::book_rows(Stage& st, int64_t user, int64_t first, int64_t positio
     const int64_t from = std::max(first, a.prefix_positions_);
     ranges.push_back({a.slot(from), end - from});
   }
-  const KvSram::DramRows rows = kv_.dram_rows(st.die_, st.layer_, ranges, earliest, slot.begin_);
-  if (!rows.modelled_) return false;
-  if (rows.stall_ > 0) slot.end_ = kv_.reserve_dram(st.die_, slot.end_, rows.stall_).end_;
+  // Its rows from the cycle the calendar would start it at, then the bytes and the rows'
+  // waits booked together.
+  const KvSram::DramRows rows = kv_.dram_rows(st.die_, st.layer_, ranges, earliest,
+                                              kv_.dram_first_free(st.die_, earliest));
+  rows_modelled = rows.modelled_;
+  KvSram::DramSlot slot = kv_.reserve_dram(st.die_, earliest, transfer + rows.stall_);
+  kv_.dram_note_access(st.layer_, slot.begin_);
+  st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] += slot.end_ - earliest - transfer;
   slot.begin_ += rows.first_stall_;
-  st.stall_cycles_[static_cast<int>(StallReason::kDramBandwidth)] += rows.stall_;
-  return true;
+  return slot;
 }
 
 void Pipeline::open_rows(Stage& st, int64_t user, const KvSram::DramSlot& slot, StreamTimes& r,
@@ -633,8 +629,7 @@ void Pipeline::close_tile(size_t index) {
   if (kv_.dram()) {
     const int64_t bytes = kv_.dram_position_bytes() * (lt.position_ + 1);
     const Cycle earliest = sweep_posted(st, lastq.q_taken_, lastq.kv_ready_);
-    slot = book_dram(st, earliest, bytes);
-    rows_modelled = book_rows(st, lt.user_, 0, lt.position_ + 1, earliest, slot);
+    slot = book_dram(st, lt.user_, 0, lt.position_ + 1, earliest, rows_modelled);
     kv_ready = slot.begin_;
     sweep_cycles = std::max({slot.end_ - slot.begin_, kv_.dram_channel_cycles(bytes),
                              compute_cycles(plan, lt.position_ + 1)});

@@ -249,22 +249,21 @@ class Pipeline : public TokenPath {
   // refresh and no rival layer's access came), tRP when a refresh closed the die's banks since
   // its previous access (or `fresh_channel`: a write opening a channel the run has not reached),
   // else minus the cycles its PRE waits for a rival's row (last burst, ACT + tRAS); it records
-  // when the access's own row may be closed (transfers whose rows are not modelled, book_rows).
+  // when the access's own row may be closed (transfers whose rows are not modelled, book_dram).
   // open_rows takes it off a sweep's times (tRP + tRCD where its rows are modelled: their waits
   // are in the slot) and records the sweep's start.
   Cycle row_saving(Stage& st, int64_t user, const KvSram::DramSlot& slot,
                    bool fresh_channel = false);
   void open_rows(Stage& st, int64_t user, const KvSram::DramSlot& slot, StreamTimes& r,
                  bool rows_modelled);
-  // KV in DRAM: books `bytes` of stage st's transfer on its die's calendar from `earliest` (the
-  // request's posting cycle), noting the access and charging the wait to dram_bandwidth.
-  KvSram::DramSlot book_dram(Stage& st, Cycle earliest, int64_t bytes);
-  // KV in DRAM: the rows of a transfer of the user's positions [first, first + positions) in
-  // st's layer (KvSram::dram_rows, from the slot's first cycle): a transfer that reaches every
-  // channel holds the calendar through its rows' waits too, and its data start after the first
-  // row's (slot.begin_ moves there); false for a narrower one (layer-level row rules).
-  bool book_rows(Stage& st, int64_t user, int64_t first, int64_t positions, Cycle earliest,
-                 KvSram::DramSlot& slot);
+  // KV in DRAM: books stage st's transfer of the user's positions [first, first + positions)
+  // on its die's calendar from `earliest` (the request's posting cycle), noting the access and
+  // charging the wait to dram_bandwidth. A transfer that reaches every channel holds the
+  // calendar through its rows' waits too (KvSram::dram_rows, from the cycle the calendar would
+  // start it at) and its slot begins after its first row's wait (rows_modelled); a narrower one
+  // keeps the layer-level row rules (row_saving).
+  KvSram::DramSlot book_dram(Stage& st, int64_t user, int64_t first, int64_t positions,
+                             Cycle earliest, bool& rows_modelled);
   // The cycle a sweep's request is posted: once its (last) query's q is in (`q_taken`), the
   // previous sweep's outputs have left (out_clear_: the cycle level's engine starts a sweep only
   // then) and its own K and V are readable (`kv_ready`).

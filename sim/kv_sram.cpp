@@ -227,16 +227,15 @@ std::pair<Cycle, Cycle> KvSram::refresh_window_after(Cycle t) const {
   return window(k);
 }
 
-Cycle KvSram::dram_first_free(int64_t die, Cycle earliest) const {
-  const std::map<Cycle, Cycle>& busy = dram_busy_.at(static_cast<size_t>(die));
+Cycle KvSram::past_busy(const std::map<Cycle, Cycle>& busy,
+                        std::map<Cycle, Cycle>::const_iterator& it, Cycle t,
+                        Cycle* passed_end) const {
   const bool refresh = refresh_interval_ > 0 && refresh_cycles_ > 0;
-  Cycle t = earliest;
-  auto it = busy.upper_bound(t);
-  if (it != busy.begin() && std::prev(it)->second > t) t = std::prev(it)->second;
   for (bool moved = true; moved;) {
     moved = false;
     while (it != busy.end() && it->first <= t) {
       t = std::max(t, it->second);
+      if (passed_end) *passed_end = std::max(*passed_end, it->second);
       ++it;
     }
     if (refresh) {
@@ -250,6 +249,14 @@ Cycle KvSram::dram_first_free(int64_t die, Cycle earliest) const {
   return t;
 }
 
+Cycle KvSram::dram_first_free(int64_t die, Cycle earliest) const {
+  const std::map<Cycle, Cycle>& busy = dram_busy_.at(static_cast<size_t>(die));
+  Cycle t = earliest;
+  auto it = busy.upper_bound(t);
+  if (it != busy.begin() && std::prev(it)->second > t) t = std::prev(it)->second;
+  return past_busy(busy, it, t, nullptr);
+}
+
 KvSram::DramSlot KvSram::reserve_dram(int64_t die, Cycle earliest, Cycle duration) {
   std::map<Cycle, Cycle>& busy = dram_busy_.at(static_cast<size_t>(die));
   Cycle prev_end = dram_pruned_end_.at(static_cast<size_t>(die));
@@ -260,29 +267,14 @@ KvSram::DramSlot KvSram::reserve_dram(int64_t die, Cycle earliest, Cycle duratio
   std::vector<std::pair<Cycle, Cycle>> taken;
   Cycle t = earliest;
   Cycle left = duration;
-  auto it = busy.upper_bound(t);
+  std::map<Cycle, Cycle>::const_iterator it = busy.upper_bound(t);
   if (it != busy.begin()) {
     auto prev = std::prev(it);
     prev_end = std::max(prev_end, prev->second);
     if (prev->second > t) t = prev->second;
   }
   while (left > 0) {
-    // Past every reservation and refresh window that holds cycle t.
-    for (bool moved = true; moved;) {
-      moved = false;
-      while (it != busy.end() && it->first <= t) {
-        t = std::max(t, it->second);
-        if (taken.empty()) prev_end = std::max(prev_end, it->second);
-        ++it;
-      }
-      if (refresh) {
-        const auto [start, end] = refresh_window_after(t);
-        if (start <= t) {
-          t = end;
-          moved = true;
-        }
-      }
-    }
+    t = past_busy(busy, it, t, taken.empty() ? &prev_end : nullptr);
     Cycle gap_end = it == busy.end() ? t + left : it->first;
     if (refresh) gap_end = std::min(gap_end, refresh_window_after(t).first);
     const Cycle take = std::min(left, gap_end - t);

@@ -179,6 +179,10 @@ class KvSram : public sc_core::sc_module {
   int64_t dram_channel_bursts(int64_t bytes) const;
   // The refresh window [start, end) that ends first after cycle t (k >= 1: none at cycle 0).
   std::pair<Cycle, Cycle> refresh_window_after(Cycle t) const;
+  // The first cycle at or after t past every reservation (from `it` on, which it advances) and
+  // refresh window that holds it; `passed_end`, when given, takes the latest end passed over.
+  Cycle past_busy(const std::map<Cycle, Cycle>& busy, std::map<Cycle, Cycle>::const_iterator& it,
+                  Cycle t, Cycle* passed_end) const;
 };
 
 }  // namespace hw::sim

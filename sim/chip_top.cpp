@@ -101,7 +101,8 @@ ChipTop::ChipTop(sc_core::sc_module_name name, const ChipMapping& mapping,
   pipeline_ = std::make_unique<Pipeline>(std::move(stages), *kv_, functional != nullptr,
                                          m.chip_.channel_depth_chunks_,
                                          m.chip_.attention_.query_tile_,
-                                         requests.empty() ? 0 : requests.front().shared_prefix_tokens_);
+                                         requests.empty() ? 0
+                                                          : requests.front().shared_prefix_tokens_);
   scheduler_ =
       std::make_unique<Scheduler>("scheduler", m, requests, clock_, *pipeline_, *kv_, functional);
 

@@ -71,10 +71,11 @@ KvSram::DramRows KvSram::dram_rows(int64_t die, int64_t layer,
   int64_t bytes = 0;
   for (const SlotRange& r : ranges) bytes += r.positions_ * position_bytes_;
   if (bytes <= 0 || ranges.empty()) return out;
-  const int64_t first_byte = layer_base_bytes_[size_t(layer)] + ranges.front().first_slot_ * position_bytes_;
-  if ((first_byte % interleave_bytes_ + bytes + interleave_bytes_ - 1) / interleave_bytes_ < channels_) {
-    return out;
-  }
+  const int64_t first_byte =
+      layer_base_bytes_[size_t(layer)] + ranges.front().first_slot_ * position_bytes_;
+  const int64_t pieces =
+      (first_byte % interleave_bytes_ + bytes + interleave_bytes_ - 1) / interleave_bytes_;
+  if (pieces < channels_) return out;
   out.modelled_ = true;
   std::vector<std::deque<BankUse>>& banks = bank_uses_[size_t(die)];
   const double look_ahead = double(queue_depth_bursts_) * burst_cycles_;
@@ -87,7 +88,8 @@ KvSram::DramRows KvSram::dram_rows(int64_t die, int64_t layer,
     const int64_t a = layer_base_bytes_[size_t(layer)] + range.first_slot_ * position_bytes_;
     const int64_t in_channel =
         a / interleave_bytes_ / channels_ * interleave_bytes_ + a % interleave_bytes_;
-    const int64_t end = in_channel + dram_channel_bursts(range.positions_ * position_bytes_) * burst_bytes_;
+    const int64_t end =
+        in_channel + dram_channel_bursts(range.positions_ * position_bytes_) * burst_bytes_;
     for (int64_t at = in_channel; at < end;) {
       const int64_t r = at / row_bytes_;
       const int64_t row_end = std::min(end, (r + 1) * row_bytes_);
@@ -111,7 +113,8 @@ KvSram::DramRows KvSram::dram_rows(int64_t die, int64_t layer,
       if (open != row) {
         const double ready = std::max(double(earliest), t - look_ahead);
         act = open < 0 ? ready
-                       : std::max({ready, last, act + double(ras_cycles_)}) + double(closed_bank_saving_);
+                       : std::max({ready, last, act + double(ras_cycles_)}) +
+                             double(closed_bank_saving_);
         start = std::max(t, act + double(rcd_cycles_));
       }
       const Cycle wait = static_cast<Cycle>(std::ceil(start - t - 1e-9));

@@ -99,8 +99,8 @@ TEST(CharacterizeEndToEnd, KvInDramLlama8bLongPrefill) {
 TEST(CharacterizeEndToEnd, KvInDramLlama8bManyUsersPrefill) {
   // 16 users' prompts at once load the DRAM: a sweep's request goes out only once the previous
   // sweep's outputs have left the engine, as at the cycle level: measured 0.08% / 0.21% / 0.03%
-  // (tokens/s, TTFT, ITL; 1.72% on TTFT before the rows were served on a channel); posting it as soon as the q was in, the token level was 2.16% fast
-  // on TTFT.
+  // (tokens/s, TTFT, ITL; 1.72% on TTFT before the rows were served on a channel); posting it
+  // as soon as the q was in, the token level was 2.16% fast on TTFT.
   expect_agree("llama-3.1-8b", "kv-in-dram", 16, 64, 32, 0.02);
 }
 

@@ -64,22 +64,22 @@ KvSram::KvSram(sc_core::sc_module_name name, const ChipMapping& mapping)
   }
 }
 
-KvSram::DramRows KvSram::dram_rows(int64_t die, int64_t layer,
-                                   const std::vector<SlotRange>& ranges, Cycle earliest,
-                                   Cycle begin) {
+KvSram::DramRows KvSram::dram_rows(int64_t die, int64_t layer, const SlotRanges& ranges,
+                                   Cycle earliest) {
   DramRows out;
   int64_t bytes = 0;
-  for (const SlotRange& r : ranges) bytes += r.positions_ * position_bytes_;
-  if (bytes <= 0 || ranges.empty()) return out;
+  for (const SlotRange& r : ranges) bytes += std::max<int64_t>(0, r.positions_) * position_bytes_;
+  if (bytes <= 0) return out;
+  const SlotRange& lead = ranges[0].positions_ > 0 ? ranges[0] : ranges[1];
   const int64_t first_byte =
-      layer_base_bytes_[size_t(layer)] + ranges.front().first_slot_ * position_bytes_;
+      layer_base_bytes_[size_t(layer)] + lead.first_slot_ * position_bytes_;
   const int64_t pieces =
       (first_byte % interleave_bytes_ + bytes + interleave_bytes_ - 1) / interleave_bytes_;
   if (pieces < channels_) return out;
   out.modelled_ = true;
   std::vector<std::deque<BankUse>>& banks = bank_uses_[size_t(die)];
   const double look_ahead = double(queue_depth_bursts_) * burst_cycles_;
-  double t = double(begin);
+  double t = double(dram_first_free(die, earliest));
   bool first = true;
   for (const SlotRange& range : ranges) {
     if (range.positions_ <= 0) continue;

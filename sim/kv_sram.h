@@ -11,6 +11,7 @@
 // a transfer that reaches every channel is served row by row on one channel that stands for
 // all (dram_rows), its banks' waits held on the calendar too.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -71,8 +72,9 @@ class KvSram : public sc_core::sc_module {
   // map deals consecutive pieces round the channels, so every channel sees the same rows in the
   // same order (up to a piece), and FCFS channels serve the die's requests in about the order
   // the calendar books them. Ranges: (first slot, positions) of the layer's position space, in
-  // the order read (a shared prefix's run, then the private run). Each row the transfer visits
-  // on that channel is served from `begin` (its first cycle on the die's calendar), a burst per
+  // the order read (a shared prefix's run, then the private run; unused: 0 positions). Each row
+  // the transfer visits on that channel is served from the cycle the die's calendar would start
+  // it at (dram_first_free from `earliest`, its posting cycle), a burst per
   // tCCD: a row its bank holds open at once; another one after the bank's PRE (no earlier than
   // the bank's last burst, its ACT + tRAS, the posting cycle `earliest` and the controller's
   // look-ahead, kv_dram.queue_depth bursts before the row's first one), tRP and tRCD; in a
@@ -89,8 +91,8 @@ class KvSram : public sc_core::sc_module {
   struct SlotRange {
     int64_t first_slot_ = 0, positions_ = 0;
   };
-  DramRows dram_rows(int64_t die, int64_t layer, const std::vector<SlotRange>& ranges,
-                     Cycle earliest, Cycle begin);
+  using SlotRanges = std::array<SlotRange, 2>;
+  DramRows dram_rows(int64_t die, int64_t layer, const SlotRanges& ranges, Cycle earliest);
   Cycle dram_access_latency() const { return access_latency_; }
   // Bytes of one position's K and V in one layer (2R).
   int64_t dram_position_bytes() const { return position_bytes_; }

@@ -546,19 +546,18 @@ KvSram::DramSlot Pipeline::book_dram(Stage& st, int64_t user, int64_t first, int
   const Cycle transfer = kv_.dram_transfer_cycles(kv_.dram_position_bytes() * positions);
   // The positions' slots: below the shared prefix its group's run, then the user's own.
   const KvAddress a = runs_.address(user);
-  std::vector<KvSram::SlotRange> ranges;
+  KvSram::SlotRanges ranges;
   const int64_t end = first + positions;
   if (first < a.prefix_positions_) {
-    ranges.push_back({a.slot(first), std::min(end, a.prefix_positions_) - first});
+    ranges[0] = {a.slot(first), std::min(end, a.prefix_positions_) - first};
   }
   if (end > a.prefix_positions_) {
     const int64_t from = std::max(first, a.prefix_positions_);
-    ranges.push_back({a.slot(from), end - from});
+    ranges[1] = {a.slot(from), end - from};
   }
-  // Its rows from the cycle the calendar would start it at, then the bytes and the rows'
-  // waits booked together.
-  const KvSram::DramRows rows = kv_.dram_rows(st.die_, st.layer_, ranges, earliest,
-                                              kv_.dram_first_free(st.die_, earliest));
+  // Its rows (where it reaches every channel), then the bytes and the rows' waits booked
+  // together.
+  const KvSram::DramRows rows = kv_.dram_rows(st.die_, st.layer_, ranges, earliest);
   rows_modelled = rows.modelled_;
   KvSram::DramSlot slot = kv_.reserve_dram(st.die_, earliest, transfer + rows.stall_);
   kv_.dram_note_access(st.layer_, slot.begin_);

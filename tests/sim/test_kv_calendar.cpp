@@ -145,8 +145,8 @@ TEST(KvCalendar, RowsOfAStreamOnTheChannelThatStandsForAll) {
   const ChipMapping m = dram_mapping({"chip.attention.kv_dram.row_size=256 B",
                                       "chip.attention.kv_dram.banks=2"});
   KvSram kv("kv", m);
-  const std::vector<KvSram::SlotRange> stream = {{0, 160}};  // 160 positions of 64 B
-  const KvSram::DramRows rows = kv.dram_rows(0, 0, stream, 0, 0);
+  const KvSram::SlotRanges stream = {{{0, 160}}};  // 160 positions of 64 B
+  const KvSram::DramRows rows = kv.dram_rows(0, 0, stream, 0);
   ASSERT_TRUE(rows.modelled_);
   // Row 0: bank closed, ACT at 0, bursts from tRCD = 14 to 22. Row 1: its ACT at 0 too, bursts
   // 22-30. Row 2 (bank 0 again): PRE once row 0 has been open tRAS (34), ACT 48, bursts from
@@ -163,15 +163,15 @@ TEST(KvCalendar, RowsOfAStreamOnTheChannelThatStandsForAll) {
   // A second stream of layer 0 right after it finds rows 0-4's banks holding rows 2 and 1
   // (bank 0: row 2, bank 1: row 1): its first row (bank 0, row 0) waits for bank 0's PRE,
   // last burst 118 and ACT 96 + tRAS = 130, then tRP + tRCD.
-  const KvSram::DramRows again = kv.dram_rows(0, 0, stream, 118, 118);
+  const KvSram::DramRows again = kv.dram_rows(0, 0, stream, 118);
   EXPECT_EQ(again.first_stall_, 130 + 14 + 14 - 118);
   // A transfer narrower than the channels is left to the layer-level rules.
-  EXPECT_FALSE(kv.dram_rows(0, 0, {{0, 4}}, 0, 200).modelled_);
+  EXPECT_FALSE(kv.dram_rows(0, 0, {{{0, 4}}}, 200).modelled_);
   // Booked out of time order: a stream at 0 on a fresh die finds the state as of cycle 0 (no
   // use ends by then), not the later streams' rows.
   KvSram other("other", m);
-  other.dram_rows(0, 0, stream, 500, 500);
-  EXPECT_EQ(other.dram_rows(0, 0, stream, 0, 0).first_stall_, 14);
+  other.dram_rows(0, 0, stream, 500);
+  EXPECT_EQ(other.dram_rows(0, 0, stream, 0).first_stall_, 14);
 }
 
 TEST(KvCalendar, ARivalLayersAccessClosesTheRows) {
